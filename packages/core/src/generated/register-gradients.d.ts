@@ -1,0 +1,2 @@
+// Side-effect module: registers tfjs-core gradients.
+export {};
