@@ -3,9 +3,27 @@ import { Generator } from './index.js';
 
 describe('Generator', () => {
   it('repeats its sequence for the same seed and differs for another', () => {
-    const a = Array.from({ length: 5 }, ((g) => () => g.nextUint32())(new Generator(42)));
-    const b = Array.from({ length: 5 }, ((g) => () => g.nextUint32())(new Generator(42)));
-    const c = Array.from({ length: 5 }, ((g) => () => g.nextUint32())(new Generator(43)));
+    const a = Array.from(
+      { length: 5 },
+      (
+        (g) => () =>
+          g.nextUint32()
+      )(new Generator(42)),
+    );
+    const b = Array.from(
+      { length: 5 },
+      (
+        (g) => () =>
+          g.nextUint32()
+      )(new Generator(42)),
+    );
+    const c = Array.from(
+      { length: 5 },
+      (
+        (g) => () =>
+          g.nextUint32()
+      )(new Generator(43)),
+    );
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
   });
@@ -34,8 +52,8 @@ describe('Generator', () => {
 
   it('rejects bad seeds and states with the offending value', () => {
     expect(() => new Generator(-1)).toThrow(/non-negative safe integer, got -1/);
-    expect(() => new Generator(0).setState({ algorithm: 'xoshiro128**', state: [0, 0, 0, 0] })).toThrow(
-      /not all zero/,
-    );
+    expect(() =>
+      new Generator(0).setState({ algorithm: 'xoshiro128**', state: [0, 0, 0, 0] }),
+    ).toThrow(/not all zero/);
   });
 });

@@ -16,3 +16,14 @@ export {
   type ShapeMismatch,
   StateDictError,
 } from './module.js';
+export {
+  type BackendName,
+  type BackendAttempt,
+  type BackendSelection,
+  type SelectBackendOptions,
+  BACKEND_NAMES,
+  defaultBackendOrder,
+  formatBackendReport,
+  isNode,
+  selectBackend,
+} from './backends.js';

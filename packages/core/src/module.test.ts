@@ -107,7 +107,7 @@ describe('Module', () => {
     expect(err!.shapeMismatches).toEqual([{ key: 'a.bias', expected: [3], found: [4] }]);
     expect(err!.message).toContain('Size mismatch for a.bias: expected shape [3], found [4]');
 
-    const { ['a.bias']: _b, ...withoutShapeError } = bad;
+    const { 'a.bias': _b, ...withoutShapeError } = bad;
     expect(dst.loadStateDict(withoutShapeError, { strict: false })).toEqual({
       missingKeys: ['a.bias', 'blocks.0.bias'],
       unexpectedKeys: ['extra'],

@@ -1,5 +1,5 @@
-import { type Tensor, type Variable, cast, dispose, tidy, variable } from '@tensorflow/tfjs-core';
-import { ResnetError, describe } from './errors.js';
+import { cast, dispose, type Tensor, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
+import { describe, ResnetError } from './errors.js';
 
 /** A trainable tensor owned by a {@link Module}: a tfjs `Variable`. */
 export type Parameter = Variable;

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { defaultBackendOrder, formatBackendReport, isNode, selectBackend } from './index.js';
+
+const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** A small conv computed on the active backend, read back to plain numbers. */
+async function convProbe(): Promise<number[]> {
+  const x = tf.tensor4d(
+    Array.from({ length: 2 * 5 * 5 * 3 }, (_, i) => Math.sin(i)),
+    [2, 5, 5, 3],
+  );
+  const w = tf.tensor4d(
+    Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)),
+    [3, 3, 3, 4],
+  );
+  const y = tf.conv2d(x, w, 1, 'same');
+  const out = Array.from(await y.data());
+  tf.dispose([x, w, y]);
+  return out;
+}
+
+describe('selectBackend', () => {
+  it('tries tensorflow, webgpu, wasm, cpu in Node', () => {
+    expect(isNode()).toBe(true);
+    expect(defaultBackendOrder()).toEqual(['tensorflow', 'webgpu', 'wasm', 'cpu']);
+  });
+
+  it('picks cpu when asked and reports it', async () => {
+    const sel = await selectBackend(['cpu']);
+    expect(sel).toEqual({
+      name: 'cpu',
+      tried: [{ name: 'cpu', ok: true, reason: expect.any(String) }],
+    });
+    expect(tf.getBackend()).toBe('cpu');
+    expect(formatBackendReport(sel)).toMatch(/^backend: cpu\n {2}✓ cpu/);
+  });
+
+  it('runs wasm in Node with the same results as cpu', async () => {
+    await selectBackend(['cpu']);
+    const expected = await convProbe();
+    const sel = await selectBackend(['wasm']);
+    expect(sel.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    const got = await convProbe();
+    for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i], 4);
+  });
+
+  it('says why tensorflow is skipped when tfjs-node is not installed', async () => {
+    const sel = await selectBackend(['tensorflow', 'cpu']);
+    expect(sel.name).toBe('cpu');
+    expect(sel.tried[0]).toEqual({
+      name: 'tensorflow',
+      ok: false,
+      reason: expect.stringMatching(
+        /@tensorflow\/tfjs-node-gpu and @tensorflow\/tfjs-node are not installed/,
+      ),
+    });
+  });
+
+  it('skips webgl in Node with a reason', async () => {
+    const sel = await selectBackend(['webgl', 'cpu']);
+    expect(sel.tried[0]).toEqual({
+      name: 'webgl',
+      ok: false,
+      reason: 'only available in browsers',
+    });
+  });
+
+  it('rejects an unknown backend name, naming it', async () => {
+    await expect(selectBackend(['tpu' as never])).rejects.toThrow(/unknown backend "tpu"/);
+  });
+
+  describe('webgpu through the webgpu package on SwiftShader', () => {
+    it('finds the SwiftShader Vulkan driver that CI installs with chromium', () => {
+      expect(existsSync(ICD), `${ICD} is missing: apt-get install chromium`).toBe(true);
+    });
+
+    it('skips a software adapter in the automatic order and takes it when asked', async () => {
+      process.env.VK_ICD_FILENAMES = ICD;
+      process.env.XDG_RUNTIME_DIR ??= '/tmp';
+      await selectBackend(['cpu']);
+      const expected = await convProbe();
+
+      const auto = await selectBackend({ prefer: ['webgpu', 'cpu'], allowSoftwareWebGPU: false });
+      expect(auto.name).toBe('cpu');
+      expect(auto.tried[0].reason).toMatch(/only a software WebGPU adapter \(google swiftshader/);
+
+      const sel = await selectBackend(['webgpu']);
+      expect(sel.name).toBe('webgpu');
+      expect(sel.tried[0].reason).toMatch(/^software adapter: google swiftshader/);
+      const got = await convProbe();
+      for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i], 3);
+      await selectBackend(['cpu']);
+    });
+  });
+});
