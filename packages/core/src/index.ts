@@ -4,8 +4,10 @@
  * tfjs-core's gradients.
  */
 import './gradients.js';
+import './kernels/index.js';
 
 export { hasGradient } from './gradients.js';
+export { wasmTrainingKernels } from './kernels/index.js';
 export { ResnetError, ValueError, describe } from './errors.js';
 export { Generator, type GeneratorState, defaultGenerator, manualSeed } from './generator.js';
 export {
@@ -27,3 +29,17 @@ export {
   isNode,
   selectBackend,
 } from './backends.js';
+export {
+  type SafetensorsDtype,
+  type SafetensorsTensor,
+  type SafetensorsFile,
+  type RawTensor,
+  type EncodableTensor,
+  type EncodeSafetensorsOptions,
+  SafetensorsError,
+  decodeSafetensors,
+  encodeSafetensors,
+  safetensorsToTensors,
+  stateDictToSafetensors,
+  loadSafetensorsIntoModule,
+} from './safetensors.js';

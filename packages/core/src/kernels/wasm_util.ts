@@ -1,0 +1,113 @@
+/**
+ * Helpers for kernels that run on tfjs's wasm backend: they compose the backend's own
+ * (XNNPACK) kernels and read or write its heap directly, so no data leaves wasm memory.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  type DataType,
+  getKernel,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  registerKernel,
+  type TensorInfo,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+
+type KernelInputs = Record<string, TensorInfo>;
+
+/** The wasm backend's own kernel functions, captured before any override replaces them. */
+const stockKernels = new Map<string, KernelFunc>();
+
+/**
+ * The wasm backend's original implementation of `name`, even after this package registers
+ * its own under that name.
+ */
+export function stockKernel(name: string): KernelFunc {
+  const saved = stockKernels.get(name);
+  if (saved != null) return saved;
+  const config = getKernel(name, 'wasm');
+  if (config == null) throw new Error(`Kernel '${name}' is not registered for backend 'wasm'`);
+  return config.kernelFunc;
+}
+
+/**
+ * Registers `config` for the wasm backend. Where the backend already has a kernel of that
+ * name, the stock one is kept for delegation (see `stockKernel`) and its setup function
+ * still runs, because the stock kernel function depends on it.
+ */
+export function registerWasmKernel(
+  kernelName: string,
+  kernelFunc: (args: { inputs: any; backend: BackendWasm; attrs: any }) => TensorInfo,
+): void {
+  const existing = getKernel(kernelName, 'wasm');
+  const config: KernelConfig = {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: kernelFunc as unknown as KernelFunc,
+  };
+  if (existing != null) {
+    if (!stockKernels.has(kernelName)) stockKernels.set(kernelName, existing.kernelFunc);
+    if (existing.setupFunc != null) config.setupFunc = existing.setupFunc;
+    unregisterKernel(kernelName, 'wasm');
+  }
+  registerKernel(config);
+}
+
+/** Runs a wasm kernel by name (the stock one where this package overrides it). */
+export function run(
+  backend: BackendWasm,
+  name: string,
+  inputs: KernelInputs,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
+  return stockKernel(name)({ inputs, backend, attrs }) as TensorInfo;
+}
+
+/** A view of the same data under another shape (no copy, no reference counting). */
+export function view(t: TensorInfo, shape: number[]): TensorInfo {
+  return { dataId: t.dataId, shape, dtype: t.dtype };
+}
+
+/** Releases a tensor this kernel made and will not return. */
+export function release(backend: BackendWasm, t: TensorInfo): void {
+  backend.disposeData(t.dataId);
+}
+
+/** A fresh, uninitialised float32 tensor on the wasm heap. */
+export function alloc(backend: BackendWasm, shape: number[], dtype: DataType = 'float32') {
+  return backend.makeOutput(shape, dtype);
+}
+
+/**
+ * The heap as float32 plus the element offset of `t`. Fetch it after the last allocation
+ * a kernel makes: growing the heap replaces the buffer and detaches older views.
+ */
+export function heapF32(backend: BackendWasm, t: TensorInfo): [Float32Array, number] {
+  const heap = (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
+  const { memoryOffset } = backend.dataIdMap.get(t.dataId)!;
+  return [heap, (memoryOffset as number) >>> 2];
+}
+
+/** `x` [rows, cols] transposed to [cols, rows] by the backend's Transpose kernel. */
+export function transpose2d(backend: BackendWasm, x: TensorInfo, rows: number, cols: number) {
+  return run(backend, 'Transpose', { x: view(x, [rows, cols]) }, { perm: [1, 0] });
+}
+
+/** a [m, k] times b [k, n] by the backend's plain (non-transposed) matrix product. */
+export function matMulNN(
+  backend: BackendWasm,
+  a: TensorInfo,
+  b: TensorInfo,
+  m: number,
+  k: number,
+  n: number,
+): TensorInfo {
+  const out = run(
+    backend,
+    'BatchMatMul',
+    { a: view(a, [1, m, k]), b: view(b, [1, k, n]) },
+    { transposeA: false, transposeB: false },
+  );
+  return view(out, [m, n]);
+}
