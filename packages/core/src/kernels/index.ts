@@ -4,11 +4,27 @@
  * registry is global and the wasm backend looks kernels up on each call.
  */
 import '@tensorflow/tfjs-backend-wasm';
-import { Conv2DBackpropFilter } from '@tensorflow/tfjs-core';
+import {
+  BatchMatMul,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  MaxPoolGrad,
+} from '@tensorflow/tfjs-core';
+import { batchMatMulWasm } from './batch_mat_mul_wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter_wasm.js';
+import { conv2DBackpropInputWasm } from './conv2d_backprop_input_wasm.js';
+import { maxPoolGradWasm } from './max_pool_grad_wasm.js';
 import { registerWasmKernel } from './wasm_util.js';
 
 registerWasmKernel(Conv2DBackpropFilter, conv2DBackpropFilterWasm);
+registerWasmKernel(Conv2DBackpropInput, conv2DBackpropInputWasm);
+registerWasmKernel(BatchMatMul, batchMatMulWasm);
+registerWasmKernel(MaxPoolGrad, maxPoolGradWasm);
 
 /** Names of the wasm kernels this package registers or replaces. */
-export const wasmTrainingKernels: readonly string[] = [Conv2DBackpropFilter];
+export const wasmTrainingKernels: readonly string[] = [
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  BatchMatMul,
+  MaxPoolGrad,
+];

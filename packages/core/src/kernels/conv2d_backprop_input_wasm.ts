@@ -1,0 +1,119 @@
+/**
+ * Conv2DBackpropInput for the wasm backend. The stock kernel is a scalar loop (2-4 GFLOP/s);
+ * both routes here spend their time in XNNPACK instead:
+ * - stride 1: dx is the convolution of dy with the spatially flipped filter whose in and out
+ *   channels are swapped, padded by (filter size - 1 - forward padding);
+ * - otherwise: dcols = dy @ W^T (a plain matrix product), scattered back by col2im.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  backend_util,
+  type Conv2DBackpropInputAttrs,
+  type Conv2DBackpropInputInputs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { col2imNHWC } from './im2col.js';
+import { alloc, heapF32, matMulNN, release, run, transpose2d, view } from './wasm_util.js';
+
+export function conv2DBackpropInputWasm(args: {
+  inputs: Conv2DBackpropInputInputs;
+  backend: BackendWasm;
+  attrs: Conv2DBackpropInputAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
+  const format = backend_util.convertConv2DDataFormat(dataFormat);
+  if (format !== 'channelsLast') {
+    throw new Error(
+      `Conv2DBackpropInput on wasm supports NHWC only, got dataFormat '${dataFormat}'`,
+    );
+  }
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    format,
+  );
+  const { filterHeight: fh, filterWidth: fw, inChannels, outChannels } = info;
+  const top = fh - 1 - info.padInfo.top;
+  const bottom = info.inHeight - info.outHeight - top + fh - 1;
+  const left = fw - 1 - info.padInfo.left;
+  const right = info.inWidth - info.outWidth - left + fw - 1;
+  if (
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    top >= 0 &&
+    bottom >= 0 &&
+    left >= 0 &&
+    right >= 0
+  ) {
+    return viaFlippedConv(backend, dy, filter, info, [top, bottom, left, right]);
+  }
+  return viaCol2im(backend, dy, filter, info);
+}
+
+function viaFlippedConv(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  [top, bottom, left, right]: number[],
+): TensorInfo {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const flipped = alloc(backend, [fh, fw, co, ci]);
+  const [heap, wOff] = heapF32(backend, filter);
+  const [, fOff] = heapF32(backend, flipped);
+  for (let ky = 0; ky < fh; ky++) {
+    for (let kx = 0; kx < fw; kx++) {
+      const src = wOff + (ky * fw + kx) * ci * co;
+      const dst = fOff + ((fh - 1 - ky) * fw + (fw - 1 - kx)) * co * ci;
+      for (let i = 0; i < ci; i++) {
+        for (let o = 0; o < co; o++) heap[dst + o * ci + i] = heap[src + i * co + o];
+      }
+    }
+  }
+  const dx = run(
+    backend,
+    'Conv2D',
+    { x: dy, filter: flipped },
+    {
+      strides: 1,
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dilations: 1,
+      dataFormat: 'NHWC',
+    },
+  );
+  release(backend, flipped);
+  return dx;
+}
+
+function viaCol2im(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  const k = fh * fw * ci;
+  const wT = transpose2d(backend, filter, k, co);
+  const dcols = matMulNN(backend, dy, wT, rows, co, k);
+  release(backend, wT);
+  const dx = alloc(backend, info.inShape);
+  const [heap, colOff] = heapF32(backend, dcols);
+  const [, dxOff] = heapF32(backend, dx);
+  col2imNHWC(heap, colOff, dxOff, info);
+  release(backend, dcols);
+  return view(dx, info.inShape);
+}
