@@ -1,3 +1,7 @@
-import { sharedConfig } from '../../vitest.shared.ts';
+import { mergeConfig } from 'vitest/config';
+import { sharedConfig } from '../../vitest.shared';
 
-export default sharedConfig;
+// The embedded-digits tests read dist/assets/mnist-digits.bin, which the build generates.
+export default mergeConfig(sharedConfig, {
+  test: { globalSetup: ['./scripts/vitest-global-setup.ts'] },
+});

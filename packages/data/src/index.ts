@@ -1,0 +1,62 @@
+/**
+ * @resnet-ts/data: datasets, samplers, the DataLoader and image transforms, PyTorch's
+ * `torch.utils.data` and torchvision's transforms for TypeScript. Browser-safe; file-system
+ * loaders and downloads live in `@resnet-ts/data/node`.
+ */
+export {
+  type Batch,
+  defaultCollate,
+  isImageSample,
+  type PackedBatch,
+  packedToBatch,
+  packImages,
+} from './collate.js';
+export {
+  type BatchSamplerLike,
+  DataLoader,
+  type DataLoaderOptions,
+} from './data-loader.js';
+export { ConcatDataset, checkIndex, type Dataset, randomSplit, Subset } from './dataset.js';
+export { DatasetFileError } from './errors.js';
+export { ImageArrayDataset, type ImageArrayDatasetOptions } from './image-array-dataset.js';
+export {
+  fetchMnistDigits,
+  type MnistDigits,
+  type MnistDigitsOptions,
+  type MnistDigitsSplit,
+  mnistDigitsDataset,
+  parseMnistDigits,
+  splitMnistDigits,
+} from './mnist-digits.js';
+export type { HWCImage, ImageSample, Pixels } from './sample.js';
+export {
+  BatchSampler,
+  RandomSampler,
+  type RandomSamplerOptions,
+  type Sampler,
+  SequentialSampler,
+} from './samplers.js';
+export { TensorDataset } from './tensor-dataset.js';
+export { Compose, Lambda } from './transforms/compose.js';
+export {
+  axisMap,
+  crop,
+  hflip,
+  normalize,
+  type Padding,
+  type PaddingMode,
+  pad,
+  paddingSides,
+  remap,
+  resize,
+  resizeShape,
+  sourceIndex,
+  toFloat,
+} from './transforms/functional.js';
+export { Normalize } from './transforms/normalize.js';
+export { Pad, type PadOptions } from './transforms/pad.js';
+export { RandomCrop, type RandomCropOptions } from './transforms/random-crop.js';
+export { RandomHorizontalFlip } from './transforms/random-horizontal-flip.js';
+export { Resize } from './transforms/resize.js';
+export { ToTensor } from './transforms/to-tensor.js';
+export type { Transform } from './transforms/transform.js';

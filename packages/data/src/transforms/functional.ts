@@ -1,0 +1,258 @@
+import { describe, ValueError } from '@resnet-ts/core';
+import type { HWCImage, Pixels } from '../sample.js';
+
+/** How {@link pad} fills the border, as torchvision's `padding_mode`. */
+export type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric';
+
+/** Padding as torchvision takes it: all sides, `[leftRight, topBottom]` or `[left, top, right, bottom]`. */
+export type Padding =
+  | number
+  | readonly [number, number]
+  | readonly [number, number, number, number];
+
+/** Expands a {@link Padding} into `[left, top, right, bottom]`. */
+export function paddingSides(padding: Padding): [number, number, number, number] {
+  const p = typeof padding === 'number' ? [padding] : [...padding];
+  const sides =
+    p.length === 1
+      ? [p[0], p[0], p[0], p[0]]
+      : p.length === 2
+        ? [p[0], p[1], p[0], p[1]]
+        : p.length === 4
+          ? p
+          : undefined;
+  if (!sides || sides.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new ValueError(
+      `padding must be a non-negative integer, [leftRight, topBottom] or [left, top, right, bottom], got ${describe(padding)}`,
+    );
+  }
+  return sides as [number, number, number, number];
+}
+
+/**
+ * Where coordinate `i` of a padded axis reads from in an axis of length `n`, or -1 for the
+ * fill value. `reflect` mirrors without repeating the edge (…2 1 | 0 1 2…), `symmetric`
+ * repeats it (…1 0 | 0 1 2…), as numpy and torchvision define them.
+ */
+export function sourceIndex(i: number, n: number, mode: PaddingMode): number {
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case 'constant':
+      return -1;
+    case 'edge':
+      return i < 0 ? 0 : n - 1;
+    case 'reflect': {
+      if (n === 1) return 0;
+      const period = 2 * (n - 1);
+      let k = Math.abs(i) % period;
+      if (k >= n) k = period - k;
+      return k;
+    }
+    case 'symmetric': {
+      const period = 2 * n;
+      let k = ((i % period) + period) % period;
+      if (k >= n) k = period - 1 - k;
+      return k;
+    }
+    default:
+      throw new ValueError(
+        `paddingMode must be 'constant', 'edge', 'reflect' or 'symmetric', got ${describe(mode)}`,
+      );
+  }
+}
+
+/** Source indices for `count` output coordinates starting at `start` of an axis of length `n`. */
+export function axisMap(start: number, count: number, n: number, mode: PaddingMode): Int32Array {
+  const map = new Int32Array(count);
+  for (let k = 0; k < count; k++) map[k] = sourceIndex(start + k, n, mode);
+  return map;
+}
+
+/**
+ * Builds an image whose pixel (y, x) is the input's (rows[y], cols[x]), or `fill` where
+ * either index is -1. Pad, crop, flip and padded random crops are all this one gather.
+ */
+export function remap(input: HWCImage, rows: Int32Array, cols: Int32Array, fill = 0): HWCImage {
+  const [, w, c] = input.shape;
+  const src = input.image;
+  const outH = rows.length;
+  const outW = cols.length;
+  const out: Pixels =
+    src instanceof Uint8Array ? new Uint8Array(outH * outW * c) : new Float32Array(outH * outW * c);
+  if (fill !== 0) out.fill(fill);
+  const rowStride = w * c;
+  let o = 0;
+  for (let y = 0; y < outH; y++) {
+    const r = rows[y];
+    if (r < 0) {
+      o += outW * c;
+      continue;
+    }
+    const rowBase = r * rowStride;
+    for (let x = 0; x < outW; x++) {
+      const s = cols[x];
+      if (s < 0) {
+        o += c;
+        continue;
+      }
+      let i = rowBase + s * c;
+      for (let k = 0; k < c; k++) out[o++] = src[i++];
+    }
+  }
+  return { image: out, shape: [outH, outW, c] };
+}
+
+/** Pads an image, as `torchvision.transforms.functional.pad`. */
+export function pad(
+  input: HWCImage,
+  padding: Padding,
+  fill = 0,
+  paddingMode: PaddingMode = 'constant',
+): HWCImage {
+  const [left, top, right, bottom] = paddingSides(padding);
+  const [h, w] = input.shape;
+  return remap(
+    input,
+    axisMap(-top, h + top + bottom, h, paddingMode),
+    axisMap(-left, w + left + right, w, paddingMode),
+    fill,
+  );
+}
+
+/**
+ * The `height × width` window at (`top`, `left`), as `torchvision.transforms.functional.crop`;
+ * parts outside the image are zero.
+ */
+export function crop(
+  input: HWCImage,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+): HWCImage {
+  const [h, w] = input.shape;
+  return remap(input, axisMap(top, height, h, 'constant'), axisMap(left, width, w, 'constant'));
+}
+
+/** Mirrors left to right, as `torchvision.transforms.functional.hflip`. */
+export function hflip(input: HWCImage): HWCImage {
+  const [h, w] = input.shape;
+  const cols = new Int32Array(w);
+  for (let x = 0; x < w; x++) cols[x] = w - 1 - x;
+  return remap(input, axisMap(0, h, h, 'constant'), cols);
+}
+
+/** uint8 in [0, 255] to float32 in [0, 1]; float input is copied unchanged. */
+export function toFloat(input: HWCImage): HWCImage {
+  const src = input.image;
+  const out = new Float32Array(src.length);
+  if (src instanceof Uint8Array) {
+    for (let i = 0; i < src.length; i++) out[i] = src[i] / 255;
+  } else {
+    out.set(src);
+  }
+  return { image: out, shape: input.shape };
+}
+
+/**
+ * `(x - mean[c]) / std[c]` per channel, as `torchvision.transforms.functional.normalize`.
+ * The input must be float (run `ToTensor` first).
+ */
+export function normalize(
+  input: HWCImage,
+  mean: readonly number[],
+  std: readonly number[],
+): HWCImage {
+  const c = input.shape[2];
+  if (!(input.image instanceof Float32Array)) {
+    throw new ValueError('normalize expects a float32 image; apply ToTensor first');
+  }
+  if (mean.length !== c && mean.length !== 1) {
+    throw new ValueError(
+      `normalize: ${c} channels but mean has ${mean.length} values ${describe(mean)}`,
+    );
+  }
+  if (std.length !== c && std.length !== 1) {
+    throw new ValueError(
+      `normalize: ${c} channels but std has ${std.length} values ${describe(std)}`,
+    );
+  }
+  if (std.some((s) => s === 0)) throw new ValueError(`normalize: std ${describe(std)} contains 0`);
+  const m = Float32Array.from({ length: c }, (_, k) => mean[mean.length === 1 ? 0 : k]);
+  const s = Float32Array.from({ length: c }, (_, k) => std[std.length === 1 ? 0 : k]);
+  const src = input.image;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i += c) {
+    for (let k = 0; k < c; k++) out[i + k] = (src[i + k] - m[k]) / s[k];
+  }
+  return { image: out, shape: input.shape };
+}
+
+/** Rounds half to even, as `torch.round`. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** Source rows/cols and weights of bilinear resampling with `align_corners=False`. */
+function bilinearAxis(inSize: number, outSize: number) {
+  const scale = inSize / outSize;
+  const i0 = new Int32Array(outSize);
+  const i1 = new Int32Array(outSize);
+  const w1 = new Float64Array(outSize);
+  for (let o = 0; o < outSize; o++) {
+    const src = Math.max(scale * (o + 0.5) - 0.5, 0);
+    const lo = Math.floor(src);
+    i0[o] = lo;
+    i1[o] = lo < inSize - 1 ? lo + 1 : lo;
+    w1[o] = src - lo;
+  }
+  return { i0, i1, w1 };
+}
+
+/** The output size of a resize: `[h, w]` as given, or a number that becomes the shorter edge. */
+export function resizeShape(
+  h: number,
+  w: number,
+  size: number | readonly [number, number],
+): [number, number] {
+  if (typeof size !== 'number') return [size[0], size[1]];
+  if (h <= w) return [size, Math.trunc((size * w) / h)];
+  return [Math.trunc((size * h) / w), size];
+}
+
+/**
+ * Bilinear resize, as `torchvision.transforms.functional.resize` on a tensor with
+ * `antialias=False` (half-pixel centres, edges clamped). uint8 stays uint8, rounded half to
+ * even like torch; float stays float.
+ */
+export function resize(input: HWCImage, size: number | readonly [number, number]): HWCImage {
+  const [h, w, c] = input.shape;
+  const [outH, outW] = resizeShape(h, w, size);
+  if (!Number.isInteger(outH) || !Number.isInteger(outW) || outH <= 0 || outW <= 0) {
+    throw new ValueError(`resize size must be a positive integer or [h, w], got ${describe(size)}`);
+  }
+  const ry = bilinearAxis(h, outH);
+  const rx = bilinearAxis(w, outW);
+  const src = input.image;
+  const isByte = src instanceof Uint8Array;
+  const out: Pixels = isByte ? new Uint8Array(outH * outW * c) : new Float32Array(outH * outW * c);
+  let o = 0;
+  for (let y = 0; y < outH; y++) {
+    const a = ry.i0[y] * w * c;
+    const b = ry.i1[y] * w * c;
+    const wy = ry.w1[y];
+    for (let x = 0; x < outW; x++) {
+      const p = rx.i0[x] * c;
+      const q = rx.i1[x] * c;
+      const wx = rx.w1[x];
+      for (let k = 0; k < c; k++) {
+        const top = (1 - wx) * src[a + p + k] + wx * src[a + q + k];
+        const bottom = (1 - wx) * src[b + p + k] + wx * src[b + q + k];
+        const v = (1 - wy) * top + wy * bottom;
+        out[o++] = isByte ? Math.min(255, Math.max(0, roundHalfEven(v))) : v;
+      }
+    }
+  }
+  return { image: out, shape: [outH, outW, c] };
+}
