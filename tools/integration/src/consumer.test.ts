@@ -21,6 +21,10 @@ const only = process.env.RESNET_TS_CONSUMER_PACKAGES?.split(',');
 const PACKAGES = ALL.filter(
   (p) => existsSync(join(repo, 'packages', p, 'src', 'index.ts')) && (!only || only.includes(p)),
 );
+// Under `pnpm test` (CI runs pnpm through npx, so it may not be on PATH) reuse that pnpm.
+const execPath = process.env.npm_execpath;
+const PNPM: [string, string[]] =
+  execPath && /pnpm/.test(execPath) ? [process.execPath, [execPath]] : ['pnpm', []];
 const TFJS = ['@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-backend-cpu@4.22.0'];
 
 const CONSUMER = `
@@ -110,7 +114,7 @@ beforeAll(async () => {
   project = mkdtempSync(join(tmpdir(), 'resnet-ts-consumer-'));
   const tarballs = join(project, 'tarballs');
   for (const p of PACKAGES) {
-    await run('pnpm', ['pack', '--pack-destination', tarballs], {
+    await run(PNPM[0], [...PNPM[1], 'pack', '--pack-destination', tarballs], {
       cwd: join(repo, 'packages', p),
     });
   }
