@@ -255,7 +255,7 @@ describe('safetensors bad input', () => {
 
   it('header that is not an object', () => {
     expectError(build('[1,2]'), "start with '{'");
-    expectError(build('{"a":1}'.replace('{"a":1}', ' {}')), "start with '{'");
+    expectError(build(' {}'), "start with '{'");
   });
 
   it('entry that is not an object', () => {

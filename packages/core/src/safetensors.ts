@@ -354,9 +354,10 @@ function decodeData(e: HeaderEntry, raw: Uint8Array): SafetensorsTensor['data'] 
 }
 
 /**
- * Decodes a safetensors file (https://github.com/huggingface/safetensors). Every deviation
- * from the format throws a {@link SafetensorsError} naming the tensor and what was expected;
- * nothing is allocated beyond the size of `bytes`.
+ * Decodes a safetensors file (https://github.com/huggingface/safetensors), listing tensors
+ * in the order their data lies in the file. Every deviation from the format throws a
+ * {@link SafetensorsError} naming the tensor and what was expected; nothing is allocated
+ * beyond the size of `bytes`.
  */
 export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   const { headerEnd, parsed } = parseHeader(bytes);
