@@ -194,20 +194,29 @@ function roundHalfEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** Source rows/cols and weights of bilinear resampling with `align_corners=False`. */
+const f32 = Math.fround;
+
+/**
+ * Source rows/cols and weights of bilinear resampling with `align_corners=False`, in float32
+ * steps as torch's CPU kernel takes them, so uint8 results round the same way.
+ */
 function bilinearAxis(inSize: number, outSize: number) {
-  const scale = inSize / outSize;
+  const scale = f32(inSize / outSize);
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
-  const w1 = new Float64Array(outSize);
+  const w0 = new Float32Array(outSize);
+  const w1 = new Float32Array(outSize);
   for (let o = 0; o < outSize; o++) {
+    // torch keeps this index in double (`dst_index + 0.5` is a double) and rounds only the
+    // weight to float; rounding the index too flips some uint8 results at exact halves.
     const src = Math.max(scale * (o + 0.5) - 0.5, 0);
     const lo = Math.floor(src);
     i0[o] = lo;
     i1[o] = lo < inSize - 1 ? lo + 1 : lo;
-    w1[o] = src - lo;
+    w1[o] = f32(src - lo);
+    w0[o] = f32(1 - w1[o]);
   }
-  return { i0, i1, w1 };
+  return { i0, i1, w0, w1 };
 }
 
 /** The output size of a resize: `[h, w]` as given, or a number that becomes the shorter edge. */
@@ -241,15 +250,17 @@ export function resize(input: HWCImage, size: number | readonly [number, number]
   for (let y = 0; y < outH; y++) {
     const a = ry.i0[y] * w * c;
     const b = ry.i1[y] * w * c;
-    const wy = ry.w1[y];
+    const wy0 = ry.w0[y];
+    const wy1 = ry.w1[y];
     for (let x = 0; x < outW; x++) {
       const p = rx.i0[x] * c;
       const q = rx.i1[x] * c;
-      const wx = rx.w1[x];
+      const wx0 = rx.w0[x];
+      const wx1 = rx.w1[x];
       for (let k = 0; k < c; k++) {
-        const top = (1 - wx) * src[a + p + k] + wx * src[a + q + k];
-        const bottom = (1 - wx) * src[b + p + k] + wx * src[b + q + k];
-        const v = (1 - wy) * top + wy * bottom;
+        const top = f32(f32(src[a + p + k] * wx0) + f32(src[a + q + k] * wx1));
+        const bottom = f32(f32(src[b + p + k] * wx0) + f32(src[b + q + k] * wx1));
+        const v = f32(f32(top * wy0) + f32(bottom * wy1));
         out[o++] = isByte ? Math.min(255, Math.max(0, roundHalfEven(v))) : v;
       }
     }

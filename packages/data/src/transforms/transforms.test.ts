@@ -1,0 +1,161 @@
+import { Generator } from '@resnet-ts/core';
+import { describe, expect, it } from 'vitest';
+import fixture from '../__fixtures__/transforms.json' with { type: 'json' };
+import type { HWCImage } from '../sample.js';
+import { Compose, Lambda } from './compose.js';
+import { crop, hflip, normalize, pad, resize, toFloat } from './functional.js';
+import { Normalize } from './normalize.js';
+import { Pad } from './pad.js';
+import { RandomCrop } from './random-crop.js';
+import { RandomHorizontalFlip } from './random-horizontal-flip.js';
+import { Resize } from './resize.js';
+import { ToTensor } from './to-tensor.js';
+
+type FixtureImage = { shape: number[]; data: number[] };
+
+const u8 = (f: FixtureImage): HWCImage => ({
+  image: Uint8Array.from(f.data),
+  shape: f.shape as [number, number, number],
+});
+const input = u8(fixture.input);
+
+function expectImage(got: HWCImage, want: FixtureImage, tol = 0): void {
+  expect(got.shape).toEqual(want.shape);
+  expect(got.image.length).toBe(want.data.length);
+  let worst = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    worst = Math.max(worst, Math.abs(got.image[i] - want.data[i]));
+  }
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+describe('transforms equal torchvision 0.14 (fixture from tools/fixtures/data)', () => {
+  it(`records its origin (torch ${fixture.torch})`, () => {
+    expect(fixture.script).toBe('tools/fixtures/data/make_transform_fixtures.py');
+  });
+
+  it.each(fixture.pad.map((c) => [`${c.mode} ${c.padding}`, c] as const))('pad %s', (_, c) => {
+    const padding = c.padding as [number, number, number, number];
+    const mode = c.mode as 'constant';
+    expectImage(pad(input, padding, c.fill, mode), c.output);
+    expectImage(new Pad(padding, { fill: c.fill, paddingMode: mode }).apply(input), c.output);
+  });
+
+  it('crop at explicit offsets', () => {
+    for (const c of fixture.crop)
+      expectImage(crop(input, c.top, c.left, c.height, c.width), c.output);
+  });
+
+  it('RandomCrop at explicit offsets, for every padding mode and padIfNeeded', () => {
+    for (const c of fixture.randomCrop) {
+      const t = new RandomCrop(c.size as [number, number], {
+        padding: c.padding,
+        paddingMode: c.paddingMode as 'reflect',
+        padIfNeeded: c.padIfNeeded,
+      });
+      expectImage(t.cropAt(input, c.top, c.left), c.output);
+    }
+  });
+
+  it('hflip, ToTensor, Normalize', () => {
+    expectImage(hflip(input), fixture.hflip);
+    const asFloat = new ToTensor().apply(input);
+    expect(asFloat.image).toBeInstanceOf(Float32Array);
+    expectImage(asFloat, fixture.toTensor, 1e-7);
+    const n = fixture.normalize;
+    expectImage(new Normalize(n.mean, n.std).apply(asFloat), n.output, 2e-6);
+    expectImage(normalize(toFloat(input), n.mean, n.std), n.output, 2e-6);
+  });
+
+  it.each(fixture.resize.map((c) => [`${c.input} -> ${c.size}`, c] as const))(
+    'Resize %s (uint8 and float)',
+    (_, c) => {
+      const src = c.input === 'mnist' ? u8(fixture.resizeInput28) : input;
+      const size = c.size as number | [number, number];
+      expectImage(new Resize(size).apply(src), c.output);
+      expectImage(resize(toFloat(src), size), c.outputFloat, 1e-6);
+    },
+  );
+});
+
+describe('random transforms', () => {
+  it('RandomCrop draws top then left from the generator, as torchvision get_params', () => {
+    const t = new RandomCrop(32, { padding: 4, generator: new Generator(9) });
+    const image: HWCImage = {
+      image: new Uint8Array(32 * 32 * 3).map((_, i) => i % 251),
+      shape: [32, 32, 3],
+    };
+    const g = new Generator(9);
+    for (let k = 0; k < 20; k++) {
+      const top = g.randint(9);
+      const left = g.randint(9);
+      expect(t.apply(image).image).toEqual(t.cropAt(image, top, left).image);
+    }
+  });
+
+  it('RandomCrop draws nothing when the image is exactly the crop size', () => {
+    const g = new Generator(4);
+    const before = g.getState();
+    const out = new RandomCrop(7, { generator: g }).apply({
+      image: new Uint8Array(49),
+      shape: [7, 7, 1],
+    });
+    expect(out.shape).toEqual([7, 7, 1]);
+    expect(g.getState()).toEqual(before);
+  });
+
+  it('RandomCrop rejects a crop larger than the padded image, naming both sizes', () => {
+    expect(() => new RandomCrop(10).apply(input)).toThrow(/\[10,10\].*\[7,9\]/);
+    expect(() => new RandomCrop(0)).toThrow(/size/);
+  });
+
+  it('RandomHorizontalFlip flips exactly when generator.random() < p', () => {
+    const t = new RandomHorizontalFlip(0.3, { generator: new Generator(2) });
+    const g = new Generator(2);
+    const flipped = hflip(input).image;
+    let flips = 0;
+    for (let k = 0; k < 200; k++) {
+      const expectFlip = g.random() < 0.3;
+      const out = t.apply(input);
+      expect(out.image).toEqual(expectFlip ? flipped : input.image);
+      flips += expectFlip ? 1 : 0;
+    }
+    expect(flips).toBeGreaterThan(30);
+    expect(flips).toBeLessThan(90);
+  });
+
+  it('the same seed gives the same augmented images', () => {
+    const make = (seed: number) => {
+      const g = new Generator(seed);
+      return new Compose([
+        new RandomCrop(7, { padding: 2, paddingMode: 'reflect', generator: g }),
+        new RandomHorizontalFlip(0.5, { generator: g }),
+        new ToTensor(),
+      ]);
+    };
+    const run = (t: Compose) => Array.from({ length: 5 }, () => Array.from(t.apply(input).image));
+    expect(run(make(1))).toEqual(run(make(1)));
+    expect(run(make(1))).not.toEqual(run(make(2)));
+  });
+
+  it('transforms never write into their input', () => {
+    const copy = Uint8Array.from(input.image);
+    new Compose([
+      new Pad(1, { paddingMode: 'edge' }),
+      new RandomCrop(5, { generator: new Generator(0) }),
+      new RandomHorizontalFlip(1),
+      new Resize(6),
+      new ToTensor(),
+      new Normalize([0.5], [0.5]),
+      new Lambda((x) => x),
+    ]).apply(input);
+    expect(input.image).toEqual(copy);
+  });
+
+  it('Normalize explains what it needs', () => {
+    expect(() => new Normalize([0.5], [0.5]).apply(input)).toThrow(/float32.*ToTensor/);
+    expect(() => new Normalize([0, 0], [1, 1]).apply(toFloat(input))).toThrow(/3 channels.*mean/);
+    expect(() => new Normalize([0], [0]).apply(toFloat(input))).toThrow(/std \[0\]/);
+    expect(() => pad(input, [1, 2, 3] as unknown as [number, number])).toThrow(/padding.*\[1,2,3\]/);
+  });
+});
