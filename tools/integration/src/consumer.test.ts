@@ -92,7 +92,21 @@ function exportTargets(exports: unknown): string[] {
   return Object.values(exports).flatMap(exportTargets);
 }
 
+/** A TypeScript consumer: proves the `types` conditions resolve under NodeNext. */
+const TYPED_CONSUMER = `
+import { Module, type SafetensorsFile, decodeSafetensors } from '@resnet-ts/core';
+import { loadSafetensors, saveSafetensors, writeFileAtomic } from '@resnet-ts/core/node';
+
+const m: Module = new Module();
+const save: (path: string, tensors: ReturnType<Module['stateDict']>) => Promise<void> = saveSafetensors;
+const load: (path: string) => Promise<SafetensorsFile> = loadSafetensors;
+const write: (path: string, bytes: Uint8Array) => Promise<void> = writeFileAtomic;
+const n: number = decodeSafetensors(new Uint8Array()).tensors.x.shape.length;
+export { m, save, load, write, n };
+`;
+
 let project: string;
+let typecheck: { code: number; output: string };
 let report: {
   before: number;
   after: number;
@@ -141,6 +155,16 @@ beforeAll(async () => {
   const others = PACKAGES.filter((p) => p !== 'core').map((p) => `@resnet-ts/${p}`);
   const { stdout } = await run('node', ['consumer.mjs', ...others], { cwd: project });
   report = JSON.parse(stdout.trim().split('\n').at(-1)!);
+
+  writeFileSync(join(project, 'typed.ts'), TYPED_CONSUMER);
+  const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+  const flags = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
+  typecheck = await run(process.execPath, [tsc, ...flags, '--target', 'es2022', 'typed.ts'], {
+    cwd: project,
+  }).then(
+    () => ({ code: 0, output: '' }),
+    (e: { code: number; stdout: string }) => ({ code: e.code, output: e.stdout }),
+  );
 }, 600_000);
 
 afterAll(() => {
@@ -166,6 +190,11 @@ describe('packed packages installed with npm outside the workspace', () => {
         expect(existsSync(join(dir, rel)), `@resnet-ts/${p} ${rel}`).toBe(true);
       }
     }
+  });
+
+  it('type-checks a TypeScript consumer of @resnet-ts/core and @resnet-ts/core/node', () => {
+    expect(typecheck.output).toBe('');
+    expect(typecheck.code).toBe(0);
   });
 
   it('takes a gradient step that lowers the loss (gradients registered by core)', () => {
