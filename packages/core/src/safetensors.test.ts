@@ -315,6 +315,21 @@ describe('safetensors bad input', () => {
     );
   });
 
+  it('a petabyte tensor in a tiny file is refused before anything is allocated', () => {
+    expectError(
+      build({ a: { dtype: 'F32', shape: [2 ** 48], data_offsets: [0, 2 ** 50] } }, eight),
+      'tensor "a"',
+      'out of range',
+    );
+    expectError(
+      build(
+        { a: { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 8] } },
+        eight,
+      ),
+      'F32 shape [1073741824,1073741824,1073741824] needs 4.951760157141521e+27 bytes',
+    );
+  });
+
   it('byte size not equal to shape x dtype size', () => {
     expectError(
       build({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, eight),
