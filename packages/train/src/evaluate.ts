@@ -1,0 +1,150 @@
+import { describe, type Module, ValueError } from '@resnet-ts/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Loader } from './loader.js';
+import { crossEntropy } from './losses.js';
+import { countCorrect } from './metrics.js';
+
+/** A loss: model output and target in, a scalar (the batch mean) out. */
+export type LossFn = (output: tf.Tensor, target: tf.Tensor) => tf.Tensor;
+
+/**
+ * A metric accumulated over batches; `update` runs inside a `tf.tidy` and should keep its
+ * running totals on the device (no reads) until `result`.
+ */
+export interface Metric<R = unknown> {
+  update(output: tf.Tensor, target: tf.Tensor): void;
+  result(): R;
+  reset(): void;
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /** Loss to average (default {@link crossEntropy}). */
+  loss?: LossFn;
+  /** Extra metrics by name, updated on every batch; their results appear under `metrics`. */
+  metrics?: Record<string, Metric>;
+}
+
+/** What {@link evaluate} returns. */
+export interface EvaluateResult {
+  /** Mean loss per example. */
+  loss: number;
+  /** Top-1 accuracy, when outputs are `[N, C]` scores and targets int32 labels; else NaN. */
+  accuracy: number;
+  /** Number of examples seen. */
+  count: number;
+  /** Results of the extra metrics, by name. */
+  metrics: Record<string, unknown>;
+}
+
+/** The model's output for `x` as a tensor, or a clear error. */
+export function forwardTensor(model: Module, x: tf.Tensor): tf.Tensor {
+  const out = model.forward(x);
+  if (!(out instanceof tf.Tensor)) {
+    throw new ValueError(`${model.typeName}.forward must return a tensor, got ${describe(out)}`);
+  }
+  return out;
+}
+
+/** Whether accuracy can be counted for this output and target. */
+export function isClassification(out: tf.Tensor, y: tf.Tensor): boolean {
+  return out.rank === 2 && y.rank === 1 && y.dtype === 'int32' && out.shape[0] === y.shape[0];
+}
+
+/**
+ * Runs the model in evaluation mode over a loader and returns the mean loss, the accuracy
+ * and any extra metrics, reading the device once at the end. The model's mode is restored
+ * afterwards; the batches are disposed.
+ */
+export async function evaluate(
+  model: Module,
+  loader: Loader,
+  { loss = crossEntropy, metrics = {} }: EvaluateOptions = {},
+): Promise<EvaluateResult> {
+  const wasTraining = model.training;
+  model.eval();
+  let lossSum = tf.scalar(0);
+  let correct = tf.scalar(0, 'int32');
+  let count = 0;
+  let classified = 0;
+  try {
+    for await (const { x, y } of loader) {
+      try {
+        const n = x.shape[0];
+        const [nextLoss, nextCorrect, counted] = tf.tidy(() => {
+          const out = forwardTensor(model, x);
+          const l = tf.add(lossSum, tf.mul(loss(out, y), n));
+          for (const m of Object.values(metrics)) m.update(out, y);
+          if (!isClassification(out, y)) return [l, tf.clone(correct), false] as const;
+          return [l, tf.add(correct, countCorrect(out, y)), true] as const;
+        });
+        tf.dispose([lossSum, correct]);
+        lossSum = nextLoss as tf.Scalar;
+        correct = nextCorrect as tf.Scalar;
+        count += n;
+        if (counted) classified += n;
+      } finally {
+        tf.dispose([x, y]);
+      }
+    }
+    const [l, c] = await Promise.all([lossSum.data(), correct.data()]);
+    return {
+      loss: count ? l[0] / count : Number.NaN,
+      accuracy: classified ? c[0] / classified : Number.NaN,
+      count,
+      metrics: Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, m.result()])),
+    };
+  } finally {
+    tf.dispose([lossSum, correct]);
+    model.train(wasTraining);
+  }
+}
+
+/**
+ * The model's output for `x` in evaluation mode (no dropout, running batch-norm statistics),
+ * in batches of `batchSize` rows when given. The caller owns the result; the model's mode is
+ * restored.
+ */
+export function predict(
+  model: Module,
+  x: tf.Tensor,
+  { batchSize }: { batchSize?: number } = {},
+): tf.Tensor {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return tf.tidy(() => {
+      const n = x.shape[0];
+      if (!batchSize || batchSize >= n) return forwardTensor(model, x);
+      const parts: tf.Tensor[] = [];
+      for (let i = 0; i < n; i += batchSize) {
+        parts.push(forwardTensor(model, tf.slice(x, i, Math.min(batchSize, n - i))));
+      }
+      return tf.concat(parts, 0);
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+/** A {@link Metric} counting top-k hits on the device; `result()` is the accuracy. */
+export class TopKAccuracy implements Metric<number> {
+  private hits: tf.Scalar | null = null;
+  private n = 0;
+  constructor(readonly k = 1) {}
+  update(output: tf.Tensor, target: tf.Tensor): void {
+    const c = countCorrect(output, target, this.k);
+    const old = this.hits;
+    this.hits = tf.keep(old ? (tf.add(old, c) as tf.Scalar) : c);
+    if (old) old.dispose();
+    this.n += output.shape[0];
+  }
+  result(): number {
+    return this.hits && this.n ? this.hits.dataSync()[0] / this.n : Number.NaN;
+  }
+  reset(): void {
+    this.hits?.dispose();
+    this.hits = null;
+    this.n = 0;
+  }
+}

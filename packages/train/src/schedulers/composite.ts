@@ -1,0 +1,147 @@
+import { describe, ValueError } from '@resnet-ts/core';
+import {
+  LRScheduler,
+  SchedulerBase,
+  type SchedulerInterval,
+  type SchedulerStateDict,
+} from './scheduler.js';
+
+function sameOptimizer(owner: string, schedulers: LRScheduler[]): void {
+  if (!Array.isArray(schedulers) || schedulers.length === 0) {
+    throw new ValueError(
+      `${owner}: expected a non-empty list of schedulers, got ${describe(schedulers)}`,
+    );
+  }
+  schedulers.forEach((s, i) => {
+    if (!(s instanceof LRScheduler)) {
+      throw new ValueError(`${owner}: scheduler ${i} is not an LRScheduler`);
+    }
+    if (s.optimizer !== schedulers[0].optimizer) {
+      throw new ValueError(`${owner}: schedulers 0 and ${i} belong to different optimizers`);
+    }
+  });
+}
+
+/** Per batch if any wrapped scheduler is. */
+function intervalOf(schedulers: LRScheduler[]): SchedulerInterval {
+  return schedulers.some((s) => s.interval === 'batch') ? 'batch' : 'epoch';
+}
+
+/**
+ * Runs schedulers one after another, switching at the milestones, as `SequentialLR` in
+ * PyTorch 1.13: at a milestone the next scheduler jumps to its epoch 0 (using its closed
+ * form where it has one).
+ *
+ * @example
+ * const warmup = new LinearLR(opt, { startFactor: 0.1, totalIters: 5 });
+ * const decay = new CosineAnnealingLR(opt, { tMax: 95 });
+ * const sched = new SequentialLR(opt, { schedulers: [warmup, decay], milestones: [5] });
+ */
+export class SequentialLR extends SchedulerBase {
+  lastEpoch: number;
+  milestones: number[];
+  private readonly schedulers: LRScheduler[];
+
+  constructor(
+    optimizer: LRScheduler['optimizer'],
+    {
+      schedulers,
+      milestones,
+      lastEpoch = -1,
+    }: { schedulers: LRScheduler[]; milestones: number[]; lastEpoch?: number },
+  ) {
+    super(optimizer);
+    sameOptimizer('SequentialLR', schedulers);
+    if (schedulers[0].optimizer !== optimizer) {
+      throw new ValueError('SequentialLR: the schedulers belong to a different optimizer');
+    }
+    if (!Array.isArray(milestones) || milestones.length !== schedulers.length - 1) {
+      throw new ValueError(
+        `SequentialLR: expected ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${describe(milestones)}`,
+      );
+    }
+    this.schedulers = [...schedulers];
+    this.milestones = [...milestones];
+    this.lastEpoch = lastEpoch + 1;
+    for (const g of this.groups) g.lr = g.initialLr as number;
+    for (const s of this.schedulers) s.lastEpoch -= 1;
+    (this.schedulers[0] as unknown as { initialStep(): void }).initialStep();
+    this.lastLr = this.schedulers[0].getLastLr();
+  }
+
+  override get interval(): SchedulerInterval {
+    return intervalOf(this.schedulers);
+  }
+
+  step(): void {
+    this.lastEpoch += 1;
+    let idx = 0;
+    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    const s = this.schedulers[idx];
+    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) s.stepTo(0);
+    else s.step();
+    this.lastLr = s.getLastLr();
+  }
+
+  protected override transientKeys(): string[] {
+    return ['optimizer', 'schedulers'];
+  }
+
+  override stateDict(): SchedulerStateDict {
+    return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) };
+  }
+
+  override loadStateDict(state: SchedulerStateDict): void {
+    super.loadStateDict(state);
+    const inner = state.schedulers as SchedulerStateDict[] | undefined;
+    if (!Array.isArray(inner) || inner.length !== this.schedulers.length) {
+      throw new ValueError(
+        `SequentialLR.loadStateDict: expected ${this.schedulers.length} scheduler states`,
+      );
+    }
+    for (const [i, st] of inner.entries()) this.schedulers[i].loadStateDict(st);
+  }
+}
+
+/**
+ * Steps several schedulers together, each multiplying into the rate the previous one set,
+ * as `ChainedScheduler` (e.g. a constant warm-up factor over an exponential decay).
+ */
+export class ChainedScheduler extends SchedulerBase {
+  private readonly schedulers: LRScheduler[];
+
+  constructor(schedulers: LRScheduler[]) {
+    sameOptimizer('ChainedScheduler', schedulers);
+    super(schedulers[0].optimizer);
+    this.schedulers = [...schedulers];
+    this.lastLr = this.groups.map((g) => g.lr);
+  }
+
+  override get interval(): SchedulerInterval {
+    return intervalOf(this.schedulers);
+  }
+
+  step(): void {
+    for (const s of this.schedulers) s.step();
+    this.lastLr = this.groups.map((g) => g.lr);
+  }
+
+  protected override transientKeys(): string[] {
+    return ['optimizer', 'schedulers'];
+  }
+
+  override stateDict(): SchedulerStateDict {
+    return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) };
+  }
+
+  override loadStateDict(state: SchedulerStateDict): void {
+    super.loadStateDict(state);
+    const inner = state.schedulers as SchedulerStateDict[] | undefined;
+    if (!Array.isArray(inner) || inner.length !== this.schedulers.length) {
+      throw new ValueError(
+        `ChainedScheduler.loadStateDict: expected ${this.schedulers.length} scheduler states`,
+      );
+    }
+    for (const [i, st] of inner.entries()) this.schedulers[i].loadStateDict(st);
+  }
+}
