@@ -3,6 +3,13 @@
  * `torch.utils.data` and torchvision's transforms for TypeScript. Browser-safe; file-system
  * loaders and downloads live in `@resnet-ts/data/node`.
  */
+
+export {
+  CIFAR10_CLASSES,
+  CIFAR10_RECORD_BYTES,
+  parseCifar10Batch,
+  parseCifar10Meta,
+} from './cifar10.js';
 export {
   type Batch,
   defaultCollate,
@@ -18,6 +25,7 @@ export {
 } from './data-loader.js';
 export { ConcatDataset, checkIndex, type Dataset, randomSplit, Subset } from './dataset.js';
 export { DatasetFileError } from './errors.js';
+export { checkLabels, type IdxArray, parseIdx } from './idx.js';
 export { ImageArrayDataset, type ImageArrayDatasetOptions } from './image-array-dataset.js';
 export {
   fetchMnistDigits,

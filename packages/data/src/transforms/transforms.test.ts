@@ -156,6 +156,8 @@ describe('random transforms', () => {
     expect(() => new Normalize([0.5], [0.5]).apply(input)).toThrow(/float32.*ToTensor/);
     expect(() => new Normalize([0, 0], [1, 1]).apply(toFloat(input))).toThrow(/3 channels.*mean/);
     expect(() => new Normalize([0], [0]).apply(toFloat(input))).toThrow(/std \[0\]/);
-    expect(() => pad(input, [1, 2, 3] as unknown as [number, number])).toThrow(/padding.*\[1,2,3\]/);
+    expect(() => pad(input, [1, 2, 3] as unknown as [number, number])).toThrow(
+      /padding.*\[1,2,3\]/,
+    );
   });
 });

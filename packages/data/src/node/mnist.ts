@@ -1,0 +1,59 @@
+import { DatasetFileError } from '../errors.js';
+import { checkLabels, parseIdx } from '../idx.js';
+import { ImageArrayDataset } from '../image-array-dataset.js';
+import type { Transform } from '../transforms/transform.js';
+import { findFile, readMaybeGzip } from './files.js';
+
+/** Options of {@link loadMnist}. */
+export interface LoadMnistOptions {
+  /** The 60,000 training images (default) or the 10,000 test images. */
+  train?: boolean;
+  /** Applied to each image on `get`. */
+  transform?: Transform;
+}
+
+/** torchvision's MNIST class names. */
+export const MNIST_CLASSES = [
+  '0 - zero',
+  '1 - one',
+  '2 - two',
+  '3 - three',
+  '4 - four',
+  '5 - five',
+  '6 - six',
+  '7 - seven',
+  '8 - eight',
+  '9 - nine',
+] as const;
+
+const HOW_TO_GET =
+  "get MNIST with download('mnist', dir) from @resnet-ts/data/node, or the trainer's --download flag";
+
+/**
+ * MNIST from the original IDX files in `dir` (`train-images-idx3-ubyte`,
+ * `train-labels-idx1-ubyte`, `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each plain
+ * or `.gz`), as 28 × 28 × 1 uint8 images, like `torchvision.datasets.MNIST`.
+ */
+export async function loadMnist(
+  dir: string,
+  options: LoadMnistOptions = {},
+): Promise<ImageArrayDataset> {
+  const prefix = options.train === false ? 't10k' : 'train';
+  const names = (kind: string) => [`${prefix}-${kind}`, `${prefix}-${kind}.gz`];
+  const imagesPath = findFile(dir, names('images-idx3-ubyte'), HOW_TO_GET);
+  const labelsPath = findFile(dir, names('labels-idx1-ubyte'), HOW_TO_GET);
+  const images = parseIdx(await readMaybeGzip(imagesPath), imagesPath, 3);
+  const labels = parseIdx(await readMaybeGzip(labelsPath), labelsPath, 1);
+  const [count, height, width] = images.dims;
+  if (labels.dims[0] !== count) {
+    throw new DatasetFileError(
+      labelsPath,
+      `${labels.dims[0]} labels, expected one per image: ${imagesPath} holds ${count} images`,
+    );
+  }
+  checkLabels(labels.data, labelsPath);
+  return new ImageArrayDataset(images.data, labels.data, [height, width, 1], {
+    transform: options.transform,
+    classes: MNIST_CLASSES,
+  });
+}
