@@ -121,6 +121,15 @@ describe('safetensors round trip', () => {
     tf.dispose([...Object.values(tensors), ...Object.values(back)]);
   });
 
+  it('writes a typed-array view (offset into a larger buffer) as its own values only', () => {
+    const backing = Float32Array.from([9, 1, 2, 3, 9]);
+    const bytes = encodeSafetensors({
+      v: { dtype: 'F32', shape: [3], data: backing.subarray(1, 4) },
+    });
+    expect(Array.from(decodeSafetensors(bytes).tensors.v.data)).toEqual([1, 2, 3]);
+    expect(Array.from(backing)).toEqual([9, 1, 2, 3, 9]);
+  });
+
   it('writes I64 values beyond int32 and refuses them on read, naming the tensor', () => {
     const bytes = encodeSafetensors({ big: { dtype: 'I64', shape: [2], data: [1, -(2 ** 40)] } });
     expectError(bytes, '"big"', '-1099511627776', 'index 1', 'int32');

@@ -301,7 +301,7 @@ function decodeData(e: HeaderEntry, raw: Uint8Array): SafetensorsTensor['data'] 
     case 'F32':
       return new Float32Array(bytes.buffer);
     case 'F64':
-      return Float32Array.from(new Float64Array(bytes.buffer));
+      return new Float32Array(new Float64Array(bytes.buffer));
     case 'F16': {
       const table = halfToFloatTable();
       const half = new Uint16Array(bytes.buffer);
@@ -319,9 +319,9 @@ function decodeData(e: HeaderEntry, raw: Uint8Array): SafetensorsTensor['data'] 
     case 'I32':
       return new Int32Array(bytes.buffer);
     case 'I16':
-      return Int32Array.from(new Int16Array(bytes.buffer));
+      return new Int32Array(new Int16Array(bytes.buffer));
     case 'I8':
-      return Int32Array.from(new Int8Array(bytes.buffer));
+      return new Int32Array(new Int8Array(bytes.buffer));
     case 'I64': {
       // Words are swapped to little-endian order above, so [low, high] pairs on any host.
       const words = new Int32Array(bytes.buffer);
@@ -467,20 +467,33 @@ function encodeData(name: string, t: RawTensor): Uint8Array {
       }
     }
   }
-  let out: ArrayBufferView;
-  switch (t.dtype) {
+  const out = toTypedArray(t.dtype, data, n);
+  const view = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  if (LITTLE_ENDIAN) return view;
+  // The view may be the caller's own array (or tfjs's storage): swap a copy.
+  const bytes = view.slice();
+  swapBytes(bytes, t.dtype === 'I64' ? 4 : ITEM_SIZE[t.dtype]);
+  return bytes;
+}
+
+/** The values as the typed array the dtype stores, reusing `data` when it already is one. */
+function toTypedArray(
+  dtype: SafetensorsDtype,
+  data: ArrayLike<number>,
+  n: number,
+): ArrayBufferView {
+  switch (dtype) {
     case 'F64':
-      out = Float64Array.from(data);
-      break;
+      return data instanceof Float64Array ? data : new Float64Array(data);
     case 'F32':
-      out = Float32Array.from(data);
-      break;
+      return data instanceof Float32Array ? data : new Float32Array(data);
     case 'F16':
-      out = Uint16Array.from(data, floatToHalf);
-      break;
-    case 'BF16':
-      out = Uint16Array.from(data, floatToBfloat16);
-      break;
+    case 'BF16': {
+      const round = dtype === 'F16' ? floatToHalf : floatToBfloat16;
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) out[i] = round(data[i]);
+      return out;
+    }
     case 'I64': {
       const words = new Int32Array(2 * n);
       for (let i = 0; i < n; i++) {
@@ -488,26 +501,18 @@ function encodeData(name: string, t: RawTensor): Uint8Array {
         words[2 * i] = data[i] - high * 2 ** 32;
         words[2 * i + 1] = high;
       }
-      out = words;
-      break;
+      return words;
     }
     case 'I32':
-      out = Int32Array.from(data);
-      break;
+      return data instanceof Int32Array ? data : new Int32Array(data);
     case 'I16':
-      out = Int16Array.from(data);
-      break;
+      return data instanceof Int16Array ? data : new Int16Array(data);
     case 'I8':
-      out = Int8Array.from(data);
-      break;
+      return data instanceof Int8Array ? data : new Int8Array(data);
     case 'U8':
     case 'BOOL':
-      out = Uint8Array.from(data);
-      break;
+      return data instanceof Uint8Array ? data : new Uint8Array(data);
   }
-  const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  if (!LITTLE_ENDIAN) swapBytes(bytes, t.dtype === 'I64' ? 4 : ITEM_SIZE[t.dtype]);
-  return bytes;
 }
 
 /**
@@ -582,7 +587,7 @@ export function safetensorsToTensors(file: SafetensorsFile | Uint8Array): Record
       const dtype =
         t.data instanceof Float32Array ? 'float32' : t.dtype === 'BOOL' ? 'bool' : 'int32';
       const data =
-        t.data instanceof Uint8Array && dtype === 'int32' ? Int32Array.from(t.data) : t.data;
+        t.data instanceof Uint8Array && dtype === 'int32' ? new Int32Array(t.data) : t.data;
       out[name] = tensor(data, t.shape, dtype);
     }
   } catch (e) {
