@@ -1,7 +1,10 @@
 /**
- * Conv2DBackpropFilter for the wasm backend, which has none (tensorflow/tfjs#8474): an
- * im2col of x, then one plain matrix product against the transposed dy. The plain (NN)
- * product is used because XNNPACK's transposed forms run 10-20x slower on wasm.
+ * Conv2DBackpropFilter for the wasm backend, which has none (tensorflow/tfjs#8474).
+ * dW [fh * fw * inC, outC] = colsT @ dy, one plain (NN) matrix product, which XNNPACK runs
+ * as fast as the forward convolution; its transposed forms run 10-20x slower on wasm, and so
+ * does the backend's 2-D transpose, so the transposed patch matrix colsT is built directly,
+ * from a channels-first copy of x (a cheap 4-D transpose) so that every row is made of
+ * contiguous runs. The product lands in HWIO order, so no transpose follows it.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -10,8 +13,8 @@ import {
   type Conv2DBackpropFilterInputs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { im2colNHWC } from './im2col.js';
-import { alloc, heapF32, matMulNN, release, transpose2d, view } from './wasm_util.js';
+import { im2colTransposedCNHW } from './im2col.js';
+import { alloc, heapF32, matMulNN, release, run, view } from './wasm_util.js';
 
 export function conv2DBackpropFilterWasm(args: {
   inputs: Conv2DBackpropFilterInputs;
@@ -42,7 +45,8 @@ export function conv2DBackpropFilterWasm(args: {
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const k = fh * fw * inChannels;
 
-  // A 1x1, stride-1, unpadded convolution's patches are x itself.
+  const xT = run(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
+  // A 1x1, stride-1, unpadded convolution's transposed patches are x^T itself.
   const identityPatches =
     fh === 1 &&
     fw === 1 &&
@@ -50,22 +54,15 @@ export function conv2DBackpropFilterWasm(args: {
     info.strideWidth === 1 &&
     info.padInfo.top === 0 &&
     info.padInfo.left === 0;
-  let cols: TensorInfo;
-  if (identityPatches) {
-    cols = view(x, [rows, k]);
-  } else {
-    cols = alloc(backend, [rows, k]);
-    const [heap, xOff] = heapF32(backend, x);
-    const [, colOff] = heapF32(backend, cols);
-    im2colNHWC(heap, xOff, colOff, info);
+  let colsT = xT;
+  if (!identityPatches) {
+    colsT = alloc(backend, [k, rows]);
+    const [heap, xOff] = heapF32(backend, xT);
+    const [, colOff] = heapF32(backend, colsT);
+    im2colTransposedCNHW(heap, xOff, colOff, info);
+    release(backend, xT);
   }
-  // dW^T [outC, k] = dy^T [outC, rows] @ cols [rows, k]; dy^T is the cheaper transpose
-  // whenever outC < k, which holds for every 3x3 layer.
-  const dyT = transpose2d(backend, dy, rows, outChannels);
-  const dwT = matMulNN(backend, dyT, cols, outChannels, rows, k);
-  release(backend, dyT);
-  if (!identityPatches) release(backend, cols);
-  const dw = transpose2d(backend, dwT, outChannels, k);
-  release(backend, dwT);
+  const dw = matMulNN(backend, colsT, dy, k, rows, outChannels);
+  release(backend, colsT);
   return view(dw, [fh, fw, inChannels, outChannels]);
 }
