@@ -3,9 +3,11 @@
  * shared tfjs engine. tfjs-core alone registers none under Node; see
  * `scripts/bundle-gradients.mjs` for how the bundled copy is made.
  */
-import './generated/register-gradients.js';
-
+// tfjs-core must be evaluated before the bundled copy: whichever copy loads first creates
+// the shared engine, and with the bundled copy's engine the AvgPool and FusedBatchNorm
+// gradients fail when a program imports @resnet-ts/core before @tensorflow/tfjs-core.
 import { getGradient } from '@tensorflow/tfjs-core';
+import './generated/register-gradients.js';
 
 /** True when the gradient of the named kernel (e.g. `'Conv2D'`) is registered. */
 export function hasGradient(kernelName: string): boolean {
