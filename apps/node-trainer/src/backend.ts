@@ -1,0 +1,34 @@
+import {
+  type BackendName,
+  type BackendSelection,
+  formatBackendReport,
+  selectBackend,
+} from '@resnet-ts/core';
+import type { BackendChoice } from './choices.js';
+import { CliError } from './errors.js';
+import type { Reporter } from './reporter.js';
+
+/**
+ * Activates the requested backend (or the best one, for `auto`). A backend asked for by name
+ * that cannot start is an error rather than a silent fallback, so a user who asked for the GPU
+ * knows they did not get it. The report (picked, and why each other one was skipped) goes to
+ * `report`.
+ */
+export async function activateBackend(
+  choice: BackendChoice,
+  report: Reporter,
+): Promise<BackendSelection> {
+  let selection: BackendSelection;
+  try {
+    selection =
+      choice === 'auto' ? await selectBackend() : await selectBackend([choice as BackendName]);
+  } catch (e) {
+    const hint =
+      choice === 'tensorflow'
+        ? '\nSee apps/node-trainer/README.md ("GPU backends") for how to install @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node.'
+        : '';
+    throw new CliError(`backend '${choice}' is not usable: ${(e as Error).message}${hint}`);
+  }
+  report.backends(selection, formatBackendReport(selection));
+  return selection;
+}

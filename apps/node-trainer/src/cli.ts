@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import {
+  BACKEND_CHOICES,
+  DATASET_NAMES,
+  MODEL_NAMES,
+  OPTIMIZER_NAMES,
+  SCHEDULER_NAMES,
+} from './choices.js';
+import { CliError, ExitCode } from './errors.js';
+import { fraction, integer, integerList, number } from './parse.js';
+import { outputMode, Reporter } from './reporter.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/**
+ * Loads a command's module when it runs, so --help and usage errors answer without loading
+ * TensorFlow.js. tfjs-core itself is loaded first: whichever copy of it is evaluated first
+ * creates the shared engine, and only the package's own copy (not the one bundled into
+ * @resnet-ts/core's gradient registrations) wires up the tensor methods, such as `clone`,
+ * that several gradients call.
+ */
+async function load<M>(importCommand: () => Promise<M>): Promise<M> {
+  await import('@tensorflow/tfjs-core');
+  return importCommand();
+}
+
+function outputOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print one JSON event per line instead of text (for scripts)')
+    .option('--quiet', 'print only errors and the final result');
+}
+
+function dataOptions(cmd: Command, defaultDataset: string | undefined): Command {
+  const dataset = new Option('--dataset <name>', 'dataset').choices(DATASET_NAMES);
+  if (defaultDataset) dataset.default(defaultDataset);
+  return cmd
+    .addOption(dataset)
+    .option(
+      '--data-dir <dir>',
+      'directory holding mnist-idx or cifar10 files (default: data/<dataset>)',
+    )
+    .option('--download', 'download the dataset into --data-dir if it is missing');
+}
+
+function backendOption(): Option {
+  return new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
+}
+
+function buildProgram(): Command {
+  const program = new Command('resnet-ts')
+    .description('Train, evaluate and run residual networks in Node on the best backend available.')
+    .version(pkg.version)
+    .showHelpAfterError(true)
+    .exitOverride();
+
+  const train = program
+    .command('train', { isDefault: true })
+    .description('train a model (default: VanResNet on the embedded MNIST digits)')
+    .addOption(
+      new Option('--model <name>', 'model to train').choices(MODEL_NAMES).default('vanresnet'),
+    );
+  dataOptions(train, 'mnist')
+    .option(
+      '--epochs <n>',
+      'number of epochs (default: the recipe of --model/--dataset)',
+      integer(1),
+    )
+    .option('--batch-size <n>', 'images per batch (default: the recipe)', integer(1))
+    .option(
+      '--lr <rate>',
+      'learning rate; the peak rate for onecycle (default: the recipe)',
+      number(0),
+    )
+    .addOption(
+      new Option('--optimizer <name>', 'optimizer (default: the recipe)').choices(OPTIMIZER_NAMES),
+    )
+    .addOption(
+      new Option('--scheduler <name>', 'learning-rate schedule (default: the recipe)').choices(
+        SCHEDULER_NAMES,
+      ),
+    )
+    .option(
+      '--weight-decay <wd>',
+      'weight decay (default: the recipe)',
+      number(0, { inclusive: true }),
+    )
+    .option(
+      '--seed <n>',
+      'random seed for initialisation, shuffling and augmentation',
+      integer(0),
+      0,
+    )
+    .addOption(backendOption())
+    .option('--out <dir>', 'where each run gets its own <timestamp>/ directory', 'runs')
+    .option('--resume <dir>', 'continue an interrupted run from its directory');
+  outputOptions(train);
+  train
+    .optionsGroup('Advanced options:')
+    .option('--momentum <m>', 'momentum for sgd and rmsprop', number(0, { inclusive: true }))
+    .option(
+      '--milestones <epochs>',
+      'epochs at which multistep divides the rate by 10',
+      integerList,
+    )
+    .option(
+      '--val-split <fraction>',
+      'fraction of the training set held out for validation',
+      fraction,
+    )
+    .option('--limit-train <n>', 'use only the first n training images (quick checks)', integer(1))
+    .option('--limit-test <n>', 'use only the first n test images (quick checks)', integer(1))
+    .option('--log-every <n>', 'without a terminal, also print a line every n batches', integer(1))
+    .action(async (opts, cmd) => {
+      const { runTrain } = await load(() => import('./commands/train.js'));
+      await runTrain(opts, reporterFor(opts), cmd);
+    });
+
+  const evalCmd = program
+    .command('eval')
+    .description("accuracy and confusion matrix of a checkpoint on its dataset's test split")
+    .argument('<checkpoint>', 'a run directory, its checkpoint directory or a .safetensors file');
+  dataOptions(evalCmd, undefined)
+    .option('--batch-size <n>', 'images per batch', integer(1), 256)
+    .addOption(backendOption());
+  outputOptions(evalCmd)
+    .optionsGroup('Advanced options:')
+    .option('--limit-test <n>', 'use only the first n test images', integer(1))
+    .action(async (checkpoint, opts) => {
+      const { runEval } = await load(() => import('./commands/eval.js'));
+      await runEval(checkpoint, opts, reporterFor(opts));
+    });
+
+  const predict = program
+    .command('predict')
+    .description('classify PNG or JPEG images with a checkpoint')
+    .argument('<checkpoint>', 'a run directory, its checkpoint directory or a .safetensors file')
+    .argument('<image...>', 'PNG or JPEG files')
+    .option('--top <k>', 'how many classes to show per image', integer(1), 3)
+    .addOption(
+      new Option('--invert <when>', 'invert gray images (auto: when the background is light)')
+        .choices(['auto', 'yes', 'no'])
+        .default('auto'),
+    )
+    .addOption(backendOption());
+  outputOptions(predict).action(async (checkpoint, images, opts) => {
+    const { runPredict } = await load(() => import('./commands/predict.js'));
+    await runPredict(checkpoint, images, opts, reporterFor(opts));
+  });
+
+  const backends = program
+    .command('backends')
+    .description('report which backend would be used, and why each other one is skipped')
+    .addOption(backendOption());
+  outputOptions(backends).action(async (opts) => {
+    const { runBackends } = await load(() => import('./commands/backends.js'));
+    await runBackends(opts, reporterFor(opts));
+  });
+
+  return program;
+}
+
+function reporterFor(opts: { json?: boolean; quiet?: boolean; logEvery?: number }): Reporter {
+  return new Reporter(
+    outputMode(opts, process.stdout.isTTY === true),
+    process.stdout,
+    process.stderr,
+    opts.logEvery ?? 0,
+  );
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version end with exit code 0; every other parse error is a usage error.
+      return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    const json = argv.includes('--json');
+    const message = e instanceof Error ? e.message : String(e);
+    const code = e instanceof CliError ? e.exitCode : ExitCode.failure;
+    // An empty message means the command already said everything (an interrupted run).
+    if (message) {
+      if (json)
+        process.stdout.write(`${JSON.stringify({ event: 'error', message, exitCode: code })}\n`);
+      process.stderr.write(`error: ${message}\n`);
+    }
+    if (!(e instanceof CliError) && process.env.RESNET_TS_DEBUG && e instanceof Error) {
+      process.stderr.write(`${e.stack}\n`);
+    }
+    return code;
+  }
+}
+
+const code = await main(process.argv);
+// Exit explicitly: a GPU or wasm runtime can keep the event loop alive after the work is done.
+process.exit(code);

@@ -1,0 +1,108 @@
+import { DataLoader } from '@resnet-ts/data';
+import { confusionMatrix, evaluate, type Metric } from '@resnet-ts/train';
+import type * as tf from '@tensorflow/tfjs-core';
+import { activateBackend } from '../backend.js';
+import { displayPath, loadModel } from '../checkpoint.js';
+import type { BackendChoice, DatasetName } from '../choices.js';
+import { datasetInfo, loadDataset } from '../datasets.js';
+import { CliError } from '../errors.js';
+import { percent, table } from '../format.js';
+import type { Reporter } from '../reporter.js';
+
+/** The options of `eval`. */
+export interface EvalOptions {
+  dataset?: DatasetName;
+  dataDir?: string;
+  download?: boolean;
+  batchSize: number;
+  backend: BackendChoice;
+  limitTest?: number;
+}
+
+/** Sums per-batch confusion matrices; the counts are small integers, so plain arrays do. */
+class ConfusionMetric implements Metric<number[][]> {
+  private m: number[][];
+  constructor(private readonly classes: number) {
+    this.m = this.empty();
+  }
+  private empty(): number[][] {
+    return Array.from({ length: this.classes }, () => new Array<number>(this.classes).fill(0));
+  }
+  update(output: tf.Tensor, target: tf.Tensor): void {
+    const b = confusionMatrix(output, target, this.classes);
+    for (let i = 0; i < this.classes; i++)
+      for (let j = 0; j < this.classes; j++) this.m[i][j] += b[i][j];
+  }
+  result(): number[][] {
+    return this.m;
+  }
+  reset(): void {
+    this.m = this.empty();
+  }
+}
+
+/** `resnet-ts eval <checkpoint>`: test accuracy, loss and the confusion matrix. */
+export async function runEval(
+  checkpoint: string,
+  opts: EvalOptions,
+  report: Reporter,
+): Promise<void> {
+  await activateBackend(opts.backend, report);
+  const { model, meta, weights } = await loadModel(checkpoint);
+  const name = opts.dataset ?? meta.dataset.name;
+  const wanted = datasetInfo(name).input;
+  const have = meta.dataset.input;
+  if (wanted.size !== have.size || wanted.channels !== have.channels) {
+    throw new CliError(
+      `${displayPath(weights)} takes ${have.size}×${have.size}×${have.channels} images, but --dataset ${name} has ${wanted.size}×${wanted.size}×${wanted.channels}`,
+    );
+  }
+  const ds = await loadDataset(name, {
+    dataDir: opts.dataDir,
+    download: opts.download,
+    valSplit: 0,
+    seed: 0,
+    limitTest: opts.limitTest,
+    testOnly: true,
+  });
+  const classes = meta.dataset.classes;
+  const loader = new DataLoader(ds.test, { batchSize: opts.batchSize });
+  const confusion = new ConfusionMetric(classes.length);
+  const r = await evaluate(model, loader, { metrics: { confusion } });
+  model.dispose();
+  const matrix = confusion.result();
+  const correct = matrix.reduce((s, row, i) => s + row[i], 0);
+  report.info(
+    `Checkpoint: ${displayPath(weights)} (${meta.model.name}, epoch ${meta.epoch})  Data: ${name} test split, ${r.count} images`,
+  );
+  report.info(
+    `\nConfusion matrix (rows: true class, columns: predicted)\n${table(
+      ['', ...classes.map((c) => c.slice(0, 5)), 'recall'],
+      matrix.map((row, i) => [
+        classes[i],
+        ...row.map(String),
+        percent(
+          row[i] /
+            Math.max(
+              1,
+              row.reduce((a, b) => a + b, 0),
+            ),
+        ),
+      ]),
+    )}\n`,
+  );
+  report.result(
+    `Test accuracy: ${percent(r.accuracy)} (${correct}/${r.count}), loss ${r.loss.toFixed(4)}`,
+    {
+      accuracy: r.accuracy,
+      loss: r.loss,
+      correct,
+      total: r.count,
+      confusionMatrix: matrix,
+      classes,
+      checkpoint: weights,
+      dataset: name,
+    },
+    'eval',
+  );
+}

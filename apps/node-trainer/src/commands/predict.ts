@@ -1,0 +1,54 @@
+import { predict } from '@resnet-ts/train';
+import * as tf from '@tensorflow/tfjs-core';
+import { activateBackend } from '../backend.js';
+import { loadModel } from '../checkpoint.js';
+import type { BackendChoice } from '../choices.js';
+import { percent } from '../format.js';
+import { readImage, toModelInput } from '../image.js';
+import type { Reporter } from '../reporter.js';
+
+/** The options of `predict`. */
+export interface PredictOptions {
+  top: number;
+  invert: 'auto' | 'yes' | 'no';
+  backend: BackendChoice;
+}
+
+/** `resnet-ts predict <checkpoint> <image…>`: the top-k classes of each image with probabilities. */
+export async function runPredict(
+  checkpoint: string,
+  images: string[],
+  opts: PredictOptions,
+  report: Reporter,
+): Promise<void> {
+  await activateBackend(opts.backend, report);
+  const { model, meta } = await loadModel(checkpoint);
+  const spec = meta.dataset.input;
+  const classes = meta.dataset.classes;
+  const inputs: Array<{ path: string } & ReturnType<typeof toModelInput>> = [];
+  for (const path of images) {
+    inputs.push({ path, ...toModelInput(await readImage(path), spec, opts.invert) });
+  }
+  const k = Math.min(opts.top, classes.length);
+  const probs = tf.tidy(() => {
+    const x = tf.stack(
+      inputs.map((i) => tf.tensor3d(i.pixels, [spec.size, spec.size, spec.channels])),
+    );
+    return tf.softmax(predict(model, x));
+  });
+  const rows = (await probs.array()) as number[][];
+  probs.dispose();
+  model.dispose();
+  inputs.forEach((input, n) => {
+    const top = rows[n]
+      .map((p, c) => ({ class: c, label: classes[c] ?? String(c), probability: p }))
+      .sort((a, b) => b.probability - a.probability)
+      .slice(0, k);
+    const note = input.info.inverted ? ' (inverted: light background)' : '';
+    report.result(
+      `${input.path}: ${top.map((t) => `${t.label} ${percent(t.probability)}`).join(', ')}${note}`,
+      { file: input.path, top, inverted: input.info.inverted, size: input.info.from },
+      'prediction',
+    );
+  });
+}
