@@ -3,6 +3,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNorm } from './functional/batchNorm.js';
 import { checkNHWC, integer } from './validate.js';
 
+/** Formats a number as Python's repr does (1e-05, 0.001), so reprs read like PyTorch's. */
+function pythonFloat(v: number): string {
+  if (v === 0 || Math.abs(v) >= 1e-4) return String(v);
+  return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
 /** Options of {@link BatchNorm2d}, mirroring `torch.nn.BatchNorm2d`'s. */
 export interface BatchNorm2dOptions {
   /** Added to the variance; default 1e-5. */
@@ -93,6 +99,6 @@ export class BatchNorm2d extends Module {
   override extraRepr(): string {
     const m = this.momentum === null ? 'None' : String(this.momentum);
     const b = (v: boolean) => (v ? 'True' : 'False');
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${m}, affine=${b(this.affine)}, track_running_stats=${b(this.trackRunningStats)}`;
+    return `${this.numFeatures}, eps=${pythonFloat(this.eps)}, momentum=${m}, affine=${b(this.affine)}, track_running_stats=${b(this.trackRunningStats)}`;
   }
 }

@@ -137,6 +137,9 @@ describe('BatchNorm2d', () => {
     expect(
       Object.keys(new BatchNorm2d(2, { affine: false, trackRunningStats: false }).stateDict()),
     ).toEqual([]);
+    expect(bn.toString()).toBe(
+      'BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)  # 8 params',
+    );
     bn.dispose();
   });
 
