@@ -1,0 +1,34 @@
+/**
+ * @resnet-ts/models: the seed article's VanResNet, torchvision's ResNet family built from one
+ * table, a torchinfo-like `summary`, and PyTorch state-dict interop (safetensors in and out,
+ * with every layout difference handled in one place).
+ */
+
+export {
+  RESNET_ARCHITECTURES,
+  ResNet,
+  type ResNetArchitecture,
+  type ResNetBlock,
+  type ResNetName,
+  type ResNetOptions,
+  type ResNetStem,
+  resnet,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  resnet152,
+  resnext50_32x4d,
+  wide_resnet50_2,
+} from './resnet.js';
+export { type ModelSummary, type SummaryRow, summary } from './summary.js';
+export {
+  loadTorchStateDict,
+  type TorchFlattenedInputs,
+  type TorchRawTensor,
+  type TorchStateDictSource,
+  type TorchTensor,
+  toTorchSafetensors,
+  toTorchStateDict,
+} from './torchInterop.js';
+export { VanResNet, type VanResNetOptions } from './vanResNet.js';

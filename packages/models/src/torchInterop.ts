@@ -1,0 +1,275 @@
+import {
+  decodeSafetensors,
+  describe,
+  encodeSafetensors,
+  type LoadResult,
+  type Module,
+  type RawTensor,
+  type SafetensorsDtype,
+  type ShapeMismatch,
+  StateDictError,
+  ValueError,
+} from '@resnet-ts/core';
+import {
+  Conv2d,
+  hwioToOihw,
+  ioToOi,
+  Linear,
+  nchwFlattenOrder,
+  oihwToHwio,
+  oiToIo,
+} from '@resnet-ts/layers';
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Implemented by a model with a Linear layer that reads a flattened convolutional feature
+ * map. PyTorch flattens NCHW maps in (c, h, w) order and we flatten NHWC maps in (h, w, c)
+ * order, so the rows of such a Linear's weight are permuted between the two.
+ */
+export interface TorchFlattenedInputs {
+  /** Path of each such Linear (`fc1`) → the `[channels, height, width]` map it reads. */
+  readonly torchFlattenedInputs: Readonly<Record<string, readonly [number, number, number]>>;
+}
+
+/** One tensor of a PyTorch state dict: decoded safetensors data or a tfjs tensor. */
+export type TorchTensor = RawTensor | tf.Tensor;
+
+/** A PyTorch state dict as a safetensors file or as tensors by name. */
+export type TorchStateDictSource = Uint8Array | Record<string, TorchTensor>;
+
+/** A PyTorch-layout tensor as {@link toTorchStateDict} returns it; `encodeSafetensors` writes it. */
+export interface TorchRawTensor {
+  dtype: 'F32' | 'I64' | 'BOOL';
+  shape: number[];
+  data: Float32Array | Int32Array | Uint8Array;
+}
+
+/** How one state-dict entry differs between PyTorch's layout and ours. */
+type Layout =
+  | { kind: 'same' }
+  | { kind: 'conv' }
+  | { kind: 'linear'; flattened?: readonly [number, number, number] };
+
+function flattenedInputsOf(model: Module): Record<string, readonly [number, number, number]> {
+  const declared = (model as Partial<TorchFlattenedInputs>).torchFlattenedInputs;
+  return declared ?? {};
+}
+
+/** The layout of every entry of `model.stateDict()`, decided by the module that owns it. */
+function layouts(model: Module): Map<string, Layout> {
+  const modules = new Map(model.namedModules());
+  const flattened = flattenedInputsOf(model);
+  for (const [path, chw] of Object.entries(flattened)) {
+    const m = modules.get(path);
+    if (!(m instanceof Linear)) {
+      throw new ValueError(
+        `torchFlattenedInputs: ${describe(path)} must name a Linear of the model, found ${m ? m.typeName : 'nothing'}`,
+      );
+    }
+    const [c, h, w] = chw;
+    if (c * h * w !== m.inFeatures) {
+      throw new ValueError(
+        `torchFlattenedInputs: ${describe(path)} reads a map of ${describe(chw)} = ${c * h * w} features, but has inFeatures ${m.inFeatures}`,
+      );
+    }
+  }
+  const out = new Map<string, Layout>();
+  for (const key of Object.keys(model.stateDict())) {
+    const dot = key.lastIndexOf('.');
+    const path = dot < 0 ? '' : key.slice(0, dot);
+    const leaf = key.slice(dot + 1);
+    const owner = modules.get(path);
+    if (leaf === 'weight' && owner instanceof Conv2d) out.set(key, { kind: 'conv' });
+    else if (leaf === 'weight' && owner instanceof Linear) {
+      out.set(key, {
+        kind: 'linear',
+        flattened: Object.hasOwn(flattened, path) ? flattened[path] : undefined,
+      });
+    } else out.set(key, { kind: 'same' });
+  }
+  return out;
+}
+
+/** Our shape of an entry → PyTorch's. */
+function torchShape(layout: Layout, shape: readonly number[]): number[] {
+  if (layout.kind === 'conv') return [shape[3], shape[2], shape[0], shape[1]];
+  if (layout.kind === 'linear') return [shape[1], shape[0]];
+  return [...shape];
+}
+
+/** The shape of every state-dict entry in PyTorch's layout, in state-dict order. @internal */
+export function torchShapes(model: Module): Array<[string, number[]]> {
+  const layout = layouts(model);
+  return Object.entries(model.stateDict()).map(([k, t]) => [
+    k,
+    torchShape(layout.get(k)!, t.shape),
+  ]);
+}
+
+/** PyTorch layout → ours. */
+function fromTorch(layout: Layout, t: tf.Tensor): tf.Tensor {
+  if (layout.kind === 'conv') return oihwToHwio(t);
+  if (layout.kind === 'linear') {
+    const io = oiToIo(t);
+    if (!layout.flattened) return io;
+    const [c, h, w] = layout.flattened;
+    return tf.gather(io, tf.tensor1d(nchwFlattenOrder(h, w, c), 'int32'));
+  }
+  return t;
+}
+
+/** Ours → PyTorch layout. */
+function toTorch(layout: Layout, t: tf.Tensor): tf.Tensor {
+  if (layout.kind === 'conv') return hwioToOihw(t);
+  if (layout.kind === 'linear') {
+    if (!layout.flattened) return ioToOi(t);
+    const [c, h, w] = layout.flattened;
+    const order = nchwFlattenOrder(h, w, c);
+    const inverse = new Int32Array(order.length);
+    for (let i = 0; i < order.length; i++) inverse[order[i]] = i;
+    return ioToOi(tf.gather(t, tf.tensor1d(inverse, 'int32')));
+  }
+  return t;
+}
+
+function isTfTensor(value: unknown): value is tf.Tensor {
+  return value instanceof tf.Tensor;
+}
+
+function tfDtype(dtype: SafetensorsDtype): 'float32' | 'int32' | 'bool' {
+  if (dtype === 'BOOL') return 'bool';
+  return dtype.startsWith('F') || dtype === 'BF16' ? 'float32' : 'int32';
+}
+
+function checkEntry(name: string, value: unknown): asserts value is TorchTensor {
+  if (isTfTensor(value)) return;
+  const v = value as Partial<RawTensor> | null;
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    !Array.isArray(v.shape) ||
+    typeof v.dtype !== 'string' ||
+    typeof v.data !== 'object'
+  ) {
+    throw new ValueError(
+      `loadTorchStateDict: entry ${describe(name)} must be a tfjs Tensor or {dtype, shape, data}, got ${describe(value)}`,
+    );
+  }
+}
+
+function toTfTensor(value: TorchTensor): tf.Tensor {
+  if (isTfTensor(value)) return value;
+  const dtype = tfDtype(value.dtype);
+  const data =
+    dtype === 'float32'
+      ? value.data instanceof Float32Array
+        ? value.data
+        : Float32Array.from(value.data)
+      : value.data instanceof Int32Array || dtype === 'bool'
+        ? (value.data as Int32Array | Uint8Array)
+        : Int32Array.from(value.data);
+  return tf.tensor(data, [...value.shape], dtype);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Loads a PyTorch state dict (a `.safetensors` file's bytes, or tensors by name in PyTorch's
+ * layouts) into `model`: convolution weights OIHW → HWIO, Linear weights `[out, in]` →
+ * `[in, out]`, the rows of a Linear that reads a flattened feature map from (c, h, w) to
+ * (h, w, c) order (see {@link TorchFlattenedInputs}), int64 counters to int32.
+ *
+ * As `load_state_dict`: shape mismatches (reported in PyTorch's layout) always throw; with
+ * `strict` (default) missing and unexpected keys throw too, all in one `StateDictError`, and
+ * nothing is changed when it throws. Tensors passed in are not disposed.
+ */
+export function loadTorchStateDict(
+  model: Module,
+  source: TorchStateDictSource,
+  { strict = true }: { strict?: boolean } = {},
+): LoadResult {
+  const entries: Record<string, TorchTensor> =
+    source instanceof Uint8Array ? decodeSafetensors(source).tensors : source;
+  if (typeof entries !== 'object' || entries === null) {
+    throw new ValueError(
+      `loadTorchStateDict: expected safetensors bytes or a record of tensors, got ${describe(source)}`,
+    );
+  }
+  for (const [key, value] of Object.entries(entries)) checkEntry(key, value);
+  const own = model.stateDict();
+  const layout = layouts(model);
+  const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(entries, k));
+  const unexpectedKeys = Object.keys(entries).filter((k) => !Object.hasOwn(own, k));
+  const shapeMismatches: ShapeMismatch[] = [];
+  for (const [key, t] of Object.entries(own)) {
+    if (!Object.hasOwn(entries, key)) continue;
+    const expected = torchShape(layout.get(key)!, t.shape);
+    const found = [...entries[key].shape];
+    if (!sameShape(expected, found)) shapeMismatches.push({ key, expected, found });
+  }
+  if (shapeMismatches.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
+    throw new StateDictError(
+      strict ? missingKeys : [],
+      strict ? unexpectedKeys : [],
+      shapeMismatches,
+      model.typeName,
+    );
+  }
+  const created: tf.Tensor[] = [];
+  try {
+    const converted: Record<string, tf.Tensor> = {};
+    for (const key of Object.keys(own)) {
+      if (!Object.hasOwn(entries, key)) continue;
+      const value = entries[key];
+      const t = toTfTensor(value);
+      if (t !== value) created.push(t);
+      const ours = tf.tidy(() => fromTorch(layout.get(key)!, t));
+      if (ours !== t) created.push(ours);
+      converted[key] = ours;
+    }
+    model.loadStateDict(converted, { strict: false });
+  } finally {
+    tf.dispose(created);
+  }
+  return { missingKeys, unexpectedKeys };
+}
+
+/**
+ * `model`'s state dict in PyTorch's layouts and dtypes (the inverse of
+ * {@link loadTorchStateDict}): plain `{dtype, shape, data}` records, each with its own copy
+ * of the data, that `encodeSafetensors` writes as a file `torch`/`safetensors` can load.
+ * int32 tensors are written as I64, since PyTorch keeps its integer buffers in int64.
+ */
+export function toTorchStateDict(model: Module): Record<string, TorchRawTensor> {
+  const layout = layouts(model);
+  const out: Record<string, TorchRawTensor> = {};
+  for (const [key, t] of Object.entries(model.stateDict())) {
+    const converted = tf.tidy(() => {
+      const torch = toTorch(layout.get(key)!, t);
+      return torch === t ? tf.clone(t) : torch;
+    });
+    const data = converted.dataSync() as Float32Array | Int32Array | Uint8Array;
+    const dtype = t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I64' : 'BOOL';
+    if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') {
+      converted.dispose();
+      throw new ValueError(`toTorchStateDict: ${describe(key)} has unsupported dtype ${t.dtype}`);
+    }
+    out[key] = { dtype, shape: [...converted.shape], data: data.slice() };
+    converted.dispose();
+  }
+  return out;
+}
+
+/**
+ * `model`'s state dict in PyTorch's layouts as a `.safetensors` file, which
+ * `safetensors.torch.load_file` (or a reader of the format) turns into a state dict that
+ * the equivalent PyTorch module loads with `load_state_dict`.
+ */
+export function toTorchSafetensors(
+  model: Module,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  return encodeSafetensors(toTorchStateDict(model), { format: 'pt', ...metadata });
+}
