@@ -91,3 +91,13 @@ export {
   type SchedulerInterval,
   type SchedulerStateDict,
 } from './schedulers/scheduler.js';
+export {
+  type CheckpointJson,
+  type CheckpointSource,
+  checkpointJsonFromText,
+  checkpointJsonToText,
+  type PackedCheckpoint,
+  packCheckpoint,
+  type RestoredState,
+  unpackCheckpoint,
+} from './trainingState.js';
