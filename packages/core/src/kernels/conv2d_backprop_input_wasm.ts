@@ -40,7 +40,7 @@ export function conv2DBackpropInputWasm(args: {
     false,
     format,
   );
-  const { filterHeight: fh, filterWidth: fw, inChannels, outChannels } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
   const top = fh - 1 - info.padInfo.top;
   const bottom = info.inHeight - info.outHeight - top + fh - 1;
   const left = fw - 1 - info.padInfo.left;

@@ -9,17 +9,20 @@ import {
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   MaxPoolGrad,
+  Sum,
 } from '@tensorflow/tfjs-core';
 import { batchMatMulWasm } from './batch_mat_mul_wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter_wasm.js';
 import { conv2DBackpropInputWasm } from './conv2d_backprop_input_wasm.js';
 import { maxPoolGradWasm } from './max_pool_grad_wasm.js';
+import { sumWasm } from './sum_wasm.js';
 import { registerWasmKernel } from './wasm_util.js';
 
 registerWasmKernel(Conv2DBackpropFilter, conv2DBackpropFilterWasm);
 registerWasmKernel(Conv2DBackpropInput, conv2DBackpropInputWasm);
 registerWasmKernel(BatchMatMul, batchMatMulWasm);
 registerWasmKernel(MaxPoolGrad, maxPoolGradWasm);
+registerWasmKernel(Sum, sumWasm);
 
 /** Names of the wasm kernels this package registers or replaces. */
 export const wasmTrainingKernels: readonly string[] = [
@@ -27,4 +30,5 @@ export const wasmTrainingKernels: readonly string[] = [
   Conv2DBackpropInput,
   BatchMatMul,
   MaxPoolGrad,
+  Sum,
 ];

@@ -42,6 +42,24 @@ export function maxPoolGradWasm(args: {
   const padLeft = info.padInfo.left;
   const xRow = inWidth * ch;
   const xImage = inHeight * xRow;
+  const windowsInside = 2 * outHeight <= inHeight && 2 * outWidth <= inWidth;
+  if (
+    fh === 2 &&
+    fw === 2 &&
+    sh === 2 &&
+    sw === 2 &&
+    padTop === 0 &&
+    padLeft === 0 &&
+    windowsInside
+  ) {
+    // Non-overlapping windows write every covered cell exactly once, so only the rows and
+    // columns no window covers need clearing.
+    if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) {
+      heap.fill(0, dxOff, dxOff + batchSize * xImage);
+    }
+    pool2x2(heap, xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
+    return dx;
+  }
   heap.fill(0, dxOff, dxOff + batchSize * xImage);
   let g = dyOff;
   for (let b = 0; b < batchSize; b++) {
@@ -73,4 +91,51 @@ export function maxPoolGradWasm(args: {
     }
   }
   return dx;
+}
+
+function pool2x2(
+  heap: Float32Array,
+  xOff: number,
+  dyOff: number,
+  dxOff: number,
+  batchSize: number,
+  outHeight: number,
+  outWidth: number,
+  ch: number,
+  xRow: number,
+  xImage: number,
+): void {
+  let g = dyOff;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      for (let ox = 0; ox < outWidth; ox++) {
+        const p00 = b * xImage + 2 * oy * xRow + 2 * ox * ch;
+        const p01 = p00 + ch;
+        const p10 = p00 + xRow;
+        const p11 = p10 + ch;
+        for (let c = 0; c < ch; c++, g++) {
+          const v00 = heap[xOff + p00 + c];
+          const v01 = heap[xOff + p01 + c];
+          const v10 = heap[xOff + p10 + c];
+          const v11 = heap[xOff + p11 + c];
+          let best = v00;
+          let at = 0;
+          if (v01 > best) {
+            best = v01;
+            at = 1;
+          }
+          if (v10 > best) {
+            best = v10;
+            at = 2;
+          }
+          if (v11 > best) at = 3;
+          const d = heap[g];
+          heap[dxOff + p00 + c] = at === 0 ? d : 0;
+          heap[dxOff + p01 + c] = at === 1 ? d : 0;
+          heap[dxOff + p10 + c] = at === 2 ? d : 0;
+          heap[dxOff + p11 + c] = at === 3 ? d : 0;
+        }
+      }
+    }
+  }
 }
