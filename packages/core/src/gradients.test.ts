@@ -54,7 +54,7 @@ describe('gradients registered by importing core', () => {
     const onehot = tf.oneHot(tf.tensor1d([1, 3], 'int32'), 5);
     const net = (x: tf.Tensor) =>
       tf.tidy(() => {
-        let h = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+        let h: tf.Tensor = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
         const { mean, variance } = tf.moments(h, [0, 1, 2]);
         h = tf.batchNorm(h, mean, variance, tf.zeros([4]), tf.ones([4]), 1e-5);
         h = tf.relu(tf.maxPool(h as tf.Tensor4D, 2, 2, 'valid'));
