@@ -5,10 +5,10 @@ import {
   type GeneratorState,
   loadSafetensorsIntoModule,
   type Module,
+  type RawTensor,
   SafetensorsError,
   type SafetensorsFile,
   StateDictError,
-  stateDictToSafetensors,
 } from '@resnet-ts/core';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '@resnet-ts/core/node';
 import type {
@@ -77,6 +77,23 @@ export function fromJson<T>(text: string): T {
 }
 
 /**
+ * Reads tensors into plain arrays with asynchronous reads, which every backend supports (GPU
+ * backends in Node cannot read synchronously, as encoding a tensor directly would).
+ * BatchNorm's counters are written as I64, the dtype PyTorch keeps them in.
+ */
+async function readTensors(tensors: Record<string, tf.Tensor>): Promise<Record<string, RawTensor>> {
+  const out: Record<string, RawTensor> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    const data = await t.data();
+    let dtype: RawTensor['dtype'] = 'F32';
+    if (t.dtype === 'int32') dtype = /(^|\.)num_batches_tracked$/.test(name) ? 'I64' : 'I32';
+    else if (t.dtype === 'bool') dtype = 'BOOL';
+    out[name] = { dtype, shape: t.shape, data: data as ArrayLike<number> };
+  }
+  return out;
+}
+
+/**
  * Saves one epoch's checkpoint under `runDir/checkpoints/epoch-<n>/` (model.safetensors,
  * optimizer.safetensors, state.json), then points `runDir/checkpoint.json` at it. The pointer
  * is written last and atomically, so a crash or Ctrl-C mid-save leaves the previous
@@ -95,9 +112,12 @@ export async function saveCheckpoint(
   const name = `epoch-${parts.state.epoch}`;
   const dir = join(runDir, 'checkpoints', name);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(
+  await saveSafetensors(
     join(dir, 'model.safetensors'),
-    stateDictToSafetensors(parts.model, { [META_KEY]: JSON.stringify(parts.meta) }),
+    await readTensors(parts.model.stateDict()),
+    {
+      [META_KEY]: JSON.stringify(parts.meta),
+    },
   );
   const opt = parts.optimizer.stateDict();
   const tensors: Record<string, tf.Tensor> = {};
@@ -110,7 +130,7 @@ export async function saveCheckpoint(
       } else tensors[`${index}.${key}`] = v;
     }
   }
-  await saveSafetensors(join(dir, 'optimizer.safetensors'), tensors);
+  await saveSafetensors(join(dir, 'optimizer.safetensors'), await readTensors(tensors));
   const state: TrainingState = {
     ...parts.state,
     optimizer: { paramGroups: opt.paramGroups, numbers },

@@ -40,3 +40,8 @@ export function bar(fraction: number, width: number): string {
   const filled = Math.max(0, Math.min(width, Math.round(fraction * width)));
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
+
+/** Formats a throughput: whole numbers, one decimal below 10 (a software GPU manages 0.3 img/s). */
+export function throughput(perSec: number): string {
+  return perSec < 10 ? perSec.toFixed(1) : String(Math.round(perSec));
+}

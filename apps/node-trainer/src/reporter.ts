@@ -1,5 +1,5 @@
 import type { BackendSelection } from '@resnet-ts/core';
-import { bar, duration, loss, percent, rate, table } from './format.js';
+import { bar, duration, loss, percent, rate, table, throughput } from './format.js';
 
 /** Per-batch progress inside an epoch. */
 export interface BatchProgress {
@@ -101,14 +101,14 @@ export class Reporter {
       const text =
         `epoch ${p.epoch}/${p.epochs} ${bar(p.batch / p.batches, 24)} ${p.batch}/${p.batches}` +
         ` loss ${loss(p.loss)} acc ${percent(p.accuracy)} lr ${rate(p.lr)}` +
-        ` ${Math.round(p.imagesPerSec)} img/s ETA ${duration(p.etaSeconds)}`;
+        ` ${throughput(p.imagesPerSec)} img/s ETA ${duration(p.etaSeconds)}`;
       this.out.write(`\r${text}\x1b[K`);
       this.barShown = true;
     } else if (this.logEvery > 0 && p.batch % this.logEvery === 0) {
       if (this.mode === 'plain') {
         this.out.write(
           `epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batches} loss ${loss(p.loss)}` +
-            ` acc ${percent(p.accuracy)} lr ${rate(p.lr)} ${Math.round(p.imagesPerSec)} img/s` +
+            ` acc ${percent(p.accuracy)} lr ${rate(p.lr)} ${throughput(p.imagesPerSec)} img/s` +
             ` ETA ${duration(p.etaSeconds)}\n`,
         );
       } else this.event('batch', { ...p });
@@ -127,7 +127,7 @@ export class Reporter {
         : `  val loss ${loss(m.valLoss)} acc ${percent(m.valAccuracy ?? Number.NaN)}`;
     this.info(
       `epoch ${m.epoch}/${epochs}  train loss ${loss(m.trainLoss)} acc ${percent(m.trainAccuracy)}${val}` +
-        `  lr ${rate(m.lr)}  ${Math.round(m.imagesPerSec)} img/s  ${m.seconds.toFixed(1)} s`,
+        `  lr ${rate(m.lr)}  ${throughput(m.imagesPerSec)} img/s  ${m.seconds.toFixed(1)} s`,
     );
   }
 
@@ -151,7 +151,7 @@ export class Reporter {
       m.valLoss === null ? '-' : loss(m.valLoss),
       m.valAccuracy === null ? '-' : percent(m.valAccuracy),
       rate(m.lr),
-      String(Math.round(m.imagesPerSec)),
+      throughput(m.imagesPerSec),
       duration(m.seconds),
     ]);
     this.info(`\n${table(header, cells)}\n`);

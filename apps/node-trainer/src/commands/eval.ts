@@ -1,6 +1,6 @@
 import { DataLoader } from '@resnet-ts/data';
-import { confusionMatrix, evaluate, type Metric } from '@resnet-ts/train';
-import type * as tf from '@tensorflow/tfjs-core';
+import { evaluate, type Metric } from '@resnet-ts/train';
+import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
 import type { BackendChoice, DatasetName } from '../choices.js';
@@ -19,25 +19,30 @@ export interface EvalOptions {
   limitTest?: number;
 }
 
-/** Sums per-batch confusion matrices; the counts are small integers, so plain arrays do. */
-class ConfusionMetric implements Metric<number[][]> {
-  private m: number[][];
-  constructor(private readonly classes: number) {
-    this.m = this.empty();
-  }
-  private empty(): number[][] {
-    return Array.from({ length: this.classes }, () => new Array<number>(this.classes).fill(0));
-  }
+/**
+ * Keeps each batch's predicted and true classes on the device and counts them once at the end,
+ * with an asynchronous read that GPU backends in Node can do.
+ */
+class ConfusionCounter implements Metric<void> {
+  private parts: tf.Tensor[] = [];
   update(output: tf.Tensor, target: tf.Tensor): void {
-    const b = confusionMatrix(output, target, this.classes);
-    for (let i = 0; i < this.classes; i++)
-      for (let j = 0; j < this.classes; j++) this.m[i][j] += b[i][j];
+    this.parts.push(tf.keep(tf.stack([tf.argMax(output, 1), tf.cast(target, 'int32')])));
   }
-  result(): number[][] {
-    return this.m;
-  }
+  result(): void {}
   reset(): void {
-    this.m = this.empty();
+    tf.dispose(this.parts);
+    this.parts = [];
+  }
+  /** The matrix of counts: rows are true classes, columns predicted ones. */
+  async matrix(classes: number): Promise<number[][]> {
+    const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+    for (const part of this.parts) {
+      const v = await part.data();
+      const n = v.length / 2;
+      for (let i = 0; i < n; i++) m[v[n + i]][v[i]] += 1;
+    }
+    this.reset();
+    return m;
   }
 }
 
@@ -67,10 +72,10 @@ export async function runEval(
   });
   const classes = meta.dataset.classes;
   const loader = new DataLoader(ds.test, { batchSize: opts.batchSize });
-  const confusion = new ConfusionMetric(classes.length);
+  const confusion = new ConfusionCounter();
   const r = await evaluate(model, loader, { metrics: { confusion } });
   model.dispose();
-  const matrix = confusion.result();
+  const matrix = await confusion.matrix(classes.length);
   const correct = matrix.reduce((s, row, i) => s + row[i], 0);
   report.info(
     `Checkpoint: ${displayPath(weights)} (${meta.model.name}, epoch ${meta.epoch})  Data: ${name} test split, ${r.count} images`,

@@ -273,9 +273,11 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
       correct.dispose();
       correct = tf.keep(tf.scalar(0, 'int32'));
     },
-    onBatchEnd(batch, logs) {
+    async onBatchEnd(batch, logs) {
       seen += logs.size;
       if (logs.loss === undefined) return;
+      // Asynchronous read: GPU backends in Node cannot read synchronously.
+      const hits = (await correct.data())[0];
       lossSum += logs.loss;
       lossCount++;
       const elapsed = (performance.now() - epochStart) / 1000;
@@ -286,7 +288,7 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
         batch: done,
         batches,
         loss: lossSum / lossCount,
-        accuracy: correct.dataSync()[0] / seen,
+        accuracy: hits / seen,
         lr: logs.lr,
         imagesPerSec: seen / Math.max(elapsed, 1e-6),
         etaSeconds: (elapsed / done) * (batches - done),
