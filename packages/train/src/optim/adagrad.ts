@@ -66,11 +66,11 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     const step = (state.step as number) + 1;
     state.step = step;
     let g = maximize ? tf.neg(grad) : grad;
-    if (weightDecay !== 0) g = tf.add(g, tf.mul(p, weightDecay));
+    if (weightDecay !== 0) g = tf.add(g, tf.mul(p, this.scalar(weightDecay)));
     const clr = lr / (1 + (step - 1) * lrDecay);
     const sum = state.sum as tf.Variable;
     sum.assign(tf.add(sum, tf.square(g)));
-    const std = tf.add(tf.sqrt(sum), eps);
-    p.assign(tf.add(p, tf.div(tf.mul(g, -clr), std)));
+    const std = tf.add(tf.sqrt(sum), this.scalar(eps));
+    p.assign(tf.add(p, tf.div(tf.mul(g, this.scalar(-clr)), std)));
   }
 }

@@ -81,13 +81,13 @@ export class Adam extends Optimizer<AdamOptions> {
     state.step = step;
     let g = maximize ? tf.neg(grad) : grad;
     if (weightDecay !== 0) {
-      if (this.decoupled) p.assign(tf.mul(p, 1 - lr * weightDecay));
-      else g = tf.add(g, tf.mul(p, weightDecay));
+      if (this.decoupled) p.assign(tf.mul(p, this.scalar(1 - lr * weightDecay)));
+      else g = tf.add(g, tf.mul(p, this.scalar(weightDecay)));
     }
     const m = state.exp_avg as tf.Variable;
     const v = state.exp_avg_sq as tf.Variable;
-    m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
-    v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
+    m.assign(tf.add(tf.mul(m, this.scalar(beta1)), tf.mul(g, this.scalar(1 - beta1))));
+    v.assign(tf.add(tf.mul(v, this.scalar(beta2)), tf.mul(tf.square(g), this.scalar(1 - beta2))));
     let second: tf.Tensor = v;
     if (amsgrad) {
       let vmax = state.max_exp_avg_sq as tf.Variable | undefined;
@@ -101,8 +101,8 @@ export class Adam extends Optimizer<AdamOptions> {
     }
     const stepSize = lr / (1 - beta1 ** step);
     const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-    const denom = tf.add(tf.div(tf.sqrt(second), bc2Sqrt), eps);
-    p.assign(tf.add(p, tf.div(tf.mul(m, -stepSize), denom)));
+    const denom = tf.add(tf.div(tf.sqrt(second), this.scalar(bc2Sqrt)), this.scalar(eps));
+    p.assign(tf.add(p, tf.div(tf.mul(m, this.scalar(-stepSize)), denom)));
   }
 }
 

@@ -56,6 +56,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   readonly paramGroups: ParamGroup<O>[];
   /** Per-parameter state (momentum buffers, moment estimates, step counts). */
   protected readonly state = new Map<tf.Variable, ParamState>();
+  private scalars = new Map<number, tf.Scalar>();
 
   constructor(params: tf.Variable[] | ParamGroupInit<O>[], defaults: O) {
     if (!(typeof defaults.lr === 'number' && defaults.lr >= 0)) {
@@ -125,6 +126,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       }
       gradOf = (_, i) => grads[i];
     }
+    this.scalars.clear();
     tf.tidy(() => {
       let i = 0;
       for (const group of this.paramGroups) {
@@ -145,6 +147,21 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         }
       }
     });
+    this.scalars.clear();
+  }
+
+  /**
+   * `value` as a float32 scalar tensor, created once per step however many parameters use
+   * it: a bare number would become a new tensor (an upload on GPU backends) in every op.
+   * Only valid inside {@link Optimizer.update}.
+   */
+  protected scalar(value: number): tf.Scalar {
+    let s = this.scalars.get(value);
+    if (!s) {
+      s = tf.scalar(value);
+      this.scalars.set(value, s);
+    }
+    return s;
   }
 
   /** The state of a parameter before its first step. */

@@ -72,26 +72,28 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     const { lr, alpha, eps, weightDecay, momentum, centered, maximize } = group;
     state.step = (state.step as number) + 1;
     let g = maximize ? tf.neg(grad) : grad;
-    if (weightDecay !== 0) g = tf.add(g, tf.mul(p, weightDecay));
+    if (weightDecay !== 0) g = tf.add(g, tf.mul(p, this.scalar(weightDecay)));
     const sq = state.square_avg as tf.Variable;
-    sq.assign(tf.add(tf.mul(sq, alpha), tf.mul(tf.square(g), 1 - alpha)));
+    const a = this.scalar(alpha);
+    const oneMinusA = this.scalar(1 - alpha);
+    sq.assign(tf.add(tf.mul(sq, a), tf.mul(tf.square(g), oneMinusA)));
     let avg: tf.Tensor;
     if (centered) {
       if (!state.grad_avg) state.grad_avg = stateBuffer(p);
       const ga = state.grad_avg as tf.Variable;
-      ga.assign(tf.add(tf.mul(ga, alpha), tf.mul(g, 1 - alpha)));
+      ga.assign(tf.add(tf.mul(ga, a), tf.mul(g, oneMinusA)));
       avg = tf.sqrt(tf.sub(sq, tf.square(ga)));
     } else {
       avg = tf.sqrt(sq);
     }
-    avg = tf.add(avg, eps);
+    avg = tf.add(avg, this.scalar(eps));
     if (momentum > 0) {
       if (!state.momentum_buffer) state.momentum_buffer = stateBuffer(p);
       const buf = state.momentum_buffer as tf.Variable;
-      buf.assign(tf.add(tf.mul(buf, momentum), tf.div(g, avg)));
-      p.assign(tf.sub(p, tf.mul(buf, lr)));
+      buf.assign(tf.add(tf.mul(buf, this.scalar(momentum)), tf.div(g, avg)));
+      p.assign(tf.sub(p, tf.mul(buf, this.scalar(lr))));
     } else {
-      p.assign(tf.add(p, tf.div(tf.mul(g, -lr), avg)));
+      p.assign(tf.add(p, tf.div(tf.mul(g, this.scalar(-lr)), avg)));
     }
   }
 }

@@ -70,7 +70,7 @@ export class SGD extends Optimizer<SGDOptions> {
   ): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     let d = maximize ? tf.neg(grad) : grad;
-    if (weightDecay !== 0) d = tf.add(d, tf.mul(p, weightDecay));
+    if (weightDecay !== 0) d = tf.add(d, tf.mul(p, this.scalar(weightDecay)));
     if (momentum !== 0) {
       const buf = state.momentum_buffer as tf.Variable | undefined;
       let next: tf.Tensor;
@@ -78,11 +78,14 @@ export class SGD extends Optimizer<SGDOptions> {
         next = d;
         state.momentum_buffer = tf.variable(d, false);
       } else {
-        next = tf.add(tf.mul(buf, momentum), dampening === 0 ? d : tf.mul(d, 1 - dampening));
+        next = tf.add(
+          tf.mul(buf, this.scalar(momentum)),
+          dampening === 0 ? d : tf.mul(d, this.scalar(1 - dampening)),
+        );
         buf.assign(next);
       }
-      d = nesterov ? tf.add(d, tf.mul(next, momentum)) : next;
+      d = nesterov ? tf.add(d, tf.mul(next, this.scalar(momentum))) : next;
     }
-    p.assign(tf.sub(p, tf.mul(d, lr)));
+    p.assign(tf.sub(p, tf.mul(d, this.scalar(lr))));
   }
 }

@@ -1,0 +1,86 @@
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  accuracy,
+  confusionMatrix,
+  countCorrect,
+  RunningMean,
+  TopKAccuracy,
+  topKAccuracy,
+} from '../index.js';
+
+describe('metrics', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  const scores = () =>
+    tf.tensor2d([
+      [0.1, 0.7, 0.2], // predicts 1, runner-up 2
+      [0.5, 0.3, 0.2], // predicts 0, runner-up 1
+      [0.2, 0.3, 0.5], // predicts 2, runner-up 1
+      [0.6, 0.1, 0.3], // predicts 0, runner-up 2
+    ]);
+  const labels = () => tf.tensor1d([1, 1, 2, 2], 'int32');
+
+  it('accuracy and top-k accuracy count arg-max and top-k hits', () => {
+    const [s, y] = [scores(), labels()];
+    const before = tf.memory().numTensors;
+    expect(accuracy(s, y)).toBe(0.5);
+    expect(topKAccuracy(s, y, 2)).toBe(1);
+    expect(topKAccuracy(s, y, 3)).toBe(1);
+    expect(topKAccuracy(s, y, 10)).toBe(1);
+    const c = countCorrect(s, y);
+    expect(c.dataSync()[0]).toBe(2);
+    c.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => topKAccuracy(s, y, 0)).toThrow(/k must be a positive integer, got 0/);
+    expect(() => accuracy(s, tf.tensor1d([1, 2], 'int32'))).toThrow(
+      /int labels \[N\], got \[4,3\] and \[2\]/,
+    );
+    tf.dispose([s, y]);
+  });
+
+  it('confusionMatrix counts m[label][predicted] from scores or predictions', () => {
+    const [s, y] = [scores(), labels()];
+    expect(confusionMatrix(s, y, 3)).toEqual([
+      [0, 0, 0],
+      [1, 1, 0],
+      [1, 0, 1],
+    ]);
+    const preds = tf.tensor1d([2, 2, 0, 1], 'int32');
+    expect(confusionMatrix(preds, y, 3)).toEqual([
+      [0, 0, 0],
+      [0, 0, 2],
+      [1, 1, 0],
+    ]);
+    expect(() => confusionMatrix(preds, y, 2)).toThrow(
+      /out of range \[0, 2\) at row 0: label 1, prediction 2/,
+    );
+    tf.dispose([s, y, preds]);
+  });
+
+  it('RunningMean weights batches by their size', () => {
+    const m = new RunningMean();
+    expect(m.value).toBeNaN();
+    m.update(1, 3);
+    m.update(3, 1);
+    expect(m.value).toBe(1.5);
+    expect(m.count).toBe(4);
+    m.reset();
+    m.update(2);
+    expect(m.value).toBe(2);
+  });
+
+  it('TopKAccuracy accumulates on the device across batches', () => {
+    const metric = new TopKAccuracy(1);
+    const [s, y] = [scores(), labels()];
+    tf.tidy(() => metric.update(s, y));
+    tf.tidy(() => metric.update(s, tf.tensor1d([1, 0, 2, 0], 'int32')));
+    expect(metric.result()).toBe(6 / 8);
+    metric.reset();
+    expect(metric.result()).toBeNaN();
+    tf.dispose([s, y]);
+  });
+});
