@@ -84,7 +84,14 @@ export function alloc(backend: BackendWasm, shape: number[], dtype: DataType = '
  * a kernel makes: growing the heap replaces the buffer and detaches older views.
  */
 export function heapF32(backend: BackendWasm, t: TensorInfo): [Float32Array, number] {
-  const heap = (backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32;
+  const module = backend.wasm as unknown as {
+    HEAPF32: Float32Array;
+    wasmMemory?: WebAssembly.Memory;
+  };
+  let heap = module.HEAPF32;
+  // The threaded build's memory is shared; its JS views are refreshed lazily after growth.
+  const memory = module.wasmMemory;
+  if (memory != null && heap.buffer !== memory.buffer) heap = new Float32Array(memory.buffer);
   const { memoryOffset } = backend.dataIdMap.get(t.dataId)!;
   return [heap, (memoryOffset as number) >>> 2];
 }

@@ -1,0 +1,79 @@
+/**
+ * tfjs's multi-threaded wasm build under Node. tfjs never selects it there (its feature flag
+ * says no under Node), and loading it by hand fails twice: the pthread worker is handed to
+ * Node's Worker as a `blob:` URL (ERR_WORKER_PATH), and the thread pool is capped at half the
+ * logical cores, which is one thread on a 2-core machine. Here the worker script is written
+ * to a temporary file, the main script is given by path, and the core count is doubled while
+ * the module initialises so that the cap becomes the real core count.
+ *
+ * Node-only (it reads files and spawns workers): not exported from the browser entry.
+ */
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import { dirname, join } from 'node:path';
+import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+
+const require = createRequire(import.meta.url);
+
+/** Options of {@link useThreadedWasm}. */
+export interface ThreadedWasmOptions {
+  /** Threads for XNNPACK's pool; default every logical core (at most 8, tfjs's worker pool). */
+  threads?: number;
+  /** Backend priority for tfjs's automatic choice; default 3 (above wasm's 2). */
+  priority?: number;
+}
+
+type WasmFactory = (config: Record<string, unknown>) => Promise<any>;
+
+async function instantiate(threads: number): Promise<BackendWasm> {
+  const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  const outDir = join(pkgDir, 'wasm-out');
+  const mainScript = join(outDir, 'tfjs-backend-wasm-threaded-simd.js');
+  const factory = require(mainScript) as WasmFactory;
+  const { wasmWorkerContents } = require(join(outDir, 'tfjs-backend-wasm-threaded-simd.worker.js'));
+  // The worker source is kept in a template literal whose `\n` escapes became newlines.
+  const workerFile = join(os.tmpdir(), `resnet-ts-tfjs-wasm-worker-${process.pid}.cjs`);
+  writeFileSync(workerFile, (wasmWorkerContents as string).replace(/\n/g, '\\n'));
+
+  const osModule = require('node:os') as typeof os;
+  const cpus = osModule.cpus;
+  osModule.cpus = () => [...cpus(), ...cpus()];
+  let module: any;
+  try {
+    module = await factory({
+      locateFile: (file: string) => (file.endsWith('.worker.js') ? workerFile : join(outDir, file)),
+      mainScriptUrlOrBlob: mainScript,
+    });
+  } finally {
+    osModule.cpus = cpus;
+  }
+  module.tfjs = {
+    init: module.cwrap('init', null, []),
+    initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+    getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+    registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+    disposeData: module.cwrap('dispose_data', null, ['number']),
+    dispose: module.cwrap('dispose', null, []),
+  };
+  setThreadsCount(threads);
+  return new BackendWasm(module);
+}
+
+/**
+ * Replaces the registered `wasm` backend with tfjs's threaded build, so XNNPACK's
+ * convolutions and matrix products use several cores, and makes it the current backend.
+ * Call before creating tensors on wasm. Resolves to the number of threads in use.
+ */
+export async function useThreadedWasm(options: ThreadedWasmOptions = {}): Promise<number> {
+  const threads = options.threads ?? Math.min(os.cpus().length, 8);
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`useThreadedWasm: threads must be an integer >= 1, got ${threads}`);
+  }
+  if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
+  tf.registerBackend('wasm', () => instantiate(threads), options.priority ?? 3);
+  const ok = await tf.setBackend('wasm');
+  if (!ok) throw new Error('useThreadedWasm: the threaded wasm backend failed to initialise');
+  return getThreadsCount();
+}
