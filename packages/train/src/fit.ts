@@ -181,6 +181,9 @@ export async function fit(options: FitOptions): Promise<History> {
   const stopper = earlyStopping ? new EarlyStopper(earlyStopping, !!valLoader) : undefined;
   const accumulator = accumulate > 1 ? new GradientAccumulator() : undefined;
 
+  // Frozen parameters (trainable = false) get no gradient and no update, as with
+  // requires_grad = False; the list is taken per epoch so freezing between epochs works.
+  let trainable: tf.Variable[] = [];
   const applyGrads = (grads: tf.Tensor[]) => {
     let g = grads;
     if (gradClip) {
@@ -192,8 +195,7 @@ export async function fit(options: FitOptions): Promise<History> {
         g = clipped.grads;
       }
     }
-    // Frozen parameters (trainable = false) get no update, as with requires_grad = False.
-    optimizer.step(g.map((t, i) => (params[i].trainable ? t : null)));
+    optimizer.step(new Map(trainable.map((p, i) => [p, g[i]])));
     if (g !== grads) tf.dispose(g);
     if (scheduler && interval === 'batch') scheduler.step();
   };
@@ -203,6 +205,10 @@ export async function fit(options: FitOptions): Promise<History> {
   try {
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      trainable = params.filter((p) => p.trainable);
+      if (trainable.length === 0) {
+        throw new ValueError('fit: the optimizer has no trainable parameters (all are frozen)');
+      }
       const epochStart = now();
       let lossSum = tf.scalar(0);
       let correctSum = tf.scalar(0, 'int32');
@@ -221,17 +227,23 @@ export async function fit(options: FitOptions): Promise<History> {
             const n = x.shape[0];
             let correct: tf.Scalar | undefined;
             lr = optimizer.paramGroups[0].lr;
-            const result = valueAndGrads(() => {
-              const out = forwardTensor(model, x);
-              if (isClassification(out, y)) correct = tf.keep(countCorrect(out, y));
-              const l = loss(out, y);
-              if (l.rank !== 0) {
-                throw new ValueError(
-                  `fit: the loss must be a scalar (reduction 'mean'), got shape ${describe(l.shape)}`,
-                );
-              }
-              return l as tf.Scalar;
-            }, params);
+            let result: ReturnType<typeof valueAndGrads>;
+            try {
+              result = valueAndGrads(() => {
+                const out = forwardTensor(model, x);
+                if (isClassification(out, y)) correct = tf.keep(countCorrect(out, y));
+                const l = loss(out, y);
+                if (l.rank !== 0) {
+                  throw new ValueError(
+                    `fit: the loss must be a scalar (reduction 'mean'), got shape ${describe(l.shape)}`,
+                  );
+                }
+                return l as tf.Scalar;
+              }, trainable);
+            } catch (e) {
+              correct?.dispose();
+              throw e;
+            }
             value = result.value;
             if (accumulator) {
               accumulator.add(result.grads);

@@ -309,4 +309,23 @@ describe('fit', () => {
     const accumulated = await run(8, 2);
     for (const [i, v] of whole.entries()) expect(accumulated[i]).toBeCloseTo(v, 5);
   });
+
+  it('leaves frozen parameters untouched', async () => {
+    const model = tinyConvNet(5);
+    const conv = model.children()[0];
+    conv.requiresGrad(false);
+    const frozen = snapshot(conv);
+    const head = snapshot(model.children()[5]);
+    const optimizer = new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+    await fit({
+      model,
+      optimizer,
+      trainLoader: new ShuffledLoader(train, 16, new Generator(1)),
+      epochs: 1,
+    });
+    expect(snapshot(conv)).toEqual(frozen);
+    expect(snapshot(model.children()[5]).weight).not.toEqual(head.weight);
+    optimizer.dispose();
+    model.dispose();
+  });
 });
