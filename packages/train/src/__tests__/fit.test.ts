@@ -2,7 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator } from '@resnet-ts/core';
+import { Generator, selectBackend } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -150,59 +150,64 @@ describe('fit', () => {
     model.dispose();
   });
 
-  it('resumed after epoch 2 gives bit-identical weights to an uninterrupted run', async () => {
-    const epochs = 4;
-    const run = async (stopAfter: number | null, resumeFrom: string | null) => {
-      const shuffle = new Generator(42);
-      const model = tinyConvNet(7);
-      const optimizer = new SGD(model.parameters(), {
-        lr: 0.1,
-        momentum: 0.9,
-        nesterov: true,
-        weightDecay: 1e-3,
-      });
-      const scheduler = new OneCycleLR(optimizer, { maxLr: 0.2, epochs, stepsPerEpoch: 3 });
-      let startEpoch = 0;
-      let history: EpochLogs[] | undefined;
-      if (resumeFrom) {
-        const restored = await loadCheckpoint(resumeFrom, {
+  it.each(['cpu', 'wasm'])(
+    'resumed after epoch 2 gives bit-identical weights to an uninterrupted run on %s',
+    async (backend) => {
+      await selectBackend([backend as 'cpu' | 'wasm']);
+      const epochs = 4;
+      const run = async (stopAfter: number | null, resumeFrom: string | null) => {
+        const shuffle = new Generator(42);
+        const model = tinyConvNet(7);
+        const optimizer = new SGD(model.parameters(), {
+          lr: 0.1,
+          momentum: 0.9,
+          nesterov: true,
+          weightDecay: 1e-3,
+        });
+        const scheduler = new OneCycleLR(optimizer, { maxLr: 0.2, epochs, stepsPerEpoch: 3 });
+        let startEpoch = 0;
+        let history: EpochLogs[] | undefined;
+        if (resumeFrom) {
+          const restored = await loadCheckpoint(resumeFrom, {
+            model,
+            optimizer,
+            scheduler,
+            generators: { shuffle },
+          });
+          startEpoch = restored.epoch;
+          history = restored.history;
+        }
+        const ckpt = join(dir, `resume-${stopAfter ?? 'full'}`);
+        const h = await fit({
           model,
           optimizer,
           scheduler,
-          generators: { shuffle },
+          trainLoader: new ShuffledLoader(train, 16, shuffle),
+          epochs: stopAfter ?? epochs,
+          startEpoch,
+          history,
+          checkpoint: stopAfter ? checkpointTo(ckpt, { generators: { shuffle } }) : undefined,
         });
-        startEpoch = restored.epoch;
-        history = restored.history;
-      }
-      const ckpt = join(dir, `resume-${stopAfter ?? 'full'}`);
-      const h = await fit({
-        model,
-        optimizer,
-        scheduler,
-        trainLoader: new ShuffledLoader(train, 16, shuffle),
-        epochs: stopAfter ?? epochs,
-        startEpoch,
-        history,
-        checkpoint: stopAfter ? checkpointTo(ckpt, { generators: { shuffle } }) : undefined,
-      });
-      const weights = snapshot(model);
-      const lr = optimizer.paramGroups[0].lr;
-      optimizer.dispose();
-      model.dispose();
-      return { weights, ckpt, h, lr };
-    };
-    const full = await run(null, null);
-    const part = await run(2, null);
-    const resumed = await run(null, part.ckpt);
-    expect(resumed.h.epochs).toHaveLength(4);
-    expect(resumed.h.epochs.map((e) => e.epoch)).toEqual([0, 1, 2, 3]);
-    expect(resumed.lr).toBe(full.lr);
-    expect(Object.keys(resumed.weights)).toEqual(Object.keys(full.weights));
-    for (const k of Object.keys(full.weights))
-      expect(resumed.weights[k], k).toEqual(full.weights[k]);
-    // The interrupted run really differs from the full one (the comparison can fail).
-    expect(part.weights['0.weight']).not.toEqual(full.weights['0.weight']);
-  });
+        const weights = snapshot(model);
+        const lr = optimizer.paramGroups[0].lr;
+        optimizer.dispose();
+        model.dispose();
+        return { weights, ckpt, h, lr };
+      };
+      const full = await run(null, null);
+      const part = await run(2, null);
+      const resumed = await run(null, part.ckpt);
+      expect(resumed.h.epochs).toHaveLength(4);
+      expect(resumed.h.epochs.map((e) => e.epoch)).toEqual([0, 1, 2, 3]);
+      expect(resumed.lr).toBe(full.lr);
+      expect(Object.keys(resumed.weights)).toEqual(Object.keys(full.weights));
+      for (const k of Object.keys(full.weights))
+        expect(resumed.weights[k], k).toEqual(full.weights[k]);
+      // The interrupted run really differs from the full one (the comparison can fail).
+      expect(part.weights['0.weight']).not.toEqual(full.weights['0.weight']);
+      await tf.setBackend('cpu');
+    },
+  );
 
   it('stops on a non-finite loss and keeps the last good checkpoint', async () => {
     const model = tinyConvNet(2);

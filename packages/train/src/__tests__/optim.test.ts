@@ -1,6 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
+import { selectBackend } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fixture from '../__fixtures__/optim.json' with { type: 'json' };
 import { Adagrad, Adam, AdamW, type Optimizer, RMSprop, SGD } from '../index.js';
 
@@ -54,79 +55,85 @@ function label(c: Case): string {
   return `${c.optimizer} ${JSON.stringify(c.options)}${c.groups ? ` groups ${JSON.stringify(c.groups)}` : ''}`;
 }
 
-describe('optimizers match torch 1.13 over 100 steps of fixed gradients', () => {
-  beforeAll(async () => {
-    await tf.setBackend('cpu');
-  });
-
-  let largest = 0;
-  for (const c of fixture.cases as Case[]) {
-    it(label(c), () => {
-      const params = makeParams();
-      const opt = makeOptimizer(c, params);
-      const before = tf.memory().numTensors;
-      for (let t = 0; t < 100; t++) {
-        const grads = stepGrads(t);
-        opt.step(grads);
-        tf.dispose(grads);
-        if (t === 0) expect(tf.memory().numTensors).toBeGreaterThanOrEqual(before);
-        const expected = (c.trajectory as Record<string, number[][]>)[String(t + 1)];
-        if (expected) {
-          const dev = deviation(params, expected);
-          largest = Math.max(largest, dev);
-          expect(dev, `after step ${t + 1}`).toBeLessThan(1e-5);
-        }
-      }
-      opt.dispose();
-      tf.dispose(params);
+for (const backend of ['cpu', 'wasm'] as const)
+  describe(`optimizers match torch 1.13 over 100 steps of fixed gradients on ${backend}`, () => {
+    beforeAll(async () => {
+      await selectBackend([backend]);
     });
-  }
+    afterAll(async () => {
+      await tf.setBackend('cpu');
+    });
 
-  it('a state dict saved after 50 steps continues the same trajectory', () => {
+    let largest = 0;
     for (const c of fixture.cases as Case[]) {
-      const params = makeParams();
-      const opt = makeOptimizer(c, params);
-      for (let t = 0; t < 50; t++) {
-        const g = stepGrads(t);
-        opt.step(g);
-        tf.dispose(g);
-      }
-      const saved = opt.stateDict();
-      const json = JSON.parse(JSON.stringify({ ...saved, state: {} }));
-      // A fresh optimizer built with different hyper-parameters gets them back from the dict.
-      const params2 = params.map((p) => tf.variable(p.clone(), true));
-      const opt2 = makeOptimizer({ ...c, options: { ...c.options, lr: 123 } } as Case, params2);
-      opt2.loadStateDict({ paramGroups: json.paramGroups, state: saved.state });
-      opt.dispose();
-      for (let t = 50; t < 100; t++) {
-        const g = stepGrads(t);
-        opt2.step(g);
-        tf.dispose(g);
-      }
-      const dev = deviation(params2, (c.trajectory as Record<string, number[][]>)['100']);
-      expect(dev, label(c)).toBeLessThan(1e-5);
-      opt2.dispose();
-      tf.dispose([...params, ...params2]);
+      it(label(c), () => {
+        const params = makeParams();
+        const opt = makeOptimizer(c, params);
+        const before = tf.memory().numTensors;
+        for (let t = 0; t < 100; t++) {
+          const grads = stepGrads(t);
+          opt.step(grads);
+          tf.dispose(grads);
+          if (t === 0) expect(tf.memory().numTensors).toBeGreaterThanOrEqual(before);
+          const expected = (c.trajectory as Record<string, number[][]>)[String(t + 1)];
+          if (expected) {
+            const dev = deviation(params, expected);
+            largest = Math.max(largest, dev);
+            expect(dev, `after step ${t + 1}`).toBeLessThan(1e-5);
+          }
+        }
+        opt.dispose();
+        tf.dispose(params);
+      });
     }
-  });
 
-  it('steps without leaking tensors', () => {
-    const params = makeParams();
-    const opt = new Adam(params, { lr: 0.01, amsgrad: true, weightDecay: 0.1 });
-    const g0 = stepGrads(0);
-    opt.step(g0);
-    const after1 = tf.memory().numTensors;
-    for (let t = 1; t < 5; t++) opt.step(g0);
-    expect(tf.memory().numTensors).toBe(after1);
-    opt.dispose();
-    tf.dispose([...g0, ...params]);
-  });
+    it('a state dict saved after 50 steps continues the same trajectory', () => {
+      for (const c of fixture.cases as Case[]) {
+        const params = makeParams();
+        const opt = makeOptimizer(c, params);
+        for (let t = 0; t < 50; t++) {
+          const g = stepGrads(t);
+          opt.step(g);
+          tf.dispose(g);
+        }
+        const saved = opt.stateDict();
+        const json = JSON.parse(JSON.stringify({ ...saved, state: {} }));
+        // A fresh optimizer built with different hyper-parameters gets them back from the dict.
+        const params2 = params.map((p) => tf.variable(p.clone(), true));
+        const opt2 = makeOptimizer({ ...c, options: { ...c.options, lr: 123 } } as Case, params2);
+        opt2.loadStateDict({ paramGroups: json.paramGroups, state: saved.state });
+        opt.dispose();
+        for (let t = 50; t < 100; t++) {
+          const g = stepGrads(t);
+          opt2.step(g);
+          tf.dispose(g);
+        }
+        const dev = deviation(params2, (c.trajectory as Record<string, number[][]>)['100']);
+        expect(dev, label(c)).toBeLessThan(1e-5);
+        opt2.dispose();
+        tf.dispose([...params, ...params2]);
+      }
+    });
 
-  it('reports the largest deviation', () => {
-    console.log(`largest optimizer deviation from torch 1.13: ${largest.toExponential(2)}`);
-    expect(largest).toBeLessThan(1e-5);
+    it('steps without leaking tensors', () => {
+      const params = makeParams();
+      const opt = new Adam(params, { lr: 0.01, amsgrad: true, weightDecay: 0.1 });
+      const g0 = stepGrads(0);
+      opt.step(g0);
+      const after1 = tf.memory().numTensors;
+      for (let t = 1; t < 5; t++) opt.step(g0);
+      expect(tf.memory().numTensors).toBe(after1);
+      opt.dispose();
+      tf.dispose([...g0, ...params]);
+    });
+
+    it('reports the largest deviation', () => {
+      console.log(
+        `[${backend}] largest optimizer deviation from torch 1.13: ${largest.toExponential(2)}`,
+      );
+      expect(largest).toBeLessThan(1e-5);
+    });
   });
-});
 
 describe('optimizer API', () => {
   beforeAll(async () => {
