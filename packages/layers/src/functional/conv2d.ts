@@ -145,7 +145,8 @@ export function conv2dWithGeometry(
         : 'valid';
     let y: tf.Tensor4D;
     if (g.groups === 1) {
-      y = tf.conv2d(x4, f, g.stride, pad);
+      // One fused kernel adds the bias in the convolution's own pass over the output.
+      return tf.fused.conv2d({ x: x4, filter: f, strides: g.stride, pad, bias: bias ?? undefined });
     } else if (cig === 1) {
       // Depthwise: PyTorch's output channel c*m+q reads input channel c, which is exactly
       // tfjs's channel-multiplier layout once O is split into [in, multiplier].
