@@ -69,6 +69,12 @@ describe('functional API', () => {
       'conv2d: expected input with 5 channels, got 4 (input shape [2,7,6,4])',
     );
     expect(() => conv2d(x, tf.zeros([3, 3]))).toThrow(/conv2d: weight must be HWIO/);
+    expect(() => conv2d(x, tf.zeros([1, 1, 4, 2]), tf.zeros([3]))).toThrow(
+      'conv2d: bias must have shape [2], got [3]',
+    );
+    expect(() => linear(x, tf.zeros([4, 2]), tf.zeros([2, 1]))).toThrow(
+      'linear: bias must have shape [2], got [2,1]',
+    );
     expect(() => maxPool2d(x, 2, { padding: 3 })).toThrow(
       /maxPool2d: padding \[3,3\] must be at most half/,
     );

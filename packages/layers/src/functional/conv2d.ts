@@ -120,6 +120,9 @@ export function conv2dWithGeometry(
       `${label}: groups=${g.groups} must divide the weight's ${co} output channels`,
     );
   }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== co)) {
+    throw new ValueError(`${label}: bias must have shape [${co}], got ${describe(bias.shape)}`);
+  }
   const [, h, w] = x.shape;
   const [[pt, pb], [pl, pr]] = g.padding;
   const oh = windowCount(h, kh, g.stride[0], pt, pb, g.dilation[0]);

@@ -20,6 +20,9 @@ export function linear(
       `${label}: expected input with ${inF} features, got ${x.rank ? x.shape[x.rank - 1] : 'a scalar'} (input shape ${describe(x.shape)})`,
     );
   }
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== outF)) {
+    throw new ValueError(`${label}: bias must have shape [${outF}], got ${describe(bias.shape)}`);
+  }
   return tf.tidy(() => {
     const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inF]);
     let y: tf.Tensor = tf.matMul(x2 as tf.Tensor2D, weight as tf.Tensor2D);
