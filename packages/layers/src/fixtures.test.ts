@@ -244,11 +244,19 @@ async function setUp(backend: string): Promise<void> {
   }
 }
 
-const backends: Array<{ name: string; cases: Case[] }> = [
-  { name: 'cpu', cases: fixture.cases },
-  { name: 'wasm', cases: fixture.cases },
-  { name: 'webgpu', cases: fixture.cases.filter((c) => WEBGPU_CASES.has(c.name)) },
-];
+/**
+ * cpu and wasm run every case, webgpu the slice above. LAYERS_FIXTURE_BACKENDS=a,b runs the
+ * suite on other registered backends instead (e.g. a faster CPU backend under development).
+ */
+const backends = (process.env.LAYERS_FIXTURE_BACKENDS ?? 'cpu,wasm,webgpu')
+  .split(',')
+  .map((name) => name.trim())
+  .filter(Boolean)
+  .map((name) => ({
+    name,
+    cases:
+      name === 'webgpu' ? fixture.cases.filter((c) => WEBGPU_CASES.has(c.name)) : fixture.cases,
+  }));
 
 for (const { name: backend, cases } of backends) {
   describe(`PyTorch fixtures on ${backend} (torch ${fixture.torch})`, () => {
