@@ -1,10 +1,34 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeSafetensors, encodeSafetensors } from '@resnet-ts/core';
+import { parseMnistDigits, splitMnistDigits } from '@resnet-ts/data';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonEvents, runCli } from './run-cli.js';
 
 // A slice small enough for seconds on the wasm path, big enough that every stage runs.
+const TINY = [
+  '--limit-train',
+  '64',
+  '--limit-test',
+  '32',
+  '--batch-size',
+  '32',
+  '--backend',
+  'wasm',
+];
 const SLICE = [
   '--limit-train',
   '320',
@@ -22,10 +46,10 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe('train --json', () => {
-  let events: Array<Record<string, any>>;
-  let runDir: string;
+let events: Array<Record<string, any>>;
+let runDir: string;
 
+describe('train --json', () => {
   beforeAll(async () => {
     const r = await runCli([
       'train',
@@ -125,14 +149,174 @@ describe('train --json', () => {
   });
 });
 
-describe('train without --json', () => {
+/** The test split's digits, as `train` splits them, from the package's embedded asset. */
+function testDigits() {
+  const path = createRequire(import.meta.url).resolve('@resnet-ts/data/mnist-digits.bin');
+  return splitMnistDigits(parseMnistDigits(readFileSync(path))).test;
+}
+
+/** Writes a gray digit as an RGBA PNG, optionally scaled up by `scale` and inverted. */
+function writeDigitPng(path: string, pixels: Uint8Array, { scale = 1, invert = false } = {}): void {
+  const size = 28 * scale;
+  const png = new PNG({ width: size, height: size });
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const v = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+      const g = invert ? 255 - v : v;
+      png.data.set([g, g, g, 255], (y * size + x) * 4);
+    }
+  }
+  writeFileSync(path, PNG.sync.write(png));
+}
+
+function writeDigitJpeg(path: string, pixels: Uint8Array, scale: number): void {
+  const size = 28 * scale;
+  const data = new Uint8Array(size * size * 4);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const v = pixels[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
+      data.set([v, v, v, 255], (y * size + x) * 4);
+    }
+  }
+  writeFileSync(path, jpeg.encode({ data, width: size, height: size }, 100).data);
+}
+
+describe('predict', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = join(tmp, 'images');
+    mkdirSync(dir, { recursive: true });
+  });
+
+  it('gives top-k classes with probabilities, the same for a PNG drawn dark-on-light, scaled up, or a JPEG', async () => {
+    const digits = testDigits();
+    const files = Array.from({ length: 8 }, (_, i) => join(dir, `digit-${i}.png`));
+    files.forEach((f, i) => writeDigitPng(f, digits.get(i).image as Uint8Array));
+    const first = await runCli([
+      'predict',
+      runDir,
+      ...files,
+      '--top',
+      '3',
+      '--backend',
+      'wasm',
+      '--json',
+    ]);
+    expect(first.code).toBe(0);
+    const preds = jsonEvents(first.stdout).filter((e) => e.event === 'prediction');
+    expect(preds.map((p) => p.file)).toEqual(files);
+    for (const p of preds) {
+      expect(p.top).toHaveLength(3);
+      const probs = p.top.map((t: any) => t.probability);
+      expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+      expect(probs.reduce((a: number, b: number) => a + b, 0)).toBeLessThanOrEqual(1 + 1e-6);
+      expect(p.top[0].label).toBe(String(p.top[0].class));
+      expect(p.inverted).toBe(false);
+    }
+    // The model is small and briefly trained: the variants are checked on its most confident digit.
+    const best = preds.reduce((a, b) => (b.top[0].probability > a.top[0].probability ? b : a));
+    const index = preds.indexOf(best);
+    const pixels = digits.get(index).image as Uint8Array;
+    const inverted = join(dir, 'inverted-x3.png');
+    const photo = join(dir, 'digit-x2.jpg');
+    writeDigitPng(inverted, pixels, { scale: 3, invert: true });
+    writeDigitJpeg(photo, pixels, 2);
+    const second = await runCli([
+      'predict',
+      runDir,
+      inverted,
+      photo,
+      '--backend',
+      'wasm',
+      '--json',
+    ]);
+    expect(second.code).toBe(0);
+    const [inv, jpg] = jsonEvents(second.stdout).filter((e) => e.event === 'prediction');
+    expect(inv.inverted).toBe(true);
+    expect(inv.size).toEqual({ width: 84, height: 84 });
+    expect(inv.top[0].class).toBe(best.top[0].class);
+    expect(inv.top[0].probability).toBeCloseTo(best.top[0].probability, 4);
+    expect(jpg.inverted).toBe(false);
+    expect(jpg.top[0].class).toBe(best.top[0].class);
+  });
+
+  it('prints one line per image for people', async () => {
+    const file = join(dir, 'digit-0.png');
+    const r = await runCli(['predict', runDir, file, '--top', '2', '--backend', 'wasm']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`${file}: \\d \\d+\\.\\d\\d%, \\d \\d+\\.\\d\\d%\\n`));
+  });
+
+  it('rejects a file that is not an image with exit code 1', async () => {
+    const bogus = join(dir, 'notes.png');
+    writeFileSync(bogus, 'not a picture');
+    const r = await runCli(['predict', runDir, bogus, '--backend', 'wasm']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bogus} is neither a PNG nor a JPEG file`);
+  });
+
+  describe.concurrent('with a bad checkpoint, exits 1 with a clear error', () => {
+    const weights = () => join(runDir, 'checkpoints/epoch-2/model.safetensors');
+
+    it('when the path does not exist', async () => {
+      const r = await runCli(['eval', join(tmp, 'nowhere'), '--backend', 'wasm']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/no checkpoint at .*nowhere: the path does not exist/);
+    });
+
+    it('when the file is truncated', async () => {
+      const broken = join(tmp, 'truncated.safetensors');
+      copyFileSync(weights(), broken);
+      truncateSync(broken, 5000);
+      const r = await runCli(['eval', broken, '--backend', 'wasm']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: corrupted checkpoint: .*truncated\.safetensors/m);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('when it is not a safetensors file at all', async () => {
+      const junk = join(tmp, 'junk.safetensors');
+      writeFileSync(junk, 'hello, this is text');
+      const r = await runCli(['predict', junk, join(dir, 'digit-0.png'), '--backend', 'wasm']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/corrupted checkpoint/);
+    });
+
+    it('when the weights do not fit the model the file names', async () => {
+      const file = decodeSafetensors(readFileSync(weights()));
+      const meta = JSON.parse(file.metadata['resnet-ts']);
+      meta.model = { ...meta.model, name: 'resnet18', stem: 'cifar' };
+      const mismatched = join(tmp, 'mismatched.safetensors');
+      writeFileSync(
+        mismatched,
+        encodeSafetensors(file.tensors, { 'resnet-ts': JSON.stringify(meta) }),
+      );
+      const r = await runCli(['eval', mismatched, '--backend', 'wasm']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/does not fit a resnet18 model/);
+      expect(r.stderr).toMatch(/layer1\.0\.conv1\.weight/);
+    });
+
+    it('when the file carries no model description', async () => {
+      const file = decodeSafetensors(readFileSync(weights()));
+      const bare = join(tmp, 'bare.safetensors');
+      writeFileSync(bare, encodeSafetensors(file.tensors));
+      const r = await runCli(['eval', bare, '--backend', 'wasm']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/has no "resnet-ts" metadata/);
+    });
+  });
+});
+
+describe.concurrent('train without --json', () => {
   it('prints the backend report, a line per epoch, the table and the test accuracy', async () => {
-    const r = await runCli(['train', '--epochs', '1', '--out', join(tmp, 'plain'), ...SLICE]);
+    const r = await runCli(['train', '--epochs', '1', '--out', join(tmp, 'plain'), ...TINY]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^backend: wasm\n {2}✓ wasm/);
     expect(r.stdout).toMatch(/epoch 1\/1 {2}train loss \d\.\d{4} acc [\d.]+% {2}val loss/);
     expect(r.stdout).toMatch(/epoch +train loss +train acc +val loss +val acc +lr +img\/s +time/);
-    expect(r.stdout).toMatch(/Test accuracy: \d+\.\d\d% \(\d+\/128\)/);
+    expect(r.stdout).toMatch(/Test accuracy: \d+\.\d\d% \(\d+\/32\)/);
     // No progress bar redraws in a pipe.
     expect(r.stdout).not.toContain('\r');
   });

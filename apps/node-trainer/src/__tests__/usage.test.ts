@@ -67,3 +67,21 @@ describe('command line', () => {
     expect(r.stderr).toMatch(/Usage: resnet-ts/);
   });
 });
+
+describe('missing data', () => {
+  it('names the directory and --download, exit code 1', async () => {
+    const dir = '/tmp/resnet-ts-no-such-dir/cifar';
+    const r = await runCli([
+      'train',
+      '--dataset',
+      'cifar10',
+      '--data-dir',
+      dir,
+      '--backend',
+      'cpu',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`dataset directory ${dir} does not exist`);
+    expect(r.stderr).toContain('--download');
+  });
+});

@@ -274,6 +274,9 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
       correct = tf.keep(tf.scalar(0, 'int32'));
     },
     async onBatchEnd(batch, logs) {
+      // A macrotask turn per batch lets Node deliver Ctrl-C; on the CPU backends every other
+      // await of the step resolves as a microtask, which would hold the signal until epoch end.
+      await new Promise((r) => setImmediate(r));
       seen += logs.size;
       if (logs.loss === undefined) return;
       // Asynchronous read: GPU backends in Node cannot read synchronously.
@@ -378,7 +381,8 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
         ? `The last good checkpoint (epoch ${lastCheckpoint.epoch}) is kept in ${displayPath(lastCheckpoint.dir)}.`
         : 'No epoch had completed, so there is no checkpoint.';
       throw new CliError(
-        `training diverged: ${e.message}. ${kept} Try a lower --lr (now ${recipe.lr}) or another --optimizer.`,
+        `training diverged: the loss became ${e.loss} at epoch ${e.epoch + 1}, batch ${e.batch + 1}, so the run stopped. ` +
+          `${kept} Try a lower --lr (this run used ${recipe.lr}) or another --optimizer.`,
       );
     }
     throw e;
