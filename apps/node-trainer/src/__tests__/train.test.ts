@@ -192,7 +192,7 @@ describe('predict', () => {
   it('gives top-k classes with probabilities, the same for a PNG drawn dark-on-light, scaled up, or a JPEG', async () => {
     const digits = testDigits();
     const files = Array.from({ length: 8 }, (_, i) => join(dir, `digit-${i}.png`));
-    files.forEach((f, i) => writeDigitPng(f, digits.get(i).image as Uint8Array));
+    for (const [i, f] of files.entries()) writeDigitPng(f, digits.get(i).image as Uint8Array);
     const first = await runCli([
       'predict',
       runDir,
