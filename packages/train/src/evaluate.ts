@@ -2,20 +2,10 @@ import { describe, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Loader } from './loader.js';
 import { crossEntropy } from './losses.js';
-import { countCorrect } from './metrics.js';
+import { countCorrect, type Metric } from './metrics.js';
 
 /** A loss: model output and target in, a scalar (the batch mean) out. */
 export type LossFn = (output: tf.Tensor, target: tf.Tensor) => tf.Tensor;
-
-/**
- * A metric accumulated over batches; `update` runs inside a `tf.tidy` and should keep its
- * running totals on the device (no reads) until `result`.
- */
-export interface Metric<R = unknown> {
-  update(output: tf.Tensor, target: tf.Tensor): void;
-  result(): R;
-  reset(): void;
-}
 
 /** Options of {@link evaluate}. */
 export interface EvaluateOptions {
@@ -124,27 +114,5 @@ export function predict(
     });
   } finally {
     model.train(wasTraining);
-  }
-}
-
-/** A {@link Metric} counting top-k hits on the device; `result()` is the accuracy. */
-export class TopKAccuracy implements Metric<number> {
-  private hits: tf.Scalar | null = null;
-  private n = 0;
-  constructor(readonly k = 1) {}
-  update(output: tf.Tensor, target: tf.Tensor): void {
-    const c = countCorrect(output, target, this.k);
-    const old = this.hits;
-    this.hits = tf.keep(old ? (tf.add(old, c) as tf.Scalar) : c);
-    if (old) old.dispose();
-    this.n += output.shape[0];
-  }
-  result(): number {
-    return this.hits && this.n ? this.hits.dataSync()[0] / this.n : Number.NaN;
-  }
-  reset(): void {
-    this.hits?.dispose();
-    this.hits = null;
-    this.n = 0;
   }
 }

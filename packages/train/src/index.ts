@@ -9,9 +9,7 @@ export {
   type EvaluateResult,
   evaluate,
   type LossFn,
-  type Metric,
   predict,
-  TopKAccuracy,
 } from './evaluate.js';
 export {
   type BatchLogs,
@@ -43,7 +41,16 @@ export {
   nllLoss,
   type Reduction,
 } from './losses.js';
-export { accuracy, confusionMatrix, countCorrect, RunningMean, topKAccuracy } from './metrics.js';
+export {
+  accuracy,
+  ConfusionMatrix,
+  confusionMatrix,
+  countCorrect,
+  type Metric,
+  RunningMean,
+  TopKAccuracy,
+  topKAccuracy,
+} from './metrics.js';
 export { Adagrad, type AdagradOptions } from './optim/adagrad.js';
 export { Adam, type AdamOptions, AdamW } from './optim/adam.js';
 export {

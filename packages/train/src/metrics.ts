@@ -106,3 +106,72 @@ export class RunningMean {
     this.n = 0;
   }
 }
+
+/**
+ * A metric accumulated over batches; `update` runs inside a `tf.tidy` and should keep its
+ * running totals on the device (no reads) until `result`.
+ */
+export interface Metric<R = unknown> {
+  update(output: tf.Tensor, target: tf.Tensor): void;
+  result(): R;
+  reset(): void;
+}
+
+/** A {@link Metric} counting top-k hits on the device; `result()` is the accuracy. */
+export class TopKAccuracy implements Metric<number> {
+  private hits: tf.Scalar | null = null;
+  private n = 0;
+  constructor(readonly k = 1) {}
+  update(output: tf.Tensor, target: tf.Tensor): void {
+    const c = countCorrect(output, target, this.k);
+    const old = this.hits;
+    this.hits = tf.keep(old ? (tf.add(old, c) as tf.Scalar) : c);
+    if (old) old.dispose();
+    this.n += output.shape[0];
+  }
+  result(): number {
+    return this.hits && this.n ? this.hits.dataSync()[0] / this.n : Number.NaN;
+  }
+  reset(): void {
+    this.hits?.dispose();
+    this.hits = null;
+    this.n = 0;
+  }
+}
+
+/**
+ * A {@link Metric} building the confusion matrix (`m[label][predicted]`) on the device, one
+ * `[C, C]` matrix product per batch; `result()` reads it once.
+ */
+export class ConfusionMatrix implements Metric<number[][]> {
+  private counts: tf.Tensor2D | null = null;
+  constructor(readonly numClasses: number) {
+    if (!(Number.isInteger(numClasses) && numClasses >= 1)) {
+      throw new ValueError(
+        `ConfusionMatrix: numClasses must be a positive integer, got ${describe(numClasses)}`,
+      );
+    }
+  }
+  update(output: tf.Tensor, target: tf.Tensor): void {
+    const c = this.numClasses;
+    const predicted = output.rank === 2 ? tf.argMax(output, 1) : output;
+    const batch = tf.matMul(
+      tf.oneHot(tf.cast(target, 'int32') as tf.Tensor1D, c),
+      tf.oneHot(tf.cast(predicted, 'int32') as tf.Tensor1D, c),
+      true,
+      false,
+    );
+    const old = this.counts;
+    this.counts = tf.keep(old ? tf.add(old, batch) : batch) as tf.Tensor2D;
+    if (old) old.dispose();
+  }
+  result(): number[][] {
+    if (!this.counts)
+      return Array.from({ length: this.numClasses }, () => new Array(this.numClasses).fill(0));
+    return (this.counts.arraySync() as number[][]).map((row) => row.map((v) => Math.round(v)));
+  }
+  reset(): void {
+    this.counts?.dispose();
+    this.counts = null;
+  }
+}

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   accuracy,
+  ConfusionMatrix,
   confusionMatrix,
   countCorrect,
   RunningMean,
@@ -81,6 +82,25 @@ describe('metrics', () => {
     expect(metric.result()).toBe(6 / 8);
     metric.reset();
     expect(metric.result()).toBeNaN();
+    tf.dispose([s, y]);
+  });
+
+  it('ConfusionMatrix accumulates on the device and agrees with confusionMatrix', () => {
+    const [s, y] = [scores(), labels()];
+    const metric = new ConfusionMatrix(3);
+    expect(metric.result()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
+    const before = tf.memory().numTensors;
+    tf.tidy(() => metric.update(s, y));
+    tf.tidy(() => metric.update(s, y));
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(metric.result()).toEqual(confusionMatrix(s, y, 3).map((row) => row.map((v) => 2 * v)));
+    metric.reset();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(() => new ConfusionMatrix(0)).toThrow(/numClasses must be a positive integer, got 0/);
     tf.dispose([s, y]);
   });
 });

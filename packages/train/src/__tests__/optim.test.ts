@@ -176,4 +176,22 @@ describe('optimizer API', () => {
     expect(sd.paramGroups.map((g) => g.params)).toEqual([[0], [1]]);
     tf.dispose([a, b]);
   });
+
+  it('adds parameter groups later, as add_param_group', () => {
+    const [a, b] = makeParams();
+    const opt = new Adam([a], { lr: 0.01 });
+    opt.addParamGroup({ params: [b], lr: 0.1 });
+    expect(opt.params).toEqual([a, b]);
+    expect(opt.paramGroups[1].betas).toEqual([0.9, 0.999]);
+    expect(opt.paramGroups[1].lr).toBe(0.1);
+    expect(() => opt.addParamGroup({ params: [a] })).toThrow(/more than one group/);
+    const before = b.dataSync()[0];
+    const g = [tf.zerosLike(a), tf.onesLike(b)];
+    opt.step(g);
+    // Adam's first step moves each entry by lr (m/√v = 1).
+    expect(b.dataSync()[0]).toBeCloseTo(before - 0.1, 5);
+    expect(() => opt.step([tf.zeros([4, 3]), g[1]])).toThrow(/gradient 0 has shape \[4,3\]/);
+    opt.dispose();
+    tf.dispose([a, b, ...g]);
+  });
 });

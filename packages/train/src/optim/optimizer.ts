@@ -73,30 +73,38 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       throw new ValueError(`${this.constructor.name} got an empty parameter list`);
     }
     this.paramGroups = [];
-    const seen = new Set<tf.Variable>();
-    for (const [g, init] of groups.entries()) {
-      if (!init || !Array.isArray(init.params)) {
+    for (const init of groups) this.addParamGroup(init);
+  }
+
+  /**
+   * Adds a parameter group, as `add_param_group` (e.g. to unfreeze a backbone part-way
+   * through fine-tuning); options it leaves out take the defaults. Its parameters come
+   * after all existing ones in {@link Optimizer.params}.
+   */
+  addParamGroup(init: ParamGroupInit<O>): void {
+    const g = this.paramGroups.length;
+    if (!init || !Array.isArray(init.params)) {
+      throw new ValueError(
+        `${this.constructor.name}: parameter group ${g} must be { params: Variable[], ...options }`,
+      );
+    }
+    const seen = new Set(this.params);
+    for (const p of init.params) {
+      if (!(p instanceof tf.Variable)) {
         throw new ValueError(
-          `${this.constructor.name}: parameter group ${g} must be { params: Variable[], ...options }`,
+          `${this.constructor.name}: group ${g} holds a ${describe(typeof p)} that is not a tf.Variable`,
         );
       }
-      for (const p of init.params) {
-        if (!(p instanceof tf.Variable)) {
-          throw new ValueError(
-            `${this.constructor.name}: group ${g} holds a ${describe(typeof p)} that is not a tf.Variable`,
-          );
-        }
-        if (seen.has(p)) {
-          throw new ValueError(
-            `${this.constructor.name}: parameter ${describe(p.name)} appears in more than one group`,
-          );
-        }
-        seen.add(p);
+      if (seen.has(p)) {
+        throw new ValueError(
+          `${this.constructor.name}: parameter ${describe(p.name)} appears in more than one group`,
+        );
       }
-      const group = { ...this.defaults, ...init, params: [...init.params] } as ParamGroup<O>;
-      this.validate(group);
-      this.paramGroups.push(group);
+      seen.add(p);
     }
+    const group = { ...this.defaults, ...init, params: [...init.params] } as ParamGroup<O>;
+    this.validate(group);
+    this.paramGroups.push(group);
   }
 
   /** Checks a group's hyper-parameters; subclasses throw a ValueError naming the bad one. */
@@ -133,7 +141,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
         for (const p of group.params) {
           const g = gradOf(p, i++);
           if (g == null) continue;
-          if (g.size !== p.size || g.rank !== p.rank) {
+          if (g.rank !== p.rank || g.shape.some((d, k) => d !== p.shape[k])) {
             throw new ValueError(
               `${this.constructor.name}.step: gradient ${i - 1} has shape ${describe(g.shape)}, parameter ${describe(p.name)} has ${describe(p.shape)}`,
             );
