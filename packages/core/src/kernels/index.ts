@@ -9,13 +9,16 @@ import {
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   MaxPoolGrad,
+  Mean,
   Sum,
+  Tile,
 } from '@tensorflow/tfjs-core';
 import { batchMatMulWasm } from './batch_mat_mul_wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter_wasm.js';
 import { conv2DBackpropInputWasm } from './conv2d_backprop_input_wasm.js';
 import { maxPoolGradWasm } from './max_pool_grad_wasm.js';
-import { sumWasm } from './sum_wasm.js';
+import { meanWasm, sumWasm } from './sum_wasm.js';
+import { tileWasm } from './tile_wasm.js';
 import { registerWasmKernel } from './wasm_util.js';
 
 registerWasmKernel(Conv2DBackpropFilter, conv2DBackpropFilterWasm);
@@ -23,6 +26,8 @@ registerWasmKernel(Conv2DBackpropInput, conv2DBackpropInputWasm);
 registerWasmKernel(BatchMatMul, batchMatMulWasm);
 registerWasmKernel(MaxPoolGrad, maxPoolGradWasm);
 registerWasmKernel(Sum, sumWasm);
+registerWasmKernel(Mean, meanWasm);
+registerWasmKernel(Tile, tileWasm);
 
 /** Names of the wasm kernels this package registers or replaces. */
 export const wasmTrainingKernels: readonly string[] = [
@@ -31,4 +36,6 @@ export const wasmTrainingKernels: readonly string[] = [
   BatchMatMul,
   MaxPoolGrad,
   Sum,
+  Mean,
+  Tile,
 ];

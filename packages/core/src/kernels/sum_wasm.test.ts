@@ -19,20 +19,22 @@ const cases: Array<{ shape: number[]; axis: number | number[]; keepDims: boolean
   { shape: [6, 4], axis: 1, keepDims: false },
 ];
 
-describe('Sum on wasm', () => {
+describe('Sum and Mean on wasm', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
   });
 
-  for (const c of cases) {
-    it(`matches cpu for shape ${c.shape} axis ${c.axis} keepDims ${c.keepDims}`, async () => {
-      const inputs = { x: randomInput(new Generator(c.shape.length), c.shape) };
-      const attrs = { axis: c.axis, keepDims: c.keepDims };
-      const want = await runOn('cpu', 'Sum', inputs, attrs);
-      const got = await runOn('wasm', 'Sum', inputs, attrs);
-      expect(got.shape).toEqual(want.shape);
-      expect(relativeError(got.values, want.values)).toBeLessThan(1e-5);
-    });
+  for (const kernel of ['Sum', 'Mean']) {
+    for (const c of cases) {
+      it(`${kernel} matches cpu for shape ${c.shape} axis ${c.axis} keepDims ${c.keepDims}`, async () => {
+        const inputs = { x: randomInput(new Generator(c.shape.length), c.shape) };
+        const attrs = { axis: c.axis, keepDims: c.keepDims };
+        const want = await runOn('cpu', kernel, inputs, attrs);
+        const got = await runOn('wasm', kernel, inputs, attrs);
+        expect(got.shape).toEqual(want.shape);
+        expect(relativeError(got.values, want.values)).toBeLessThan(1e-5);
+      });
+    }
   }
 
   it('still sums int32 tensors', async () => {
