@@ -35,7 +35,13 @@ describe('VanResNet', () => {
     expect(mnist.torchFlattenedInputs).toEqual({ fc1: [64, 3, 3] });
     expect(mnist.numParameters()).toBe(89_450 - 2 * 9 * 32 - (1024 - 576) * 32);
     mnist.dispose();
-    const wide = new VanResNet({ filters: 8, growth: 4, fcHidden: 16, numClasses: 5, inputSize: 40 });
+    const wide = new VanResNet({
+      filters: 8,
+      growth: 4,
+      fcHidden: 16,
+      numClasses: 5,
+      inputSize: 40,
+    });
     expect(wide.conv3.weight.shape).toEqual([3, 3, 32, 32]);
     expect(wide.fc1.weight.shape).toEqual([5 * 5 * 32, 16]);
     expect(wide.fc2.weight.shape).toEqual([16, 5]);
@@ -61,7 +67,13 @@ describe('VanResNet', () => {
   it('adds the skip before the ReLU and the pooling', () => {
     // x1 = 200 everywhere and conv3(x1) = -100: relu(conv3 + x1) = 100, whereas
     // relu(conv3) + x1 would give 200.
-    const model = new VanResNet({ inputSize: 8, filters: 1, growth: 1, fcHidden: 1, numClasses: 1 });
+    const model = new VanResNet({
+      inputSize: 8,
+      filters: 1,
+      growth: 1,
+      fcHidden: 1,
+      numClasses: 1,
+    });
     tf.tidy(() => {
       for (const conv of [model.conv1, model.conv2, model.conv3]) {
         conv.weight.assign(tf.zeros(conv.weight.shape));
@@ -82,7 +94,9 @@ describe('VanResNet', () => {
   });
 
   it('names the offending option or input shape', () => {
-    expect(() => new VanResNet({ filters: 0 })).toThrow('VanResNet: filters must be an integer >= 1, got 0');
+    expect(() => new VanResNet({ filters: 0 })).toThrow(
+      'VanResNet: filters must be an integer >= 1, got 0',
+    );
     expect(() => new VanResNet({ inputSize: 7 })).toThrow(/inputSize must be at least 8.*got 7/);
     const model = new VanResNet({ generator: new Generator(0) });
     const x = tf.zeros([1, 28, 28, 3]);
@@ -90,7 +104,9 @@ describe('VanResNet', () => {
       'VanResNet: expected an NHWC batch [batch, 32, 32, 3], got shape [1,28,28,3] (it pools to 3×3, fc1 was built for 4×4)',
     );
     expect(() => model.forward(tf.zeros([32, 32, 3]))).toThrow(/got shape \[32,32,3\]/);
-    expect(() => model.forward(tf.zeros([1, 32, 32, 1]))).toThrow(/conv1: expected input with 3 channels, got 1/);
+    expect(() => model.forward(tf.zeros([1, 32, 32, 1]))).toThrow(
+      /conv1: expected input with 3 channels, got 1/,
+    );
     x.dispose();
     model.dispose();
   });
