@@ -134,8 +134,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       }
       gradOf = (_, i) => grads[i];
     }
-    this.scalars.clear();
-    tf.tidy(() => {
+    try {
       let i = 0;
       for (const group of this.paramGroups) {
         for (const p of group.params) {
@@ -151,22 +150,26 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
             st = this.initState(p, group);
             this.state.set(p, st);
           }
-          this.update(p, g, group, st);
+          const state = st;
+          // One scope per parameter frees its temporaries before the next one allocates.
+          tf.tidy(() => this.update(p, g, group, state));
         }
       }
-    });
-    this.scalars.clear();
+    } finally {
+      for (const s of this.scalars.values()) s.dispose();
+      this.scalars.clear();
+    }
   }
 
   /**
    * `value` as a float32 scalar tensor, created once per step however many parameters use
    * it: a bare number would become a new tensor (an upload on GPU backends) in every op.
-   * Only valid inside {@link Optimizer.update}.
+   * Only valid inside {@link Optimizer.update}; freed when the step ends.
    */
   protected scalar(value: number): tf.Scalar {
     let s = this.scalars.get(value);
     if (!s) {
-      s = tf.scalar(value);
+      s = tf.keep(tf.scalar(value));
       this.scalars.set(value, s);
     }
     return s;

@@ -91,7 +91,7 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
       if (!state.momentum_buffer) state.momentum_buffer = stateBuffer(p);
       const buf = state.momentum_buffer as tf.Variable;
       buf.assign(tf.add(tf.mul(buf, this.scalar(momentum)), tf.div(g, avg)));
-      p.assign(tf.sub(p, tf.mul(buf, this.scalar(lr))));
+      p.assign(tf.add(p, tf.mul(buf, this.scalar(-lr))));
     } else {
       p.assign(tf.add(p, tf.div(tf.mul(g, this.scalar(-lr)), avg)));
     }

@@ -86,6 +86,6 @@ export class SGD extends Optimizer<SGDOptions> {
       }
       d = nesterov ? tf.add(d, tf.mul(next, this.scalar(momentum))) : next;
     }
-    p.assign(tf.sub(p, tf.mul(d, this.scalar(lr))));
+    p.assign(tf.add(p, tf.mul(d, this.scalar(-lr))));
   }
 }

@@ -30,7 +30,9 @@ function intervalOf(schedulers: LRScheduler[]): SchedulerInterval {
 /**
  * Runs schedulers one after another, switching at the milestones, as `SequentialLR` in
  * PyTorch 1.13: at a milestone the next scheduler jumps to its epoch 0 (using its closed
- * form where it has one).
+ * form where it has one). Only {@link LRScheduler}s can be sequenced ({@link ReduceLROnPlateau}
+ * needs a metric), as recent PyTorch enforces too; those releases also undo the initial step
+ * of schedulers nested inside a wrapped composite, which 1.13 and this port do not.
  *
  * @example
  * const warmup = new LinearLR(opt, { startFactor: 0.1, totalIters: 5 });

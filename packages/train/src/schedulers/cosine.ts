@@ -16,7 +16,7 @@ export interface CosineAnnealingLROptions {
  * `lr_t = η_min + (lr_{t-1} - η_min)·(1 + cos(πt/T)) / (1 + cos(π(t-1)/T))`, so it composes
  * with other changes to the rate; alone it equals the closed form
  * `η_min + (base - η_min)·(1 + cos(πt/T))/2`. Past `tMax` the rate climbs back up (a
- * cosine, not a restart).
+ * cosine, not a restart). PyTorch 2.x keeps this recursion.
  *
  * @example
  * const sched = new CosineAnnealingLR(opt, { tMax: epochs });

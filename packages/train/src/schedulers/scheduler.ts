@@ -115,7 +115,9 @@ export abstract class SchedulerBase implements Scheduler {
  *
  * Construction performs the first step, so the optimizer starts at the epoch-0 rate. Pass
  * `lastEpoch` to construct a scheduler for a run already under way (the groups must then
- * carry `initialLr`), or better, load a state dict.
+ * carry `initialLr`), or better, load a state dict. With `lastEpoch >= 0`, PyTorch 1.13 (and
+ * this port) applies one chainable step at construction; recent 2.x releases leave the rate
+ * as it is there (their `_is_initial` flag). Stepping from `lastEpoch = -1` agrees in both.
  */
 export abstract class LRScheduler extends SchedulerBase {
   /** The index of the last step taken (-1 before any). */
