@@ -165,6 +165,26 @@ describe(`schedulers match torch ${fixture.torch} get_last_lr() over ${fixture.s
     expect(() => new train.StepLR(opt, { stepSize: 0 })).toThrow(/stepSize/);
   });
 
+  it("cycles Adam's beta1 as PyTorch 2.x does, on the momentum curve torch 1.13 gives SGD", () => {
+    const c = cases.find(
+      (x) => x.scheduler.type === 'CyclicLR' && x.recordMomentum && x.groups.length === 1,
+    )!;
+    const v = tf.variable(tf.zeros([1]));
+    vars.push(v);
+    const adam = new train.Adam([v], { lr: 0.01 });
+    const sched = new train.CyclicLR(adam, c.scheduler.options as unknown as train.CyclicLROptions);
+    for (let t = 0; t <= fixture.steps; t++) {
+      if (t > 0) sched.step();
+      expectClose(sched.getLastLr(), c.lrs[t], `lr after step ${t}`);
+      expectClose(
+        [(adam.paramGroups[0].betas as number[])[0]],
+        c.momenta![t],
+        `beta1 after step ${t}`,
+      );
+      expect(adam.paramGroups[0].betas[1]).toBe(0.999);
+    }
+  });
+
   it('reports the largest deviation', () => {
     console.log(
       `largest scheduler deviation from torch ${fixture.torch}: ${largest.toExponential(2)}`,
