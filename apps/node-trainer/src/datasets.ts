@@ -4,6 +4,8 @@ import { Generator } from '@resnet-ts/core';
 import {
   Compose,
   type Dataset,
+  DatasetFileError,
+  ImageArrayDataset,
   type ImageSample,
   Normalize,
   RandomCrop,
@@ -13,7 +15,7 @@ import {
   ToTensor,
   type Transform,
 } from '@resnet-ts/data';
-import { mnistDigits } from '@resnet-ts/data/node';
+import { download, loadCifar10, loadMnist, mnistDigits } from '@resnet-ts/data/node';
 import type { DatasetName } from './choices.js';
 import { CliError } from './errors.js';
 import type { InputSpec } from './image.js';
@@ -69,8 +71,10 @@ export interface LoadDatasetOptions {
   augmentGenerator?: Generator;
   limitTrain?: number;
   limitTest?: number;
-  /** Skip loading the training half (eval). */
+  /** Skip splitting off validation (eval). */
   testOnly?: boolean;
+  /** Where progress messages (downloads) go. */
+  log?: (message: string) => void;
 }
 
 /** Where `--data-dir` points by default: data/<dataset> under the working directory. */
@@ -107,16 +111,39 @@ function transforms(
 async function loadFromDirectory(
   name: Exclude<DatasetName, 'mnist'>,
   dir: string,
-  download: boolean,
-): Promise<{ train: Dataset<ImageSample>; test: Dataset<ImageSample> }> {
-  if (!existsSync(dir) && !download) {
+  opts: LoadDatasetOptions,
+  transform: Transform,
+  testTransform: Transform,
+): Promise<{ train: ImageArrayDataset; test: ImageArrayDataset }> {
+  if (opts.download) {
+    opts.log?.(`Downloading ${name} into ${dir} (files already there and intact are kept)…`);
+    try {
+      await download(name === 'cifar10' ? 'cifar10' : 'mnist', dir);
+    } catch (e) {
+      throw new CliError(`downloading ${name} into ${dir} failed: ${(e as Error).message}`);
+    }
+  } else if (!existsSync(dir)) {
     throw new CliError(
       `dataset directory ${dir} does not exist.\n` +
         `Put the ${name === 'cifar10' ? 'CIFAR-10 binary files (data_batch_1.bin … test_batch.bin)' : 'MNIST IDX files (train-images-idx3-ubyte …)'} there, ` +
         `point --data-dir at them, or add --download to fetch them into ${dir}.`,
     );
   }
-  throw new CliError(`--dataset ${name} is not supported by this build of @resnet-ts/data yet`);
+  const load = name === 'cifar10' ? loadCifar10 : loadMnist;
+  try {
+    return {
+      train: await load(dir, { train: true, transform }),
+      test: await load(dir, { train: false, transform: testTransform }),
+    };
+  } catch (e) {
+    if (e instanceof DatasetFileError) {
+      const hint = e.message.includes('--download')
+        ? ''
+        : ` (add --download to fetch it into ${dir})`;
+      throw new CliError(`${e.message}${hint}`);
+    }
+    throw e;
+  }
 }
 
 /**
@@ -129,22 +156,29 @@ export async function loadDataset(
 ): Promise<LoadedDataset> {
   const info = datasetInfo(name);
   const tf = transforms(info.input, opts.augmentGenerator);
-  let train: Dataset<ImageSample>;
-  let test: Dataset<ImageSample>;
+  let train: ImageArrayDataset;
+  let test: ImageArrayDataset;
   if (name === 'mnist') {
     ({ train, test } = await mnistDigits({ transform: tf.train, testTransform: tf.test }));
   } else {
     const dir = resolve(opts.dataDir ?? defaultDataDir(name));
-    ({ train, test } = await loadFromDirectory(name, dir, opts.download ?? false));
+    ({ train, test } = await loadFromDirectory(name, dir, opts, tf.train, tf.test));
   }
-  test = firstN(test, opts.limitTest);
-  train = firstN(train, opts.limitTrain);
+  const classes = train.classes ? [...train.classes] : info.classes;
+  const testSet = firstN<ImageSample>(test, opts.limitTest);
+  let trainSet = firstN<ImageSample>(train, opts.limitTrain);
   let val: Dataset<ImageSample> | undefined;
   if (!opts.testOnly && opts.valSplit > 0) {
-    const nVal = Math.max(1, Math.round(train.length * opts.valSplit));
-    const [rest, held] = randomSplit(train, [train.length - nVal, nVal], new Generator(opts.seed));
-    train = rest;
-    val = held;
+    // Validation images come from the training files but must not be augmented: a twin of the
+    // training set with the test transform, split by the same permutation.
+    const plain = firstN<ImageSample>(
+      new ImageArrayDataset(train.images, train.labels, train.shape, { transform: tf.test }),
+      opts.limitTrain,
+    );
+    const nVal = Math.max(1, Math.round(trainSet.length * opts.valSplit));
+    const lengths = [trainSet.length - nVal, nVal];
+    [trainSet] = randomSplit(trainSet, lengths, new Generator(opts.seed));
+    [, val] = randomSplit(plain, lengths, new Generator(opts.seed));
   }
-  return { ...info, train, val, test };
+  return { ...info, classes, train: trainSet, val, test: testSet };
 }

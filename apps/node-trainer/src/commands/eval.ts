@@ -65,6 +65,7 @@ export async function runEval(
   const ds = await loadDataset(name, {
     dataDir: opts.dataDir,
     download: opts.download,
+    log: (message) => report.info(message),
     valSplit: 0,
     seed: 0,
     limitTest: opts.limitTest,

@@ -182,6 +182,7 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
   const ds = await loadDataset(data.name, {
     dataDir: data.dataDir,
     download: opts.download,
+    log: (message) => report.info(message),
     valSplit: recipe.valSplit,
     seed: recipe.seed,
     augmentGenerator,
