@@ -42,8 +42,13 @@ export interface BatchLogs {
   loss?: number;
   /** Learning rate of the first parameter group used for this batch. */
   lr: number;
-  /** Examples per second since the previous read (0 on batches without a read). */
+  /**
+   * Training throughput measured between the last two reads (0 until the first read of the
+   * epoch); only read batches measure, since without a device sync the time is meaningless.
+   */
   imagesPerSec: number;
+  /** 0-based epoch index. */
+  epoch: number;
 }
 
 /** Hooks called by `fit`; each may be async (fit awaits it). */
@@ -218,6 +223,7 @@ export async function fit(options: FitOptions): Promise<History> {
       let lr = optimizer.paramGroups[0].lr;
       let lastRead = epochStart;
       let seenAtLastRead = 0;
+      let throughput = 0;
       let aborted = false;
       try {
         const batches = trainLoader.length;
@@ -273,17 +279,23 @@ export async function fit(options: FitOptions): Promise<History> {
             seen += n;
             const read = (batch + 1) % logEvery === 0 || batch === batches - 1;
             let batchLoss: number | undefined;
-            let imagesPerSec = 0;
             if (read) {
               batchLoss = (await value.data())[0];
               checkLoss(batchLoss, epoch, batch);
               const t = now();
-              imagesPerSec = ((seen - seenAtLastRead) * 1000) / Math.max(t - lastRead, 1e-3);
+              throughput = ((seen - seenAtLastRead) * 1000) / Math.max(t - lastRead, 1e-3);
               lastRead = t;
               seenAtLastRead = seen;
             }
             for (const cb of callbacks) {
-              await cb.onBatchEnd?.(batch, { batch, size: n, loss: batchLoss, lr, imagesPerSec });
+              await cb.onBatchEnd?.(batch, {
+                batch,
+                epoch,
+                size: n,
+                loss: batchLoss,
+                lr,
+                imagesPerSec: throughput,
+              });
             }
           } finally {
             value?.dispose();

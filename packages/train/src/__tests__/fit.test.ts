@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Adam,
+  type BatchLogs,
   CosineAnnealingLR,
   crossEntropy,
   type EpochLogs,
@@ -47,7 +48,7 @@ describe('fit', () => {
     const trainLoader = new ShuffledLoader(train, 8, new Generator(5));
     const valLoader = new ShuffledLoader(val, 8, null);
     const events: string[] = [];
-    const batchLosses: Array<number | undefined> = [];
+    const batchLogs: BatchLogs[] = [];
     const history = await fit({
       model: spy,
       optimizer,
@@ -66,7 +67,7 @@ describe('fit', () => {
           },
           onBatchEnd: (b, logs) => {
             events.push(`batch ${b}`);
-            batchLosses.push(logs.loss);
+            batchLogs.push(logs);
           },
           onEpochEnd: (e) => {
             events.push(`epochEnd ${e}`);
@@ -87,7 +88,7 @@ describe('fit', () => {
     ]);
     expect(events.at(-1)).toBe('trainEnd');
     // logEvery 4 over 6 batches: read at batch 3 and at the last one.
-    expect(batchLosses.slice(0, 6).map((l) => l !== undefined)).toEqual([
+    expect(batchLogs.slice(0, 6).map((l) => l.loss !== undefined)).toEqual([
       false,
       false,
       false,
@@ -95,6 +96,18 @@ describe('fit', () => {
       false,
       true,
     ]);
+    // Throughput is measured at reads and carried to the batches between them.
+    expect(batchLogs.slice(0, 6).map((l) => l.imagesPerSec > 0)).toEqual([
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+    ]);
+    expect(batchLogs.map((l) => l.epoch)).toEqual(
+      [0, 1, 2, 3, 4, 5].flatMap((e) => new Array(6).fill(e)),
+    );
     const first = history.epochs[0];
     const last = history.epochs.at(-1) as EpochLogs;
     expect(last.trainLoss).toBeLessThan(first.trainLoss);
