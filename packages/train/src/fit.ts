@@ -5,7 +5,7 @@ import { evaluate, forwardTensor, isClassification, type LossFn } from './evalua
 import { clipGradNorm, clipGradValue, GradientAccumulator, valueAndGrads } from './gradients.js';
 import type { Loader } from './loader.js';
 import { crossEntropy } from './losses.js';
-import { countCorrect } from './metrics.js';
+import { countCorrect, type Metric } from './metrics.js';
 import type { Optimizer } from './optim/optimizer.js';
 import type { Scheduler, SchedulerInterval } from './schedulers/scheduler.js';
 
@@ -27,6 +27,8 @@ export interface EpochLogs {
   imagesPerSec: number;
   /** Wall time of the epoch, validation included. */
   seconds: number;
+  /** Results of `valMetrics` on this epoch's validation pass, by name. */
+  valMetrics?: Record<string, unknown>;
 }
 
 /** What `onBatchEnd` receives. */
@@ -117,6 +119,8 @@ export interface FitOptions {
   logEvery?: number;
   /** Aborting stops training at the end of the current batch. */
   signal?: AbortSignal;
+  /** Extra metrics computed on the validation set each epoch (reset before each pass). */
+  valMetrics?: Record<string, Metric>;
 }
 
 /** What {@link fit} returns. */
@@ -165,6 +169,7 @@ export async function fit(options: FitOptions): Promise<History> {
     startEpoch = 0,
     logEvery = 1,
     signal,
+    valMetrics,
   } = options;
   if (!(Number.isInteger(epochs) && epochs >= 0)) {
     throw new ValueError(`fit: epochs must be a non-negative integer, got ${describe(epochs)}`);
@@ -317,10 +322,13 @@ export async function fit(options: FitOptions): Promise<History> {
         const trainSeconds = (now() - epochStart) / 1000;
         let valLoss = Number.NaN;
         let valAcc = Number.NaN;
+        let metricResults: Record<string, unknown> | undefined;
         if (valLoader) {
-          const r = await evaluate(model, valLoader, { loss });
+          for (const m of Object.values(valMetrics ?? {})) m.reset();
+          const r = await evaluate(model, valLoader, { loss, metrics: valMetrics });
           valLoss = r.loss;
           valAcc = r.accuracy;
+          if (valMetrics) metricResults = r.metrics;
           model.train();
         }
         if (scheduler && interval === 'epoch') scheduler.step(valLoader ? valLoss : trainLoss);
@@ -333,6 +341,7 @@ export async function fit(options: FitOptions): Promise<History> {
           lr,
           imagesPerSec: seen / Math.max(trainSeconds, 1e-6),
           seconds: (now() - epochStart) / 1000,
+          ...(metricResults ? { valMetrics: metricResults } : {}),
         };
         history.epochs.push(logs);
         for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
@@ -366,7 +375,7 @@ export async function fit(options: FitOptions): Promise<History> {
 class EarlyStopper {
   private best: number;
   private bad = 0;
-  private readonly monitor: keyof EpochLogs;
+  private readonly monitor: NonNullable<EarlyStoppingOptions['monitor']>;
   private readonly mode: 'min' | 'max';
   private readonly minDelta: number;
   private readonly patience: number;

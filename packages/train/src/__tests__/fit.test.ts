@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Adam,
   type BatchLogs,
+  ConfusionMatrix,
   CosineAnnealingLR,
   crossEntropy,
   type EpochLogs,
@@ -18,6 +19,7 @@ import {
   predict,
   ReduceLROnPlateau,
   SGD,
+  TopKAccuracy,
 } from '../index.js';
 import { checkpointTo, loadCheckpoint } from '../node.js';
 import { LinearProbe, ModeSpy, makeDataset, ShuffledLoader, tinyConvNet } from './fixtures.js';
@@ -57,6 +59,7 @@ describe('fit', () => {
       valLoader,
       epochs: 6,
       logEvery: 4,
+      valMetrics: { top2: new TopKAccuracy(2), confusion: new ConfusionMatrix(3) },
       callbacks: [
         {
           onTrainBegin: () => {
@@ -113,6 +116,11 @@ describe('fit', () => {
     expect(last.trainLoss).toBeLessThan(first.trainLoss);
     expect(last.valLoss).toBeLessThan(first.valLoss);
     expect(last.valAcc).toBeGreaterThan(0.8);
+    expect(last.valMetrics?.top2).toBeGreaterThanOrEqual(last.valAcc);
+    // Reset per epoch: the confusion matrix counts one pass over the 16 validation images.
+    const confusion = last.valMetrics?.confusion as number[][];
+    expect(confusion.flat().reduce((a, b) => a + b, 0)).toBe(16);
+    expect(confusion[0][0] + confusion[1][1] + confusion[2][2]).toBe(Math.round(last.valAcc * 16));
     for (const e of history.epochs) {
       expect(e.trainAcc).toBeGreaterThanOrEqual(0);
       expect(e.trainAcc).toBeLessThanOrEqual(1);

@@ -23,9 +23,11 @@ function options(c: Case): Record<string, unknown> {
   return o;
 }
 
+let largest = 0;
 function expectClose(got: ArrayLike<number>, want: number[], what: string): void {
   expect(got.length, what).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
+    largest = Math.max(largest, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
     expect(Math.abs(got[i] - want[i]), `${what}[${i}]: ${got[i]} vs torch ${want[i]}`).toBeLessThan(
       1e-5 * Math.max(1, Math.abs(want[i])),
     );
@@ -66,6 +68,13 @@ describe(`losses match torch ${fixture.torch}`, () => {
       expect(tf.memory().numTensors).toBe(before);
     });
   }
+
+  it('reports the largest deviation', () => {
+    console.log(
+      `largest loss/gradient deviation from torch ${fixture.torch}: ${largest.toExponential(2)}`,
+    );
+    expect(largest).toBeLessThan(1e-5);
+  });
 
   it('explains shape and option mistakes', () => {
     const x = tf.zeros([4, 3]);
