@@ -25,8 +25,8 @@ export type RecipeOverrides = Partial<Recipe>;
 const BY_DATASET: Record<string, Omit<Recipe, 'seed'>> = {
   mnist: {
     epochs: 3,
-    batchSize: 64,
-    lr: 0.003,
+    batchSize: 128,
+    lr: 0.005,
     optimizer: 'adam',
     scheduler: 'onecycle',
     weightDecay: 0,
@@ -37,7 +37,7 @@ const BY_DATASET: Record<string, Omit<Recipe, 'seed'>> = {
   'mnist-idx': {
     epochs: 3,
     batchSize: 128,
-    lr: 0.003,
+    lr: 0.005,
     optimizer: 'adam',
     scheduler: 'onecycle',
     weightDecay: 0,
