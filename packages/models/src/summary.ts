@@ -58,7 +58,6 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
     );
   }
   const named = model.namedModules();
-  const pathOf = new Map(named.map(([p, m]) => [m, p]));
   const rows: SummaryRow[] = [];
   const modes = named.map(([, m]) => m.training);
   const originals: Array<[Module, unknown]> = [];
@@ -108,17 +107,17 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
     nonTrainableParameters: totalParameters - trainableParameters,
     bufferElements,
     stateSizeMB: ((totalParameters + bufferElements) * 4) / 1e6,
-    toString: () => formatSummary(result, pathOf.size),
+    toString: () => formatSummary(result),
   };
   return result;
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
-function formatSummary(s: ModelSummary, _modules: number): string {
+function formatSummary(s: ModelSummary): string {
   const header = ['Layer (type)', 'Output Shape', 'Param #'];
   const body = s.rows.map((r) => [
-    `${'  '.repeat(r.depth)}${r.path === '' ? '' : `${r.path.split('.').pop()}: `}${r.type}${r.path ? ` (${r.path})` : ''}`,
+    r.path === '' ? r.type : `${'  '.repeat(r.depth)}${r.path.split('.').pop()} (${r.type})`,
     describe(r.outputShape),
     fmt(r.numParameters),
   ]);
