@@ -214,6 +214,10 @@ export async function fit(options: FitOptions): Promise<History> {
   model.train();
   try {
     for (let epoch = startEpoch; epoch < epochs; epoch++) {
+      if (signal?.aborted) {
+        history.stopReason = 'aborted';
+        break;
+      }
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
       trainable = params.filter((p) => p.trainable);
       if (trainable.length === 0) {

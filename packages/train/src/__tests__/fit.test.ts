@@ -288,6 +288,16 @@ describe('fit', () => {
     expect(h.stopReason).toBe('aborted');
     expect(batches).toBe(3);
     expect(h.epochs).toHaveLength(0);
+    // Already aborted: no batch runs at all.
+    const again = await fit({
+      model,
+      optimizer,
+      trainLoader: new ShuffledLoader(train, 8, new Generator(1)),
+      epochs: 5,
+      signal: controller.signal,
+    });
+    expect(again.stopReason).toBe('aborted');
+    expect(again.epochs).toHaveLength(0);
     optimizer.dispose();
     model.dispose();
   });
