@@ -5,7 +5,14 @@ import { Generator } from '@resnet-ts/core';
 import { BasicBlock, BatchNorm2d, Bottleneck, Conv2d } from '@resnet-ts/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RESNET_ARCHITECTURES, ResNet, type ResNetName, resnet, resnet18 } from './resnet.js';
+import {
+  RESNET_ARCHITECTURES,
+  ResNet,
+  type ResNetName,
+  resnet,
+  resnet18,
+  resnet50,
+} from './resnet.js';
 import { torchShapes } from './torchInterop.js';
 
 const keysFixture = JSON.parse(
@@ -141,11 +148,20 @@ describe('the ResNet family', () => {
     b.dispose();
   });
 
-  it('rejects bad depths and stems with the value and what was expected', () => {
+  it('rejects bad options before allocating anything, naming the value and what was expected', () => {
+    const before = tf.memory().numTensors;
     expect(() => new ResNet(BasicBlock, [2, 2, 2])).toThrow(/four block counts >= 1.*\[2,2,2\]/);
     expect(() => resnet18({ stem: 'tiny' as 'cifar' })).toThrow(
       /'imagenet' or 'cifar', got "tiny"/,
     );
     expect(() => resnet('resnet19' as ResNetName)).toThrow(/unknown architecture "resnet19"/);
+    // As torchvision, BasicBlock has no grouped or widened variant.
+    expect(() => resnet18({ groups: 2 })).toThrow(
+      'ResNet: BasicBlock supports only groups=1 and widthPerGroup=64 (as torchvision), got groups=2, widthPerGroup=64',
+    );
+    expect(() => resnet50({ numClasses: 0 })).toThrow(
+      'ResNet: numClasses must be an integer >= 1, got 0',
+    );
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -96,6 +96,22 @@ export class ResNet extends Module {
         `ResNet: layers must be four block counts >= 1 such as [2,2,2,2], got ${describe(layers)}`,
       );
     }
+    for (const [option, value] of Object.entries({
+      numClasses,
+      groups,
+      widthPerGroup,
+      inChannels,
+    })) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new ValueError(`ResNet: ${option} must be an integer >= 1, got ${describe(value)}`);
+      }
+    }
+    // Checked here, before any weight exists, rather than by the first block halfway through.
+    if (block === BasicBlock && (groups !== 1 || widthPerGroup !== 64)) {
+      throw new ValueError(
+        `ResNet: BasicBlock supports only groups=1 and widthPerGroup=64 (as torchvision), got groups=${groups}, widthPerGroup=${widthPerGroup}`,
+      );
+    }
     if (stem !== 'imagenet' && stem !== 'cifar') {
       throw new ValueError(`ResNet: stem must be 'imagenet' or 'cifar', got ${describe(stem)}`);
     }

@@ -91,6 +91,30 @@ describe('PyTorch → ours (loadTorchStateDict)', () => {
   }
 });
 
+describe('loadTorchStateDict sources', () => {
+  it('takes bytes, a decoded file, plain records or tfjs tensors alike', () => {
+    const bytes = fixtureBytes('vanresnet.safetensors');
+    const file = decodeSafetensors(bytes);
+    const expected = new VanResNet({ generator: new Generator(8) });
+    loadTorchStateDict(expected, bytes);
+    const want = expected.fc1.weight.dataSync();
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [k, t] of Object.entries(file.tensors)) tensors[k] = tf.tensor(t.data, t.shape);
+    for (const source of [file, file.tensors, tensors]) {
+      const model = new VanResNet({ generator: new Generator(9) });
+      const before = tf.memory().numTensors;
+      expect(loadTorchStateDict(model, source)).toEqual({ missingKeys: [], unexpectedKeys: [] });
+      expect(tf.memory().numTensors).toBe(before);
+      expect(sameBytes(model.fc1.weight.dataSync(), want)).toBe(true);
+      model.dispose();
+    }
+    // Tensors passed in stay the caller's.
+    expect(tensors['conv1.weight'].isDisposed).toBe(false);
+    tf.dispose(Object.values(tensors));
+    expected.dispose();
+  });
+});
+
 describe('ours → PyTorch (toTorchStateDict)', () => {
   it('is the exact inverse of loadTorchStateDict, int64 counters included', () => {
     const fixture = formula.models.resnet18;

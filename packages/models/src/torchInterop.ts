@@ -6,6 +6,7 @@ import {
   type Module,
   type RawTensor,
   type SafetensorsDtype,
+  type SafetensorsFile,
   type ShapeMismatch,
   StateDictError,
   ValueError,
@@ -34,8 +35,8 @@ export interface TorchFlattenedInputs {
 /** One tensor of a PyTorch state dict: decoded safetensors data or a tfjs tensor. */
 export type TorchTensor = RawTensor | tf.Tensor;
 
-/** A PyTorch state dict as a safetensors file or as tensors by name. */
-export type TorchStateDictSource = Uint8Array | Record<string, TorchTensor>;
+/** A PyTorch state dict: a safetensors file (bytes or decoded) or tensors by name. */
+export type TorchStateDictSource = Uint8Array | SafetensorsFile | Record<string, TorchTensor>;
 
 /** A PyTorch-layout tensor as {@link toTorchStateDict} returns it; `encodeSafetensors` writes it. */
 export interface TorchRawTensor {
@@ -141,6 +142,14 @@ function tfDtype(dtype: SafetensorsDtype): 'float32' | 'int32' | 'bool' {
   return dtype.startsWith('F') || dtype === 'BF16' ? 'float32' : 'int32';
 }
 
+/** A decoded file, not a state dict that happens to have `tensors` and `metadata` keys. */
+function isSafetensorsFile(source: object): source is SafetensorsFile {
+  const { tensors, metadata } = source as Partial<Record<string, unknown>>;
+  const isRecord = (v: unknown) =>
+    typeof v === 'object' && v !== null && !isTfTensor(v) && !Array.isArray((v as RawTensor).shape);
+  return Object.keys(source).length === 2 && isRecord(tensors) && isRecord(metadata);
+}
+
 function checkEntry(name: string, value: unknown): asserts value is TorchTensor {
   if (isTfTensor(value)) return;
   const v = value as Partial<RawTensor> | null;
@@ -190,13 +199,17 @@ export function loadTorchStateDict(
   source: TorchStateDictSource,
   { strict = true }: { strict?: boolean } = {},
 ): LoadResult {
-  const entries: Record<string, TorchTensor> =
-    source instanceof Uint8Array ? decodeSafetensors(source).tensors : source;
-  if (typeof entries !== 'object' || entries === null) {
+  if (typeof source !== 'object' || source === null) {
     throw new ValueError(
       `loadTorchStateDict: expected safetensors bytes or a record of tensors, got ${describe(source)}`,
     );
   }
+  const entries: Record<string, TorchTensor> =
+    source instanceof Uint8Array
+      ? decodeSafetensors(source).tensors
+      : isSafetensorsFile(source)
+        ? source.tensors
+        : (source as Record<string, TorchTensor>);
   for (const [key, value] of Object.entries(entries)) checkEntry(key, value);
   const own = model.stateDict();
   const layout = layouts(model);
