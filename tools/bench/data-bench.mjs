@@ -1,0 +1,151 @@
+// @resnet-ts/data throughput and prefetch benchmark; runs against the BUILT package
+// (pnpm --filter @resnet-ts/data build), never part of the tests.
+//
+//   node tools/bench/data-bench.mjs [--steps 40] [--batch 64]
+//
+// 1. CIFAR-shaped data in memory (50,000 × 32×32×3 uint8): one shuffled epoch through
+//    RandomCrop(32, padding 4) + RandomHorizontalFlip + ToTensor + Normalize and the
+//    DataLoader's collate, in images/s (target ≥ 10,000 on the 2-core dev machine).
+// 2. A small conv-net training step (tfjs-core, cpu backend) fed by the DataLoader vs the
+//    same step fed one pre-built batch, interleaved; prints both and their ratio (target
+//    within 5%).
+import { createRequire } from 'node:module';
+import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+
+const dataDist = new URL('../../packages/data/dist/', import.meta.url);
+// Resolve tfjs from the data package so the bench and the package share one engine.
+const require = createRequire(new URL('package.json', new URL('../', dataDist)));
+const tf = await import(require.resolve('@tensorflow/tfjs-core'));
+await import(require.resolve('@tensorflow/tfjs-backend-cpu'));
+const core = await import(new URL('../../packages/core/dist/index.js', import.meta.url).href);
+const data = await import(new URL('index.js', dataDist).href);
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const STEPS = arg('steps', 40);
+const BATCH = arg('batch', 64);
+const N = 50_000;
+
+await tf.setBackend('cpu');
+const {
+  Compose,
+  DataLoader,
+  ImageArrayDataset,
+  Normalize,
+  RandomCrop,
+  RandomHorizontalFlip,
+  ToTensor,
+} = data;
+
+const images = new Uint8Array(N * 32 * 32 * 3);
+const gen = new core.Generator(0);
+for (let i = 0; i < images.length; i += 4) {
+  const r = gen.nextUint32();
+  images[i] = r;
+  images[i + 1] = r >>> 8;
+  images[i + 2] = r >>> 16;
+  images[i + 3] = r >>> 24;
+}
+const labels = Uint8Array.from({ length: N }, () => gen.randint(10));
+const aug = new core.Generator(1);
+const dataset = new ImageArrayDataset(images, labels, [32, 32, 3], {
+  transform: new Compose([
+    new RandomCrop(32, { padding: 4, generator: aug }),
+    new RandomHorizontalFlip(0.5, { generator: aug }),
+    new ToTensor(),
+    new Normalize([0.4914, 0.4822, 0.4465], [0.247, 0.2435, 0.2616]),
+  ]),
+});
+
+// --- 1. images/s over one shuffled, augmented epoch ------------------------------------
+{
+  const loader = new DataLoader(dataset, { batchSize: 128, shuffle: true, seed: 0 });
+  const warm = loader[Symbol.asyncIterator]();
+  for (let i = 0; i < 20; i++) tf.dispose((await warm.next()).value);
+  await warm.return();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let seen = 0;
+  for await (const { x, y } of loader) {
+    seen += x.shape[0];
+    tf.dispose([x, y]);
+  }
+  const s = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  console.log(
+    `augmented epoch: ${seen} images in ${s.toFixed(2)} s wall = ${Math.round(seen / s)} images/s ` +
+      `(${Math.round(seen / cpuS)} images per CPU-second of this process; load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)\n` +
+      '  pipeline: shuffle + RandomCrop(32, padding 4) + RandomHorizontalFlip + ToTensor + Normalize + collate',
+  );
+}
+
+// --- 2. training loop fed by the DataLoader vs a pre-built batch -----------------------
+const init = new core.Generator(2);
+const params = {
+  w1: tf.variable(init.normalTensor([3, 3, 3, 16], 0, 0.1)),
+  w2: tf.variable(init.normalTensor([3, 3, 16, 32], 0, 0.05)),
+  fc: tf.variable(init.normalTensor([32, 10], 0, 0.1)),
+};
+const vars = Object.values(params);
+
+function step(x, y) {
+  const { value, grads } = tf.variableGrads(() => {
+    let h = tf.relu(tf.conv2d(x, params.w1, 1, 'same'));
+    h = tf.relu(tf.conv2d(h, params.w2, 2, 'same'));
+    const logits = tf.matMul(tf.mean(h, [1, 2]), params.fc);
+    return tf.losses.softmaxCrossEntropy(tf.oneHot(y, 10), logits);
+  }, vars);
+  tf.tidy(() => {
+    for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.01)));
+  });
+  tf.dispose(grads);
+  return value;
+}
+
+async function fedByLoader(steps) {
+  const loader = new DataLoader(dataset, { batchSize: BATCH, shuffle: true, seed: 3 });
+  const t0 = performance.now();
+  let n = 0;
+  for await (const { x, y } of loader) {
+    const loss = step(x, y);
+    await loss.data();
+    tf.dispose([x, y, loss]);
+    if (++n === steps) break;
+  }
+  return performance.now() - t0;
+}
+
+async function fedPrebuilt(steps, x, y) {
+  const t0 = performance.now();
+  for (let n = 0; n < steps; n++) {
+    const loss = step(x, y);
+    await loss.data();
+    loss.dispose();
+  }
+  return performance.now() - t0;
+}
+
+const prebuilt = await new DataLoader(dataset, { batchSize: BATCH })[Symbol.asyncIterator]().next();
+const { x: px, y: py } = prebuilt.value;
+await fedPrebuilt(5, px, py); // warm-up
+await fedByLoader(5);
+const loaderTimes = [];
+const prebuiltTimes = [];
+for (let round = 0; round < 3; round++) {
+  prebuiltTimes.push(await fedPrebuilt(STEPS, px, py));
+  loaderTimes.push(await fedByLoader(STEPS));
+}
+const median = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
+const perStep = (ms) => ms / STEPS;
+const l = perStep(median(loaderTimes));
+const p = perStep(median(prebuiltTimes));
+console.log(
+  `training step (batch ${BATCH}, ${STEPS} steps × 3 rounds, median): DataLoader-fed ${l.toFixed(1)} ms/step, ` +
+    `pre-built batch ${p.toFixed(1)} ms/step, ratio ${(l / p).toFixed(3)} (${((l / p - 1) * 100).toFixed(1)}% slower)`,
+);
+tf.dispose([px, py, ...vars]);
+console.log(`live tensors at the end: ${tf.memory().numTensors}`);

@@ -1,0 +1,138 @@
+// The benchmark models written directly on tfjs-core ops: the baseline that measures the
+// library's overhead, and a model the benchmark can run before higher layers exist.
+import * as tf from '@tensorflow/tfjs-core';
+
+function uniform(shape, bound) {
+  return tf.variable(tf.randomUniform(shape, -bound, bound));
+}
+
+/** Conv/Linear parameters with PyTorch's default init bounds (1/sqrt(fan_in)). */
+function conv(kh, ci, co) {
+  const b = 1 / Math.sqrt(kh * kh * ci);
+  return { w: uniform([kh, kh, ci, co], b), b: uniform([co], b) };
+}
+function linear(i, o) {
+  const b = 1 / Math.sqrt(i);
+  return { w: uniform([i, o], b), b: uniform([o], b) };
+}
+
+/** SGD with momentum and PyTorch's update rule, over a flat list of variables. */
+export function sgd(vars, lr = 0.01, momentum = 0.9) {
+  const bufs = vars.map((v) => tf.variable(tf.zerosLike(v), false));
+  return (grads) => {
+    tf.tidy(() => {
+      vars.forEach((v, i) => {
+        const g = grads[v.name];
+        const buf = bufs[i];
+        buf.assign(buf.mul(momentum).add(g));
+        v.assign(v.sub(buf.mul(lr)));
+      });
+    });
+  };
+}
+
+function withStep(forward, vars) {
+  const update = sgd(vars);
+  return {
+    vars,
+    forward,
+    step(x, yOneHot) {
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(yOneHot, forward(x)),
+        vars,
+      );
+      update(grads);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, grads]);
+      return loss;
+    },
+  };
+}
+
+const conv2d = (x, p, stride = 1, pad = 'same') => tf.add(tf.conv2d(x, p.w, stride, pad), p.b);
+const dense = (x, p) => tf.add(tf.matMul(x, p.w), p.b);
+
+/** The seed article's VanResNet: conv-pool, conv-pool, conv + skip-pool, fc, fc. */
+export function vanResNetCore({ inChannels = 3, inputSize = 32, classes = 10 } = {}) {
+  const side = Math.floor(inputSize / 8);
+  const p = {
+    conv1: conv(3, inChannels, 32),
+    conv2: conv(3, 32, 64),
+    conv3: conv(3, 64, 64),
+    fc1: linear(side * side * 64, 32),
+    fc2: linear(32, classes),
+  };
+  const vars = Object.values(p).flatMap((l) => [l.w, l.b]);
+  const forward = (x) =>
+    tf.tidy(() => {
+      let h = tf.maxPool(tf.relu(conv2d(x, p.conv1)), 2, 2, 'valid');
+      h = tf.maxPool(tf.relu(conv2d(h, p.conv2)), 2, 2, 'valid');
+      h = tf.maxPool(tf.relu(tf.add(conv2d(h, p.conv3), h)), 2, 2, 'valid');
+      h = tf.reshape(h, [h.shape[0], -1]);
+      return dense(tf.relu(dense(h, p.fc1)), p.fc2);
+    });
+  return withStep(forward, vars);
+}
+
+function batchNorm(c) {
+  return { gamma: tf.variable(tf.ones([c])), beta: tf.variable(tf.zeros([c])) };
+}
+
+/** Training-mode batch norm over N, H, W. */
+function bn(x, p) {
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  return tf.batchNorm(x, mean, variance, p.beta, p.gamma, 1e-5);
+}
+
+/** ResNet-18 with the CIFAR stem (3x3 conv, no max-pool), bias-free convs + batch norm. */
+export function resNet18Core({ inChannels = 3, classes = 10 } = {}) {
+  const noBias = (k, ci, co) => ({ w: conv(k, ci, co).w });
+  const layers = [];
+  const stem = { c: noBias(3, inChannels, 64), bn: batchNorm(64) };
+  let ci = 64;
+  for (const [co, stride] of [
+    [64, 1],
+    [128, 2],
+    [256, 2],
+    [512, 2],
+  ]) {
+    for (let i = 0; i < 2; i++) {
+      const s = i === 0 ? stride : 1;
+      const block = {
+        stride: s,
+        c1: noBias(3, ci, co),
+        bn1: batchNorm(co),
+        c2: noBias(3, co, co),
+        bn2: batchNorm(co),
+      };
+      if (s !== 1 || ci !== co) {
+        block.down = noBias(1, ci, co);
+        block.bnd = batchNorm(co);
+      }
+      layers.push(block);
+      ci = co;
+    }
+  }
+  const fc = linear(512, classes);
+  const vars = [];
+  const collect = (o) => {
+    for (const v of Object.values(o)) {
+      if (v instanceof tf.Variable) vars.push(v);
+      else if (v && typeof v === 'object') collect(v);
+    }
+  };
+  collect({ stem, layers, fc });
+  const forward = (x) =>
+    tf.tidy(() => {
+      let h = tf.relu(bn(tf.conv2d(x, stem.c.w, 1, 'same'), stem.bn));
+      for (const b of layers) {
+        let out = tf.relu(bn(tf.conv2d(h, b.c1.w, b.stride, 'same'), b.bn1));
+        out = bn(tf.conv2d(out, b.c2.w, 1, 'same'), b.bn2);
+        const id = b.down ? bn(tf.conv2d(h, b.down.w, b.stride, 'same'), b.bnd) : h;
+        h = tf.relu(tf.add(out, id));
+      }
+      h = tf.mean(h, [1, 2]);
+      return dense(h, fc);
+    });
+  return withStep(forward, vars);
+}
