@@ -189,6 +189,9 @@ export async function fit(options: FitOptions): Promise<History> {
   const history: History = { epochs: [...(options.history ?? [])], stopReason: 'completed' };
   const params = optimizer.params;
   const stopper = earlyStopping ? new EarlyStopper(earlyStopping, !!valLoader) : undefined;
+  // Replaying the resumed history restores the stopper's best value and patience count, so a
+  // resumed run stops where an uninterrupted one would.
+  for (const logs of history.epochs) stopper?.update(logs);
   const accumulator = accumulate > 1 ? new GradientAccumulator() : undefined;
 
   // Frozen parameters (trainable = false) get no gradient and no update, as with

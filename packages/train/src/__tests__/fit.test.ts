@@ -324,6 +324,31 @@ describe('fit', () => {
     model.dispose();
   });
 
+  it('keeps early-stopping patience across a resume', async () => {
+    const run = async (epochs: number, history?: EpochLogs[]) => {
+      const model = new LinearProbe(4);
+      const optimizer = new SGD(model.parameters(), { lr: 0 });
+      const h = await fit({
+        model,
+        optimizer,
+        trainLoader: new ShuffledLoader(train, 16, new Generator(1)),
+        valLoader: new ShuffledLoader(val, 16, null),
+        epochs,
+        startEpoch: history?.length ?? 0,
+        history,
+        earlyStopping: { patience: 2 },
+      });
+      model.dispose();
+      return h;
+    };
+    const full = await run(10);
+    const first = await run(2);
+    const resumed = await run(10, first.epochs);
+    expect(full.epochs).toHaveLength(3);
+    expect(resumed.stopReason).toBe('earlyStopping');
+    expect(resumed.epochs).toHaveLength(3);
+  });
+
   it('accumulates gradients over batches', async () => {
     // Two batches of 8 averaged = one batch of 16 with a mean loss, when batch norm is absent.
     const data = makeDataset(16, 9);
