@@ -69,6 +69,21 @@ describe('Ctrl-C and --resume', () => {
     expect(metrics.status).toBe('completed');
     expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2, 3]);
 
+    // OneCycle's every step depends on the total, so the total cannot change on resume.
+    const longer = await runCli([
+      'train',
+      '--resume',
+      runDir,
+      '--epochs',
+      '4',
+      '--backend',
+      'wasm',
+    ]);
+    expect(longer.code).toBe(2);
+    expect(longer.stderr).toMatch(
+      /--epochs cannot change when resuming a run with the onecycle schedule/,
+    );
+
     const straight = await runCli([...RUN, '--out', join(tmp, 'straight')]);
     expect(straight.code).toBe(0);
     const reference = jsonEvents(straight.stdout);

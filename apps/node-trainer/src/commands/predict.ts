@@ -34,7 +34,7 @@ export async function runPredict(
     const x = tf.stack(
       inputs.map((i) => tf.tensor3d(i.pixels, [spec.size, spec.size, spec.channels])),
     );
-    return tf.softmax(predict(model, x));
+    return tf.softmax(predict(model, x, { batchSize: 64 }));
   });
   const rows = (await probs.array()) as number[][];
   probs.dispose();

@@ -26,7 +26,7 @@ import {
 } from '../checkpoint.js';
 import type { BackendChoice, DatasetName, ModelName } from '../choices.js';
 import { loadDataset } from '../datasets.js';
-import { CliError, ExitCode } from '../errors.js';
+import { CliError, ExitCode, UsageError } from '../errors.js';
 import { percent } from '../format.js';
 import { type RunMetrics, writeMetrics } from '../metrics-files.js';
 import { buildModel, type ModelSpec, modelSpec } from '../models.js';
@@ -151,6 +151,14 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
 
   const selection = await activateBackend(opts.backend, report);
 
+  if (resumed && given('epochs') && opts.epochs !== resumed.run.recipe.epochs) {
+    const schedule = resumed.run.recipe.scheduler;
+    if (schedule === 'onecycle' || schedule === 'cosine') {
+      throw new UsageError(
+        `--epochs cannot change when resuming a run with the ${schedule} schedule, whose every step depends on the total (${resumed.run.recipe.epochs} epochs)`,
+      );
+    }
+  }
   const recipe: Recipe = resumed
     ? { ...resumed.run.recipe, ...(given('epochs') ? { epochs: opts.epochs! } : {}) }
     : resolveRecipe(opts.dataset, {
@@ -208,6 +216,9 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
   let history: EpochLogs[] = [];
   if (resumed) {
     runDir = resolve(opts.resume!);
+    if (recipe.epochs !== resumed.run.recipe.epochs) {
+      await writeFile(join(runDir, 'run.json'), toJson({ ...resumed.run, recipe }));
+    }
     const state = await restoreTraining(resumed.checkpointDir, { model, optimizer, scheduler });
     loaderGenerator.setState(state.generators.loader);
     augmentGenerator.setState(state.generators.augment);
