@@ -9,7 +9,7 @@ const RUN = [
   '--epochs',
   '3',
   '--limit-train',
-  '192',
+  '128',
   '--limit-test',
   '64',
   '--batch-size',
