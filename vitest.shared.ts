@@ -1,23 +1,40 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkgSrc = (name: string) =>
-  fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const packagesDir = fileURLToPath(new URL('./packages/', import.meta.url));
 
 /**
- * Tests run against each workspace package's source, so a change in `core` is seen by
- * `layers` tests without a rebuild.
+ * Every workspace package's entry points, mapped from its exports map (`./dist/x.js`) to
+ * the source (`./src/x.ts`), so tests see a change in `core` without a rebuild and
+ * subpaths such as `@resnet-ts/core/node` resolve too.
  */
+function sourceAliases(): Array<{ find: RegExp; replacement: string }> {
+  const aliases: Array<{ find: RegExp; replacement: string }> = [];
+  for (const dir of readdirSync(packagesDir)) {
+    let pkg: { name?: string; exports?: Record<string, unknown> };
+    try {
+      pkg = JSON.parse(readFileSync(`${packagesDir}${dir}/package.json`, 'utf8'));
+    } catch {
+      continue;
+    }
+    for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
+      const file = typeof target === 'string' ? target : (target as { import?: string }).import;
+      if (!pkg.name || !file?.startsWith('./dist/') || !file.endsWith('.js')) continue;
+      const specifier = subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`;
+      const source = file.replace(/^\.\/dist\//, './src/').replace(/\.js$/, '.ts');
+      aliases.push({
+        find: new RegExp(`^${specifier.replace(/[/.]/g, '\\$&')}$`),
+        replacement: `${packagesDir}${dir}/${source.slice(2)}`,
+      });
+    }
+  }
+  return aliases;
+}
+
+/** The vitest settings every package shares. */
 export const sharedConfig = defineConfig({
-  resolve: {
-    alias: {
-      '@resnet-ts/core': pkgSrc('core'),
-      '@resnet-ts/layers': pkgSrc('layers'),
-      '@resnet-ts/data': pkgSrc('data'),
-      '@resnet-ts/train': pkgSrc('train'),
-      '@resnet-ts/models': pkgSrc('models'),
-    },
-  },
+  resolve: { alias: sourceAliases() },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
