@@ -72,7 +72,7 @@ describe('PyTorch → ours (loadTorchStateDict)', () => {
     ['resnet50', () => resnet50({ numClasses: 10, generator: new Generator(0) }), 1e-3],
   ];
   for (const [name, make, tolerance] of cases) {
-    it(`${name} (torchvision layout, eval) gives PyTorch's logits within ${tolerance}`, () => {
+    it(`${name} (torchvision layout) gives PyTorch's logits within ${tolerance}`, () => {
       const fixture = formula.models[name];
       const before = tf.memory().numTensors;
       const model = make() as VanResNet;
@@ -84,6 +84,22 @@ describe('PyTorch → ours (loadTorchStateDict)', () => {
       const d = maxAbsDiff(ours, fixture.logits);
       deviations.push(`${name} (${fixture.inputShape.join('x')}): ${d.toExponential(2)}`);
       expect(d).toBeLessThan(tolerance);
+      if (fixture.train) {
+        // Training mode: batch statistics, and the running ones updated as PyTorch does.
+        model.train();
+        const dt = maxAbsDiff(logitsOf(model, x), fixture.train.logits);
+        let db = 0;
+        const state = model.stateDict();
+        for (const [key, want] of Object.entries(fixture.train.buffers)) {
+          db = Math.max(db, maxAbsDiff(state[key].dataSync(), want));
+        }
+        deviations.push(
+          `${name} train mode: logits ${dt.toExponential(2)}, BatchNorm buffers ${db.toExponential(2)}`,
+        );
+        expect(dt).toBeLessThan(tolerance);
+        expect(db).toBeLessThan(1e-4);
+        expect(state['bn1.num_batches_tracked'].dataSync()[0]).toBe(8);
+      }
       x.dispose();
       model.dispose();
       expect(tf.memory().numTensors).toBe(before);

@@ -29,6 +29,8 @@ export interface FormulaModel {
   state: Record<string, FormulaSpec>;
   logitsShape: number[];
   logits: number[];
+  /** resnet18 only: one training-mode forward and the BatchNorm buffers it updated. */
+  train?: { logits: number[]; buffers: Record<string, number[]> };
 }
 
 /** formula-models.json. */
