@@ -1,0 +1,147 @@
+/**
+ * Live charts with Chart.js: loss and accuracy against the optimisation step, and the class
+ * probabilities of the drawn digit. Redraws are batched to one per animation frame so a fast
+ * worker cannot flood the main thread.
+ */
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  type ChartDataset,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from 'chart.js';
+
+Chart.register(
+  BarController,
+  BarElement,
+  CategoryScale,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+);
+
+type Point = { x: number; y: number };
+
+const COLORS = { train: '#2563eb', val: '#ea580c' };
+
+function lineDataset(label: string, color: string, dots: boolean): ChartDataset<'line', Point[]> {
+  return {
+    label,
+    data: [],
+    borderColor: color,
+    backgroundColor: color,
+    borderWidth: dots ? 2 : 1.5,
+    pointRadius: dots ? 3 : 0,
+    tension: 0,
+  };
+}
+
+function lineChart(canvas: HTMLCanvasElement, yTitle: string, yMax?: number) {
+  return new Chart<'line', Point[]>(canvas, {
+    type: 'line',
+    data: {
+      datasets: [
+        lineDataset('train', COLORS.train, false),
+        lineDataset('validation', COLORS.val, true),
+      ],
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      scales: {
+        x: { type: 'linear', title: { display: true, text: 'step' }, min: 0 },
+        y: { title: { display: true, text: yTitle }, min: 0, max: yMax },
+      },
+      plugins: { legend: { position: 'bottom' } },
+    },
+  });
+}
+
+/** Loss and accuracy charts over training steps. */
+export class TrainingCharts {
+  private readonly loss: Chart<'line', Point[]>;
+  private readonly accuracy: Chart<'line', Point[]>;
+  private pending = false;
+
+  constructor(lossCanvas: HTMLCanvasElement, accuracyCanvas: HTMLCanvasElement) {
+    this.loss = lineChart(lossCanvas, 'cross-entropy');
+    this.accuracy = lineChart(accuracyCanvas, 'accuracy', 1);
+  }
+
+  reset(): void {
+    for (const chart of [this.loss, this.accuracy]) {
+      for (const ds of chart.data.datasets) ds.data = [];
+    }
+    this.schedule();
+  }
+
+  addTrainLoss(step: number, loss: number): void {
+    this.loss.data.datasets[0].data.push({ x: step, y: loss });
+    this.schedule();
+  }
+
+  addEpoch(
+    step: number,
+    r: { trainLoss: number; trainAccuracy: number; valLoss: number; valAccuracy: number },
+  ): void {
+    this.loss.data.datasets[1].data.push({ x: step, y: r.valLoss });
+    this.accuracy.data.datasets[0].data.push({ x: step, y: r.trainAccuracy });
+    this.accuracy.data.datasets[1].data.push({ x: step, y: r.valAccuracy });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.loss.update('none');
+      this.accuracy.update('none');
+    });
+  }
+}
+
+/** A bar per class with the model's probability for the drawn digit. */
+export class ProbabilityChart {
+  private readonly chart: Chart<'bar', number[], string>;
+
+  constructor(canvas: HTMLCanvasElement) {
+    this.chart = new Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: Array.from({ length: 10 }, (_, i) => String(i)),
+        datasets: [
+          { label: 'probability', data: new Array(10).fill(0), backgroundColor: '#94a3b8' },
+        ],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        scales: { y: { min: 0, max: 1 } },
+        plugins: { legend: { display: false } },
+      },
+    });
+  }
+
+  show(probs: ArrayLike<number> | null): void {
+    const values = probs ? Array.from(probs) : new Array(10).fill(0);
+    const best = probs ? values.indexOf(Math.max(...values)) : -1;
+    const ds = this.chart.data.datasets[0];
+    ds.data = values;
+    ds.backgroundColor = values.map((_, i) => (i === best ? '#16a34a' : '#94a3b8'));
+    this.chart.update('none');
+  }
+}

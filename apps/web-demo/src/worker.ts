@@ -1,0 +1,366 @@
+/**
+ * The training worker: picks a tfjs backend, loads the embedded MNIST digits, owns the
+ * VanResNet model, and trains, predicts, exports and imports weights on request. Running
+ * here keeps every kernel launch and readback off the page's main thread.
+ */
+import {
+  type BackendName,
+  type BackendSelection,
+  decodeSafetensors,
+  encodeSafetensors,
+  Generator,
+  type RawTensor,
+  StateDictError,
+  safetensorsToTensors,
+  selectBackend,
+} from '@resnet-ts/core';
+import {
+  Compose,
+  DataLoader,
+  fetchMnistDigits,
+  type ImageArrayDataset,
+  type MnistDigitsSplit,
+  Normalize,
+  Subset,
+  ToTensor,
+} from '@resnet-ts/data';
+import { VanResNet } from '@resnet-ts/models';
+import {
+  Adam,
+  CosineAnnealingLR,
+  fit,
+  OneCycleLR,
+  type Optimizer,
+  type Scheduler,
+  SGD,
+  StepLR,
+} from '@resnet-ts/train';
+import * as tf from '@tensorflow/tfjs-core';
+import type { FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
+
+// MNIST's mean and standard deviation, as torchvision's MNIST examples normalise.
+const MEAN = 0.1307;
+const STD = 0.3081;
+
+const scope = self as unknown as {
+  postMessage(msg: FromWorker, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+};
+
+function send(msg: FromWorker, transfer: Transferable[] = []): void {
+  scope.postMessage(msg, transfer);
+}
+
+let model: VanResNet;
+let digits: MnistDigitsSplit;
+let state: TrainState = 'loading';
+let abort: AbortController | null = null;
+let resumeGate: { promise: Promise<void>; open: () => void } | null = null;
+// Messages are handled one at a time so a predict never interleaves with a weight import.
+let queue: Promise<void> = Promise.resolve();
+
+function setState(s: TrainState, message?: string): void {
+  state = s;
+  send({ type: 'state', state: s, message });
+}
+
+scope.onmessage = (e) => {
+  const msg = e.data;
+  // Pause, resume and stop must act while a training run is awaiting its next batch, so they
+  // bypass the queue; everything else waits its turn.
+  if (msg.type === 'pause' || msg.type === 'resume' || msg.type === 'stop') {
+    control(msg.type);
+    return;
+  }
+  if (msg.type === 'start') {
+    if (state !== 'idle') return;
+    setState('training');
+    void train(msg.config);
+    return;
+  }
+  queue = queue
+    .then(() => handle(msg))
+    .catch((err) => send({ type: 'error', message: errorText(err) }));
+};
+
+function control(kind: 'pause' | 'resume' | 'stop'): void {
+  if (kind === 'pause' && state === 'training') {
+    let open = () => {};
+    const promise = new Promise<void>((r) => {
+      open = r;
+    });
+    resumeGate = { promise, open };
+    setState('paused');
+  } else if (kind === 'resume' && state === 'paused') {
+    resumeGate?.open();
+    resumeGate = null;
+    setState('training');
+  } else if (kind === 'stop' && (state === 'training' || state === 'paused')) {
+    abort?.abort();
+    resumeGate?.open();
+    resumeGate = null;
+    setState('stopping');
+  }
+}
+
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'init':
+      return init(msg.backend, msg.dataUrl, msg.wasmPaths);
+    case 'predict': {
+      const probs = await predictProbabilities(msg.pixels);
+      send({ type: 'prediction', id: msg.id, probs }, [probs.buffer]);
+      return;
+    }
+    case 'grid':
+      return sendGrid(msg.count);
+    case 'exportWeights': {
+      const bytes = await exportWeights();
+      send({ type: 'weights', bytes }, [bytes.buffer]);
+      return;
+    }
+    case 'importWeights':
+      send({ type: 'weightsLoaded', ...importWeights(msg.bytes, msg.fileName) });
+      return;
+  }
+}
+
+async function init(
+  choice: 'auto' | BackendName,
+  dataUrl: string,
+  wasmPaths: Record<string, string>,
+): Promise<void> {
+  let selection: BackendSelection;
+  try {
+    selection = await selectBackend(
+      choice === 'auto' ? { wasmPaths } : { prefer: [choice], wasmPaths },
+    );
+  } catch (err) {
+    send({ type: 'initError', message: errorText(err) });
+    return;
+  }
+  try {
+    digits = await fetchMnistDigits(dataUrl, {
+      transform: new Compose([new ToTensor(), new Normalize([MEAN], [STD])]),
+    });
+    model = newModel(0);
+    model.eval();
+  } catch (err) {
+    send({ type: 'initError', message: errorText(err), selection });
+    return;
+  }
+  send({
+    type: 'ready',
+    selection,
+    trainCount: digits.train.length,
+    testCount: digits.test.length,
+    numParameters: model.numParameters(),
+  });
+  setState('idle');
+}
+
+function newModel(seed: number): VanResNet {
+  return new VanResNet({
+    inChannels: 1,
+    inputSize: 28,
+    numClasses: 10,
+    generator: new Generator(seed),
+  });
+}
+
+/** uint8 pixels (scale 1/255) or [0, 1] floats (scale 1) → normalised NHWC float32. */
+function toInput(pixels: Uint8Array | Float32Array, count: number, scale: number): tf.Tensor4D {
+  const x = new Float32Array(count * 784);
+  for (let i = 0; i < x.length; i++) x[i] = (pixels[i] * scale - MEAN) / STD;
+  return tf.tensor4d(x, [count, 28, 28, 1]);
+}
+
+/** The first `n` digits of a split (the split is already in random order). */
+function firstN(
+  dataset: ImageArrayDataset,
+  n: number,
+): Subset<ReturnType<ImageArrayDataset['get']>> {
+  return new Subset(
+    dataset,
+    Array.from({ length: Math.min(n, dataset.length) }, (_, i) => i),
+  );
+}
+
+function makeOptimizer(config: TrainConfig): Optimizer {
+  const params = model.parameters();
+  return config.optimizer === 'adam'
+    ? new Adam(params, { lr: config.lr })
+    : new SGD(params, { lr: config.lr, momentum: 0.9 });
+}
+
+function makeScheduler(
+  optimizer: Optimizer,
+  config: TrainConfig,
+  stepsPerEpoch: number,
+): Scheduler | undefined {
+  switch (config.scheduler) {
+    case 'step':
+      return new StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
+    case 'cosine':
+      return new CosineAnnealingLR(optimizer, { tMax: config.epochs });
+    case 'onecycle':
+      return new OneCycleLR(optimizer, { maxLr: config.lr, epochs: config.epochs, stepsPerEpoch });
+    default:
+      return undefined;
+  }
+}
+
+async function train(config: TrainConfig): Promise<void> {
+  const controller = new AbortController();
+  abort = controller;
+  const trainLoader = new DataLoader(firstN(digits.train, config.trainSize), {
+    batchSize: config.batchSize,
+    shuffle: true,
+    seed: config.seed,
+  });
+  const valLoader = new DataLoader(firstN(digits.test, config.valSize), { batchSize: 64 });
+  const optimizer = makeOptimizer(config);
+  const scheduler = makeScheduler(optimizer, config, trainLoader.length);
+  let step = 0;
+  let epoch = 0;
+  let message: string | undefined;
+  try {
+    await fit({
+      model,
+      optimizer,
+      scheduler,
+      trainLoader,
+      valLoader,
+      epochs: config.epochs,
+      signal: controller.signal,
+      callbacks: [
+        {
+          onEpochBegin: (e) => {
+            epoch = e;
+          },
+          onBatchEnd: async (batch, logs) => {
+            step++;
+            send({
+              type: 'batch',
+              step,
+              epoch,
+              batch,
+              batchesPerEpoch: trainLoader.length,
+              loss: logs.loss ?? Number.NaN,
+              lr: logs.lr,
+              imagesPerSec: logs.imagesPerSec,
+            });
+            // Let control messages, predictions and grid requests run between batches.
+            await yieldToEventLoop();
+            if (resumeGate) await resumeGate.promise;
+          },
+          onEpochEnd: (e, logs) => {
+            send({
+              type: 'epoch',
+              epoch: e,
+              trainLoss: logs.trainLoss,
+              trainAccuracy: logs.trainAcc,
+              valLoss: logs.valLoss,
+              valAccuracy: logs.valAcc,
+            });
+          },
+        },
+      ],
+    });
+    message = controller.signal.aborted
+      ? `Stopped after ${step} steps.`
+      : `Finished ${config.epochs} epoch${config.epochs === 1 ? '' : 's'} (${step} steps).`;
+  } catch (err) {
+    send({ type: 'error', message: `training failed: ${errorText(err)}` });
+  } finally {
+    optimizer.dispose();
+    model.eval();
+    abort = null;
+    resumeGate = null;
+    setState('idle', message);
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Runs the model in eval mode (and puts back the mode it found). */
+async function inEval(fn: () => tf.Tensor): Promise<Float32Array | Int32Array> {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const out = fn();
+    const data = (await out.data()) as Float32Array | Int32Array;
+    out.dispose();
+    return data;
+  } finally {
+    if (wasTraining) model.train();
+  }
+}
+
+async function predictProbabilities(pixels: Float32Array): Promise<Float32Array> {
+  const data = await inEval(() =>
+    tf.tidy(() => tf.softmax(model.forward(toInput(pixels, 1, 1)) as tf.Tensor2D)),
+  );
+  return Float32Array.from(data);
+}
+
+async function sendGrid(count: number): Promise<void> {
+  const n = Math.min(count, digits.test.length);
+  const pixels = digits.test.images.slice(0, n * 784);
+  const labels = Int32Array.from(digits.test.labels.subarray(0, n));
+  const predictions = Int32Array.from(
+    await inEval(() => tf.tidy(() => tf.argMax(model.forward(toInput(pixels, n, 1 / 255)), 1))),
+  );
+  send({ type: 'grid', pixels, labels, predictions }, [
+    pixels.buffer,
+    labels.buffer,
+    predictions.buffer,
+  ]);
+}
+
+async function exportWeights(): Promise<Uint8Array> {
+  // Reading each tensor asynchronously avoids blocking GPU readbacks on WebGPU and WebGL.
+  const raw: Record<string, RawTensor> = {};
+  for (const [name, t] of Object.entries(model.stateDict())) {
+    const data = await t.data();
+    raw[name] = {
+      dtype: t.dtype === 'int32' ? 'I32' : 'F32',
+      shape: t.shape,
+      data: data as Float32Array,
+    };
+  }
+  return encodeSafetensors(raw, {
+    format: 'pt',
+    model: 'VanResNet',
+    inputSize: '28',
+    inChannels: '1',
+  });
+}
+
+function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; message: string } {
+  if (state !== 'idle') return { ok: false, message: 'Stop training before loading weights.' };
+  let tensors: Record<string, tf.Tensor>;
+  try {
+    tensors = safetensorsToTensors(decodeSafetensors(bytes));
+  } catch (err) {
+    return { ok: false, message: `${fileName} is not a valid safetensors file: ${errorText(err)}` };
+  }
+  try {
+    model.loadStateDict(tensors, { strict: true });
+  } catch (err) {
+    const detail = err instanceof StateDictError ? err.message : errorText(err);
+    return {
+      ok: false,
+      message: `${fileName} does not fit this VanResNet (1×28×28 input, 10 classes): ${detail}`,
+    };
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
+  }
+  return { ok: true, message: `Loaded ${Object.keys(tensors).length} tensors from ${fileName}.` };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

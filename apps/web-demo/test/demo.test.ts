@@ -1,0 +1,263 @@
+/**
+ * The built site in a real headless Chromium: backend choice, training in the worker,
+ * drawing, weights round trip and responsiveness. SwiftShader runs WebGPU and WebGL on the
+ * CPU, so runs are tiny (a few hundred digits, small batches).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBrowser, type Session, WEBGPU_ARGS } from './browser.js';
+import { serveStatic } from './static-server.js';
+
+const dist = fileURLToPath(new URL('../dist', import.meta.url));
+const results = fileURLToPath(new URL('../test-results/', import.meta.url));
+
+let server: { url: string; close: () => Promise<void> };
+
+beforeAll(async () => {
+  server = await serveStatic(dist);
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+type Demo = Window['__demo'];
+
+async function demo(page: Page): Promise<Demo> {
+  return page.evaluate(() => JSON.parse(JSON.stringify(window.__demo)));
+}
+
+/** Waits for a condition on the page; on timeout, the error shows where the page got to. */
+async function waitFor(page: Page, predicate: string, timeout = 180_000): Promise<void> {
+  try {
+    await page.waitForFunction(predicate, undefined, { timeout, polling: 100 });
+  } catch (err) {
+    const d = await demo(page).catch(() => null);
+    const where = d && {
+      state: d.state,
+      steps: d.steps,
+      epochs: d.epochs.length,
+      errors: d.errors,
+    };
+    throw new Error(
+      `${(err as Error).message}\nwaiting for ${predicate}; page: ${JSON.stringify(where)}`,
+    );
+  }
+}
+
+async function open(session: Session, query: string): Promise<void> {
+  await session.page.goto(`${server.url}?${query}`);
+  await waitFor(
+    session.page,
+    'window.__demo && (window.__demo.state === "idle" || window.__demo.errors.length > 0)',
+  );
+  const d = await demo(session.page);
+  expect(d.errors).toEqual([]);
+}
+
+/** Mean of the first and last `k` losses. */
+function ends(losses: number[], k: number): { first: number; last: number } {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { first: mean(losses.slice(0, k)), last: mean(losses.slice(-k)) };
+}
+
+/** Draws a "1"-like stroke, then a "7"-like one, with real pointer input. */
+async function drawStroke(page: Page): Promise<void> {
+  const box = (await page.getByTestId('draw-pad').boundingBox())!;
+  const at = (fx: number, fy: number) => [box.x + fx * box.width, box.y + fy * box.height] as const;
+  await page.mouse.move(...at(0.3, 0.2));
+  await page.mouse.down();
+  for (let i = 1; i <= 8; i++) await page.mouse.move(...at(0.3 + (0.4 * i) / 8, 0.2));
+  for (let i = 1; i <= 10; i++)
+    await page.mouse.move(...at(0.7 - (0.25 * i) / 10, 0.2 + (0.6 * i) / 10));
+  await page.mouse.up();
+}
+
+/** Click-to-handler delay of the ping button, measured in the page from the input event's timestamp. */
+async function pingLatency(page: Page): Promise<number> {
+  await page.evaluate(() => {
+    const button = document.querySelector('[data-testid="ping"]') as HTMLButtonElement;
+    (window as any).__pingDelay = new Promise<number>((resolve) => {
+      button.addEventListener('click', (e) => resolve(performance.now() - e.timeStamp), {
+        once: true,
+      });
+    });
+  });
+  await page.getByTestId('ping').click();
+  return page.evaluate(() => (window as any).__pingDelay as Promise<number>);
+}
+
+describe('with WebGPU (SwiftShader)', () => {
+  let session: Session;
+  beforeAll(async () => {
+    session = await openBrowser(WEBGPU_ARGS);
+    await open(session, 'trainSize=16&batchSize=4&epochs=5&valSize=16&optimizer=adam&lr=0.003');
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('loads without console errors and makes no request off the machine', async () => {
+    expect(session.problems).toEqual([]);
+    const foreign = session.requests.filter(
+      (u) => !u.startsWith(server.url) && !u.startsWith('data:') && !u.startsWith('blob:'),
+    );
+    expect(foreign).toEqual([]);
+  });
+
+  it('picks webgpu and lists it as the first backend tried', async () => {
+    const d = await demo(session.page);
+    expect(d.backend).toBe('webgpu');
+    expect(d.tried[0]).toMatchObject({ name: 'webgpu', ok: true });
+    await expect(session.page.getByTestId('backend-status').textContent()).resolves.toContain(
+      'webgpu',
+    );
+  });
+
+  it('trains at least 20 steps in the worker, the loss goes down, and the page stays responsive', async () => {
+    const { page } = session;
+    await page.getByTestId('start').click();
+    await waitFor(page, 'window.__demo.steps >= 3');
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      delays.push(await pingLatency(page));
+      await page.waitForTimeout(150);
+    }
+    await waitFor(
+      page,
+      'window.__demo.state === "idle" && window.__demo.epochs.length === 5',
+      420_000,
+    );
+    const d = await demo(page);
+    expect(d.steps).toBeGreaterThanOrEqual(20);
+    expect(d.losses.every(Number.isFinite)).toBe(true);
+    const { first, last } = ends(d.losses, 4);
+    expect(last).toBeLessThan(first * 0.9);
+    for (const e of d.epochs) expect(e.valAccuracy).toBeGreaterThanOrEqual(0);
+    // Training is in a worker: a click is handled at once, not after a batch finishes.
+    delays.sort((a, b) => a - b);
+    console.log(
+      `click-to-handler delays while training (ms): ${delays.map((t) => t.toFixed(1)).join(', ')}`,
+    );
+    expect(delays[2]).toBeLessThan(100);
+    await expect(page.getByTestId('stat-step').textContent()).resolves.toBe(String(d.steps));
+  });
+
+  it('predicts a drawn digit and shows the test grid', async () => {
+    const { page } = session;
+    const before = (await demo(page)).predictions;
+    await drawStroke(page);
+    await waitFor(page, `window.__demo.predictions > ${before}`);
+    const d = await demo(page);
+    expect(d.prediction!.probs).toHaveLength(10);
+    expect(d.prediction!.probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    await expect(page.getByTestId('prediction').textContent()).resolves.toBe(
+      String(d.prediction!.label),
+    );
+    expect(d.gridPredictions).toHaveLength(40);
+    expect(await page.locator('[data-testid="digit-grid"] figure').count()).toBe(40);
+    await page.screenshot({ path: `${results}trained-webgpu-desktop.png`, fullPage: true });
+  });
+
+  it('gives the same predictions after downloading and uploading the weights', async () => {
+    const { page } = session;
+    const before = await demo(page);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('download').click(),
+    ]);
+    const file = `${results}vanresnet-webgpu.safetensors`;
+    await download.saveAs(file);
+    const bytes = readFileSync(file);
+    const headerLength = bytes.readUInt32LE(0);
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString());
+    expect(header['conv1.weight'].dtype).toBe('F32');
+
+    // Scramble the model with a fresh start, then load the downloaded file back.
+    await page.getByTestId('start').click();
+    await waitFor(page, 'window.__demo.steps >= 2');
+    await page.getByTestId('stop').click();
+    await waitFor(page, 'window.__demo.state === "idle"');
+    const loads = (await demo(page)).weightsLoads;
+    await page.getByTestId('upload').setInputFiles(file);
+    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
+    // The worker answers in order, so every grid and prediction counted after the load
+    // message was computed with the loaded weights.
+    const { predictions, gridUpdates } = await demo(page);
+    await waitFor(
+      page,
+      `window.__demo.predictions > ${predictions} && window.__demo.gridUpdates > ${gridUpdates}`,
+    );
+    const after = await demo(page);
+    expect(after.weightsMessage).toMatch(/^Loaded \d+ tensors/);
+    expect(after.gridPredictions).toEqual(before.gridPredictions);
+    for (const [i, p] of after.prediction!.probs.entries()) {
+      expect(p).toBeCloseTo(before.prediction!.probs[i], 5);
+    }
+  });
+});
+
+describe('without WebGPU', () => {
+  let session: Session;
+  beforeAll(async () => {
+    session = await openBrowser([], { width: 390, height: 844 });
+    await open(session, 'trainSize=16&batchSize=4&epochs=2&valSize=16&optimizer=adam&lr=0.003');
+  });
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('falls back to the next backend and says why webgpu was skipped', async () => {
+    const d = await demo(session.page);
+    expect(d.tried[0]).toMatchObject({ name: 'webgpu', ok: false });
+    expect(d.tried[0].reason.length).toBeGreaterThan(5);
+    expect(['webgl', 'wasm']).toContain(d.backend);
+    expect(await session.page.locator('[data-testid="backend-tried"] li.skip').count()).toBe(1);
+    expect(session.problems).toEqual([]);
+  });
+
+  it('still trains', async () => {
+    const { page } = session;
+    await page.getByTestId('start').click();
+    await waitFor(
+      page,
+      'window.__demo.state === "idle" && window.__demo.epochs.length === 2',
+      300_000,
+    );
+    const d = await demo(page);
+    expect(d.steps).toBe(8);
+    expect(d.losses.every(Number.isFinite)).toBe(true);
+    expect(d.errors).toEqual([]);
+    await page.screenshot({ path: `${results}trained-fallback-phone.png`, fullPage: true });
+  });
+
+  it('explains a bad or mismatched weights file', async () => {
+    const { page } = session;
+    const garbage = `${results}garbage.safetensors`;
+    writeFileSync(garbage, Buffer.from('this is not a safetensors file at all'));
+    let loads = (await demo(page)).weightsLoads;
+    await page.getByTestId('upload').setInputFiles(garbage);
+    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
+    await expect(page.getByTestId('weights-message').textContent()).resolves.toMatch(
+      /garbage\.safetensors is not a valid safetensors file/,
+    );
+
+    // A valid file with one tensor of the wrong shape.
+    const json = JSON.stringify({
+      'fc2.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },
+    });
+    const header = Buffer.from(json.padEnd(Math.ceil(json.length / 8) * 8, ' '));
+    const size = Buffer.alloc(8);
+    size.writeUInt32LE(header.length, 0);
+    const wrong = `${results}wrong-shape.safetensors`;
+    writeFileSync(wrong, Buffer.concat([size, header, Buffer.alloc(16)]));
+    loads = (await demo(page)).weightsLoads;
+    await page.getByTestId('upload').setInputFiles(wrong);
+    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
+    const message = await page.getByTestId('weights-message').textContent();
+    expect(message).toMatch(/wrong-shape\.safetensors does not fit this VanResNet/);
+    expect(message).toMatch(/fc2\.weight/);
+    expect(session.problems).toEqual([]);
+  });
+});

@@ -1,0 +1,59 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+
+const pkgSrc = (name: string) =>
+  fileURLToPath(new URL(`../../packages/${name}/src/index.ts`, import.meta.url));
+
+const coreSrc = fileURLToPath(new URL('../../packages/core/src/', import.meta.url));
+
+/**
+ * core's `sideEffects` list names its dist files; bundled from source, its gradient and
+ * kernel registrations would look side-effect free and be dropped, leaving tfjs with no
+ * gradients in the browser.
+ */
+function keepCoreRegistrations(): Plugin {
+  return {
+    name: 'resnet-ts:keep-core-registrations',
+    transform(code, id) {
+      if (!id.startsWith(coreSrc)) return null;
+      return { code, moduleSideEffects: true, map: null };
+    },
+  };
+}
+
+/**
+ * The workspace packages are bundled from their TypeScript source, so the page always runs
+ * the code in the tree (no stale dist) and `vite build` needs no prior package builds.
+ */
+export default defineConfig({
+  base: './',
+  resolve: {
+    alias: [
+      { find: /^@resnet-ts\/core$/, replacement: pkgSrc('core') },
+      { find: /^@resnet-ts\/layers$/, replacement: pkgSrc('layers') },
+      { find: /^@resnet-ts\/data$/, replacement: pkgSrc('data') },
+      { find: /^@resnet-ts\/train$/, replacement: pkgSrc('train') },
+      { find: /^@resnet-ts\/models$/, replacement: pkgSrc('models') },
+    ],
+  },
+  plugins: [keepCoreRegistrations()],
+  worker: {
+    format: 'es',
+    plugins: () => [keepCoreRegistrations()],
+    rolldownOptions: { checks: { bundlerTimings: false, ineffectiveDynamicImport: false } },
+  },
+  build: {
+    target: 'es2022',
+    // tfjs and its backends are large; the warning would fire on every build.
+    chunkSizeWarningLimit: 4000,
+    // Binary assets (the MNIST digits, .wasm) stay separate files, loaded on demand.
+    assetsInlineLimit: 0,
+    rolldownOptions: {
+      // Timing reports are noise on a shared CI machine, and core imports the wasm backend
+      // both statically (its kernels) and dynamically (backend selection) by design.
+      checks: { bundlerTimings: false, ineffectiveDynamicImport: false },
+    },
+  },
+  server: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1' },
+});
