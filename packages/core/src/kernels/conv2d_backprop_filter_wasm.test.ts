@@ -6,6 +6,7 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { randomInput, relativeError, runOn } from './__tests__/compare.js';
+import { setBackpropFilterChunk } from './conv2d_backprop_filter_wasm.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
 
@@ -59,23 +60,30 @@ describe('Conv2DBackpropFilter on wasm', () => {
   const random = Array.from({ length: 20 }, () => randomCase(gen));
   for (const c of random) c.filter[2] = c.x[3];
 
-  for (const c of [...fixed, ...random]) {
-    it(`matches cpu for x ${c.x} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
-      const info = backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
-      const data = new Generator(c.x.reduce((a, b) => a + b, 0));
-      const inputs = { x: randomInput(data, c.x), dy: randomInput(data, info.outShape) };
-      const attrs = {
-        strides: c.strides,
-        pad: c.pad,
-        dataFormat: 'NHWC',
-        dimRoundingMode: undefined,
-        filterShape: c.filter,
-      };
-      const want = await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
-      const got = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
-      expect(got.shape).toEqual(c.filter);
-      expect(relativeError(got.values, want.values)).toBeLessThan(1e-4);
-    });
+  for (const [chunking, chunk] of [
+    ['whole batch', 1 << 30],
+    ['one image per chunk', 1],
+  ] as const) {
+    for (const c of [...fixed, ...random]) {
+      it(`matches cpu (${chunking}) for x ${c.x} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
+        setBackpropFilterChunk(chunk);
+        const info = backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+        const data = new Generator(c.x.reduce((a, b) => a + b, 0));
+        const inputs = { x: randomInput(data, c.x), dy: randomInput(data, info.outShape) };
+        const attrs = {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          dimRoundingMode: undefined,
+          filterShape: c.filter,
+        };
+        const want = await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
+        const got = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+        setBackpropFilterChunk(262144);
+        expect(got.shape).toEqual(c.filter);
+        expect(relativeError(got.values, want.values)).toBeLessThan(1e-4);
+      });
+    }
   }
 
   it('releases every intermediate buffer', async () => {

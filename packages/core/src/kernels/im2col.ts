@@ -7,15 +7,18 @@
 import type { backend_util } from '@tensorflow/tfjs-core';
 
 /**
- * Writes the transposed patch matrix [fh * fw * inChannels, batch * outHeight * outWidth]
- * (rows in HWC order, matching an HWIO filter) at element offset `colOff`, reading the input
- * in CNHW layout ([inChannels, batch, inHeight, inWidth]) at `xOff`.
+ * Writes the transposed patch matrix [fh * fw * inChannels, images * outHeight * outWidth]
+ * of images [firstImage, endImage) (rows in HWC order, matching an HWIO filter) at element
+ * offset `colOff`, reading the input in CNHW layout ([inChannels, batch, inHeight, inWidth])
+ * at `xOff`.
  */
 export function im2colTransposedCNHW(
   heap: Float32Array,
   xOff: number,
   colOff: number,
   info: backend_util.Conv2DInfo,
+  firstImage = 0,
+  endImage = info.batchSize,
 ): void {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
@@ -32,7 +35,7 @@ export function im2colTransposedCNHW(
       let oxHi = outWidth;
       while (oxHi > oxLo && (oxHi - 1) * sw + shift >= inWidth) oxHi--;
       for (let c = 0; c < inChannels; c++) {
-        for (let b = 0; b < batchSize; b++) {
+        for (let b = firstImage; b < endImage; b++) {
           const image = xOff + (c * batchSize + b) * plane;
           for (let oy = 0; oy < outHeight; oy++) {
             const iy = oy * sh - padTop + ky * dh;

@@ -118,3 +118,26 @@ export function matMulNN(
   );
   return view(out, [m, n]);
 }
+
+/**
+ * A tensor over part of another tensor's memory (`elementOffset` elements in), so a kernel
+ * can hand a slice to another kernel without copying. Give it back with `unborrow`, never
+ * `release`: the memory belongs to `base`.
+ */
+export function borrow(
+  backend: BackendWasm,
+  base: TensorInfo,
+  elementOffset: number,
+  shape: number[],
+): TensorInfo {
+  const { memoryOffset } = backend.dataIdMap.get(base.dataId)!;
+  return backend.makeOutput(shape, 'float32', (memoryOffset as number) + 4 * elementOffset);
+}
+
+/** Forgets a tensor made by `borrow` without freeing the memory it points into. */
+export function unborrow(backend: BackendWasm, t: TensorInfo): void {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (data == null) return;
+  backend.dataIdMap.delete(t.dataId);
+  backend.wasm.tfjs.disposeData(data.id);
+}
