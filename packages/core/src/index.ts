@@ -6,40 +6,40 @@
 import './gradients.js';
 import './kernels/index.js';
 
-export { hasGradient } from './gradients.js';
-export { wasmTrainingKernels } from './kernels/index.js';
-export { ResnetError, ValueError, describe } from './errors.js';
-export { Generator, type GeneratorState, defaultGenerator, manualSeed } from './generator.js';
 export {
-  Module,
-  type Parameter,
-  type StateDict,
-  type LoadResult,
-  type ShapeMismatch,
-  StateDictError,
-} from './module.js';
-export {
-  type BackendName,
-  type BackendAttempt,
-  type BackendSelection,
-  type SelectBackendOptions,
   BACKEND_NAMES,
+  type BackendAttempt,
+  type BackendName,
+  type BackendSelection,
   defaultBackendOrder,
   formatBackendReport,
   isNode,
+  type SelectBackendOptions,
   selectBackend,
 } from './backends.js';
+export { describe, ResnetError, ValueError } from './errors.js';
+export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './generator.js';
+export { hasGradient } from './gradients.js';
+export { wasmTrainingKernels } from './kernels/index.js';
 export {
-  type SafetensorsDtype,
-  type SafetensorsTensor,
-  type SafetensorsFile,
-  type RawTensor,
+  type LoadResult,
+  Module,
+  type Parameter,
+  type ShapeMismatch,
+  type StateDict,
+  StateDictError,
+} from './module.js';
+export {
+  decodeSafetensors,
   type EncodableTensor,
   type EncodeSafetensorsOptions,
-  SafetensorsError,
-  decodeSafetensors,
   encodeSafetensors,
+  loadSafetensorsIntoModule,
+  type RawTensor,
+  type SafetensorsDtype,
+  SafetensorsError,
+  type SafetensorsFile,
+  type SafetensorsTensor,
   safetensorsToTensors,
   stateDictToSafetensors,
-  loadSafetensorsIntoModule,
 } from './safetensors.js';
