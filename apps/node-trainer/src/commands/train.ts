@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Generator, manualSeed } from '@resnet-ts/core';
 import { DataLoader } from '@resnet-ts/data';
 import {
@@ -408,7 +408,7 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
     metrics.status = 'interrupted';
     await writeMetrics(runDir, metrics);
     const message = lastCheckpoint
-      ? `Interrupted. Checkpoint of epoch ${lastCheckpoint.epoch} in ${displayPath(lastCheckpoint.dir)}; continue with: resnet-ts train --resume ${displayPath(runDir)}`
+      ? `Interrupted. Checkpoint of epoch ${lastCheckpoint.epoch} in ${displayPath(lastCheckpoint.dir)}; continue with: ${invocation()} --resume ${displayPath(runDir)}`
       : 'Interrupted before the first epoch completed; nothing was saved.';
     report.result(
       message,
@@ -445,6 +445,13 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
     'done',
   );
   model.dispose();
+}
+
+/** How the user started training, so the --resume hint can be pasted as it is. */
+function invocation(): string {
+  if (process.env.npm_lifecycle_event === 'train') return 'pnpm train';
+  const script = process.argv[1] ?? '';
+  return basename(script) === 'cli.js' ? `node ${displayPath(script)} train` : 'resnet-ts train';
 }
 
 /** Ends a run stopped by Ctrl-C with exit code 130 after its message was printed. */
