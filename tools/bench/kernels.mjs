@@ -71,6 +71,8 @@ const convs = [
   [64, 8, 8, 64, 64],
   [32, 32, 32, 64, 64],
   [32, 16, 16, 128, 128],
+  [32, 8, 8, 256, 256],
+  [32, 4, 4, 512, 512],
 ];
 for (const [n, h, w, ci, co] of convs) {
   const x = tf.randomUniform([n, h, w, ci]);

@@ -66,18 +66,19 @@ function viaFlippedConv(
   [top, bottom, left, right]: number[],
 ): TensorInfo {
   const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  // Swap in/out channels with the backend's transpose (a strided copy, fast in wasm), then
+  // reverse the taps by moving whole [co, ci] blocks.
+  const swapped = run(backend, 'Transpose', { x: filter }, { perm: [0, 1, 3, 2] });
   const flipped = alloc(backend, [fh, fw, co, ci]);
-  const [heap, wOff] = heapF32(backend, filter);
+  const [heap, sOff] = heapF32(backend, swapped);
   const [, fOff] = heapF32(backend, flipped);
-  for (let ky = 0; ky < fh; ky++) {
-    for (let kx = 0; kx < fw; kx++) {
-      const src = wOff + (ky * fw + kx) * ci * co;
-      const dst = fOff + ((fh - 1 - ky) * fw + (fw - 1 - kx)) * co * ci;
-      for (let i = 0; i < ci; i++) {
-        for (let o = 0; o < co; o++) heap[dst + o * ci + i] = heap[src + i * co + o];
-      }
-    }
+  const block = ci * co;
+  const taps = fh * fw;
+  for (let t = 0; t < taps; t++) {
+    const src = sOff + t * block;
+    heap.copyWithin(fOff + (taps - 1 - t) * block, src, src + block);
   }
+  release(backend, swapped);
   const dx = run(
     backend,
     'Conv2D',
