@@ -56,4 +56,17 @@ describe('Generator', () => {
       new Generator(0).setState({ algorithm: 'xoshiro128**', state: [0, 0, 0, 0] }),
     ).toThrow(/not all zero/);
   });
+
+  it('draws normal arrays with mean 0, variance 1 and odd lengths filled', () => {
+    const g = new Generator(5);
+    const xs = g.normalArray(100_001, 2, 3);
+    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+    const variance = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / xs.length;
+    expect(mean).toBeGreaterThan(1.95);
+    expect(mean).toBeLessThan(2.05);
+    expect(variance).toBeGreaterThan(8.8);
+    expect(variance).toBeLessThan(9.2);
+    expect(xs[100_000]).not.toBe(0);
+    expect(new Generator(5).normalArray(4)).toEqual(new Generator(5).normalArray(4));
+  });
 });
