@@ -64,7 +64,10 @@ function ends(losses: number[], k: number): { first: number; last: number } {
 
 /** Draws a "1"-like stroke, then a "7"-like one, with real pointer input. */
 async function drawStroke(page: Page): Promise<void> {
-  const box = (await page.getByTestId('draw-pad').boundingBox())!;
+  const pad = page.getByTestId('draw-pad');
+  // Mouse coordinates are the viewport's: on a phone-sized page the pad starts off screen.
+  await pad.scrollIntoViewIfNeeded();
+  const box = (await pad.boundingBox())!;
   const at = (fx: number, fy: number) => [box.x + fx * box.width, box.y + fy * box.height] as const;
   await page.mouse.move(...at(0.3, 0.2));
   await page.mouse.down();
@@ -230,6 +233,28 @@ describe('without WebGPU', () => {
     expect(d.losses.every(Number.isFinite)).toBe(true);
     expect(d.errors).toEqual([]);
     await page.screenshot({ path: `${results}trained-fallback-phone.png`, fullPage: true });
+  });
+
+  it('switches to wasm on request and keeps the trained weights', async () => {
+    const { page } = session;
+    const p0 = (await demo(page)).predictions;
+    await drawStroke(page);
+    await waitFor(page, `window.__demo.predictions > ${p0}`);
+    const before = await demo(page);
+    await page.getByTestId('backend-select').selectOption('wasm');
+    await page.getByTestId('backend-apply').click();
+    await waitFor(
+      page,
+      `window.__demo.backend === "wasm" && window.__demo.state === "idle" && window.__demo.predictions > ${before.predictions}`,
+    );
+    const after = await demo(page);
+    expect(after.tried).toEqual([expect.objectContaining({ name: 'wasm', ok: true })]);
+    expect(after.weightsMessage).toMatch(/^Loaded \d+ tensors/);
+    // Same weights, another backend's kernels: equal up to float rounding.
+    for (const [i, p] of after.prediction!.probs.entries()) {
+      expect(p).toBeCloseTo(before.prediction!.probs[i], 3);
+    }
+    expect(session.problems).toEqual([]);
   });
 
   it('explains a bad or mismatched weights file', async () => {
