@@ -68,6 +68,23 @@ export function axisMap(start: number, count: number, n: number, mode: PaddingMo
   return map;
 }
 
+/** Consecutive runs in a column map, as `[outX, srcX, length]` triples; fill columns skipped. */
+function columnRuns(cols: Int32Array): number[] {
+  const runs: number[] = [];
+  let x = 0;
+  while (x < cols.length) {
+    if (cols[x] < 0) {
+      x++;
+      continue;
+    }
+    let end = x + 1;
+    while (end < cols.length && cols[end] === cols[end - 1] + 1) end++;
+    runs.push(x, cols[x], end - x);
+    x = end;
+  }
+  return runs;
+}
+
 /**
  * Builds an image whose pixel (y, x) is the input's (rows[y], cols[x]), or `fill` where
  * either index is -1. Pad, crop, flip and padded random crops are all this one gather.
@@ -80,23 +97,39 @@ export function remap(input: HWCImage, rows: Int32Array, cols: Int32Array, fill 
   const out: Pixels =
     src instanceof Uint8Array ? new Uint8Array(outH * outW * c) : new Float32Array(outH * outW * c);
   if (fill !== 0) out.fill(fill);
+  const runs = columnRuns(cols);
+  // Long runs (crops, pads) copy a row segment at a time; short ones (flips) go pixel by pixel.
+  const copyRuns = runs.length * 4 <= outW * 3;
   const rowStride = w * c;
-  let o = 0;
+  const outStride = outW * c;
   for (let y = 0; y < outH; y++) {
     const r = rows[y];
-    if (r < 0) {
-      o += outW * c;
-      continue;
-    }
+    if (r < 0) continue;
     const rowBase = r * rowStride;
-    for (let x = 0; x < outW; x++) {
-      const s = cols[x];
-      if (s < 0) {
-        o += c;
-        continue;
+    const o = y * outStride;
+    if (copyRuns) {
+      for (let k = 0; k < runs.length; k += 3) {
+        const from = rowBase + runs[k + 1] * c;
+        out.set(src.subarray(from, from + runs[k + 2] * c), o + runs[k] * c);
       }
-      let i = rowBase + s * c;
-      for (let k = 0; k < c; k++) out[o++] = src[i++];
+    } else if (c === 3) {
+      for (let x = 0; x < outW; x++) {
+        const s = cols[x];
+        if (s < 0) continue;
+        const i = rowBase + s * 3;
+        const j = o + x * 3;
+        out[j] = src[i];
+        out[j + 1] = src[i + 1];
+        out[j + 2] = src[i + 2];
+      }
+    } else {
+      for (let x = 0; x < outW; x++) {
+        const s = cols[x];
+        if (s < 0) continue;
+        const i = rowBase + s * c;
+        const j = o + x * c;
+        for (let k = 0; k < c; k++) out[j + k] = src[i + k];
+      }
     }
   }
   return { image: out, shape: [outH, outW, c] };
@@ -142,12 +175,14 @@ export function hflip(input: HWCImage): HWCImage {
   return remap(input, axisMap(0, h, h, 'constant'), cols);
 }
 
+const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
 /** uint8 in [0, 255] to float32 in [0, 1]; float input is copied unchanged. */
 export function toFloat(input: HWCImage): HWCImage {
   const src = input.image;
   const out = new Float32Array(src.length);
   if (src instanceof Uint8Array) {
-    for (let i = 0; i < src.length; i++) out[i] = src[i] / 255;
+    for (let i = 0; i < src.length; i++) out[i] = BYTE_TO_UNIT[src[i]];
   } else {
     out.set(src);
   }
@@ -182,8 +217,18 @@ export function normalize(
   const s = Float32Array.from({ length: c }, (_, k) => std[std.length === 1 ? 0 : k]);
   const src = input.image;
   const out = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i += c) {
-    for (let k = 0; k < c; k++) out[i + k] = (src[i + k] - m[k]) / s[k];
+  if (c === 3) {
+    const [m0, m1, m2] = m;
+    const [s0, s1, s2] = s;
+    for (let i = 0; i < src.length; i += 3) {
+      out[i] = (src[i] - m0) / s0;
+      out[i + 1] = (src[i + 1] - m1) / s1;
+      out[i + 2] = (src[i + 2] - m2) / s2;
+    }
+  } else {
+    for (let i = 0; i < src.length; i += c) {
+      for (let k = 0; k < c; k++) out[i + k] = (src[i + k] - m[k]) / s[k];
+    }
   }
   return { image: out, shape: input.shape };
 }

@@ -88,22 +88,32 @@ export class RandomCrop implements Transform {
     return sides;
   }
 
-  /** The crop at padded-image offsets (`top`, `left`), the deterministic half of {@link apply}. */
-  cropAt(input: HWCImage, top: number, left: number): HWCImage {
+  /** Row and column source maps of the crop at padded-image offsets (`top`, `left`). */
+  maps(input: HWCImage, top: number, left: number): { rows: Int32Array; cols: Int32Array } {
     const [h, w] = input.shape;
     const [pl, pt] = this.paddedSides(h, w);
-    return remap(
-      input,
-      axisMap(top - pt, this.size[0], h, this.paddingMode),
-      axisMap(left - pl, this.size[1], w, this.paddingMode),
-      this.fill,
-    );
+    return {
+      rows: axisMap(top - pt, this.size[0], h, this.paddingMode),
+      cols: axisMap(left - pl, this.size[1], w, this.paddingMode),
+    };
   }
 
-  apply(input: HWCImage): HWCImage {
+  /** Draws the offsets for `input` and returns their source maps. */
+  drawMaps(input: HWCImage): { rows: Int32Array; cols: Int32Array } {
     const [h, w] = input.shape;
     const [pl, pt, pr, pb] = this.paddedSides(h, w);
     const [top, left] = RandomCrop.getParams(h + pt + pb, w + pl + pr, this.size, this.generator);
-    return this.cropAt(input, top, left);
+    return this.maps(input, top, left);
+  }
+
+  /** The crop at padded-image offsets (`top`, `left`), the deterministic half of {@link apply}. */
+  cropAt(input: HWCImage, top: number, left: number): HWCImage {
+    const { rows, cols } = this.maps(input, top, left);
+    return remap(input, rows, cols, this.fill);
+  }
+
+  apply(input: HWCImage): HWCImage {
+    const { rows, cols } = this.drawMaps(input);
+    return remap(input, rows, cols, this.fill);
   }
 }

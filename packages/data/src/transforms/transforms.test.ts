@@ -138,6 +138,31 @@ describe('random transforms', () => {
     expect(run(make(1))).not.toEqual(run(make(2)));
   });
 
+  it('Compose fuses crop+flip and ToTensor+Normalize with results and draws unchanged', () => {
+    const pipeline = (g: Generator) => [
+      new RandomCrop([6, 8], { padding: [2, 1], paddingMode: 'symmetric', generator: g }),
+      new RandomHorizontalFlip(0.5, { generator: g }),
+      new ToTensor(),
+      new Normalize([0.4914, 0.4822, 0.4465], [0.247, 0.2435, 0.2616]),
+    ];
+    const fused = new Compose(pipeline(new Generator(8)));
+    const oneByOne = pipeline(new Generator(8));
+    for (let k = 0; k < 30; k++) {
+      const a = fused.apply(input);
+      const b = oneByOne.reduce((img, t) => t.apply(img), input);
+      expect(a.shape).toEqual(b.shape);
+      expect(a.image).toEqual(b.image);
+    }
+    const gray: HWCImage = {
+      image: Uint8Array.from({ length: 20 }, (_, i) => i * 13),
+      shape: [4, 5, 1],
+    };
+    const n = [new ToTensor(), new Normalize([0.1307], [0.3081])];
+    expect(new Compose(n).apply(gray).image).toEqual(n[1].apply(n[0].apply(gray)).image);
+    const asFloat = toFloat(gray);
+    expect(new Compose(n).apply(asFloat).image).toEqual(n[1].apply(n[0].apply(asFloat)).image);
+  });
+
   it('transforms never write into their input', () => {
     const copy = Uint8Array.from(input.image);
     new Compose([
