@@ -55,7 +55,19 @@ function buildProgram(): Command {
     .description('Train, evaluate and run residual networks in Node on the best backend available.')
     .version(pkg.version)
     .showHelpAfterError(true)
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  resnet-ts train                                  VanResNet on the embedded MNIST digits
+  resnet-ts train --model resnet18 --dataset cifar10 --download
+  resnet-ts train --resume runs/<timestamp>        continue after Ctrl-C
+  resnet-ts eval runs/<timestamp>
+  resnet-ts predict runs/<timestamp> digit.png --top 3
+
+Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line, 130 interrupted.`,
+    );
 
   const train = program
     .command('train', { isDefault: true })
