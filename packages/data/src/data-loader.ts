@@ -81,8 +81,10 @@ const yieldToEventLoop: (fn: () => void) => void =
  *
  * While the consumer works on one batch, the loader prepares up to `prefetch` more (reading
  * samples, running transforms, packing typed arrays) in event-loop tasks, so the CPU work
- * overlaps whatever the training step awaits. Tensors are only created when a batch is
- * handed out, so breaking out of a loop early leaves none behind.
+ * overlaps whatever the training step awaits (GPU work on webgl/webgpu, a `data()` read).
+ * A step that never yields (the cpu backend computes synchronously) leaves no gap to fill;
+ * batches are then prepared on demand, which costs the same CPU time. Tensors are only
+ * created when a batch is handed out, so breaking out of a loop early leaves none behind.
  */
 export class DataLoader<T, B = Batch> implements AsyncIterable<B> {
   readonly dataset: Dataset<T>;
