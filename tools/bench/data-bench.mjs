@@ -1,7 +1,7 @@
 // @resnet-ts/data throughput and prefetch benchmark; runs against the BUILT package
 // (pnpm --filter @resnet-ts/data build), never part of the tests.
 //
-//   node tools/bench/data-bench.mjs [--steps 40] [--batch 64]
+//   node tools/bench/data-bench.mjs [--steps 10] [--batch 32] [--rounds 3]   (--steps 0: part 1 only)
 //
 // 1. CIFAR-shaped data in memory (50,000 × 32×32×3 uint8): one shuffled epoch through
 //    RandomCrop(32, padding 4) + RandomHorizontalFlip + ToTensor + Normalize and the
@@ -85,6 +85,7 @@ const dataset = new ImageArrayDataset(images, labels, [32, 32, 3], {
 }
 
 // --- 2. training loop fed by the DataLoader vs a pre-built batch -----------------------
+if (STEPS === 0) process.exit(0); // --steps 0: the throughput figure alone
 const init = new core.Generator(2);
 // One strided conv + classifier: a small conv step, its backward pass on the cpu backend
 // already hundreds of times the per-batch data work, like any real model's.
