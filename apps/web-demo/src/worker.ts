@@ -90,7 +90,9 @@ function control(kind: 'pause' | 'resume' | 'stop'): void {
       open = r;
     });
     resumeGate = { promise, open };
-    setState('paused');
+    // The page hears 'paused' only once the run is actually waiting (see onBatchEnd): a
+    // batch already on the device still finishes and reports first.
+    state = 'paused';
   } else if (kind === 'resume' && state === 'paused') {
     resumeGate?.open();
     resumeGate = null;
@@ -252,7 +254,10 @@ async function train(config: TrainConfig): Promise<void> {
             });
             // Let control messages, predictions and grid requests run between batches.
             await yieldToEventLoop();
-            if (resumeGate) await resumeGate.promise;
+            if (resumeGate) {
+              send({ type: 'state', state: 'paused' });
+              await resumeGate.promise;
+            }
           },
           onEpochEnd: (e, logs) => {
             send({

@@ -198,6 +198,7 @@ describe('with WebGPU (SwiftShader)', () => {
     for (const [i, p] of after.prediction!.probs.entries()) {
       expect(p).toBeCloseTo(before.prediction!.probs[i], 5);
     }
+    expect(session.problems).toEqual([]);
   });
 });
 
@@ -220,9 +221,17 @@ describe('without WebGPU', () => {
     expect(session.problems).toEqual([]);
   });
 
-  it('still trains', async () => {
+  it('still trains, and pauses and resumes', async () => {
     const { page } = session;
     await page.getByTestId('start').click();
+    await waitFor(page, 'window.__demo.steps >= 2', 300_000);
+    await page.getByTestId('pause').click();
+    await waitFor(page, 'window.__demo.state === "paused"');
+    const paused = (await demo(page)).steps;
+    await expect(page.getByTestId('pause').textContent()).resolves.toBe('Resume');
+    await page.waitForTimeout(1500);
+    expect((await demo(page)).steps).toBe(paused);
+    await page.getByTestId('pause').click();
     await waitFor(
       page,
       'window.__demo.state === "idle" && window.__demo.epochs.length === 2',
@@ -233,6 +242,53 @@ describe('without WebGPU', () => {
     expect(d.losses.every(Number.isFinite)).toBe(true);
     expect(d.errors).toEqual([]);
     await page.screenshot({ path: `${results}trained-fallback-phone.png`, fullPage: true });
+  });
+
+  it('has labelled controls that the keyboard reaches', async () => {
+    const { page } = session;
+    const labels = [
+      'Run on',
+      'Epochs',
+      'Batch size',
+      'Learning rate',
+      'Optimizer',
+      'LR schedule',
+      'Training digits',
+      'Validation digits',
+      'Load weights…',
+    ];
+    for (const label of labels)
+      expect(await page.getByLabel(label, { exact: true }).count()).toBe(1);
+    expect(
+      (await page.getByRole('img', { name: /Drawing area/ }).count()) +
+        (await page.getByLabel(/Drawing area/).count()),
+    ).toBeGreaterThan(0);
+
+    await page.getByTestId('backend-select').focus();
+    const reached = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      reached.add(await page.evaluate(() => document.activeElement?.id ?? ''));
+      await page.keyboard.press('Tab');
+    }
+    for (const id of [
+      'backend-apply',
+      'epochs',
+      'lr',
+      'scheduler',
+      'start',
+      'clear',
+      'grid-refresh',
+      'download',
+      'upload',
+      'ping',
+    ]) {
+      expect(reached).toContain(id);
+    }
+    // Enter on the focused Ping button is a click.
+    const pings = (await demo(page)).pings;
+    await page.getByTestId('ping').focus();
+    await page.keyboard.press('Enter');
+    expect((await demo(page)).pings).toBe(pings + 1);
   });
 
   it('switches to wasm on request and keeps the trained weights', async () => {
