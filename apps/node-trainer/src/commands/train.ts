@@ -3,16 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Generator, manualSeed } from '@resnet-ts/core';
 import { DataLoader } from '@resnet-ts/data';
-import {
-  type Callback,
-  countCorrect,
-  crossEntropy,
-  type EpochLogs,
-  evaluate,
-  fit,
-  NonFiniteLossError,
-} from '@resnet-ts/train';
-import * as tf from '@tensorflow/tfjs-core';
+import { type Callback, type EpochLogs, evaluate, fit, NonFiniteLossError } from '@resnet-ts/train';
 import type { Command } from 'commander';
 import { activateBackend } from '../backend.js';
 import {
@@ -31,6 +22,7 @@ import { percent } from '../format.js';
 import { type RunMetrics, writeMetrics } from '../metrics-files.js';
 import { buildModel, type ModelSpec, modelSpec } from '../models.js';
 import { buildOptimizer, buildScheduler } from '../optimization.js';
+import { TrainingProgress } from '../progress.js';
 import { type Recipe, type RecipeOverrides, resolveRecipe } from '../recipe.js';
 import type { EpochMetrics, Reporter } from '../reporter.js';
 
@@ -259,67 +251,18 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
 
   const metrics: RunMetrics = { epochs: history.map(toEpochMetrics), status: 'running' };
 
-  // Training accuracy per batch comes from the loss function, which sees the logits; fit itself
-  // reports accuracy only per epoch.
-  let correct: tf.Scalar = tf.keep(tf.scalar(0, 'int32'));
-  const loss = (out: tf.Tensor, y: tf.Tensor): tf.Tensor => {
-    if (model.training) {
-      const previous = correct;
-      correct = tf.keep(tf.add(previous, countCorrect(out, y)) as tf.Scalar);
-      previous.dispose();
-    }
-    return crossEntropy(out, y);
-  };
-
-  const batches = trainLoader.length;
-  let epochStart = 0;
-  let seen = 0;
-  let lossSum = 0;
-  let lossCount = 0;
-  const progress: Callback = {
-    onEpochBegin() {
-      epochStart = performance.now();
-      seen = 0;
-      lossSum = 0;
-      lossCount = 0;
-      correct.dispose();
-      correct = tf.keep(tf.scalar(0, 'int32'));
-    },
-    async onBatchEnd(batch, logs) {
-      // A macrotask turn per batch lets Node deliver Ctrl-C; on the CPU backends every other
-      // await of the step resolves as a microtask, which would hold the signal until epoch end.
-      await new Promise((r) => setImmediate(r));
-      seen += logs.size;
-      if (logs.loss === undefined) return;
-      // Asynchronous read: GPU backends in Node cannot read synchronously.
-      const hits = (await correct.data())[0];
-      lossSum += logs.loss;
-      lossCount++;
-      const elapsed = (performance.now() - epochStart) / 1000;
-      const done = batch + 1;
-      report.batch({
-        epoch: currentEpoch + 1,
-        epochs: recipe.epochs,
-        batch: done,
-        batches,
-        loss: lossSum / lossCount,
-        accuracy: hits / seen,
-        lr: logs.lr,
-        imagesPerSec: seen / Math.max(elapsed, 1e-6),
-        etaSeconds: (elapsed / done) * (batches - done),
-      });
-    },
+  const progress = new TrainingProgress(
+    report,
+    () => model.training,
+    recipe.epochs,
+    trainLoader.length,
+  );
+  const recorder: Callback = {
     async onEpochEnd(_epoch, logs) {
       const m = toEpochMetrics(logs);
       metrics.epochs.push(m);
       report.epoch(m, recipe.epochs);
       await writeMetrics(runDir, metrics);
-    },
-  };
-  let currentEpoch = startEpoch;
-  const tracker: Callback = {
-    onEpochBegin(epoch) {
-      currentEpoch = epoch;
     },
   };
 
@@ -351,13 +294,13 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
       model,
       optimizer,
       scheduler,
-      loss,
+      loss: progress.loss,
       trainLoader,
       valLoader,
       epochs: recipe.epochs,
       startEpoch,
       history,
-      callbacks: [tracker, progress],
+      callbacks: [progress, recorder],
       signal: controller.signal,
       checkpoint: {
         save: async (s) => {
@@ -400,7 +343,7 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
-    correct.dispose();
+    progress.dispose();
   }
 
   report.epochTable(metrics.epochs);
