@@ -18,6 +18,20 @@ interface Case {
 
 const fixed: Case[] = [
   { x: [4, 8, 8, 3], filter: [3, 3, 3, 8], strides: 1, pad: 'same' },
+  // Eight or more input channels take the flipped-convolution route at stride 1.
+  { x: [2, 7, 6, 9], filter: [3, 3, 9, 4], strides: 1, pad: 'same' },
+  { x: [1, 6, 7, 8], filter: [2, 3, 8, 5], strides: 1, pad: 1 },
+  {
+    x: [2, 6, 5, 12],
+    filter: [3, 3, 12, 3],
+    strides: 1,
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
   { x: [2, 8, 8, 8], filter: [3, 3, 8, 8], strides: 1, pad: 'valid' },
   { x: [1, 7, 9, 5], filter: [3, 3, 5, 4], strides: 2, pad: 'same' },
   { x: [2, 8, 8, 4], filter: [3, 3, 4, 6], strides: 2, pad: 1 },
@@ -90,13 +104,13 @@ describe('Conv2DBackpropInput on wasm', () => {
     const backend = tf.backend() as unknown as { numDataIds(): number };
     for (const strides of [1, 2]) {
       const dy = tf.randomUniform([2, 8 / strides, 8 / strides, 4]);
-      const filter = tf.randomUniform([3, 3, 3, 4]);
+      const filter = tf.randomUniform([3, 3, 8, 4]);
       const before = backend.numDataIds();
       const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
         strides,
         pad: 'same',
         dataFormat: 'NHWC',
-        inputShape: [2, 8, 8, 3],
+        inputShape: [2, 8, 8, 8],
       } as unknown as tf.NamedAttrMap) as tf.Tensor;
       expect(backend.numDataIds()).toBe(before + 1);
       tf.dispose([dx, dy, filter]);

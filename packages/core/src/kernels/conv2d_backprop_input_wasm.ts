@@ -15,6 +15,12 @@ import {
 import { col2imNHWC } from './im2col.js';
 import { alloc, heapF32, matMulNN, release, run, transpose2d, view } from './wasm_util.js';
 
+/**
+ * Below this many input channels the flipped convolution has too few output channels for
+ * XNNPACK to run well, and matMul + col2im is faster (first layers: 1 or 3 channels).
+ */
+const FLIPPED_CONV_MIN_CHANNELS = 8;
+
 export function conv2DBackpropInputWasm(args: {
   inputs: Conv2DBackpropInputInputs;
   backend: BackendWasm;
@@ -46,6 +52,7 @@ export function conv2DBackpropInputWasm(args: {
   const left = fw - 1 - info.padInfo.left;
   const right = info.inWidth - info.outWidth - left + fw - 1;
   if (
+    info.inChannels >= FLIPPED_CONV_MIN_CHANNELS &&
     info.strideHeight === 1 &&
     info.strideWidth === 1 &&
     top >= 0 &&
