@@ -16,18 +16,6 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
   version: string;
 };
 
-/**
- * Loads a command's module when it runs, so --help and usage errors answer without loading
- * TensorFlow.js. tfjs-core itself is loaded first: whichever copy of it is evaluated first
- * creates the shared engine, and only the package's own copy (not the one bundled into
- * @resnet-ts/core's gradient registrations) wires up the tensor methods, such as `clone`,
- * that several gradients call.
- */
-async function load<M>(importCommand: () => Promise<M>): Promise<M> {
-  await import('@tensorflow/tfjs-core');
-  return importCommand();
-}
-
 function outputOptions(cmd: Command): Command {
   return cmd
     .option('--json', 'print one JSON event per line instead of text (for scripts)')
@@ -50,6 +38,8 @@ function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
 }
 
+// Each command's module is imported when it runs, so --help and usage errors answer at once
+// without loading TensorFlow.js.
 function buildProgram(): Command {
   const program = new Command('resnet-ts')
     .description('Train, evaluate and run residual networks in Node on the best backend available.')
@@ -127,7 +117,7 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .option('--limit-test <n>', 'use only the first n test images (quick checks)', integer(1))
     .option('--log-every <n>', 'without a terminal, also print a line every n batches', integer(1))
     .action(async (opts, cmd) => {
-      const { runTrain } = await load(() => import('./commands/train.js'));
+      const { runTrain } = await import('./commands/train.js');
       await runTrain(opts, reporterFor(opts), cmd);
     });
 
@@ -142,7 +132,7 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .optionsGroup('Advanced options:')
     .option('--limit-test <n>', 'use only the first n test images', integer(1))
     .action(async (checkpoint, opts) => {
-      const { runEval } = await load(() => import('./commands/eval.js'));
+      const { runEval } = await import('./commands/eval.js');
       await runEval(checkpoint, opts, reporterFor(opts));
     });
 
@@ -159,7 +149,7 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     )
     .addOption(backendOption());
   outputOptions(predict).action(async (checkpoint, images, opts) => {
-    const { runPredict } = await load(() => import('./commands/predict.js'));
+    const { runPredict } = await import('./commands/predict.js');
     await runPredict(checkpoint, images, opts, reporterFor(opts));
   });
 
@@ -168,7 +158,7 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .description('report which backend would be used, and why each other one is skipped')
     .addOption(backendOption());
   outputOptions(backends).action(async (opts) => {
-    const { runBackends } = await load(() => import('./commands/backends.js'));
+    const { runBackends } = await import('./commands/backends.js');
     await runBackends(opts, reporterFor(opts));
   });
 
