@@ -10,6 +10,7 @@ import {
   encodeSafetensors,
   Generator,
   type RawTensor,
+  type SafetensorsFile,
   StateDictError,
   safetensorsToTensors,
   selectBackend,
@@ -37,6 +38,7 @@ import {
 } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
+import { epochsIn, foreignModel, weightsMetadata } from './weights-meta.js';
 
 // MNIST's mean and standard deviation, as torchvision's MNIST examples normalise.
 const MEAN = 0.1307;
@@ -54,6 +56,8 @@ function send(msg: FromWorker, transfer: Transferable[] = []): void {
 let model: VanResNet;
 let digits: MnistDigitsSplit;
 let state: TrainState = 'loading';
+/** Epochs the current weights have been trained for, across runs and loaded files. */
+let epochsTrained = 0;
 let abort: AbortController | null = null;
 let resumeGate: { promise: Promise<void>; open: () => void } | null = null;
 // Messages are handled one at a time so a predict never interleaves with a weight import.
@@ -260,6 +264,7 @@ async function train(config: TrainConfig): Promise<void> {
             }
           },
           onEpochEnd: (e, logs) => {
+            epochsTrained++;
             send({
               type: 'epoch',
               epoch: e,
@@ -336,22 +341,20 @@ async function exportWeights(): Promise<Uint8Array> {
       data: data as Float32Array,
     };
   }
-  return encodeSafetensors(raw, {
-    format: 'pt',
-    model: 'VanResNet',
-    inputSize: '28',
-    inChannels: '1',
-  });
+  return encodeSafetensors(raw, weightsMetadata(epochsTrained));
 }
 
 function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; message: string } {
   if (state !== 'idle') return { ok: false, message: 'Stop training before loading weights.' };
-  let tensors: Record<string, tf.Tensor>;
+  let file: SafetensorsFile;
   try {
-    tensors = safetensorsToTensors(decodeSafetensors(bytes));
+    file = decodeSafetensors(bytes);
   } catch (err) {
     return { ok: false, message: `${fileName} is not a valid safetensors file: ${errorText(err)}` };
   }
+  const foreign = foreignModel(file.metadata);
+  if (foreign) return { ok: false, message: `${fileName} does not fit this page: ${foreign}.` };
+  const tensors = safetensorsToTensors(file);
   try {
     model.loadStateDict(tensors, { strict: true });
   } catch (err) {
@@ -363,6 +366,7 @@ function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; mess
   } finally {
     for (const t of Object.values(tensors)) t.dispose();
   }
+  epochsTrained = epochsIn(file.metadata);
   return { ok: true, message: `Loaded ${Object.keys(tensors).length} tensors from ${fileName}.` };
 }
 

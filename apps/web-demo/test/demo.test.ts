@@ -56,6 +56,15 @@ async function open(session: Session, query: string): Promise<void> {
   expect(d.errors).toEqual([]);
 }
 
+/** A safetensors file from its header and `dataBytes` zero bytes of data. */
+function safetensorsFile(header: Record<string, unknown>, dataBytes: number): Buffer {
+  const json = JSON.stringify(header);
+  const text = Buffer.from(json.padEnd(Math.ceil(Buffer.byteLength(json) / 8) * 8, ' '));
+  const size = Buffer.alloc(8);
+  size.writeUInt32LE(text.length, 0);
+  return Buffer.concat([size, text, Buffer.alloc(dataBytes)]);
+}
+
 /** Mean of the first and last `k` losses. */
 function ends(losses: number[], k: number): { first: number; last: number } {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -176,6 +185,11 @@ describe('with WebGPU (SwiftShader)', () => {
     const headerLength = bytes.readUInt32LE(0);
     const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString());
     expect(header['conv1.weight'].dtype).toBe('F32');
+    // The node trainer's `eval` rebuilds the model from this metadata.
+    const meta = JSON.parse(header.__metadata__['resnet-ts']);
+    expect(meta.model).toEqual({ name: 'vanresnet', inChannels: 1, inputSize: 28, numClasses: 10 });
+    expect(meta.dataset.input).toEqual({ size: 28, channels: 1, mean: [0.1307], std: [0.3081] });
+    expect(meta.epoch).toBe(5);
 
     // Scramble the model with a fresh start, then load the downloaded file back.
     await page.getByTestId('start').click();
@@ -325,20 +339,34 @@ describe('without WebGPU', () => {
     );
 
     // A valid file with one tensor of the wrong shape.
-    const json = JSON.stringify({
-      'fc2.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] },
-    });
-    const header = Buffer.from(json.padEnd(Math.ceil(json.length / 8) * 8, ' '));
-    const size = Buffer.alloc(8);
-    size.writeUInt32LE(header.length, 0);
     const wrong = `${results}wrong-shape.safetensors`;
-    writeFileSync(wrong, Buffer.concat([size, header, Buffer.alloc(16)]));
+    writeFileSync(
+      wrong,
+      safetensorsFile({ 'fc2.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } }, 16),
+    );
     loads = (await demo(page)).weightsLoads;
     await page.getByTestId('upload').setInputFiles(wrong);
     await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
     const message = await page.getByTestId('weights-message').textContent();
     expect(message).toMatch(/wrong-shape\.safetensors does not fit this VanResNet/);
     expect(message).toMatch(/fc2\.weight/);
+
+    // A node-trainer file of another model says so before any tensor is compared.
+    const other = `${results}resnet18-cifar.safetensors`;
+    const meta = {
+      model: { name: 'resnet18', inChannels: 3, inputSize: 32, numClasses: 10 },
+      epoch: 1,
+    };
+    writeFileSync(
+      other,
+      safetensorsFile({ __metadata__: { 'resnet-ts': JSON.stringify(meta) } }, 0),
+    );
+    loads = (await demo(page)).weightsLoads;
+    await page.getByTestId('upload').setInputFiles(other);
+    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
+    await expect(page.getByTestId('weights-message').textContent()).resolves.toMatch(
+      /resnet18-cifar\.safetensors does not fit this page: it holds a resnet18 for 3×32×32 images/,
+    );
     expect(session.problems).toEqual([]);
   });
 });
