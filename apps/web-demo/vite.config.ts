@@ -1,25 +1,8 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'vite';
+import { defineConfig } from 'vite';
 
 const pkgSrc = (name: string) =>
   fileURLToPath(new URL(`../../packages/${name}/src/index.ts`, import.meta.url));
-
-const coreSrc = fileURLToPath(new URL('../../packages/core/src/', import.meta.url));
-
-/**
- * core's `sideEffects` list names its dist files; bundled from source, its gradient and
- * kernel registrations would look side-effect free and be dropped, leaving tfjs with no
- * gradients in the browser.
- */
-function keepCoreRegistrations(): Plugin {
-  return {
-    name: 'resnet-ts:keep-core-registrations',
-    transform(code, id) {
-      if (!id.startsWith(coreSrc)) return null;
-      return { code, moduleSideEffects: true, map: null };
-    },
-  };
-}
 
 /**
  * The workspace packages are bundled from their TypeScript source, so the page always runs
@@ -36,10 +19,8 @@ export default defineConfig({
       { find: /^@resnet-ts\/models$/, replacement: pkgSrc('models') },
     ],
   },
-  plugins: [keepCoreRegistrations()],
   worker: {
     format: 'es',
-    plugins: () => [keepCoreRegistrations()],
     rolldownOptions: { checks: { bundlerTimings: false, ineffectiveDynamicImport: false } },
   },
   build: {
