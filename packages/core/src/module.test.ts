@@ -86,6 +86,20 @@ describe('Module', () => {
     net.dispose();
   });
 
+  it("shows a parent's own settings on the first inner line, as PyTorch does", () => {
+    class Wrapper extends Module {
+      inner = this.registerModule('inner', new Affine(2));
+      override extraRepr() {
+        return 'scale=2';
+      }
+    }
+    const w = new Wrapper();
+    expect(w.toString()).toBe(
+      ['Wrapper(  # 4 params', '  scale=2', '  (inner): Affine(2)  # 4 params', ')'].join('\n'),
+    );
+    w.dispose();
+  });
+
   it('round-trips a state dict and reports every problem in strict mode', () => {
     const src = new Net();
     src.a.weight.assign(tf.tensor1d([1, 2, 3]));

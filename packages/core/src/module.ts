@@ -264,7 +264,10 @@ export class Module {
     if (this._modules.size === 0) {
       return `${this.typeName}(${this.extraRepr()})  ${count(this.numParameters())}`;
     }
-    const lines = [`${this.typeName}(${this.extraRepr()}  ${count(this.numParameters())}`];
+    // As in PyTorch, a module with children shows its own settings on the first inner line.
+    const lines = [`${this.typeName}(  ${count(this.numParameters())}`];
+    const extra = this.extraRepr();
+    if (extra) lines.push(`  ${extra}`);
     for (const [name, child] of this._modules) {
       const body = child.toString().split('\n').join('\n  ');
       lines.push(`  (${name}): ${body}`);
