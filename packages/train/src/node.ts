@@ -8,6 +8,7 @@ import { describe, type Generator, safetensorsToTensors, ValueError } from '@res
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '@resnet-ts/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointHook, TrainingState } from './fit.js';
+import { readTensors } from './readTensors.js';
 import {
   type CheckpointSource,
   checkpointJsonFromText,
@@ -35,14 +36,9 @@ export async function saveCheckpoint(dir: string, src: CheckpointSource): Promis
   await mkdir(dir, { recursive: true });
   const { tensors, json } = packCheckpoint(src);
   const file = `tensors-${json.epoch}-${Math.random().toString(36).slice(2, 10)}.safetensors`;
-  await saveSafetensors(
-    join(dir, file),
-    tensors,
-    { format: 'resnet-ts-checkpoint' },
-    {
-      int64: (name) => name.endsWith('num_batches_tracked') && tensors[name].dtype === 'int32',
-    },
-  );
+  await saveSafetensors(join(dir, file), await readTensors(tensors), {
+    format: 'resnet-ts-checkpoint',
+  });
   await writeFileAtomic(
     join(dir, CHECKPOINT_JSON),
     new TextEncoder().encode(checkpointJsonToText({ ...json, tensorsFile: file })),

@@ -3,8 +3,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator } from '@resnet-ts/core';
+import { loadSafetensors } from '@resnet-ts/core/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Adam, checkpointJsonFromText, checkpointJsonToText, ReduceLROnPlateau } from '../index.js';
 import { loadCheckpoint, saveCheckpoint } from '../node.js';
 import { tinyConvNet } from './fixtures.js';
@@ -71,6 +72,31 @@ describe('checkpoints', () => {
           Array.from((st[name] as tf.Tensor).dataSync()),
         );
       }
+    }
+    for (const s of [a, b]) {
+      s.optimizer.dispose();
+      s.model.dispose();
+    }
+  });
+
+  it('saves with asynchronous reads only, as GPU backends in Node require', async () => {
+    const a = trainedSetup(3);
+    // webgpu in Node fails every synchronous read ("OffscreenCanvas is not defined").
+    const sync = vi.spyOn(tf.Tensor.prototype, 'dataSync').mockImplementation(() => {
+      throw new Error('OffscreenCanvas is not defined');
+    });
+    try {
+      await saveCheckpoint(join(dir, 'async'), { ...a, epoch: 1 });
+    } finally {
+      sync.mockRestore();
+    }
+    const json = JSON.parse(await readFile(join(dir, 'async', 'checkpoint.json'), 'utf8'));
+    const file = await loadSafetensors(join(dir, 'async', json.tensorsFile));
+    expect(file.tensors['model.1.num_batches_tracked'].dtype).toBe('I64');
+    const b = trainedSetup(4);
+    await loadCheckpoint(join(dir, 'async'), { model: b.model, optimizer: b.optimizer });
+    for (const [k, t] of Object.entries(a.model.stateDict())) {
+      expect(Array.from(b.model.stateDict()[k].dataSync()), k).toEqual(Array.from(t.dataSync()));
     }
     for (const s of [a, b]) {
       s.optimizer.dispose();
