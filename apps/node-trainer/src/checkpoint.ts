@@ -2,21 +2,27 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import {
-  type GeneratorState,
+  type Generator,
   loadSafetensorsIntoModule,
   type Module,
   type RawTensor,
   SafetensorsError,
   type SafetensorsFile,
   StateDictError,
+  safetensorsToTensors,
 } from '@resnet-ts/core';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '@resnet-ts/core/node';
-import type {
-  EpochLogs,
-  Optimizer,
-  OptimizerStateDict,
-  Scheduler,
-  SchedulerStateDict,
+import {
+  type CheckpointJson,
+  checkpointJsonFromText,
+  checkpointJsonToText,
+  type EpochLogs,
+  type Optimizer,
+  packCheckpoint,
+  type RestoredState,
+  readTensors,
+  type Scheduler,
+  unpackCheckpoint,
 } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DatasetInfo } from './datasets.js';
@@ -27,6 +33,8 @@ import type { Recipe } from './recipe.js';
 /** The key under which model.safetensors carries its {@link ModelMeta} in `__metadata__`. */
 const META_KEY = 'resnet-ts';
 const POINTER = 'checkpoint.json';
+/** Where train's packed checkpoint puts the model's state dict. */
+const MODEL_PREFIX = 'model.';
 
 /** What a weights file says about itself, so `eval` and `predict` can rebuild the model from it alone. */
 export interface ModelMeta {
@@ -36,18 +44,19 @@ export interface ModelMeta {
   epoch: number;
 }
 
-/** Everything besides the weights that a resumed run needs to continue exactly. */
-export interface TrainingState {
-  epoch: number;
+/** What a run keeps in its checkpoint besides train's own state, to resume with the same settings. */
+export interface RunExtra {
   recipe: Recipe;
   backend: string;
-  optimizer: {
-    paramGroups: OptimizerStateDict['paramGroups'];
-    numbers: Record<string, Record<string, number>>;
-  };
-  scheduler: SchedulerStateDict | null;
-  generators: { loader: GeneratorState; augment: GeneratorState };
-  history: EpochLogs[];
+}
+
+/** The objects a checkpoint is saved from and restored into. */
+export interface TrainingParts {
+  model: Module;
+  optimizer: Optimizer;
+  scheduler?: Scheduler;
+  /** The data loader's shuffling and the augmentation's generators. */
+  generators: { loader: Generator; augment: Generator };
 }
 
 /** The run directory's pointer to its latest complete checkpoint. */
@@ -77,70 +86,41 @@ export function fromJson<T>(text: string): T {
 }
 
 /**
- * Reads tensors into plain arrays with asynchronous reads, which every backend supports (GPU
- * backends in Node cannot read synchronously, as encoding a tensor directly would).
- * BatchNorm's counters are written as I64, the dtype PyTorch keeps them in.
- */
-async function readTensors(tensors: Record<string, tf.Tensor>): Promise<Record<string, RawTensor>> {
-  const out: Record<string, RawTensor> = {};
-  for (const [name, t] of Object.entries(tensors)) {
-    const data = await t.data();
-    let dtype: RawTensor['dtype'] = 'F32';
-    if (t.dtype === 'int32') dtype = /(^|\.)num_batches_tracked$/.test(name) ? 'I64' : 'I32';
-    else if (t.dtype === 'bool') dtype = 'BOOL';
-    out[name] = { dtype, shape: t.shape, data: data as ArrayLike<number> };
-  }
-  return out;
-}
-
-/**
- * Saves one epoch's checkpoint under `runDir/checkpoints/epoch-<n>/` (model.safetensors,
- * optimizer.safetensors, state.json), then points `runDir/checkpoint.json` at it. The pointer
- * is written last and atomically, so a crash or Ctrl-C mid-save leaves the previous
- * checkpoint in charge; older epoch directories are removed once the pointer moves.
+ * Saves one epoch's checkpoint under `runDir/checkpoints/epoch-<n>/`: train's packed
+ * checkpoint split into model.safetensors (the weights alone, under their state-dict names,
+ * with {@link ModelMeta} so `eval` and `predict` need nothing else), optimizer.safetensors and
+ * state.json. Then `runDir/checkpoint.json` is pointed at it. The pointer is written last and
+ * atomically, so a crash or Ctrl-C mid-save leaves the previous checkpoint in charge; older
+ * epoch directories are removed once the pointer moves.
  */
 export async function saveCheckpoint(
   runDir: string,
-  parts: {
-    model: Module;
-    optimizer: Optimizer;
-    scheduler?: Scheduler;
-    meta: ModelMeta;
-    state: Omit<TrainingState, 'optimizer'>;
-  },
+  parts: TrainingParts & { epoch: number; history: EpochLogs[]; meta: ModelMeta; extra: RunExtra },
 ): Promise<string> {
-  const name = `epoch-${parts.state.epoch}`;
+  const name = `epoch-${parts.epoch}`;
   const dir = join(runDir, 'checkpoints', name);
   await mkdir(dir, { recursive: true });
-  await saveSafetensors(
-    join(dir, 'model.safetensors'),
-    await readTensors(parts.model.stateDict()),
-    {
-      [META_KEY]: JSON.stringify(parts.meta),
-    },
-  );
-  const opt = parts.optimizer.stateDict();
-  const tensors: Record<string, tf.Tensor> = {};
-  const numbers: TrainingState['optimizer']['numbers'] = {};
-  for (const [index, st] of Object.entries(opt.state)) {
-    for (const [key, v] of Object.entries(st)) {
-      if (typeof v === 'number') {
-        numbers[index] ??= {};
-        numbers[index][key] = v;
-      } else tensors[`${index}.${key}`] = v;
-    }
+  const { tensors, json } = packCheckpoint(parts);
+  const raw = await readTensors(tensors);
+  const weights: Record<string, RawTensor> = {};
+  const optimizer: Record<string, RawTensor> = {};
+  for (const [key, t] of Object.entries(raw)) {
+    if (key.startsWith(MODEL_PREFIX)) weights[key.slice(MODEL_PREFIX.length)] = t;
+    else optimizer[key] = t;
   }
-  await saveSafetensors(join(dir, 'optimizer.safetensors'), await readTensors(tensors));
-  const state: TrainingState = {
-    ...parts.state,
-    optimizer: { paramGroups: opt.paramGroups, numbers },
-  };
-  await writeFileAtomic(join(dir, 'state.json'), new TextEncoder().encode(toJson(state)));
+  await saveSafetensors(join(dir, 'model.safetensors'), weights, {
+    [META_KEY]: JSON.stringify(parts.meta),
+  });
+  await saveSafetensors(join(dir, 'optimizer.safetensors'), optimizer);
+  await writeFileAtomic(
+    join(dir, 'state.json'),
+    new TextEncoder().encode(`${checkpointJsonToText(json)}\n`),
+  );
   let previous: Pointer | undefined;
   try {
     previous = JSON.parse(await readFile(join(runDir, POINTER), 'utf8')) as Pointer;
   } catch {}
-  const pointer: Pointer = { latest: `checkpoints/${name}`, epoch: parts.state.epoch };
+  const pointer: Pointer = { latest: `checkpoints/${name}`, epoch: parts.epoch };
   await writeFileAtomic(
     join(runDir, POINTER),
     new TextEncoder().encode(`${JSON.stringify(pointer, null, 2)}\n`),
@@ -243,54 +223,33 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   return { model, meta, weights };
 }
 
-/** Restores a run's training state into a freshly built model, optimizer and scheduler. */
+/**
+ * Restores a run's training state (weights, optimizer, scheduler, generators) into freshly
+ * built objects, exactly as {@link saveCheckpoint} saved it.
+ */
 export async function restoreTraining(
   dir: string,
-  parts: { model: Module; optimizer: Optimizer; scheduler?: Scheduler },
-): Promise<TrainingState> {
-  const weights = join(dir, 'model.safetensors');
-  let state: TrainingState;
-  let optFile: SafetensorsFile;
-  let modelFile: SafetensorsFile;
+  parts: TrainingParts,
+): Promise<RestoredState & { extra: RunExtra }> {
+  let json: CheckpointJson;
+  let tensors: Record<string, tf.Tensor>;
   try {
-    state = fromJson<TrainingState>(await readFile(join(dir, 'state.json'), 'utf8'));
-    optFile = await loadSafetensors(join(dir, 'optimizer.safetensors'));
-    modelFile = await loadSafetensors(weights);
+    json = checkpointJsonFromText(await readFile(join(dir, 'state.json'), 'utf8'));
+    const modelFile = await loadSafetensors(join(dir, 'model.safetensors'));
+    const optFile = await loadSafetensors(join(dir, 'optimizer.safetensors'));
+    tensors = safetensorsToTensors(optFile);
+    for (const [key, t] of Object.entries(safetensorsToTensors(modelFile)))
+      tensors[`${MODEL_PREFIX}${key}`] = t;
   } catch (e) {
     throw new CliError(`corrupted checkpoint in ${dir}: ${(e as Error).message}`);
   }
   try {
-    loadSafetensorsIntoModule(parts.model, modelFile, { strict: true });
+    return unpackCheckpoint({ tensors, json }, parts) as RestoredState & { extra: RunExtra };
   } catch (e) {
-    throw new CliError(`checkpoint ${weights} does not fit the model: ${(e as Error).message}`);
-  }
-  const tensors: tf.Tensor[] = [];
-  try {
-    const optState: OptimizerStateDict['state'] = {};
-    for (const [index, nums] of Object.entries(state.optimizer.numbers))
-      optState[index] = { ...nums };
-    for (const [key, t] of Object.entries(optFile.tensors)) {
-      const dot = key.indexOf('.');
-      const tensor = tf.tensor(
-        t.data,
-        t.shape,
-        t.dtype === 'I32' || t.dtype === 'I64' ? 'int32' : 'float32',
-      );
-      tensors.push(tensor);
-      const index = key.slice(0, dot);
-      optState[index] ??= {};
-      optState[index][key.slice(dot + 1)] = tensor;
-    }
-    parts.optimizer.loadStateDict({ state: optState, paramGroups: state.optimizer.paramGroups });
-    if (parts.scheduler && state.scheduler) parts.scheduler.loadStateDict(state.scheduler);
-  } catch (e) {
-    throw new CliError(
-      `checkpoint in ${dir} does not fit this run's optimizer or scheduler: ${(e as Error).message}`,
-    );
+    throw new CliError(`checkpoint in ${dir} does not fit this run: ${(e as Error).message}`);
   } finally {
-    tf.dispose(tensors);
+    tf.dispose(Object.values(tensors));
   }
-  return state;
 }
 
 /** A path relative to the working directory when shorter, for messages. */

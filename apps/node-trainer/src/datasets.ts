@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Generator } from '@resnet-ts/core';
 import {
+  CIFAR10_CLASSES,
   Compose,
   type Dataset,
   DatasetFileError,
@@ -35,18 +36,6 @@ export interface LoadedDataset extends DatasetInfo {
 }
 
 const DIGITS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-const CIFAR_CLASSES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
 
 /** The usual per-channel statistics of each dataset's training images (torchvision's examples). */
 const INPUTS: Record<DatasetName, InputSpec> = {
@@ -57,7 +46,7 @@ const INPUTS: Record<DatasetName, InputSpec> = {
 
 /** The input format and class names of a dataset, without loading it. */
 export function datasetInfo(name: DatasetName): DatasetInfo {
-  return { name, input: INPUTS[name], classes: name === 'cifar10' ? CIFAR_CLASSES : DIGITS };
+  return { name, input: INPUTS[name], classes: name === 'cifar10' ? [...CIFAR10_CLASSES] : DIGITS };
 }
 
 /** Options of {@link loadDataset}, straight from the command line. */

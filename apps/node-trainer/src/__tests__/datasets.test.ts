@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { CIFAR10_CLASSES } from '@resnet-ts/data';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonEvents, runCli } from './run-cli.js';
@@ -103,18 +104,7 @@ describe('datasets read from a directory', () => {
     ]);
     expect(p.code).toBe(0);
     const pred = jsonEvents(p.stdout).find((e) => e.event === 'prediction')!;
-    expect(pred.top.map((t: any) => t.label).sort()).toEqual([
-      'airplane',
-      'automobile',
-      'bird',
-      'cat',
-      'deer',
-      'dog',
-      'frog',
-      'horse',
-      'ship',
-      'truck',
-    ]);
+    expect(pred.top.map((t: any) => t.label).sort()).toEqual([...CIFAR10_CLASSES].sort());
     const sum = pred.top.reduce((s: number, t: any) => s + t.probability, 0);
     expect(sum).toBeCloseTo(1, 5);
 

@@ -211,9 +211,12 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
     if (recipe.epochs !== resumed.run.recipe.epochs) {
       await writeFile(join(runDir, 'run.json'), toJson({ ...resumed.run, recipe }));
     }
-    const state = await restoreTraining(resumed.checkpointDir, { model, optimizer, scheduler });
-    loaderGenerator.setState(state.generators.loader);
-    augmentGenerator.setState(state.generators.augment);
+    const state = await restoreTraining(resumed.checkpointDir, {
+      model,
+      optimizer,
+      scheduler,
+      generators: { loader: loaderGenerator, augment: augmentGenerator },
+    });
     startEpoch = state.epoch;
     history = state.history;
     if (startEpoch >= recipe.epochs) {
@@ -308,18 +311,11 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
             model,
             optimizer,
             scheduler,
+            generators: { loader: loaderGenerator, augment: augmentGenerator },
+            epoch: s.epoch,
+            history: s.history,
             meta: meta(s.epoch),
-            state: {
-              epoch: s.epoch,
-              recipe,
-              backend: selection.name,
-              scheduler: scheduler ? scheduler.stateDict() : null,
-              generators: {
-                loader: loaderGenerator.getState(),
-                augment: augmentGenerator.getState(),
-              },
-              history: s.history,
-            },
+            extra: { recipe, backend: selection.name },
           });
           lastCheckpoint = { dir, epoch: s.epoch };
           report.event('checkpoint', { epoch: s.epoch, dir });
