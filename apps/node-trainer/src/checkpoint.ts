@@ -65,26 +65,6 @@ interface Pointer {
   epoch: number;
 }
 
-// JSON has no ±Infinity or NaN, which scheduler states (ReduceLROnPlateau's best) and logs hold.
-function replacer(_key: string, v: unknown): unknown {
-  return typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v;
-}
-function reviver(_key: string, v: unknown): unknown {
-  return v && typeof v === 'object' && '$number' in v
-    ? Number((v as { $number: string }).$number)
-    : v;
-}
-
-/** JSON text that keeps non-finite numbers. */
-export function toJson(value: unknown): string {
-  return `${JSON.stringify(value, replacer, 2)}\n`;
-}
-
-/** The inverse of {@link toJson}. */
-export function fromJson<T>(text: string): T {
-  return JSON.parse(text, reviver) as T;
-}
-
 /**
  * Saves one epoch's checkpoint under `runDir/checkpoints/epoch-<n>/`: train's packed
  * checkpoint split into model.safetensors (the weights alone, under their state-dict names,

@@ -105,6 +105,8 @@ export {
   type CheckpointSource,
   checkpointJsonFromText,
   checkpointJsonToText,
+  jsonFromText,
+  jsonToText,
   type PackedCheckpoint,
   packCheckpoint,
   type RestoredState,

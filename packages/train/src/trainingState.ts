@@ -146,17 +146,20 @@ export function unpackCheckpoint(
   return { epoch: json.epoch, history: json.history ?? [], extra: json.extra };
 }
 
-/** JSON text for a checkpoint: non-finite numbers (a plateau's `best`) survive as `{ "$number": "Infinity" }`. */
-export function checkpointJsonToText(json: CheckpointJson): string {
+/**
+ * JSON text in which non-finite numbers (a plateau's `best`, a diverged loss) survive as
+ * `{ "$number": "Infinity" }`, where plain JSON would turn them into `null`.
+ */
+export function jsonToText(value: unknown, indent = 1): string {
   return JSON.stringify(
-    json,
+    value,
     (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? { $number: String(v) } : v),
-    1,
+    indent,
   );
 }
 
-/** Parses {@link checkpointJsonToText}'s output. */
-export function checkpointJsonFromText(text: string): CheckpointJson {
+/** Parses {@link jsonToText}'s output (or any JSON), restoring its non-finite numbers. */
+export function jsonFromText<T = unknown>(text: string): T {
   return JSON.parse(text, (_k, v) =>
     v &&
     typeof v === 'object' &&
@@ -166,4 +169,14 @@ export function checkpointJsonFromText(text: string): CheckpointJson {
       ? Number(v.$number)
       : v,
   );
+}
+
+/** JSON text for a checkpoint, keeping non-finite numbers (see {@link jsonToText}). */
+export function checkpointJsonToText(json: CheckpointJson): string {
+  return jsonToText(json);
+}
+
+/** Parses {@link checkpointJsonToText}'s output. */
+export function checkpointJsonFromText(text: string): CheckpointJson {
+  return jsonFromText<CheckpointJson>(text);
 }

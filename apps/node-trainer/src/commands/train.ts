@@ -3,17 +3,23 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Generator, manualSeed } from '@resnet-ts/core';
 import { DataLoader } from '@resnet-ts/data';
-import { type Callback, type EpochLogs, evaluate, fit, NonFiniteLossError } from '@resnet-ts/train';
+import {
+  type Callback,
+  type EpochLogs,
+  evaluate,
+  fit,
+  jsonFromText,
+  jsonToText,
+  NonFiniteLossError,
+} from '@resnet-ts/train';
 import type { Command } from 'commander';
 import { activateBackend } from '../backend.js';
 import {
   displayPath,
-  fromJson,
   type ModelMeta,
   resolveCheckpoint,
   restoreTraining,
   saveCheckpoint,
-  toJson,
 } from '../checkpoint.js';
 import type { BackendChoice, DatasetName, ModelName } from '../choices.js';
 import { loadDataset } from '../datasets.js';
@@ -110,7 +116,7 @@ async function readResumable(dir: string): Promise<{ run: RunFile; checkpointDir
   }
   let run: RunFile;
   try {
-    run = fromJson<RunFile>(await readFile(runFile, 'utf8'));
+    run = jsonFromText<RunFile>(await readFile(runFile, 'utf8'));
   } catch (e) {
     throw new CliError(`cannot resume ${runDir}: corrupted run.json: ${(e as Error).message}`);
   }
@@ -209,7 +215,7 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
   if (resumed) {
     runDir = resolve(opts.resume!);
     if (recipe.epochs !== resumed.run.recipe.epochs) {
-      await writeFile(join(runDir, 'run.json'), toJson({ ...resumed.run, recipe }));
+      await writeFile(join(runDir, 'run.json'), `${jsonToText({ ...resumed.run, recipe }, 2)}\n`);
     }
     const state = await restoreTraining(resumed.checkpointDir, {
       model,
@@ -233,7 +239,7 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
       data,
       recipe,
     };
-    await writeFile(join(runDir, 'run.json'), toJson(run));
+    await writeFile(join(runDir, 'run.json'), `${jsonToText(run, 2)}\n`);
   }
 
   const sizes = `${ds.train.length} train / ${ds.val?.length ?? 0} validation / ${ds.test.length} test`;

@@ -6,7 +6,14 @@ import { Generator } from '@resnet-ts/core';
 import { loadSafetensors } from '@resnet-ts/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Adam, checkpointJsonFromText, checkpointJsonToText, ReduceLROnPlateau } from '../index.js';
+import {
+  Adam,
+  checkpointJsonFromText,
+  checkpointJsonToText,
+  jsonFromText,
+  jsonToText,
+  ReduceLROnPlateau,
+} from '../index.js';
 import { loadCheckpoint, saveCheckpoint } from '../node.js';
 import { tinyConvNet } from './fixtures.js';
 
@@ -149,5 +156,8 @@ describe('checkpoints', () => {
     } as const;
     const back = checkpointJsonFromText(checkpointJsonToText(json as any));
     expect(back.extra).toEqual([Infinity, -Infinity, NaN, 1]);
+    const run = { best: -Infinity, losses: [NaN, 0.5], note: { $number: 3 } };
+    expect(JSON.parse(jsonToText(run)).best).toEqual({ $number: '-Infinity' });
+    expect(jsonFromText(jsonToText(run, 2))).toEqual(run);
   });
 });
