@@ -6,6 +6,7 @@ import {
   loadSafetensorsIntoModule,
   type Module,
   type RawTensor,
+  readTensors,
   SafetensorsError,
   type SafetensorsFile,
   StateDictError,
@@ -20,7 +21,6 @@ import {
   type Optimizer,
   packCheckpoint,
   type RestoredState,
-  readTensors,
   type Scheduler,
   unpackCheckpoint,
 } from '@resnet-ts/train';

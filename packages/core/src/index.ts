@@ -36,6 +36,7 @@ export {
   encodeSafetensors,
   loadSafetensorsIntoModule,
   type RawTensor,
+  readTensors,
   type SafetensorsDtype,
   SafetensorsError,
   type SafetensorsFile,

@@ -9,6 +9,7 @@ import {
   loadSafetensorsIntoModule,
   Module,
   ResnetError,
+  readTensors,
   type SafetensorsDtype,
   SafetensorsError,
   safetensorsToTensors,
@@ -594,6 +595,20 @@ describe('safetensors and Module', () => {
     expect(nbt.dataSync()[0]).toBe(12);
     a.dispose();
     b.dispose();
+  });
+
+  it('reads tensors asynchronously into the same file stateDictToSafetensors writes', async () => {
+    const a = new TinyNet();
+    const raw = await readTensors(a.stateDict());
+    expect(raw['bn1.num_batches_tracked'].dtype).toBe('I64');
+    expect(raw.scale.dtype).toBe('F32');
+    expect(encodeSafetensors(raw, { epoch: '3' })).toEqual(
+      stateDictToSafetensors(a, { epoch: '3' }),
+    );
+    await expect(readTensors({ c: tf.complex([1], [2]) })).rejects.toThrow(
+      /tensor "c": cannot write tfjs dtype complex64/,
+    );
+    a.dispose();
   });
 
   it('reports missing and unexpected keys with PyTorch semantics', () => {

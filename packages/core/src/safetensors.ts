@@ -401,24 +401,22 @@ function wantsInt64(options: EncodeSafetensorsOptions, name: string): boolean {
   return typeof int64 === 'function' ? int64(name) : int64.includes(name);
 }
 
+/** The safetensors dtype a tfjs tensor is written as. */
+function tfDtypeToSafetensors(name: string, dtype: string, int64: boolean): SafetensorsDtype {
+  const where = `tensor ${describe(name)}`;
+  if (int64 && dtype !== 'int32') {
+    fail(`${where}: only int32 tensors can be written as I64, this one is ${dtype}`);
+  }
+  if (dtype === 'float32') return 'F32';
+  if (dtype === 'int32') return int64 ? 'I64' : 'I32';
+  if (dtype === 'bool') return 'BOOL';
+  return fail(`${where}: cannot write tfjs dtype ${dtype}; expected float32, int32 or bool`);
+}
+
 function toRaw(name: string, value: EncodableTensor, int64: boolean): RawTensor {
   const where = `tensor ${describe(name)}`;
   if (isTfTensor(value)) {
-    const dtype =
-      value.dtype === 'float32'
-        ? 'F32'
-        : value.dtype === 'int32'
-          ? int64
-            ? 'I64'
-            : 'I32'
-          : value.dtype === 'bool'
-            ? 'BOOL'
-            : fail(
-                `${where}: cannot write tfjs dtype ${value.dtype}; expected float32, int32 or bool`,
-              );
-    if (int64 && dtype !== 'I64') {
-      fail(`${where}: only int32 tensors can be written as I64, this one is ${value.dtype}`);
-    }
+    const dtype = tfDtypeToSafetensors(name, value.dtype, int64);
     return { dtype, shape: value.shape, data: value.dataSync() as ArrayLike<number> };
   }
   if (typeof value !== 'object' || value === null) {
@@ -600,6 +598,34 @@ export function safetensorsToTensors(file: SafetensorsFile | Uint8Array): Record
 /** True for the PyTorch buffers that are int64 in a state dict. */
 function isTorchInt64(name: string): boolean {
   return name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked');
+}
+
+/**
+ * Reads tfjs tensors into plain {@link RawTensor}s with the asynchronous `data()`, ready for
+ * {@link encodeSafetensors}. GPU backends in Node (webgpu) cannot read synchronously, which
+ * encoding tfjs tensors directly does; every read starts before any is awaited so a GPU can
+ * overlap the downloads. int32 `num_batches_tracked` counters become I64 unless
+ * `options.int64` says otherwise.
+ *
+ * @example
+ * await saveSafetensors('model.safetensors', await readTensors(model.stateDict()));
+ */
+export async function readTensors(
+  tensors: Record<string, Tensor>,
+  options: EncodeSafetensorsOptions = {},
+): Promise<Record<string, RawTensor>> {
+  const names = Object.keys(tensors);
+  const int64 =
+    options.int64 ?? ((name: string) => isTorchInt64(name) && tensors[name].dtype === 'int32');
+  const dtypes = names.map((n) =>
+    tfDtypeToSafetensors(n, tensors[n].dtype, wantsInt64({ int64 }, n)),
+  );
+  const data = await Promise.all(names.map((n) => tensors[n].data()));
+  const out: Record<string, RawTensor> = {};
+  names.forEach((n, i) => {
+    out[n] = { dtype: dtypes[i], shape: tensors[n].shape, data: data[i] as ArrayLike<number> };
+  });
+  return out;
 }
 
 /**

@@ -64,8 +64,6 @@ export {
 } from './optim/optimizer.js';
 export { RMSprop, type RMSpropOptions } from './optim/rmsprop.js';
 export { SGD, type SGDOptions } from './optim/sgd.js';
-/** Asynchronous tensor reads for safetensors files, which every backend supports. */
-export { readTensors } from './readTensors.js';
 export { ChainedScheduler, SequentialLR } from './schedulers/composite.js';
 export {
   CosineAnnealingLR,

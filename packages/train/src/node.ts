@@ -4,11 +4,16 @@
  */
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, type Generator, safetensorsToTensors, ValueError } from '@resnet-ts/core';
+import {
+  describe,
+  type Generator,
+  readTensors,
+  safetensorsToTensors,
+  ValueError,
+} from '@resnet-ts/core';
 import { loadSafetensors, saveSafetensors, writeFileAtomic } from '@resnet-ts/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointHook, TrainingState } from './fit.js';
-import { readTensors } from './readTensors.js';
 import {
   type CheckpointSource,
   checkpointJsonFromText,
