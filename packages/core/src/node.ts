@@ -80,3 +80,5 @@ export async function loadSafetensors(path: string): Promise<SafetensorsFile> {
     throw e;
   }
 }
+
+export { type ThreadedWasmOptions, useThreadedWasm } from './kernels/threaded_wasm_node.js';
