@@ -86,6 +86,8 @@ describe('selectBackend', () => {
       const auto = await selectBackend({ prefer: ['webgpu', 'cpu'], allowSoftwareWebGPU: false });
       expect(auto.name).toBe('cpu');
       expect(auto.tried[0].reason).toMatch(/only a software WebGPU adapter \(google swiftshader/);
+      // The adapter was looked for in a child process: Dawn never loaded into this one.
+      expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeUndefined();
 
       const sel = await selectBackend(['webgpu']);
       expect(sel.name).toBe('webgpu');

@@ -55,10 +55,31 @@ export function defaultBackendOrder(): BackendName[] {
 
 class Skip extends Error {}
 
+/** Node built-ins, loaded only on the Node paths so browser bundles never see them. */
+async function nodeBuiltin(name: string): Promise<Record<string, any>> {
+  return import(/* @vite-ignore */ `node:${name}`);
+}
+
+/**
+ * Where an optional package the user may have installed resolves under Node, as a file URL:
+ * from this package and, failing that, from the current working directory (where an
+ * application's own dependencies live). Throws Skip when it is not installed.
+ */
+async function resolveOptional(specifier: string): Promise<string> {
+  const { createRequire } = await nodeBuiltin('module');
+  const { pathToFileURL } = await nodeBuiltin('url');
+  const cwd = (globalThis as any).process.cwd();
+  for (const base of [import.meta.url, `${cwd}/package.json`]) {
+    try {
+      return pathToFileURL(createRequire(base).resolve(specifier)).href;
+    } catch {}
+  }
+  throw new Skip(`${specifier} is not installed`);
+}
+
 /**
  * Imports an optional package the user may have installed. The specifier is a variable so
- * bundlers leave it alone; under Node it is resolved from the package and, failing that,
- * from the current working directory (where an application's own dependencies live).
+ * bundlers leave it alone; under Node it is resolved as {@link resolveOptional} says.
  */
 async function importOptional(specifier: string): Promise<Record<string, any>> {
   try {
@@ -66,18 +87,52 @@ async function importOptional(specifier: string): Promise<Record<string, any>> {
   } catch (err) {
     if (!isNode() || !isModuleNotFound(err)) throw err;
   }
-  const nodeModule = 'node:module';
-  const nodeUrl = 'node:url';
-  const { createRequire } = await import(/* @vite-ignore */ nodeModule);
-  const { pathToFileURL } = await import(/* @vite-ignore */ nodeUrl);
-  const cwd = (globalThis as any).process.cwd();
-  let resolved: string;
+  return import(/* @vite-ignore */ await resolveOptional(specifier));
+}
+
+/** What a WebGPU adapter says of itself. */
+interface AdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  description?: string;
+  isFallbackAdapter?: boolean;
+}
+
+const PROBE_SCRIPT = `
+const { create, globals } = await import(process.argv[1]);
+Object.assign(globalThis, globals);
+const a = await create([]).requestAdapter();
+const i = a?.info ?? {};
+process.stdout.write(JSON.stringify(a && { vendor: i.vendor, architecture: i.architecture,
+  description: i.description, isFallbackAdapter: i.isFallbackAdapter ?? a.isFallbackAdapter }));
+process.exit(0);`;
+
+/**
+ * Asks the `webgpu` package for an adapter in a child process. Dawn's Vulkan drivers print
+ * to the process's stderr while they look (and a broken driver can crash the process), so
+ * the look happens where neither reaches the user; Dawn is loaded here only when an adapter
+ * worth using exists.
+ */
+async function probeNodeWebGPU(): Promise<AdapterInfo | null> {
+  let url: string;
   try {
-    resolved = createRequire(`${cwd}/package.json`).resolve(specifier);
+    url = await resolveOptional('webgpu');
   } catch {
-    throw new Skip(`${specifier} is not installed`);
+    throw new Skip('the optional `webgpu` package (Dawn for Node) is not installed: npm i webgpu');
   }
-  return import(/* @vite-ignore */ pathToFileURL(resolved).href);
+  const { execFile } = await nodeBuiltin('child_process');
+  const node = (globalThis as any).process.execPath;
+  const stdout = await new Promise<string>((resolve, reject) => {
+    execFile(
+      node,
+      ['--input-type=module', '-e', PROBE_SCRIPT, url],
+      { timeout: 60_000, encoding: 'utf8' },
+      (err: Error | null, out: string) => (err ? reject(err) : resolve(out)),
+    );
+  }).catch((err: Error) => {
+    throw new Skip(`probing for a WebGPU adapter failed: ${err.message.split('\n')[0]}`);
+  });
+  return JSON.parse(stdout.trim() || 'null') as AdapterInfo | null;
 }
 
 function isModuleNotFound(err: unknown): boolean {
@@ -111,54 +166,54 @@ async function setUpTensorflow(): Promise<string> {
   );
 }
 
-interface GpuAdapterLike {
-  info?: {
-    vendor?: string;
-    architecture?: string;
-    description?: string;
-    isFallbackAdapter?: boolean;
-  };
-  isFallbackAdapter?: boolean;
+function isSoftwareAdapter(info: AdapterInfo): boolean {
+  return (
+    info.isFallbackAdapter === true ||
+    /swiftshader/i.test(`${info.architecture} ${info.description}`)
+  );
+}
+
+function describeAdapter(info: AdapterInfo): string {
+  return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
 }
 
 async function setUpWebGPU(allowSoftware: boolean): Promise<string> {
   const g = globalThis as any;
+  const check = (info: AdapterInfo | null): AdapterInfo => {
+    if (!info) throw new Skip('no WebGPU adapter (no supported GPU or driver found)');
+    if (isSoftwareAdapter(info) && !allowSoftware) {
+      throw new Skip(
+        `only a software WebGPU adapter (${describeAdapter(info) || 'fallback adapter'}), slower than wasm; ask for webgpu explicitly to use it`,
+      );
+    }
+    return info;
+  };
   if (!g.navigator?.gpu) {
     if (!isNode()) throw new Skip('this browser exposes no WebGPU (navigator.gpu is missing)');
-    let webgpu: Record<string, any>;
-    try {
-      webgpu = await importOptional('webgpu');
-    } catch (err) {
-      if (err instanceof Skip) {
-        throw new Skip(
-          'the optional `webgpu` package (Dawn for Node) is not installed: npm i webgpu',
-        );
-      }
-      throw new Skip(`the \`webgpu\` package failed to load: ${(err as Error).message}`);
-    }
+    check(await probeNodeWebGPU());
+    const webgpu = await importOptional('webgpu').catch((err: Error) => {
+      throw new Skip(`the \`webgpu\` package failed to load: ${err.message}`);
+    });
     Object.assign(globalThis, webgpu.globals);
     const gpu = webgpu.create([]);
     if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
     else g.navigator = { gpu };
   }
-  const adapter = (await g.navigator.gpu.requestAdapter()) as GpuAdapterLike | null;
-  if (!adapter) throw new Skip('no WebGPU adapter (no supported GPU or driver found)');
-  const info = adapter.info ?? {};
-  const software =
-    info.isFallbackAdapter === true ||
-    adapter.isFallbackAdapter === true ||
-    /swiftshader/i.test(`${info.architecture} ${info.description}`);
-  const described = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-  if (software && !allowSoftware) {
-    throw new Skip(
-      `only a software WebGPU adapter (${described || 'fallback adapter'}), slower than wasm; ask for webgpu explicitly to use it`,
-    );
-  }
+  const adapter = await g.navigator.gpu.requestAdapter();
+  const raw = adapter?.info ?? {};
+  // GPUAdapterInfo exposes its fields as prototype getters, which a spread would miss.
+  const info: AdapterInfo | null = adapter && {
+    vendor: raw.vendor,
+    architecture: raw.architecture,
+    description: raw.description,
+    isFallbackAdapter: raw.isFallbackAdapter ?? adapter.isFallbackAdapter,
+  };
+  const usable = check(info);
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!tf.findBackendFactory('webgpu')) {
     throw new Skip('@tensorflow/tfjs-backend-webgpu was loaded before WebGPU was available');
   }
-  return `${software ? 'software adapter' : 'GPU adapter'}: ${described || 'unknown'}`;
+  return `${isSoftwareAdapter(usable) ? 'software adapter' : 'GPU adapter'}: ${describeAdapter(usable) || 'unknown'}`;
 }
 
 async function setUpWebGL(): Promise<string> {
