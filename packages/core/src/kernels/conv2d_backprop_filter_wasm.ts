@@ -7,14 +7,23 @@
  * contiguous runs. The product lands in HWIO order, so no transpose follows it.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  backend_util,
-  type Conv2DBackpropFilterAttrs,
-  type Conv2DBackpropFilterInputs,
-  type TensorInfo,
+import type {
+  Conv2DBackpropFilterAttrs,
+  Conv2DBackpropFilterInputs,
+  TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { im2colTransposedCNHW } from './im2col.js';
-import { alloc, borrow, heapF32, matMulNN, release, run, unborrow, view } from './wasm_util.js';
+import {
+  alloc,
+  borrow,
+  heapF32,
+  matMulNN,
+  nhwcConvInfo,
+  release,
+  run,
+  unborrow,
+  view,
+} from './wasm_util.js';
 
 /** dy elements per chunk (256K floats, 1 MB), fastest of 16K-1M on VanResNet and ResNet-18 layers. */
 let chunkElements = 262144;
@@ -32,22 +41,11 @@ export function conv2DBackpropFilterWasm(args: {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
-  const format = backend_util.convertConv2DDataFormat(dataFormat);
-  if (format !== 'channelsLast') {
-    throw new Error(
-      `Conv2DBackpropFilter on wasm supports NHWC only, got dataFormat '${dataFormat}'`,
-    );
-  }
-  const info = backend_util.computeConv2DInfo(
+  const info = nhwcConvInfo(
+    'Conv2DBackpropFilter',
     x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    format,
+    attrs.filterShape,
+    attrs,
   );
   const { filterHeight: fh, filterWidth: fw, inChannels, outChannels } = info;
   const rows = info.batchSize * info.outHeight * info.outWidth;

@@ -6,14 +6,23 @@
  * - otherwise: dcols = dy @ W^T (a plain matrix product), scattered back by col2im.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
+import type {
   backend_util,
-  type Conv2DBackpropInputAttrs,
-  type Conv2DBackpropInputInputs,
-  type TensorInfo,
+  Conv2DBackpropInputAttrs,
+  Conv2DBackpropInputInputs,
+  TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { col2imNHWC } from './im2col.js';
-import { alloc, heapF32, matMulNN, release, run, transpose2d, view } from './wasm_util.js';
+import {
+  alloc,
+  heapF32,
+  matMulNN,
+  nhwcConvInfo,
+  release,
+  run,
+  transpose2d,
+  view,
+} from './wasm_util.js';
 
 /**
  * Below this many input channels the flipped convolution has too few output channels for
@@ -29,22 +38,11 @@ export function conv2DBackpropInputWasm(args: {
   const { inputs, backend, attrs } = args;
   const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
-  const format = backend_util.convertConv2DDataFormat(dataFormat);
-  if (format !== 'channelsLast') {
-    throw new Error(
-      `Conv2DBackpropInput on wasm supports NHWC only, got dataFormat '${dataFormat}'`,
-    );
-  }
-  const info = backend_util.computeConv2DInfo(
-    inputShape,
+  const info = nhwcConvInfo(
+    'Conv2DBackpropInput',
+    attrs.inputShape,
     filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    format,
+    attrs,
   );
   const { filterHeight: fh, filterWidth: fw } = info;
   const top = fh - 1 - info.padInfo.top;

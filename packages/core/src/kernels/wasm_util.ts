@@ -4,6 +4,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
+  backend_util,
   type DataType,
   getKernel,
   type KernelConfig,
@@ -140,4 +141,32 @@ export function unborrow(backend: BackendWasm, t: TensorInfo): void {
   if (data == null) return;
   backend.dataIdMap.delete(t.dataId);
   backend.wasm.tfjs.disposeData(data.id);
+}
+
+/** tfjs's geometry of an NHWC convolution; other data formats are refused, naming the kernel. */
+export function nhwcConvInfo(
+  kernel: string,
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: {
+    strides: [number, number] | number;
+    pad: 'same' | 'valid' | number | backend_util.ExplicitPadding;
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  },
+): backend_util.Conv2DInfo {
+  const format = backend_util.convertConv2DDataFormat(attrs.dataFormat);
+  if (format !== 'channelsLast') {
+    throw new Error(`${kernel} on wasm supports NHWC only, got dataFormat '${attrs.dataFormat}'`);
+  }
+  return backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    format,
+  );
 }
