@@ -28,6 +28,43 @@ function intervalOf(schedulers: LRScheduler[]): SchedulerInterval {
 }
 
 /**
+ * What {@link SequentialLR} and {@link ChainedScheduler} share: the wrapped schedulers, an
+ * interval derived from theirs, and a state dict that nests each one's.
+ */
+abstract class CompositeScheduler extends SchedulerBase {
+  protected readonly schedulers: LRScheduler[];
+
+  constructor(owner: string, schedulers: LRScheduler[]) {
+    sameOptimizer(owner, schedulers);
+    super(schedulers[0].optimizer);
+    this.schedulers = [...schedulers];
+  }
+
+  override get interval(): SchedulerInterval {
+    return intervalOf(this.schedulers);
+  }
+
+  protected override transientKeys(): string[] {
+    return ['optimizer', 'schedulers'];
+  }
+
+  override stateDict(): SchedulerStateDict {
+    return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) };
+  }
+
+  override loadStateDict(state: SchedulerStateDict): void {
+    super.loadStateDict(state);
+    const inner = state.schedulers as SchedulerStateDict[] | undefined;
+    if (!Array.isArray(inner) || inner.length !== this.schedulers.length) {
+      throw new ValueError(
+        `${this.constructor.name}.loadStateDict: expected ${this.schedulers.length} scheduler states`,
+      );
+    }
+    for (const [i, st] of inner.entries()) this.schedulers[i].loadStateDict(st);
+  }
+}
+
+/**
  * Runs schedulers one after another, switching at the milestones, as `SequentialLR` in
  * PyTorch 1.13: at a milestone the next scheduler jumps to its epoch 0 (using its closed
  * form where it has one). Only {@link LRScheduler}s can be sequenced ({@link ReduceLROnPlateau}
@@ -39,10 +76,9 @@ function intervalOf(schedulers: LRScheduler[]): SchedulerInterval {
  * const decay = new CosineAnnealingLR(opt, { tMax: 95 });
  * const sched = new SequentialLR(opt, { schedulers: [warmup, decay], milestones: [5] });
  */
-export class SequentialLR extends SchedulerBase {
+export class SequentialLR extends CompositeScheduler {
   lastEpoch: number;
   milestones: number[];
-  private readonly schedulers: LRScheduler[];
 
   constructor(
     optimizer: LRScheduler['optimizer'],
@@ -52,8 +88,7 @@ export class SequentialLR extends SchedulerBase {
       lastEpoch = -1,
     }: { schedulers: LRScheduler[]; milestones: number[]; lastEpoch?: number },
   ) {
-    super(optimizer);
-    sameOptimizer('SequentialLR', schedulers);
+    super('SequentialLR', schedulers);
     if (schedulers[0].optimizer !== optimizer) {
       throw new ValueError('SequentialLR: the schedulers belong to a different optimizer');
     }
@@ -62,17 +97,12 @@ export class SequentialLR extends SchedulerBase {
         `SequentialLR: expected ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${describe(milestones)}`,
       );
     }
-    this.schedulers = [...schedulers];
     this.milestones = [...milestones];
     this.lastEpoch = lastEpoch + 1;
     for (const g of this.groups) g.lr = g.initialLr as number;
     for (const s of this.schedulers) s.lastEpoch -= 1;
     (this.schedulers[0] as unknown as { initialStep(): void }).initialStep();
     this.lastLr = this.schedulers[0].getLastLr();
-  }
-
-  override get interval(): SchedulerInterval {
-    return intervalOf(this.schedulers);
   }
 
   step(): void {
@@ -84,66 +114,20 @@ export class SequentialLR extends SchedulerBase {
     else s.step();
     this.lastLr = s.getLastLr();
   }
-
-  protected override transientKeys(): string[] {
-    return ['optimizer', 'schedulers'];
-  }
-
-  override stateDict(): SchedulerStateDict {
-    return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) };
-  }
-
-  override loadStateDict(state: SchedulerStateDict): void {
-    super.loadStateDict(state);
-    const inner = state.schedulers as SchedulerStateDict[] | undefined;
-    if (!Array.isArray(inner) || inner.length !== this.schedulers.length) {
-      throw new ValueError(
-        `SequentialLR.loadStateDict: expected ${this.schedulers.length} scheduler states`,
-      );
-    }
-    for (const [i, st] of inner.entries()) this.schedulers[i].loadStateDict(st);
-  }
 }
 
 /**
  * Steps several schedulers together, each multiplying into the rate the previous one set,
  * as `ChainedScheduler` (e.g. a constant warm-up factor over an exponential decay).
  */
-export class ChainedScheduler extends SchedulerBase {
-  private readonly schedulers: LRScheduler[];
-
+export class ChainedScheduler extends CompositeScheduler {
   constructor(schedulers: LRScheduler[]) {
-    sameOptimizer('ChainedScheduler', schedulers);
-    super(schedulers[0].optimizer);
-    this.schedulers = [...schedulers];
+    super('ChainedScheduler', schedulers);
     this.lastLr = this.groups.map((g) => g.lr);
-  }
-
-  override get interval(): SchedulerInterval {
-    return intervalOf(this.schedulers);
   }
 
   step(): void {
     for (const s of this.schedulers) s.step();
     this.lastLr = this.groups.map((g) => g.lr);
-  }
-
-  protected override transientKeys(): string[] {
-    return ['optimizer', 'schedulers'];
-  }
-
-  override stateDict(): SchedulerStateDict {
-    return { ...super.stateDict(), schedulers: this.schedulers.map((s) => s.stateDict()) };
-  }
-
-  override loadStateDict(state: SchedulerStateDict): void {
-    super.loadStateDict(state);
-    const inner = state.schedulers as SchedulerStateDict[] | undefined;
-    if (!Array.isArray(inner) || inner.length !== this.schedulers.length) {
-      throw new ValueError(
-        `ChainedScheduler.loadStateDict: expected ${this.schedulers.length} scheduler states`,
-      );
-    }
-    for (const [i, st] of inner.entries()) this.schedulers[i].loadStateDict(st);
   }
 }
