@@ -47,7 +47,13 @@ if (impl === 'ours') {
   const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
   step = () => {
     model.train();
-    const { value, grads } = valueAndGrads(() => crossEntropy(model.forward(x), labels), params);
+    const { value, grads } = valueAndGrads(
+      () =>
+        /** @type {import('@tensorflow/tfjs-core').Scalar} */ (
+          crossEntropy(model.forward(x), labels)
+        ),
+      params,
+    );
     opt.step(new Map(params.map((p, i) => [p, grads[i]])));
     value.dataSync();
     tf.dispose([value, ...grads]);
@@ -75,7 +81,9 @@ if (impl === 'ours') {
   // part of what tfjs-layers costs.
   step = () => model.fit(x, oneHot, { batchSize: batch, epochs: 1, verbose: 0, shuffle: false });
   forward = () => {
-    const y = model.predict(x, { batchSize: batch });
+    const y = /** @type {import('@tensorflow/tfjs-core').Tensor} */ (
+      model.predict(x, { batchSize: batch })
+    );
     y.dataSync();
     y.dispose();
   };

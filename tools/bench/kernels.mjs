@@ -14,12 +14,14 @@ const names = [
   'FusedConv2D',
   'AvgPoolGrad',
 ];
+/** @type {Record<string, import('@tensorflow/tfjs-core').KernelFunc>} */
 const stock = {};
 for (const n of names) {
   const k = tf.getKernel(n, 'wasm');
   if (k) stock[n] = k.kernelFunc;
 }
 await import('@resnet-ts/core');
+/** @type {Record<string, import('@tensorflow/tfjs-core').KernelFunc>} */
 const ours = {};
 for (const n of names) ours[n] = tf.getKernel(n, 'wasm')?.kernelFunc;
 
@@ -75,7 +77,7 @@ const convs = [
   [32, 4, 4, 512, 512],
 ];
 for (const [n, h, w, ci, co] of convs) {
-  const x = tf.randomUniform([n, h, w, ci]);
+  const x = /** @type {tf.Tensor4D} */ (tf.randomUniform([n, h, w, ci]));
   const f = tf.randomUniform([3, 3, ci, co]);
   const dy = tf.randomUniform([n, h, w, co]);
   const flops = 2 * n * h * w * 9 * ci * co;
@@ -99,8 +101,13 @@ for (const [n, h, w, ci, co] of convs) {
     runFn(ours.Conv2DBackpropInput, { dy, filter: f }, { ...conv, inputShape: x.shape }),
   );
   const pool = { filterSize: 2, strides: 2, pad: 'valid' };
-  const py = tf.maxPool(tf.randomUniform([n, h, w, co]), 2, 2, 'valid');
-  const pin = tf.randomUniform([n, h, w, co]);
+  const pin = /** @type {tf.Tensor4D} */ (tf.randomUniform([n, h, w, co]));
+  const py = tf.maxPool(
+    /** @type {tf.Tensor4D} */ (tf.randomUniform([n, h, w, co])),
+    2,
+    2,
+    'valid',
+  );
   report(
     'MaxPoolGrad',
     `${n}x${h}x${w}x${co}`,

@@ -2,6 +2,7 @@
 // library's overhead, and a model the benchmark can run before higher layers exist.
 import * as tf from '@tensorflow/tfjs-core';
 
+/** @returns {tf.Variable<any>} a variable of any rank, so 4-D filters and 2-D weights both type-check */
 function uniform(shape, bound) {
   return tf.variable(tf.randomUniform(shape, -bound, bound));
 }
@@ -49,6 +50,12 @@ function withStep(forward, vars) {
   };
 }
 
+/**
+ * @param {tf.Tensor4D} x
+ * @param {{ w: tf.Tensor4D, b: tf.Tensor }} p
+ * @param {'same' | 'valid'} pad
+ * @returns {tf.Tensor4D}
+ */
 const conv2d = (x, p, stride = 1, pad = 'same') => tf.add(tf.conv2d(x, p.w, stride, pad), p.b);
 const dense = (x, p) => tf.add(tf.matMul(x, p.w), p.b);
 
@@ -63,13 +70,16 @@ export function vanResNetCore({ inChannels = 3, inputSize = 32, classes = 10 } =
     fc2: linear(32, classes),
   };
   const vars = Object.values(p).flatMap((l) => [l.w, l.b]);
+  /** @param {tf.Tensor4D} x */
   const forward = (x) =>
     tf.tidy(() => {
+      /** @type {tf.Tensor4D} */
       let h = tf.maxPool(tf.relu(conv2d(x, p.conv1)), 2, 2, 'valid');
       h = tf.maxPool(tf.relu(conv2d(h, p.conv2)), 2, 2, 'valid');
-      h = tf.maxPool(tf.relu(tf.add(conv2d(h, p.conv3), h)), 2, 2, 'valid');
-      h = tf.reshape(h, [h.shape[0], -1]);
-      return dense(tf.relu(dense(h, p.fc1)), p.fc2);
+      const skip = /** @type {tf.Tensor4D} */ (tf.add(conv2d(h, p.conv3), h));
+      h = /** @type {tf.Tensor4D} */ (tf.maxPool(tf.relu(skip), 2, 2, 'valid'));
+      const flat = tf.reshape(h, [h.shape[0], -1]);
+      return dense(tf.relu(dense(flat, p.fc1)), p.fc2);
     });
   return withStep(forward, vars);
 }
@@ -78,10 +88,14 @@ function batchNorm(c) {
   return { gamma: tf.variable(tf.ones([c])), beta: tf.variable(tf.zeros([c])) };
 }
 
-/** Training-mode batch norm over N, H, W. */
+/**
+ * Training-mode batch norm over N, H, W.
+ * @param {tf.Tensor4D} x
+ * @returns {tf.Tensor4D}
+ */
 function bn(x, p) {
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  return tf.batchNorm(x, mean, variance, p.beta, p.gamma, 1e-5);
+  return /** @type {tf.Tensor4D} */ (tf.batchNorm(x, mean, variance, p.beta, p.gamma, 1e-5));
 }
 
 /** ResNet-18 with the CIFAR stem (3x3 conv, no max-pool), bias-free convs + batch norm. */
@@ -122,6 +136,7 @@ export function resNet18Core({ inChannels = 3, classes = 10 } = {}) {
     }
   };
   collect({ stem, layers, fc });
+  /** @param {tf.Tensor4D} x */
   const forward = (x) =>
     tf.tidy(() => {
       let h = tf.relu(bn(tf.conv2d(x, stem.c.w, 1, 'same'), stem.bn));
@@ -129,10 +144,9 @@ export function resNet18Core({ inChannels = 3, classes = 10 } = {}) {
         let out = tf.relu(bn(tf.conv2d(h, b.c1.w, b.stride, 'same'), b.bn1));
         out = bn(tf.conv2d(out, b.c2.w, 1, 'same'), b.bn2);
         const id = b.down ? bn(tf.conv2d(h, b.down.w, b.stride, 'same'), b.bnd) : h;
-        h = tf.relu(tf.add(out, id));
+        h = tf.relu(/** @type {tf.Tensor4D} */ (tf.add(out, id)));
       }
-      h = tf.mean(h, [1, 2]);
-      return dense(h, fc);
+      return dense(tf.mean(h, [1, 2]), fc);
     });
   return withStep(forward, vars);
 }

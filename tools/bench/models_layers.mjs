@@ -1,6 +1,16 @@
 // The benchmark models in tfjs-layers (tfjs's own Keras-style API), trained with model.fit.
 import * as tfl from '@tensorflow/tfjs-layers';
 
+/** @typedef {import('@tensorflow/tfjs-layers').SymbolicTensor} SymbolicTensor */
+
+/**
+ * `Layer.apply` is typed for eager and symbolic inputs alike; these models only ever pass
+ * symbolic ones, so the result is symbolic too.
+ * @param {ReturnType<import('@tensorflow/tfjs-layers').layers.Layer['apply']>} t
+ * @returns {SymbolicTensor}
+ */
+const sym = (t) => /** @type {SymbolicTensor} */ (t);
+
 function conv(filters, opts = {}) {
   return tfl.layers.conv2d({ filters, kernelSize: 3, padding: 'same', ...opts });
 }
@@ -9,14 +19,14 @@ function conv(filters, opts = {}) {
 export function vanResNetLayers({ inChannels = 3, inputSize = 32, classes = 10 } = {}) {
   const input = tfl.input({ shape: [inputSize, inputSize, inChannels] });
   const pool = () => tfl.layers.maxPooling2d({ poolSize: 2, strides: 2 });
-  let h = pool().apply(conv(32, { activation: 'relu' }).apply(input));
-  h = pool().apply(conv(64, { activation: 'relu' }).apply(h));
+  let h = sym(pool().apply(conv(32, { activation: 'relu' }).apply(input)));
+  h = sym(pool().apply(conv(64, { activation: 'relu' }).apply(h)));
   const skip = h;
-  h = tfl.layers.add().apply([conv(64).apply(h), skip]);
-  h = pool().apply(tfl.layers.activation({ activation: 'relu' }).apply(h));
-  h = tfl.layers.flatten().apply(h);
-  h = tfl.layers.dense({ units: 32, activation: 'relu' }).apply(h);
-  const out = tfl.layers.dense({ units: classes, activation: 'softmax' }).apply(h);
+  h = sym(tfl.layers.add().apply([sym(conv(64).apply(h)), skip]));
+  h = sym(pool().apply(tfl.layers.activation({ activation: 'relu' }).apply(h)));
+  h = sym(tfl.layers.flatten().apply(h));
+  h = sym(tfl.layers.dense({ units: 32, activation: 'relu' }).apply(h));
+  const out = sym(tfl.layers.dense({ units: classes, activation: 'softmax' }).apply(h));
   return tfl.model({ inputs: input, outputs: out });
 }
 
@@ -25,7 +35,7 @@ export function resNet18Layers({ classes = 10 } = {}) {
   const input = tfl.input({ shape: [32, 32, 3] });
   const bn = () => tfl.layers.batchNormalization({ epsilon: 1e-5, momentum: 0.9 });
   const relu = () => tfl.layers.activation({ activation: 'relu' });
-  let h = relu().apply(bn().apply(conv(64, { useBias: false }).apply(input)));
+  let h = sym(relu().apply(bn().apply(conv(64, { useBias: false }).apply(input))));
   let ch = 64;
   for (const [co, stride] of [
     [64, 1],
@@ -35,19 +45,21 @@ export function resNet18Layers({ classes = 10 } = {}) {
   ]) {
     for (let i = 0; i < 2; i++) {
       const s = i === 0 ? stride : 1;
-      let out = relu().apply(bn().apply(conv(co, { strides: s, useBias: false }).apply(h)));
-      out = bn().apply(conv(co, { useBias: false }).apply(out));
+      let out = sym(relu().apply(bn().apply(conv(co, { strides: s, useBias: false }).apply(h))));
+      out = sym(bn().apply(conv(co, { useBias: false }).apply(out)));
       let id = h;
       if (s !== 1 || ch !== co) {
-        id = bn().apply(
-          tfl.layers.conv2d({ filters: co, kernelSize: 1, strides: s, useBias: false }).apply(h),
+        id = sym(
+          bn().apply(
+            tfl.layers.conv2d({ filters: co, kernelSize: 1, strides: s, useBias: false }).apply(h),
+          ),
         );
       }
-      h = relu().apply(tfl.layers.add().apply([out, id]));
+      h = sym(relu().apply(tfl.layers.add().apply([out, id])));
       ch = co;
     }
   }
-  h = tfl.layers.globalAveragePooling2d({}).apply(h);
-  const out = tfl.layers.dense({ units: classes, activation: 'softmax' }).apply(h);
+  h = sym(tfl.layers.globalAveragePooling2d({}).apply(h));
+  const out = sym(tfl.layers.dense({ units: classes, activation: 'softmax' }).apply(h));
   return tfl.model({ inputs: input, outputs: out });
 }

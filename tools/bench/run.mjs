@@ -43,7 +43,7 @@ function runCase(cfg, timeoutS) {
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('{'));
   if (line) return JSON.parse(line);
   const why =
-    r.error?.code === 'ETIMEDOUT'
+    /** @type {NodeJS.ErrnoException | undefined} */ (r.error)?.code === 'ETIMEDOUT'
       ? `timed out after ${timeoutS} s`
       : ((r.stderr ?? '').match(/Error: .*/)?.[0] ?? `exit ${r.status}`);
   return { ...cfg, error: why, seconds: (Date.now() - started) / 1000 };
@@ -75,6 +75,7 @@ for (const [model, plan] of Object.entries(plans)) {
   const b = plan.batch;
   const base = { model, seconds, batch: b };
   const slow = model === 'resnet18' ? { warmup: 1, minSteps: 2 } : {};
+  /** @type {Array<[string, Record<string, any>]>} */
   const cases = [
     ['ours, wasm, 1 thread', { ...base, ...slow, impl: 'ours', backend: 'wasm', threads: 1 }],
     [

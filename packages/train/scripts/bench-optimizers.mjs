@@ -5,7 +5,7 @@ import { selectBackend } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam, SGD } from '../dist/index.js';
 
-const backend = process.argv[2] ?? 'cpu';
+const backend = /** @type {import('@resnet-ts/core').BackendName} */ (process.argv[2] ?? 'cpu');
 await selectBackend([backend]);
 // Roughly the parameter shapes of a small ResNet: 3x3 convs, batch norms, a head.
 const shapes = [];
@@ -47,14 +47,16 @@ function race(runA, runB, rounds = 15, steps = 4) {
 }
 
 const results = [];
-for (const [name, ours, theirs] of [
+/** @type {Array<[string, (p: import('@tensorflow/tfjs-core').Variable[]) => { step(g: import('@tensorflow/tfjs-core').Tensor[]): void; dispose(): void }, () => import('@tensorflow/tfjs-core').Optimizer]>} */
+const cases = [
   [
     'SGD momentum 0.9',
     (p) => new SGD(p, { lr: 0.01, momentum: 0.9 }),
     () => tf.train.momentum(0.01, 0.9),
   ],
   ['Adam', (p) => new Adam(p, { lr: 1e-3 }), () => tf.train.adam(1e-3, 0.9, 0.999, 1e-8)],
-]) {
+];
+for (const [name, ours, theirs] of cases) {
   const a = setup();
   const opt = ours(a.params);
   const b = setup();
