@@ -8,6 +8,8 @@ import {
   BatchMatMul,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
+  DepthwiseConv2dNativeBackpropInput,
   MaxPoolGrad,
   Mean,
   Sum,
@@ -16,6 +18,10 @@ import {
 import { batchMatMulWasm } from './batch_mat_mul_wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter_wasm.js';
 import { conv2DBackpropInputWasm } from './conv2d_backprop_input_wasm.js';
+import {
+  depthwiseConv2dNativeBackpropFilterWasm,
+  depthwiseConv2dNativeBackpropInputWasm,
+} from './depthwise-backprop-wasm.js';
 import { maxPoolGradWasm } from './max_pool_grad_wasm.js';
 import { meanWasm, sumWasm } from './sum_wasm.js';
 import { tileWasm } from './tile_wasm.js';
@@ -23,6 +29,8 @@ import { registerWasmKernel } from './wasm_util.js';
 
 registerWasmKernel(Conv2DBackpropFilter, conv2DBackpropFilterWasm);
 registerWasmKernel(Conv2DBackpropInput, conv2DBackpropInputWasm);
+registerWasmKernel(DepthwiseConv2dNativeBackpropInput, depthwiseConv2dNativeBackpropInputWasm);
+registerWasmKernel(DepthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropFilterWasm);
 registerWasmKernel(BatchMatMul, batchMatMulWasm);
 registerWasmKernel(MaxPoolGrad, maxPoolGradWasm);
 registerWasmKernel(Sum, sumWasm);
@@ -33,6 +41,8 @@ registerWasmKernel(Tile, tileWasm);
 export const wasmTrainingKernels: readonly string[] = [
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
+  DepthwiseConv2dNativeBackpropInput,
+  DepthwiseConv2dNativeBackpropFilter,
   BatchMatMul,
   MaxPoolGrad,
   Sum,
