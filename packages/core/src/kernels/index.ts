@@ -16,6 +16,7 @@ import {
   Tile,
 } from '@tensorflow/tfjs-core';
 import { batchMatMulWasm } from './batch_mat_mul_wasm.js';
+import { BATCH_NORM_GRAD, batchNormGradWasm } from './batch-norm-grad.js';
 import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter_wasm.js';
 import { conv2DBackpropInputWasm } from './conv2d_backprop_input_wasm.js';
 import {
@@ -32,6 +33,7 @@ registerWasmKernel(Conv2DBackpropInput, conv2DBackpropInputWasm);
 registerWasmKernel(DepthwiseConv2dNativeBackpropInput, depthwiseConv2dNativeBackpropInputWasm);
 registerWasmKernel(DepthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropFilterWasm);
 registerWasmKernel(BatchMatMul, batchMatMulWasm);
+registerWasmKernel(BATCH_NORM_GRAD, batchNormGradWasm);
 registerWasmKernel(MaxPoolGrad, maxPoolGradWasm);
 registerWasmKernel(Sum, sumWasm);
 registerWasmKernel(Mean, meanWasm);
@@ -44,8 +46,11 @@ export const wasmTrainingKernels: readonly string[] = [
   DepthwiseConv2dNativeBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   BatchMatMul,
+  BATCH_NORM_GRAD,
   MaxPoolGrad,
   Sum,
   Mean,
   Tile,
 ];
+
+export { batchNormGrad } from './batch-norm-grad.js';
