@@ -20,7 +20,7 @@ export {
 export { describe, ResnetError, ValueError } from './errors.js';
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './generator.js';
 export { hasGradient } from './gradients.js';
-export { wasmTrainingKernels } from './kernels/index.js';
+export { batchNormGrad, wasmTrainingKernels } from './kernels/index.js';
 export {
   type LoadResult,
   Module,

@@ -75,5 +75,25 @@ export async function useThreadedWasm(options: ThreadedWasmOptions = {}): Promis
   tf.registerBackend('wasm', () => instantiate(threads), options.priority ?? 3);
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('useThreadedWasm: the threaded wasm backend failed to initialise');
+  releaseEventLoop((tf.backend() as unknown as { wasm: EmscriptenModule }).wasm);
   return getThreadsCount();
+}
+
+/** The part of an Emscripten pthreads module that holds its Node workers. */
+interface EmscriptenModule {
+  PThread?: { runningWorkers: NodeWorker[]; unusedWorkers: NodeWorker[] };
+}
+interface NodeWorker {
+  unref?: () => void;
+}
+
+/**
+ * XNNPACK's thread pool parks its pthreads in Node workers that Emscripten keeps referenced,
+ * so a program that used them would never exit once its work is done. Unreferenced, they
+ * still run every kernel but no longer hold the process open.
+ */
+function releaseEventLoop(module: EmscriptenModule): void {
+  const pool = module.PThread;
+  if (pool == null) return;
+  for (const worker of [...pool.runningWorkers, ...pool.unusedWorkers]) worker.unref?.();
 }

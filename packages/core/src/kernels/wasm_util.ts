@@ -39,7 +39,11 @@ export function stockKernel(name: string): KernelFunc {
  */
 export function registerWasmKernel(
   kernelName: string,
-  kernelFunc: (args: { inputs: any; backend: BackendWasm; attrs: any }) => TensorInfo,
+  kernelFunc: (args: {
+    inputs: any;
+    backend: BackendWasm;
+    attrs: any;
+  }) => TensorInfo | TensorInfo[],
 ): void {
   const existing = getKernel(kernelName, 'wasm');
   const config: KernelConfig = {

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { batchNormGrad, describe, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Options of {@link batchNorm}, as `torch.nn.functional.batch_norm`'s. */
@@ -10,6 +10,8 @@ export interface BatchNormOptions {
   /** Added to the variance for numerical stability; default 1e-5. */
   eps?: number;
 }
+
+type Four = [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
 
 function blend(running: tf.Variable, batch: tf.Tensor, factor: number | tf.Scalar): void {
   tf.tidy(() => {
@@ -61,21 +63,36 @@ export function batchNorm(
       `${label}: expected more than 1 value per channel when training, got input shape ${describe(x.shape)}`,
     );
   }
-  // tfjs's FusedBatchNorm gradient is written for 4-D inputs; fold other ranks into one.
+  // tfjs's FusedBatchNorm kernels are written for 4-D inputs; fold other ranks into one.
   const x4 = (x.rank === 4 ? x : tf.reshape(x, [-1, 1, 1, c])) as tf.Tensor4D;
   const y = tf.tidy(() => {
-    // tfjs's FusedBatchNorm gradient fails when scale or offset is missing; pass 1 and 0.
     const scale = weight ?? tf.ones([c]);
     const offset = bias ?? tf.zeros([c]);
     if (!training) {
       return tf.batchNorm(x4, runningMean!, runningVar!, offset, scale, eps);
     }
-    const { mean, variance } = tf.moments(x4, [0, 1, 2]);
-    if (runningMean && runningVar) {
-      blend(runningMean, mean, momentum);
-      blend(runningVar, tf.mul(variance, n / (n - 1)), momentum);
-    }
-    return tf.batchNorm(x4, mean, variance, offset, scale, eps);
+    // The batch statistics are computed inside the op, so the tape holds one node whose
+    // gradient is the fused backward pass instead of tfjs's many-kernel FusedBatchNorm one.
+    const normalise = tf.customGrad((...args) => {
+      const [input, gamma, beta, save] = args as [
+        tf.Tensor4D,
+        tf.Tensor,
+        tf.Tensor,
+        tf.GradSaveFunc,
+      ];
+      const { mean, variance } = tf.moments(input, [0, 1, 2]);
+      if (runningMean && runningVar) {
+        blend(runningMean, mean, momentum);
+        blend(runningVar, tf.mul(variance, n / (n - 1)), momentum);
+      }
+      const invStd = tf.rsqrt(tf.add(variance, eps));
+      save([input, mean, invStd, gamma]);
+      return {
+        value: tf.batchNorm(input, mean, variance, beta, gamma, eps),
+        gradFunc: (dy, saved) => batchNormGrad(dy as tf.Tensor, ...(saved as Four)),
+      };
+    });
+    return normalise(x4, scale, offset);
   });
   if (x.rank === 4) return y;
   const out = tf.reshape(y, x.shape);
