@@ -2,9 +2,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fixture from '../__fixtures__/factories.json' with { type: 'json' };
+import { LinearProbe, makeDataset, ShuffledLoader } from '../__tests__/fixtures.js';
 import {
   createOptimizer,
   createScheduler,
+  fit,
+  type OneCycleLR,
   type Optimizer,
   type OptimizerName,
   SCHEDULER_NAMES,
@@ -79,6 +82,43 @@ describe(`createScheduler steps as torch ${fixture.torch}'s lr_scheduler does fo
     const sched = createScheduler('onecycle', opt, { epochs: 2, stepsPerEpoch: 3, lr: 0.1 })!;
     for (let i = 0; i < 6; i++) sched.step();
     expect(() => sched.step()).toThrow(/tried to step 8 times; the schedule has 6 steps/);
+  });
+
+  it('fit steps a onecycle once per optimizer step, gradient accumulation included', async () => {
+    const model = new LinearProbe(3);
+    const opt = createOptimizer('sgd', model.parameters(), { lr: 0.1, momentum: 0.9 });
+    // 48 examples in batches of 16, two batches per step: 2 optimizer steps per epoch.
+    const loader = new ShuffledLoader(makeDataset(48, 1), 16, null);
+    const stepsPerEpoch = Math.ceil(loader.length / 2);
+    const sched = createScheduler('onecycle', opt, {
+      epochs: 3,
+      stepsPerEpoch,
+      lr: 0.1,
+    }) as OneCycleLR;
+    const lrs: number[] = [];
+    await fit({
+      model,
+      optimizer: opt,
+      scheduler: sched,
+      trainLoader: loader,
+      epochs: 3,
+      accumulate: 2,
+      callbacks: [{ onEpochEnd: (_, logs) => void lrs.push(logs.lr) }],
+    });
+    expect(sched.lastEpoch).toBe(6);
+    // The rate of each epoch's last batch is the one after the epoch's first step.
+    const alone = createScheduler('onecycle', optimizerFor(cases[0]), {
+      epochs: 3,
+      stepsPerEpoch,
+      lr: 0.1,
+    })!;
+    const expected = [1, 3, 5].map((k) => {
+      while ((alone as OneCycleLR).lastEpoch < k) alone.step();
+      return alone.getLastLr()[0];
+    });
+    expect(lrs).toEqual(expected);
+    opt.dispose();
+    model.dispose();
   });
 
   it('refuses a setting the named schedule does not read, rather than ignoring it', () => {
