@@ -2,7 +2,13 @@ import { describe, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteLossError } from './errors.js';
 import { evaluate, forwardTensor, isClassification, type LossFn } from './evaluate.js';
-import { clipGradNorm, clipGradValue, GradientAccumulator, valueAndGrads } from './gradients.js';
+import {
+  clipGradNorm,
+  clipGradValue,
+  GradientAccumulator,
+  type ValueAndGrads,
+  valueAndGrads,
+} from './gradients.js';
 import type { Batch, Loader } from './loader.js';
 import { crossEntropy } from './losses.js';
 import { countCorrect, type Metric, RunningMean } from './metrics.js';
@@ -355,28 +361,16 @@ async function trainBatch(
   progress: EpochProgress,
   { x, y, batch, last, lr }: BatchInput,
 ): Promise<void> {
-  let value: tf.Scalar | undefined;
-  let correct: tf.Scalar | undefined;
+  let result: BatchGradients | undefined;
   try {
     const n = x.shape[0];
-    const result = valueAndGrads(() => {
-      const out = forwardTensor(run.model, x);
-      if (isClassification(out, y)) correct = tf.keep(countCorrect(out, y));
-      const l = run.loss(out, y);
-      if (l.rank !== 0) {
-        throw new ValueError(
-          `fit: the loss must be a scalar (reduction 'mean'), got shape ${describe(l.shape)}`,
-        );
-      }
-      return l as tf.Scalar;
-    }, step.trainable);
-    value = result.value;
+    result = lossAndGradients(run, step.trainable, x, y);
     step.addGradients(result.grads, last);
-    progress.loss.update(value, n);
-    if (correct) progress.correct.addSum(correct, n);
+    progress.loss.update(result.value, n);
+    if (result.correct) progress.correct.addSum(result.correct, n);
     let batchLoss: number | undefined;
     if ((batch + 1) % run.logEvery === 0 || last) {
-      batchLoss = (await value.data())[0];
+      batchLoss = (await result.value.data())[0];
       checkLoss(batchLoss, progress.epoch, batch);
       progress.markRead();
     }
@@ -390,9 +384,41 @@ async function trainBatch(
     };
     for (const cb of run.callbacks) await cb.onBatchEnd?.(batch, logs);
   } finally {
-    correct?.dispose();
-    value?.dispose();
+    result?.correct?.dispose();
+    result?.value.dispose();
     tf.dispose([x, y]);
+  }
+}
+
+/** A batch's mean loss and gradients, and its hit count when the task is classification. */
+interface BatchGradients extends ValueAndGrads {
+  correct?: tf.Scalar;
+}
+
+/** The forward and backward pass of one batch; the caller owns every tensor returned. */
+function lossAndGradients(
+  run: FitRun,
+  trainable: tf.Variable[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+): BatchGradients {
+  let correct: tf.Scalar | undefined;
+  try {
+    const result = valueAndGrads(() => {
+      const out = forwardTensor(run.model, x);
+      if (isClassification(out, y)) correct = tf.keep(countCorrect(out, y));
+      const l = run.loss(out, y);
+      if (l.rank !== 0) {
+        throw new ValueError(
+          `fit: the loss must be a scalar (reduction 'mean'), got shape ${describe(l.shape)}`,
+        );
+      }
+      return l as tf.Scalar;
+    }, trainable);
+    return { ...result, correct };
+  } catch (e) {
+    correct?.dispose();
+    throw e;
   }
 }
 
