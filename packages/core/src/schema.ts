@@ -33,10 +33,10 @@ export function validate<T>(schema: GenericSchema<unknown, T>, value: unknown, f
   if (result.success) return result.output;
   const issue = result.issues[0];
   const field = fieldPath(issue);
-  throw new FileFormatError(`${expectation(issue)}, got ${formatValue(issue.input)}`, {
-    file,
-    field,
-  });
+  // valibot reports a missing key as the key expected where `undefined` was found.
+  const missing = issue.input === undefined && issue.kind === 'schema' && issue.type === 'object';
+  const message = missing ? 'missing' : `${expectation(issue)}, got ${formatValue(issue.input)}`;
+  throw new FileFormatError(message, { file, field });
 }
 
 /**
