@@ -7,7 +7,9 @@ import './gradients.js';
 import './kernels/index.js';
 
 export {
+  assertBackendReady,
   BACKEND_NAMES,
+  BACKEND_PACKAGES,
   type BackendAttempt,
   type BackendName,
   type BackendSelection,
@@ -20,7 +22,7 @@ export {
 export { describe, ResnetError, ValueError } from './errors.js';
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './generator.js';
 export { hasGradient } from './gradients.js';
-export { wasmTrainingKernels } from './kernels/index.js';
+export { registerWasmTrainingKernels, wasmTrainingKernels } from './kernels/index.js';
 export {
   type LoadResult,
   Module,

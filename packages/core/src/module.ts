@@ -1,4 +1,5 @@
 import { cast, dispose, type Tensor, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
+import { assertBackendReady } from './backends.js';
 import { describe, ResnetError } from './errors.js';
 
 /** A trainable tensor owned by a {@link Module}: a tfjs `Variable`. */
@@ -61,6 +62,12 @@ export class Module {
   private readonly _nonPersistent = new Set<string>();
   private readonly _modules = new Map<string, Module>();
   private _path = '';
+
+  constructor() {
+    // Layers make their weights in their constructors: without a ready backend tfjs would
+    // fail there with advice (`tf.ready()`) that does not name resnet-ts's way.
+    assertBackendReady(`${new.target.name || 'Module'}`);
+  }
 
   /** The class name shown by `toString()` and in error messages. */
   get typeName(): string {
