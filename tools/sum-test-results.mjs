@@ -1,5 +1,6 @@
-// Sums the vitest JSON reports of every workspace package into one closing line:
-// `N passed, N failed` (and skipped, when any).
+// Sums the vitest JSON reports of every workspace package into one closing line,
+// `N passed, N failed, N skipped`, after listing what was skipped and why (tests that
+// skip themselves put the reason, with the install command, in their `skipReason` meta).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -8,6 +9,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const missing = [];
+/** reason -> the packages and how many of their tests it skipped */
+const reasons = new Map();
 for (const group of ['packages', 'apps', 'tools']) {
   const dir = join(root, group);
   if (!existsSync(dir)) continue;
@@ -26,8 +29,22 @@ for (const group of ['packages', 'apps', 'tools']) {
     passed += r.numPassedTests;
     failed += r.numFailedTests + (r.numFailedTestSuites ?? 0);
     skipped += r.numPendingTests + r.numTodoTests;
+    for (const file of r.testResults ?? []) {
+      for (const t of file.assertionResults ?? []) {
+        if (t.status !== 'skipped' && t.status !== 'pending' && t.status !== 'todo') continue;
+        const reason = t.meta?.skipReason ?? 'skipped in the test file (it.skip or todo)';
+        const where = `${group}/${name}`;
+        const counts = reasons.get(reason) ?? new Map();
+        counts.set(where, (counts.get(where) ?? 0) + 1);
+        reasons.set(reason, counts);
+      }
+    }
   }
 }
+for (const [reason, counts] of reasons) {
+  const where = [...counts].map(([pkg, n]) => `${pkg} (${n})`).join(', ');
+  console.log(`skipped: ${where}: ${reason}`);
+}
 for (const m of missing) console.log(`no test report from ${m}: counted as one failure`);
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);

@@ -116,6 +116,8 @@ describe('selectBackend', () => {
     it('skips a software adapter in the automatic order and takes it when asked', async (ctx) => {
       if (swiftShaderMissing) {
         console.warn(`skipped: ${swiftShaderMissing}`);
+        // The reason travels in the JSON report, where tools/sum-test-results.mjs prints it.
+        (ctx.task.meta as Record<string, unknown>).skipReason = swiftShaderMissing;
         ctx.skip(swiftShaderMissing);
       }
       expect(existsSync(ICD), `${ICD} is missing: apt-get install chromium`).toBe(true);
