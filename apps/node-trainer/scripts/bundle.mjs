@@ -28,7 +28,8 @@ await build({
   platform: 'node',
   target: 'node20',
   external,
-  chunkNames: 'chunks/[name]-[hash]',
+  // Every chunk sits in dist/ beside cli.js, so @resnet-ts/data's `../assets/` is assets/.
+  chunkNames: '[name]-[hash]',
   legalComments: 'eof',
   logLevel: 'warning',
 });
