@@ -11,8 +11,9 @@ const root = new URL('..', import.meta.url).pathname;
 for (const group of ['packages', 'apps', 'tools']) {
   const dir = join(root, group);
   if (!existsSync(dir)) continue;
-  for (const name of readdirSync(dir)) {
-    rmSync(join(dir, name, 'test-results', 'vitest.json'), { force: true });
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    rmSync(join(dir, entry.name, 'test-results', 'vitest.json'), { force: true });
   }
 }
 const start = Date.now();
