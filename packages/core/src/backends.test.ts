@@ -70,7 +70,7 @@ describe('selectBackend', () => {
       name: 'tensorflow',
       ok: false,
       reason: expect.stringMatching(
-        /@tensorflow\/tfjs-node-gpu and @tensorflow\/tfjs-node are not installed/,
+        /^@tensorflow\/tfjs-node-gpu and @tensorflow\/tfjs-node are not installed: npm i @tensorflow\/tfjs-node-gpu \(CUDA GPUs\) or npm i @tensorflow\/tfjs-node$/,
       ),
     });
   });

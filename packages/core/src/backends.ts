@@ -164,7 +164,7 @@ async function setUpTensorflow(): Promise<string> {
     return pkg === '@tensorflow/tfjs-node-gpu' ? 'libtensorflow with CUDA' : 'libtensorflow on CPU';
   }
   throw new Skip(
-    `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed (install @tensorflow/tfjs-node-gpu for CUDA GPUs)`,
+    `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed: npm i @tensorflow/tfjs-node-gpu (CUDA GPUs) or npm i @tensorflow/tfjs-node`,
   );
 }
 
