@@ -30,8 +30,8 @@ export default defineConfig({
     // Binary assets (the MNIST digits, .wasm) stay separate files, loaded on demand.
     assetsInlineLimit: 0,
     rolldownOptions: {
-      // Timing reports are noise on a shared CI machine, and core imports the wasm backend
-      // both statically (its kernels) and dynamically (backend selection) by design.
+      // Timing reports are noise on a shared CI machine, and a backend the page imports
+      // (src/backends.ts) is also one core's backend selection may import dynamically.
       checks: { bundlerTimings: false, ineffectiveDynamicImport: false },
     },
   },

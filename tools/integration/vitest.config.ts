@@ -1,3 +1,5 @@
-import { sharedConfig } from '../../vitest.shared';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import { sharedConfig } from '../../vitest.shared.ts';
 
-export default sharedConfig;
+/** Each file packs and installs with npm: one at a time on a small machine. */
+export default mergeConfig(sharedConfig, defineConfig({ test: { fileParallelism: false } }));

@@ -3,6 +3,7 @@
  * VanResNet model, and trains, predicts, exports and imports weights on request. Running
  * here keeps every kernel launch and readback off the page's main thread.
  */
+
 import {
   type BackendName,
   type BackendSelection,
@@ -37,6 +38,7 @@ import {
   StepLR,
 } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
+import { setWasmPaths } from './backends.js';
 import type { FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
 import { epochsIn, foreignModel, weightsMetadata } from './weights-meta.js';
 
@@ -138,9 +140,8 @@ async function init(
 ): Promise<void> {
   let selection: BackendSelection;
   try {
-    selection = await selectBackend(
-      choice === 'auto' ? { wasmPaths } : { prefer: [choice], wasmPaths },
-    );
+    setWasmPaths(wasmPaths);
+    selection = await selectBackend(choice === 'auto' ? {} : { prefer: [choice] });
   } catch (err) {
     send({ type: 'initError', message: errorText(err) });
     return;

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { CHROMIUM } from './chromium.js';
 
-/** Debian's Chromium; playwright-core downloads no browser. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { CHROMIUM, noChromium } from './chromium.js';
 
 const BASE_ARGS = [
   '--no-sandbox',

@@ -6,8 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBrowser, type Session, WEBGPU_ARGS } from './browser.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { noChromium, openBrowser, type Session, WEBGPU_ARGS } from './browser.js';
 import { serveStatic } from './static-server.js';
 
 const dist = fileURLToPath(new URL('../dist', import.meta.url));
@@ -100,9 +100,18 @@ async function pingLatency(page: Page): Promise<number> {
   return page.evaluate(() => (window as any).__pingDelay as Promise<number>);
 }
 
+if (noChromium) console.warn(`skipped: ${noChromium}`);
+beforeEach((ctx) => {
+  if (!noChromium) return;
+  // The reason travels in the JSON report, where tools/sum-test-results.mjs prints it.
+  (ctx.task.meta as Record<string, unknown>).skipReason = noChromium;
+  ctx.skip(noChromium);
+});
+
 describe('with WebGPU (SwiftShader)', () => {
   let session: Session;
   beforeAll(async () => {
+    if (noChromium) return;
     session = await openBrowser(WEBGPU_ARGS);
     await open(session, 'trainSize=16&batchSize=4&epochs=5&valSize=16&optimizer=adam&lr=0.003');
   });
@@ -219,6 +228,7 @@ describe('with WebGPU (SwiftShader)', () => {
 describe('without WebGPU', () => {
   let session: Session;
   beforeAll(async () => {
+    if (noChromium) return;
     session = await openBrowser([], { width: 390, height: 844 });
     await open(session, 'trainSize=16&batchSize=4&epochs=2&valSize=16&optimizer=adam&lr=0.003');
   });

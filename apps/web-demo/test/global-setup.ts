@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noChromium } from './chromium.js';
 
 const app = fileURLToPath(new URL('..', import.meta.url));
 
@@ -20,6 +21,8 @@ function newest(dir: string): number {
  */
 export default function setup(): void {
   mkdirSync(join(app, 'test-results'), { recursive: true });
+  // Nothing will open the site: the tests are skipped (see chromium.ts).
+  if (noChromium) return;
   const built = join(app, 'dist', 'index.html');
   const packages = join(app, '..', '..', 'packages');
   const sources = [

@@ -11,7 +11,10 @@ import { build } from 'esbuild';
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = join(here, '..', 'src', 'generated');
 const outFile = join(outDir, 'register-gradients.js');
-if (process.argv.includes('--if-missing') && existsSync(outFile)) process.exit(0);
+const bundlerFile = join(outDir, 'register-gradients.bundler.js');
+if (process.argv.includes('--if-missing') && existsSync(outFile) && existsSync(bundlerFile)) {
+  process.exit(0);
+}
 
 const require = createRequire(import.meta.url);
 const corePkg = require.resolve('@tensorflow/tfjs-core/package.json');
@@ -36,6 +39,17 @@ await build({
   logLevel: 'warning',
 });
 renameSync(tmp, outFile);
+// Bundlers read tfjs-core's ESM (extensionless imports are no problem for them), so browser
+// builds get the same registrations without a second copy of tfjs-core's engine and ops:
+// package.json's `browser` field swaps this file in.
+writeFileSync(
+  bundlerFile,
+  [
+    "import '@tensorflow/tfjs-core/dist/register_all_gradients';",
+    "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';",
+    '',
+  ].join('\n'),
+);
 writeFileSync(
   join(outDir, 'register-gradients.d.ts'),
   '// Side-effect module: registers tfjs-core gradients.\nexport {};\n',

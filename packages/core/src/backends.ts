@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ResnetError } from './errors.js';
+import { registerWasmTrainingKernels } from './kernels/index.js';
 
 /** A TensorFlow.js backend resnet-ts knows how to set up. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -162,7 +164,7 @@ async function setUpTensorflow(): Promise<string> {
     return pkg === '@tensorflow/tfjs-node-gpu' ? 'libtensorflow with CUDA' : 'libtensorflow on CPU';
   }
   throw new Skip(
-    `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed (install @tensorflow/tfjs-node-gpu for CUDA GPUs)`,
+    `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not installed: npm i @tensorflow/tfjs-node-gpu (CUDA GPUs) or npm i @tensorflow/tfjs-node`,
   );
 }
 
@@ -209,26 +211,73 @@ async function setUpWebGPU(allowSoftware: boolean): Promise<string> {
     isFallbackAdapter: raw.isFallbackAdapter ?? adapter.isFallbackAdapter,
   };
   const usable = check(info);
-  await import('@tensorflow/tfjs-backend-webgpu');
+  await loadBackendPackage('webgpu');
   if (!tf.findBackendFactory('webgpu')) {
     throw new Skip('@tensorflow/tfjs-backend-webgpu was loaded before WebGPU was available');
   }
   return `${isSoftwareAdapter(usable) ? 'software adapter' : 'GPU adapter'}: ${describeAdapter(usable) || 'unknown'}`;
 }
 
+/** The npm package that provides each tfjs backend resnet-ts can set up itself. */
+export const BACKEND_PACKAGES: Readonly<Record<Exclude<BackendName, 'tensorflow'>, string>> = {
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+  webgl: '@tensorflow/tfjs-backend-webgl',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/**
+ * Loads the package of a tfjs backend, which the user installs (they are optional peer
+ * dependencies). Under Node it is imported from wherever it is installed; in a browser
+ * bundle the app imports it itself (a bundler cannot include a package that may be
+ * absent), so one already registered is used as it is. Returns the module when it could be
+ * imported, null when the backend was registered by the app's own import.
+ */
+async function loadBackendPackage(
+  name: Exclude<BackendName, 'tensorflow'>,
+  { needModule = false } = {},
+): Promise<Record<string, any> | null> {
+  const pkg = BACKEND_PACKAGES[name];
+  if (!needModule && tf.findBackendFactory(name)) return null;
+  try {
+    return await importOptional(pkg);
+  } catch (err) {
+    if (!needModule && tf.findBackendFactory(name)) return null;
+    if (!isNode()) {
+      throw new Skip(`${pkg} is not part of this app: npm i ${pkg}, then import '${pkg}' in it`);
+    }
+    if (err instanceof Skip || isModuleNotFound(err)) {
+      throw new Skip(`${pkg} is not installed: npm i ${pkg}`);
+    }
+    throw new Skip(`${pkg} is installed but failed to load: ${(err as Error)?.message ?? err}`);
+  }
+}
+
 async function setUpWebGL(): Promise<string> {
-  await import('@tensorflow/tfjs-backend-webgl');
+  await loadBackendPackage('webgl');
   return 'WebGL';
 }
 
 async function setUpWasm(wasmPaths: SelectBackendOptions['wasmPaths']): Promise<string> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
-  if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths as any);
+  const wasm = await loadBackendPackage('wasm', { needModule: wasmPaths !== undefined }).catch(
+    (err: unknown) => {
+      if (wasmPaths !== undefined && tf.findBackendFactory('wasm')) {
+        throw new Skip(
+          "wasmPaths needs @tensorflow/tfjs-backend-wasm's module, which this bundle's @resnet-ts/core cannot import: call its setWasmPaths yourself",
+        );
+      }
+      throw err;
+    },
+  );
+  if (wasm && wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths as any);
+  if (!registerWasmTrainingKernels()) {
+    throw new Skip('the wasm backend registered no kernels (version mismatch?)');
+  }
   return 'XNNPACK with resnet-ts training kernels';
 }
 
 async function setUpCpu(): Promise<string> {
-  await import('@tensorflow/tfjs-backend-cpu');
+  await loadBackendPackage('cpu');
   return 'plain JavaScript kernels';
 }
 
@@ -315,4 +364,21 @@ export function formatBackendReport(selection: BackendSelection): string {
     );
   }
   return `backend: ${selection.name}\n${lines.join('\n')}`;
+}
+
+/**
+ * Throws a {@link ResnetError} that says to `await selectBackend()` when tfjs has no backend
+ * that can run an op right now: none is installed, or the best one (wasm, webgpu) starts
+ * asynchronously and nobody awaited it. `what` names the thing that needed the backend.
+ */
+export function assertBackendReady(what: string): void {
+  try {
+    tf.backend();
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err);
+    if (!/not yet been initialized|No backend found/.test(message)) throw err;
+    throw new ResnetError(
+      `${what} needs a TensorFlow.js backend, and none is ready yet: \`await selectBackend()\` (from @resnet-ts/core) before building or running modules (tfjs said: ${message})`,
+    );
+  }
 }

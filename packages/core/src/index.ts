@@ -7,7 +7,9 @@ import './gradients.js';
 import './kernels/index.js';
 
 export {
+  assertBackendReady,
   BACKEND_NAMES,
+  BACKEND_PACKAGES,
   type BackendAttempt,
   type BackendName,
   type BackendSelection,
@@ -39,7 +41,11 @@ export {
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './generator.js';
 export { hasGradient } from './gradients.js';
 export { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.js';
-export { batchNormGrad, wasmTrainingKernels } from './kernels/index.js';
+export {
+  batchNormGrad,
+  registerWasmTrainingKernels,
+  wasmTrainingKernels,
+} from './kernels/index.js';
 export {
   type LoadResult,
   type LoadStateDictOptions,

@@ -1,4 +1,5 @@
 import { cast, dispose, type Tensor, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
+import { assertBackendReady } from './backends.js';
 import { formatValue, ResnetError, ValueError } from './errors.js';
 import { isTensor, sameShape } from './tensors.js';
 
@@ -94,6 +95,12 @@ export class Module {
   private readonly _nonPersistent = new Set<string>();
   private readonly _modules = new Map<string, Module>();
   private _path = '';
+
+  constructor() {
+    // Layers make their weights in their constructors: without a ready backend tfjs would
+    // fail there with advice (`tf.ready()`) that does not name resnet-ts's way.
+    assertBackendReady(`${new.target.name || 'Module'}`);
+  }
 
   /** The class name shown by `toString()` and in error messages. */
   get typeName(): string {

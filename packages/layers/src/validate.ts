@@ -36,8 +36,13 @@ export function checkNHWC(label: string, x: Tensor, channels?: number): void {
     );
   }
   if (channels !== undefined && x.shape[3] !== channels) {
+    // PyTorch users pass [batch, channels, height, width]: say so when the shape fits that.
+    const hint =
+      x.shape[1] === channels
+        ? `; this looks like NCHW (PyTorch's layout): convert it with nchwToNhwc(x) from @resnet-ts/layers`
+        : '';
     throw new ValueError(
-      `${label}: expected input with ${channels} channels, got ${x.shape[3]} (input shape ${describe(x.shape)})`,
+      `${label}: expected input with ${channels} channels, got ${x.shape[3]} (input shape ${describe(x.shape)})${hint}`,
     );
   }
 }

@@ -1,15 +1,20 @@
 /**
- * Importing this module registers the kernels tfjs's CPU backends lack or run slowly for
- * training convolutional networks. Registration needs no initialised backend: tfjs's kernel
- * registry is global and the wasm backend looks kernels up on each call.
+ * The kernels tfjs's wasm backend lacks or runs slowly for training convolutional networks.
+ * tfjs-backend-wasm is an optional peer: they register once its own kernels exist, because
+ * an override keeps the stock kernel (and its setup) to delegate to. Under Node, importing
+ * this module loads tfjs-backend-wasm synchronously when it is installed, so the kernels are
+ * in place as soon as `@resnet-ts/core` is imported; elsewhere (bundles) they register at
+ * import when the app imported the backend first, else when `selectBackend` picks wasm, or
+ * when {@link registerWasmTrainingKernels} is called.
  */
-import '@tensorflow/tfjs-backend-wasm';
 import {
   BatchMatMul,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
+  getKernel,
   MaxPoolGrad,
   Mean,
   Sum,
@@ -28,29 +33,64 @@ import { meanWasm, sumWasm } from './sum_wasm.js';
 import { tileWasm } from './tile_wasm.js';
 import { registerWasmKernel } from './wasm_util.js';
 
-registerWasmKernel(Conv2DBackpropFilter, conv2DBackpropFilterWasm);
-registerWasmKernel(Conv2DBackpropInput, conv2DBackpropInputWasm);
-registerWasmKernel(DepthwiseConv2dNativeBackpropInput, depthwiseConv2dNativeBackpropInputWasm);
-registerWasmKernel(DepthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropFilterWasm);
-registerWasmKernel(BatchMatMul, batchMatMulWasm);
-registerWasmKernel(BATCH_NORM_GRAD, batchNormGradWasm);
-registerWasmKernel(MaxPoolGrad, maxPoolGradWasm);
-registerWasmKernel(Sum, sumWasm);
-registerWasmKernel(Mean, meanWasm);
-registerWasmKernel(Tile, tileWasm);
+const KERNELS = [
+  [Conv2DBackpropFilter, conv2DBackpropFilterWasm],
+  [Conv2DBackpropInput, conv2DBackpropInputWasm],
+  [DepthwiseConv2dNativeBackpropInput, depthwiseConv2dNativeBackpropInputWasm],
+  [DepthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropFilterWasm],
+  [BatchMatMul, batchMatMulWasm],
+  [BATCH_NORM_GRAD, batchNormGradWasm],
+  [MaxPoolGrad, maxPoolGradWasm],
+  [Sum, sumWasm],
+  [Mean, meanWasm],
+  [Tile, tileWasm],
+] as const;
 
 /** Names of the wasm kernels this package registers or replaces. */
-export const wasmTrainingKernels: readonly string[] = [
-  Conv2DBackpropFilter,
-  Conv2DBackpropInput,
-  DepthwiseConv2dNativeBackpropInput,
-  DepthwiseConv2dNativeBackpropFilter,
-  BatchMatMul,
-  BATCH_NORM_GRAD,
-  MaxPoolGrad,
-  Sum,
-  Mean,
-  Tile,
-];
+export const wasmTrainingKernels: readonly string[] = KERNELS.map(([name]) => name);
+
+let registered = false;
+
+/**
+ * Registers resnet-ts's wasm training kernels, once. Returns false (and registers nothing)
+ * while tfjs-backend-wasm has not been loaded; `selectBackend` calls it, so only code that
+ * sets the wasm backend with `tf.setBackend('wasm')` itself in a bundle that imports
+ * tfjs-backend-wasm after `@resnet-ts/core` needs to.
+ */
+export function registerWasmTrainingKernels(): boolean {
+  if (registered) return true;
+  if (getKernel(Conv2D, 'wasm') == null) return false;
+  for (const [name, kernel] of KERNELS) registerWasmKernel(name, kernel);
+  registered = true;
+  return true;
+}
+
+/**
+ * Under Node, loads tfjs-backend-wasm if it is installed, from this package or from the
+ * working directory. Node resolves both `import` and `require` of tfjs packages to their
+ * CommonJS builds, so this is the same module (and engine) a later import gets.
+ */
+function loadWasmBackendUnderNode(): void {
+  const proc = (globalThis as { process?: any }).process;
+  if (typeof proc?.versions?.node !== 'string' || typeof proc.getBuiltinModule !== 'function') {
+    return;
+  }
+  if ((globalThis as { window?: unknown }).window !== undefined) return;
+  const { createRequire } = proc.getBuiltinModule('module');
+  for (const base of [import.meta.url, `${proc.cwd()}/package.json`]) {
+    const require = createRequire(base);
+    let path: string;
+    try {
+      path = require.resolve('@tensorflow/tfjs-backend-wasm');
+    } catch {
+      continue;
+    }
+    require(path);
+    return;
+  }
+}
+
+loadWasmBackendUnderNode();
+registerWasmTrainingKernels();
 
 export { batchNormGrad } from './batch-norm-grad.js';

@@ -12,10 +12,27 @@ import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
-import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { ResnetError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * tfjs-backend-wasm, an optional peer, loaded when first needed so `@resnet-ts/core/node`
+ * imports without it. Node gives `require` and `import` the same (CommonJS) module.
+ */
+function wasmBackend(): typeof WasmBackend {
+  try {
+    return require('@tensorflow/tfjs-backend-wasm');
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new ResnetError(
+      'useThreadedWasm needs @tensorflow/tfjs-backend-wasm, which is not installed: npm i @tensorflow/tfjs-backend-wasm',
+    );
+  }
+}
 
 /** Options of {@link useThreadedWasm}. */
 export interface ThreadedWasmOptions {
@@ -28,6 +45,7 @@ export interface ThreadedWasmOptions {
 type WasmFactory = (config: Record<string, unknown>) => Promise<any>;
 
 async function instantiate(threads: number): Promise<BackendWasm> {
+  wasmBackend();
   const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const outDir = join(pkgDir, 'wasm-out');
   const mainScript = join(outDir, 'tfjs-backend-wasm-threaded-simd.js');
@@ -57,6 +75,7 @@ async function instantiate(threads: number): Promise<BackendWasm> {
     disposeData: module.cwrap('dispose_data', null, ['number']),
     dispose: module.cwrap('dispose', null, []),
   };
+  const { BackendWasm, setThreadsCount } = wasmBackend();
   setThreadsCount(threads);
   return new BackendWasm(module);
 }
@@ -71,12 +90,13 @@ export async function useThreadedWasm(options: ThreadedWasmOptions = {}): Promis
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`useThreadedWasm: threads must be an integer >= 1, got ${threads}`);
   }
+  wasmBackend();
   if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
   tf.registerBackend('wasm', () => instantiate(threads), options.priority ?? 3);
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('useThreadedWasm: the threaded wasm backend failed to initialise');
   releaseEventLoop((tf.backend() as unknown as { wasm: EmscriptenModule }).wasm);
-  return getThreadsCount();
+  return wasmBackend().getThreadsCount();
 }
 
 /** The part of an Emscripten pthreads module that holds its Node workers. */
