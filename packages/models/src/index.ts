@@ -45,3 +45,14 @@ export {
   toTorchStateDict,
 } from './torchInterop.js';
 export { VanResNet, type VanResNetOptions } from './vanResNet.js';
+export {
+  checkWeightsFitSpec,
+  describeForeignModel,
+  encodeWeightsMeta,
+  loadModelFromSafetensors,
+  MODEL_META_KEY,
+  parseWeightsMeta,
+  readWeightsMeta,
+  WEIGHTS_META_LIMITS,
+  type WeightsMeta,
+} from './weights-meta.js';
