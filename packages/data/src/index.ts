@@ -38,9 +38,15 @@ export {
   type DataLoaderOptions,
 } from './data-loader.js';
 export { ConcatDataset, type Dataset, firstN, randomSplit, Subset } from './dataset.js';
-export { DatasetFileError } from './errors.js';
+export { DatasetFileError, ImageFileError } from './errors.js';
 export { checkLabels, type IdxArray, parseIdx } from './idx.js';
 export { ImageArrayDataset, type ImageArrayDatasetOptions } from './image-array-dataset.js';
+export {
+  checkPixelLimit,
+  DEFAULT_MAX_PIXELS,
+  type ImageHeader,
+  readImageHeader,
+} from './image-header.js';
 export {
   fetchMnistDigits,
   type MnistDigits,
@@ -59,6 +65,7 @@ export {
   SequentialSampler,
 } from './samplers.js';
 export { TensorDataset } from './tensor-dataset.js';
+export { type Preprocessing, type RgbaImage, toModelInput } from './to-model-input.js';
 export { Compose, Lambda } from './transforms/compose.js';
 export {
   crop,

@@ -1,6 +1,7 @@
 /**
  * @resnet-ts/data/node: the Node-only half of the package — datasets read from the file
- * system (embedded digits, MNIST IDX, CIFAR-10 binary) and downloads.
+ * system (embedded digits, MNIST IDX, CIFAR-10 binary, the catalog's `loadDataset`),
+ * picture decoding and downloads.
  */
 
 export { MNIST_CLASSES } from '../catalog.js';
@@ -12,5 +13,19 @@ export {
   type DownloadProgress,
   download,
 } from './download.js';
+export { MAX_DATASET_FILE_BYTES, readRegularFile } from './files.js';
+export {
+  defaultDataDir,
+  type LoadDatasetOptions,
+  type LoadedDataset,
+  loadDataset,
+} from './load-dataset.js';
 export { type LoadMnistOptions, loadMnist } from './mnist.js';
 export { mnistDigits, mnistDigitsPath } from './mnist-digits.js';
+export {
+  type DecodedImage,
+  type DecodeImageOptions,
+  decodeImage,
+  MAX_IMAGE_FILE_BYTES,
+  readImage,
+} from './read-image.js';
