@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { readRegularFile } from '@resnet-ts/core/node';
 import { DatasetFileError } from '../errors.js';
 
 /**
@@ -17,48 +17,6 @@ export function findFile(dir: string, names: readonly string[], howToGet: string
     join(dir, names[0]),
     `not found (looked for ${names.join(', ')} in ${dir}); ${howToGet}`,
   );
-}
-
-/** What kind of file system entry a stat describes, for refusing anything but a file. */
-function entryKind(s: import('node:fs').Stats): string {
-  if (s.isDirectory()) return 'a directory';
-  if (s.isFIFO()) return 'a FIFO (named pipe)';
-  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
-  if (s.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
-/**
- * The bytes of the regular file at `path` (symlinks followed), refusing directories, FIFOs
- * and devices (which would hang or never end) and files over `maxBytes`, and never reading
- * past the size seen by `stat`, so a file that grows while read cannot exhaust memory.
- */
-export async function readRegularFile(path: string, maxBytes: number): Promise<Uint8Array> {
-  let info: import('node:fs').Stats;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    throw new DatasetFileError(path, `cannot read (${(error as Error).message})`);
-  }
-  if (!info.isFile()) {
-    throw new DatasetFileError(path, `is ${entryKind(info)}, expected a regular file`);
-  }
-  if (info.size > maxBytes) {
-    throw new DatasetFileError(path, `${info.size} bytes is more than the ${maxBytes}-byte limit`);
-  }
-  const handle = await open(path, 'r');
-  try {
-    const bytes = new Uint8Array(info.size);
-    let offset = 0;
-    while (offset < bytes.length) {
-      const { bytesRead } = await handle.read(bytes, offset, bytes.length - offset, offset);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
-    }
-    return offset === bytes.length ? bytes : bytes.subarray(0, offset);
-  } finally {
-    await handle.close();
-  }
 }
 
 /**
@@ -129,7 +87,10 @@ export async function readMaybeGzip(
   path: string,
   expectedLength?: (head: Uint8Array) => number | undefined,
 ): Promise<Uint8Array> {
-  const raw = await readRegularFile(path, MAX_DATASET_FILE_BYTES);
+  const raw = await readRegularFile(path, {
+    maxBytes: MAX_DATASET_FILE_BYTES,
+    what: 'dataset file',
+  });
   if (!path.endsWith('.gz')) return raw;
   return gunzipBounded(raw, path, MAX_DATASET_FILE_BYTES, expectedLength);
 }

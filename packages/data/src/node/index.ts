@@ -13,7 +13,7 @@ export {
   type DownloadProgress,
   download,
 } from './download.js';
-export { MAX_DATASET_FILE_BYTES, readRegularFile } from './files.js';
+export { MAX_DATASET_FILE_BYTES } from './files.js';
 export {
   defaultDataDir,
   type LoadDatasetOptions,

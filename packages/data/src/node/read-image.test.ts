@@ -96,9 +96,9 @@ describe('readImage', () => {
     );
     execFileSync('mkfifo', [join(dir, 'fifo.png')]);
     await expect(readImage(join(dir, 'fifo.png'))).rejects.toThrow(
-      /fifo\.png: is a FIFO \(named pipe\), expected a regular file/,
+      /fifo\.png is a FIFO \(named pipe\); expected a regular picture/,
     );
-    await expect(readImage(dir)).rejects.toThrow(/is a directory, expected a regular file/);
+    await expect(readImage(dir)).rejects.toThrow(/is a directory; expected a regular picture/);
   });
 
   it('reads the declared size from PNG and JPEG headers', async () => {

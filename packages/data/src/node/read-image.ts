@@ -1,8 +1,8 @@
+import { readRegularFile } from '@resnet-ts/core/node';
 import sharp from 'sharp';
 import { ImageFileError } from '../errors.js';
 import { checkPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from '../image-header.js';
 import type { RgbaImage } from '../to-model-input.js';
-import { readRegularFile } from './files.js';
 
 /** The largest picture file read: far above any photo, well below what would hurt. */
 export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
@@ -77,7 +77,7 @@ export async function readImage(
   path: string,
   options: DecodeImageOptions = {},
 ): Promise<RgbaImage> {
-  const bytes = await readRegularFile(path, MAX_IMAGE_FILE_BYTES);
+  const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES, what: 'picture' });
   const image = await decodeImage(bytes, path, { ...options, alpha: true });
   return { width: image.width, height: image.height, data: image.data };
 }
