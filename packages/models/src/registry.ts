@@ -1,4 +1,4 @@
-import { describe, type Generator, type Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Generator, type Module, ValueError } from '@resnet-ts/core';
 import { BasicBlock } from '@resnet-ts/layers';
 import {
   RESNET_ARCHITECTURES,
@@ -46,14 +46,14 @@ export function isModelName(name: unknown): name is ModelName {
 function checkName(name: unknown, where: string): asserts name is ModelName {
   if (!isModelName(name)) {
     throw new ValueError(
-      `${where}: unknown model ${describe(name)}; expected one of ${MODEL_NAMES.join(', ')}`,
+      `${where}: unknown model ${formatValue(name)}; expected one of ${MODEL_NAMES.join(', ')}`,
     );
   }
 }
 
 function checkCount(where: string, option: string, value: unknown): void {
   if (!Number.isSafeInteger(value) || (value as number) < 1) {
-    throw new ValueError(`${where}: ${option} must be an integer >= 1, got ${describe(value)}`);
+    throw new ValueError(`${where}: ${option} must be an integer >= 1, got ${formatValue(value)}`);
   }
 }
 
