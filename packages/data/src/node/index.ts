@@ -14,6 +14,7 @@ export {
   download,
 } from './download.js';
 export { MAX_DATASET_FILE_BYTES } from './files.js';
+export { loadImageFolder } from './image-folder.js';
 export {
   defaultDataDir,
   type LoadDatasetOptions,
