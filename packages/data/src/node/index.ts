@@ -30,3 +30,9 @@ export {
   MAX_IMAGE_FILE_BYTES,
   readImage,
 } from './read-image.js';
+export {
+  type WorkerDatasetParts,
+  WorkerPoolDataset,
+  type WorkerPoolOptions,
+  WorkerSampleError,
+} from './worker-pool.js';
