@@ -53,18 +53,32 @@ const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e &
   }
   const { dataset, generator } = parts;
   parentPort.postMessage({ type: 'ready', length: dataset.length });
+  const reply = async (m, sample) => {
+    try {
+      const s = await sample;
+      let image = s.image;
+      if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
+      parentPort.postMessage({ type: 'sample', id: m.id, image, shape: s.shape, label: s.label }, [image.buffer]);
+    } catch (e) {
+      parentPort.postMessage({ type: 'error', id: m.id, ...fail(e) });
+    }
+  };
+  const reseed = (seed) => () => { if (generator) generator.manualSeed(seed); };
   let chain = Promise.resolve();
   parentPort.on('message', (m) => {
-    chain = chain.then(async () => {
-      try {
-        if (generator) generator.manualSeed(m.seed);
-        const s = await dataset.get(m.index);
-        let image = s.image;
-        if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
-        parentPort.postMessage({ type: 'sample', id: m.id, image, shape: s.shape, label: s.label }, [image.buffer]);
-      } catch (e) {
-        parentPort.postMessage({ type: 'error', id: m.id, ...fail(e) });
-      }
+    if (typeof dataset.getWith === 'function') {
+      // An ImageFolder decodes the next pictures while this one is transformed, and re-seeds
+      // right before each transform, in order.
+      let sample;
+      try { sample = dataset.getWith(m.index, reseed(m.seed)); } catch (e) { sample = Promise.reject(e); }
+      reply(m, sample);
+      return;
+    }
+    chain = chain.then(() => {
+      reseed(m.seed)();
+      let sample;
+      try { sample = dataset.get(m.index); } catch (e) { sample = Promise.reject(e); }
+      return reply(m, sample);
     });
   });
 })();
