@@ -134,6 +134,14 @@ export class ImageFolder<F = string> implements Dataset<Promise<ImageSample>> {
     this.skipped = options.skipped ?? [];
   }
 
+  /** The same pictures and classes read through another transform (a validation twin). */
+  withTransform(transform: Transform | undefined): ImageFolder<F> {
+    return new ImageFolder(this.classes, this.samples, this.load, {
+      transform,
+      skipped: this.skipped,
+    });
+  }
+
   /** The labels of all samples, torchvision's `targets`. */
   get targets(): number[] {
     return this.samples.map(([, label]) => label);

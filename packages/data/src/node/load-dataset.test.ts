@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { idx } from '../__tests__/formats.js';
 import { datasetInfo } from '../catalog.js';
@@ -36,6 +37,28 @@ describe('loadDataset', () => {
     await expect(attempt).rejects.toThrow(DatasetFileError);
     await expect(loadDataset('mnist-idx', { dataDir: dir, valSplit: 0, seed: 0 })).rejects.toThrow(
       /train-images-idx3-ubyte: 116 bytes, expected 800 .*\(download the dataset into .* again/,
+    );
+  });
+
+  it('loads a folder of class subfolders, split by seed, resized to the model input', async () => {
+    const root = fileURLToPath(new URL('../__fixtures__/image-folder', import.meta.url));
+    const skipped: string[] = [];
+    const opts = { dataDir: root, valSplit: 0.25, seed: 1, imageSize: 8, skipBadFiles: true };
+    const ds = await loadDataset('folder', { ...opts, log: (m) => skipped.push(m) });
+    expect(ds.classes).toEqual(['Dog', 'cat', 'zebra', 'élan']);
+    expect(ds.input).toEqual({ ...datasetInfo('folder').input, size: 8 });
+    expect([ds.train.length, ds.val?.length, ds.test.length]).toEqual([10, 3, 3]);
+    expect(skipped).toEqual([expect.stringMatching(/skipped .*zebra\/broken\.jpg: /)]);
+    const sample = await ds.val!.get(0);
+    expect(sample.shape).toEqual([8, 8, 3]);
+    expect(sample.image).toBeInstanceOf(Float32Array);
+    const again = await loadDataset('folder', opts);
+    expect((await again.val!.get(0)).label).toBe(sample.label);
+    const other = mkdtempSync(join(tmpdir(), 'resnet-ts-val-'));
+    mkdirSync(join(other, 'cat'));
+    writeFileSync(join(other, 'cat', 'a.png'), readFileSync(join(root, 'cat', 'b.png')));
+    await expect(loadDataset('folder', { ...opts, valDir: other })).rejects.toThrow(
+      /has the classes cat, expected the training folder's Dog, cat, zebra, élan/,
     );
   });
 });
