@@ -47,7 +47,7 @@ describe('loadDataset', () => {
     const ds = await loadDataset('folder', { ...opts, log: (m) => skipped.push(m) });
     expect(ds.classes).toEqual(['Dog', 'cat', 'zebra', 'élan']);
     expect(ds.input).toEqual({ ...datasetInfo('folder').input, size: 8 });
-    expect([ds.train.length, ds.val?.length, ds.test.length]).toEqual([10, 3, 3]);
+    expect([ds.train.length, ds.val?.length, ds.test.length]).toEqual([13, 4, 4]);
     expect(skipped).toEqual([expect.stringMatching(/skipped .*zebra\/broken\.jpg: /)]);
     const sample = await ds.val!.get(0);
     expect(sample.shape).toEqual([8, 8, 3]);
