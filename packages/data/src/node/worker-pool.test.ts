@@ -70,6 +70,34 @@ describe('WorkerPoolDataset', () => {
     );
   });
 
+  it('serves any dataset, one sample at a time per worker, seeded per sample', async () => {
+    const plain = pathToFileURL(
+      await bundleModule(
+        'worker-plain',
+        `import { Generator } from '@resnet-ts/core';
+         export function createDataset({ n }) {
+           const generator = new Generator(0);
+           const get = (i) => ({ image: Uint8Array.of(generator.randint(256)), shape: [1, 1, 1], label: i });
+           return { dataset: { length: n, get }, generator };
+         }`,
+      ),
+    );
+    const draws = async (numWorkers: number) => {
+      const pool = await WorkerPoolDataset.open(plain, { numWorkers, seed: 9, args: { n: 8 } });
+      try {
+        expect(pool.length).toBe(8);
+        const samples = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => pool.get(i)));
+        expect(samples.map((s) => s.label)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        return samples.map((s) => s.image[0]);
+      } finally {
+        await pool.close();
+      }
+    };
+    const one = await draws(1);
+    expect(new Set(one).size).toBeGreaterThan(4);
+    expect(await draws(3)).toEqual(one);
+  });
+
   it("passes a worker's error on, naming the file", async () => {
     const pool = await WorkerPoolDataset.open(module, { numWorkers: 2, args: { root } });
     try {
