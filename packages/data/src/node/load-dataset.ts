@@ -11,6 +11,7 @@ import {
 import { type Dataset, firstN, randomSplit } from '../dataset.js';
 import { DatasetFileError } from '../errors.js';
 import { ImageArrayDataset } from '../image-array-dataset.js';
+import type { ImageFolder } from '../image-folder.js';
 import type { ImageSample } from '../sample.js';
 import { Compose } from '../transforms/compose.js';
 import { Normalize } from '../transforms/normalize.js';
@@ -21,9 +22,11 @@ import { ToTensor } from '../transforms/to-tensor.js';
 import type { Transform } from '../transforms/transform.js';
 import { loadCifar10 } from './cifar10.js';
 import { download } from './download.js';
+import type { FolderWorkerArgs } from './folder-worker.js';
 import { loadImageFolder } from './image-folder.js';
 import { loadMnist } from './mnist.js';
 import { mnistDigits } from './mnist-digits.js';
+import { WorkerPoolDataset } from './worker-pool.js';
 
 /**
  * A dataset ready for training: train/validation/test splits and what they hold. `S` is
@@ -34,6 +37,8 @@ export interface LoadedDataset<S = ImageSample> extends DatasetInfo {
   train: Dataset<S>;
   val: Dataset<S> | undefined;
   test: Dataset<S>;
+  /** Stops worker threads (`folder` with `workers`); absent when there are none. */
+  close?: () => Promise<void>;
 }
 
 /** Options of {@link loadDataset}. */
@@ -72,6 +77,13 @@ export interface LoadDatasetOptions {
   skipBadFiles?: boolean;
   /** `folder`: the pixel limit per picture (default 50 MP). */
   maxPixels?: number;
+  /**
+   * `folder` without `transforms`: decode and transform in this many worker threads (PyTorch's
+   * `num_workers`; 0, the default, decodes on the main thread). Call the result's `close()`.
+   */
+  workers?: number;
+  /** `folder` with `workers`: the workers' module (default this package's folder worker). */
+  workerModule?: URL;
 }
 
 /** Where a dataset's files are looked for by default: `data/<name>` under the working directory. */
@@ -140,7 +152,14 @@ async function loadFromDirectory(
   }
 }
 
-function folderTransforms(size: number, augment: Generator | undefined) {
+/**
+ * The transforms of a `folder` without `transforms` given: a plain resize to `size`, a random
+ * flip when `augment` is given (training), then ToTensor and the ImageNet Normalize.
+ */
+export function defaultFolderTransforms(
+  size: number,
+  augment: Generator | undefined,
+): { train: Transform; test: Transform } {
   const tail = [new ToTensor(), new Normalize(IMAGENET_MEAN, IMAGENET_STD)];
   const resize = new Resize([size, size]);
   const test = new Compose([resize, ...tail]);
@@ -161,7 +180,7 @@ async function loadFolder(opts: LoadDatasetOptions): Promise<LoadedDataset<Promi
     );
   }
   const size = opts.imageSize ?? info.input.size;
-  const tf = opts.transforms ?? folderTransforms(size, opts.augmentGenerator);
+  const tf = opts.transforms ?? defaultFolderTransforms(size, opts.augmentGenerator);
   const folderOptions = {
     onBadFile: opts.skipBadFiles ? ('skip' as const) : ('error' as const),
     maxPixels: opts.maxPixels,
@@ -172,6 +191,31 @@ async function loadFolder(opts: LoadDatasetOptions): Promise<LoadedDataset<Promi
     return folder;
   };
   const train = await open(opts.dataDir, tf.train);
+  const workers = opts.transforms ? 0 : (opts.workers ?? 0);
+  const pools: WorkerPoolDataset[] = [];
+  // With workers, each set is a pool over the same files (the main thread's folder gives the
+  // classes and checks them); the training pool draws its per-sample seeds from the augment
+  // generator, so checkpointing that generator resumes the augmentation as without workers.
+  const pooled = async (
+    folder: ImageFolder<string>,
+    dir: string,
+    augment: boolean,
+  ): Promise<Dataset<Promise<ImageSample>>> => {
+    if (workers === 0) return folder;
+    const args: FolderWorkerArgs = {
+      root: resolve(dir),
+      size,
+      augment: augment && opts.augmentGenerator !== undefined,
+      skipBadFiles: opts.skipBadFiles ?? false,
+      maxPixels: opts.maxPixels,
+    };
+    const pool = await WorkerPoolDataset.open(
+      opts.workerModule ?? new URL('./folder-worker.js', import.meta.url),
+      { numWorkers: workers, args, generator: augment ? opts.augmentGenerator : undefined },
+    );
+    pools.push(pool);
+    return pool;
+  };
   const classesMatch = async (dir: string) => {
     const other = await open(dir, tf.test);
     if (other.classes.join('\n') !== train.classes.join('\n')) {
@@ -182,19 +226,27 @@ async function loadFolder(opts: LoadDatasetOptions): Promise<LoadedDataset<Promi
     }
     return other;
   };
-  let trainSet: Dataset<Promise<ImageSample>> = firstN(train, opts.limitTrain);
+  let trainSet: Dataset<Promise<ImageSample>>;
   let val: Dataset<Promise<ImageSample>> | undefined;
-  if (opts.valDir) val = await classesMatch(opts.valDir);
-  else if (!opts.testOnly && opts.valSplit > 0) {
-    const plain = firstN(train.withTransform(tf.test), opts.limitTrain);
-    const nVal = Math.max(1, Math.round(trainSet.length * opts.valSplit));
-    const lengths = [trainSet.length - nVal, nVal];
-    [trainSet] = randomSplit(trainSet, lengths, new Generator(opts.seed));
-    [, val] = randomSplit(plain, lengths, new Generator(opts.seed));
+  let test: Dataset<Promise<ImageSample>>;
+  try {
+    const trainEval = () => pooled(train.withTransform(tf.test), opts.dataDir!, false);
+    trainSet = firstN(await pooled(train, opts.dataDir, true), opts.limitTrain);
+    if (opts.valDir) val = await pooled(await classesMatch(opts.valDir), opts.valDir, false);
+    else if (!opts.testOnly && opts.valSplit > 0) {
+      const plain = firstN(await trainEval(), opts.limitTrain);
+      const nVal = Math.max(1, Math.round(trainSet.length * opts.valSplit));
+      const lengths = [trainSet.length - nVal, nVal];
+      [trainSet] = randomSplit(trainSet, lengths, new Generator(opts.seed));
+      [, val] = randomSplit(plain, lengths, new Generator(opts.seed));
+    }
+    test = opts.testDir
+      ? await pooled(await classesMatch(opts.testDir), opts.testDir, false)
+      : (val ?? (await trainEval()));
+  } catch (error) {
+    await Promise.all(pools.map((p) => p.close()));
+    throw error;
   }
-  const test = opts.testDir
-    ? await classesMatch(opts.testDir)
-    : (val ?? train.withTransform(tf.test));
   return {
     name: 'folder',
     input: { ...info.input, size },
@@ -202,6 +254,11 @@ async function loadFolder(opts: LoadDatasetOptions): Promise<LoadedDataset<Promi
     train: trainSet,
     val,
     test: firstN(test, opts.limitTest),
+    ...(pools.length > 0 && {
+      close: async () => {
+        await Promise.all(pools.map((p) => p.close()));
+      },
+    }),
   };
 }
 
