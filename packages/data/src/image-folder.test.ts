@@ -44,6 +44,63 @@ describe('ImageFolder.fromFiles', () => {
   });
 });
 
+describe('ImageFolder.fromFiles decoding (browser APIs stubbed)', () => {
+  const picked = (path: string, bytes: Uint8Array<ArrayBuffer>) => {
+    const file = new File([bytes], path.split('/').at(-1)!);
+    Object.defineProperty(file, 'webkitRelativePath', { value: path });
+    return file;
+  };
+  /** A PNG signature and IHDR declaring `w`×`h`; enough for the header check. */
+  const pngHeader = (w: number, h: number) => {
+    const b = new Uint8Array(33);
+    b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    new DataView(b.buffer).setUint32(16, w);
+    new DataView(b.buffer).setUint32(20, h);
+    return b;
+  };
+
+  it('asks for EXIF orientation, drops alpha, and refuses a huge picture from its header', async () => {
+    const calls: unknown[] = [];
+    const g = globalThis as Record<string, unknown>;
+    g.createImageBitmap = async (_file: File, options?: unknown) => {
+      calls.push(options);
+      return { width: 2, height: 1, close() {} };
+    };
+    g.OffscreenCanvas = class {
+      getContext() {
+        return {
+          drawImage() {},
+          getImageData: () => ({ data: Uint8ClampedArray.of(1, 2, 3, 0, 4, 5, 6, 255) }),
+        };
+      }
+    };
+    try {
+      const folder = await ImageFolder.fromFiles([
+        picked('r/a/x.png', pngHeader(2, 1)),
+        picked('r/b/y.png', pngHeader(20_000, 20_000)),
+      ]);
+      expect(await folder.get(0)).toEqual({
+        image: Uint8Array.of(1, 2, 3, 4, 5, 6),
+        shape: [1, 2, 3],
+        label: 0,
+      });
+      expect(calls).toEqual([{ imageOrientation: 'from-image' }]);
+      await expect(folder.get(1)).rejects.toThrow(/r\/b\/y\.png: 20000×20000 pixels/);
+      expect(calls).toHaveLength(1);
+      // PGM, which browsers do not decode, is read in JavaScript.
+      const pgm = picked(
+        'r/a/z.pgm',
+        Uint8Array.of(...new TextEncoder().encode('P5 1 1 255\n'), 9),
+      );
+      const gray = await ImageFolder.fromFiles([pgm, picked('r/b/y.png', pngHeader(1, 1))]);
+      expect((await gray.get(0)).image).toEqual(Uint8Array.of(9, 9, 9));
+    } finally {
+      delete g.createImageBitmap;
+      delete g.OffscreenCanvas;
+    }
+  });
+});
+
 describe('image folder rules', () => {
   it("accepts torchvision's extensions in any case", () => {
     expect(['a.JPG', 'b.jpeg', 'c.Png', 'd.webp', 'e.tiff', 'f.pgm'].every(hasImageExtension)).toBe(
