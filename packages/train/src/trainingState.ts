@@ -6,6 +6,7 @@ import {
   ValueError,
 } from '@resnet-ts/core';
 import type * as tf from '@tensorflow/tfjs-core';
+import * as v from 'valibot';
 import type { EpochLogs } from './fit.js';
 import type { Optimizer, OptimizerStateDict } from './optim/optimizer.js';
 import type { Scheduler, SchedulerStateDict } from './schedulers/scheduler.js';
@@ -29,8 +30,6 @@ export interface CheckpointJson {
   format: 'resnet-ts-checkpoint';
   version: 1;
   epoch: number;
-  /** The tensor file a directory checkpoint goes with (set by `saveCheckpoint`). */
-  tensorsFile?: string;
   /** Model state-dict keys, stored as `model.<key>` tensors. */
   model: string[];
   /** The optimizer state dict with each tensor replaced by `{ tensor: name }`. */
@@ -51,6 +50,36 @@ export interface PackedCheckpoint {
   json: CheckpointJson;
 }
 
+/** Where a packed checkpoint puts the model's state dict; the rest is the optimizer's. */
+const MODEL_PREFIX = 'model.';
+
+/**
+ * Splits a packed checkpoint's tensors into the model's state dict (keys without the `model.`
+ * prefix, ready for a weights file of its own) and the optimizer's tensors.
+ */
+export function splitCheckpointTensors<T>(tensors: Record<string, T>): {
+  model: Record<string, T>;
+  optimizer: Record<string, T>;
+} {
+  const model: Record<string, T> = {};
+  const optimizer: Record<string, T> = {};
+  for (const [key, t] of Object.entries(tensors)) {
+    if (key.startsWith(MODEL_PREFIX)) model[key.slice(MODEL_PREFIX.length)] = t;
+    else optimizer[key] = t;
+  }
+  return { model, optimizer };
+}
+
+/** The inverse of {@link splitCheckpointTensors}: one record as `packCheckpoint` made it. */
+export function joinCheckpointTensors<T>(
+  model: Record<string, T>,
+  optimizer: Record<string, T>,
+): Record<string, T> {
+  const tensors: Record<string, T> = { ...optimizer };
+  for (const [key, t] of Object.entries(model)) tensors[`${MODEL_PREFIX}${key}`] = t;
+  return tensors;
+}
+
 /**
  * Splits training state into named tensors (model state dict under `model.`, optimizer
  * buffers under `optimizer.<param index>.<name>`) and JSON for everything else.
@@ -58,7 +87,7 @@ export interface PackedCheckpoint {
 export function packCheckpoint(src: CheckpointSource): PackedCheckpoint {
   const tensors: Record<string, tf.Tensor> = {};
   const modelDict = src.model.stateDict();
-  for (const [k, t] of Object.entries(modelDict)) tensors[`model.${k}`] = t;
+  for (const [k, t] of Object.entries(modelDict)) tensors[`${MODEL_PREFIX}${k}`] = t;
   const json: CheckpointJson = {
     format: 'resnet-ts-checkpoint',
     version: 1,
@@ -122,7 +151,7 @@ export function unpackCheckpoint(
     return t;
   };
   target.model.loadStateDict(
-    Object.fromEntries(json.model.map((k) => [k, tensorOf(`model.${k}`)])),
+    Object.fromEntries(json.model.map((k) => [k, tensorOf(`${MODEL_PREFIX}${k}`)])),
   );
   if (target.optimizer) {
     if (!json.optimizer) throw new ValueError('checkpoint has no optimizer state');
@@ -158,25 +187,124 @@ export function jsonToText(value: unknown, indent = 1): string {
   );
 }
 
-/** Parses {@link jsonToText}'s output (or any JSON), restoring its non-finite numbers. */
-export function jsonFromText<T = unknown>(text: string): T {
-  return JSON.parse(text, (_k, v) =>
-    v &&
-    typeof v === 'object' &&
-    !Array.isArray(v) &&
-    Object.keys(v).length === 1 &&
-    typeof v.$number === 'string'
-      ? Number(v.$number)
-      : v,
-  );
+/** How deeply JSON read from a file may nest; the safetensors reference caps it alike. */
+export const MAX_JSON_DEPTH = 128;
+
+/** Throws when `text`'s arrays and objects nest deeper than `max`, before JSON.parse recurses. */
+function checkJsonDepth(text: string, file: string, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) {
+        throw new ValueError(`${file}: JSON nests deeper than ${max} levels`);
+      }
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
 }
+
+/**
+ * Parses {@link jsonToText}'s output (or any JSON), restoring its non-finite numbers. Nesting
+ * deeper than {@link MAX_JSON_DEPTH} is refused before parsing; a syntax error names `file`.
+ */
+export function jsonFromText<T = unknown>(text: string, file = 'JSON'): T {
+  checkJsonDepth(text, file);
+  try {
+    return JSON.parse(text, (_k, v) =>
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      Object.keys(v).length === 1 &&
+      typeof v.$number === 'string'
+        ? Number(v.$number)
+        : v,
+    );
+  } catch (e) {
+    throw new ValueError(`${file}: not valid JSON (${(e as Error).message.slice(0, 120)})`);
+  }
+}
+
+/**
+ * Checks `value` against a valibot schema; the error names the file, the field's path, what
+ * was expected and what was there, in one line of at most about 200 characters.
+ */
+export function validateJson<S extends v.GenericSchema>(
+  schema: S,
+  value: unknown,
+  file: string,
+): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = issue.path?.map((p) => String(p.key)).join('.') || '(top level)';
+  const message = `${file}: ${path}: ${issue.message}`;
+  throw new ValueError(message.length > 200 ? `${message.slice(0, 199)}…` : message);
+}
+
+/** Reads `text` as JSON (non-finite numbers restored) and validates it against `schema`. */
+export function parseJsonFile<S extends v.GenericSchema>(
+  schema: S,
+  text: string,
+  file: string,
+): v.InferOutput<S> {
+  return validateJson(schema, jsonFromText(text, file), file);
+}
+
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** Any number, NaN and infinities included (they survive as `{ "$number": ... }`). */
+const anyNumber = v.custom<number>((x) => typeof x === 'number', 'expected a number');
+const tensorRef = v.strictObject({ tensor: v.pipe(v.string(), v.maxLength(1000)) });
+
+/** What a checkpoint's JSON must look like before any of it is used. */
+export const checkpointJsonSchema = v.object({
+  format: v.literal('resnet-ts-checkpoint'),
+  version: v.literal(1),
+  epoch: count,
+  model: v.array(v.pipe(v.string(), v.maxLength(1000))),
+  optimizer: v.optional(
+    v.object({
+      paramGroups: v.array(v.looseObject({ params: v.array(count) })),
+      state: v.record(v.string(), v.record(v.string(), v.union([anyNumber, tensorRef]))),
+    }),
+  ),
+  scheduler: v.optional(v.record(v.string(), v.unknown())),
+  generators: v.optional(
+    v.record(
+      v.string(),
+      v.object({
+        algorithm: v.literal('xoshiro128**'),
+        state: v.tuple([count, count, count, count]),
+      }),
+    ),
+  ),
+  history: v.optional(
+    v.array(
+      v.looseObject({
+        epoch: count,
+        trainLoss: anyNumber,
+        trainAcc: anyNumber,
+        valLoss: anyNumber,
+        valAcc: anyNumber,
+        lr: anyNumber,
+        imagesPerSec: anyNumber,
+        seconds: anyNumber,
+      }),
+    ),
+  ),
+  extra: v.optional(v.unknown()),
+});
 
 /** JSON text for a checkpoint, keeping non-finite numbers (see {@link jsonToText}). */
 export function checkpointJsonToText(json: CheckpointJson): string {
   return jsonToText(json);
 }
 
-/** Parses {@link checkpointJsonToText}'s output. */
-export function checkpointJsonFromText(text: string): CheckpointJson {
-  return jsonFromText<CheckpointJson>(text);
+/** Parses and validates {@link checkpointJsonToText}'s output; errors name `file`. */
+export function checkpointJsonFromText(text: string, file = 'checkpoint JSON'): CheckpointJson {
+  return parseJsonFile(checkpointJsonSchema, text, file) as CheckpointJson;
 }
