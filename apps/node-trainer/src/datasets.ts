@@ -126,9 +126,13 @@ async function loadFromDirectory(
     };
   } catch (e) {
     if (e instanceof DatasetFileError) {
-      const hint = e.message.includes('--download')
-        ? ''
-        : ` (add --download to fetch it into ${dir})`;
+      // With --download given the files were fetched (or kept) already: asking for it again
+      // would lead nowhere.
+      const hint = opts.download
+        ? ` (the files in ${dir} are damaged or incomplete: delete them and run again with --download)`
+        : e.message.includes('--download')
+          ? ''
+          : ` (add --download to fetch it into ${dir})`;
       throw new CliError(`${e.message}${hint}`);
     }
     throw e;

@@ -1,5 +1,6 @@
 import type { Generator, Module } from '@resnet-ts/core';
 import { type ResNetName, type ResNetStem, resnet, VanResNet } from '@resnet-ts/models';
+import * as v from 'valibot';
 import { MODEL_NAMES, type ModelName } from './choices.js';
 import { CliError } from './errors.js';
 
@@ -15,6 +16,17 @@ export interface ModelSpec {
   /** ResNets only. */
   stem?: ResNetStem;
 }
+
+const size = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
+
+/** What a {@link ModelSpec} read from a file must look like before a model is built from it. */
+export const modelSpecSchema = v.object({
+  name: v.picklist(MODEL_NAMES),
+  inChannels: size(4),
+  inputSize: size(1024),
+  numClasses: size(100_000),
+  stem: v.optional(v.picklist(['cifar', 'imagenet'])),
+});
 
 /** The spec of `name` for images of `inputSize`² × `inChannels`. */
 export function modelSpec(

@@ -435,7 +435,8 @@ export async function cleanRunDirectory(runDir: string): Promise<string[]> {
     ...(latest ? await removeTempFiles(latest) : []),
     ...(await removeEpochDirs(checkpoints, latest ? relative(checkpoints, latest) : undefined)),
   ];
-  const metrics = await readMetrics(runDir);
+  // A metrics.json that does not parse is left alone: the resumed run rewrites it whole.
+  const metrics = await readMetrics(runDir).catch(() => undefined);
   if (metrics?.status === 'running')
     await writeMetrics(runDir, { ...metrics, status: 'interrupted' });
   return removed;

@@ -6,7 +6,7 @@ import { displayPath, loadModel } from '../checkpoint.js';
 import type { BackendChoice, DatasetName } from '../choices.js';
 import { datasetInfo, loadDataset } from '../datasets.js';
 import { CliError } from '../errors.js';
-import { percent, table } from '../format.js';
+import { percent, sanitizeForTerminal, table } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `eval`. */
@@ -72,6 +72,7 @@ export async function runEval(
     testOnly: true,
   });
   const classes = meta.dataset.classes;
+  const labels = classes.map(sanitizeForTerminal);
   const loader = new DataLoader(ds.test, { batchSize: opts.batchSize });
   const confusion = new ConfusionCounter();
   const r = await evaluate(model, loader, { metrics: { confusion } });
@@ -79,13 +80,13 @@ export async function runEval(
   const matrix = await confusion.matrix(classes.length);
   const correct = matrix.reduce((s, row, i) => s + row[i], 0);
   report.info(
-    `Checkpoint: ${displayPath(weights)} (${meta.model.name}, epoch ${meta.epoch})  Data: ${name} test split, ${r.count} images`,
+    `Checkpoint: ${displayPath(weights)} (${sanitizeForTerminal(meta.model.name)}, epoch ${meta.epoch})  Data: ${name} test split, ${r.count} images`,
   );
   report.info(
     `\nConfusion matrix (rows: true class, columns: predicted)\n${table(
-      ['', ...classes.map((c) => c.slice(0, 5)), 'recall'],
+      ['', ...labels.map((c) => c.slice(0, 5)), 'recall'],
       matrix.map((row, i) => [
-        classes[i],
+        labels[i],
         ...row.map(String),
         percent(
           row[i] /
