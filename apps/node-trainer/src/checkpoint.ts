@@ -2,12 +2,12 @@ import { relative } from 'node:path';
 import {
   loadSafetensorsIntoModule,
   type Module,
+  parseJson,
   SafetensorsError,
   type SafetensorsFile,
   StateDictError,
 } from '@resnet-ts/core';
 import { loadSafetensors } from '@resnet-ts/core/node';
-import { jsonFromText, validateJson } from '@resnet-ts/train';
 import { findCheckpoint } from '@resnet-ts/train/node';
 import * as v from 'valibot';
 import { DATASET_NAMES } from './choices.js';
@@ -77,12 +77,7 @@ function parseMeta(file: SafetensorsFile, path: string): ModelMeta {
       `${path} has no "${META_KEY}" metadata, so the model it belongs to is unknown; it was not written by resnet-ts train`,
     );
   }
-  const where = `${path} "${META_KEY}" metadata`;
-  try {
-    return validateJson(metaSchema, jsonFromText(raw, where), where) as ModelMeta;
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
+  return parseJson(metaSchema, raw, `${path} "${META_KEY}" metadata`) as ModelMeta;
 }
 
 /** Rebuilds the model a checkpoint describes and loads its weights, strictly. */

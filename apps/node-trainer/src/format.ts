@@ -1,3 +1,5 @@
+import { sanitizeForTerminal } from '@resnet-ts/core';
+
 /** Formats seconds as m:ss (or h:mm:ss), the way progress bars show an ETA. */
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
@@ -44,22 +46,6 @@ export function bar(fraction: number, width: number): string {
 /** Formats a throughput: whole numbers, one decimal below 10 (a software GPU manages 0.3 img/s). */
 export function throughput(perSec: number): string {
   return perSec < 10 ? perSec.toFixed(1) : String(Math.round(perSec));
-}
-
-/**
- * Escapes C0 and C1 control characters and DEL as `\x1b`-style text, so names and labels read
- * from files cannot move the cursor, clear the screen or retitle the terminal.
- */
-export function sanitizeForTerminal(text: string): string {
-  let out = '';
-  for (const c of text) {
-    const code = c.charCodeAt(0);
-    out +=
-      code < 0x20 || (code >= 0x7f && code <= 0x9f)
-        ? `\\x${code.toString(16).padStart(2, '0')}`
-        : c;
-  }
-  return out;
 }
 
 /** {@link sanitizeForTerminal} for text of several lines: the line breaks stay. */

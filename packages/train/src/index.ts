@@ -107,12 +107,9 @@ export {
   joinCheckpointTensors,
   jsonFromText,
   jsonToText,
-  MAX_JSON_DEPTH,
   type PackedCheckpoint,
   packCheckpoint,
-  parseJsonFile,
   type RestoredState,
   splitCheckpointTensors,
   unpackCheckpoint,
-  validateJson,
 } from './trainingState.js';

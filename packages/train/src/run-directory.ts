@@ -15,18 +15,26 @@
  * back is untrusted: sizes are capped before reading, JSON is validated by a schema, and the
  * pointer's path must name an `epoch-N` directory inside the run.
  */
-import { constants, type Dirent } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, realpath, rm, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   decodeSafetensors,
+  FileFormatError,
   type Generator,
   readTensors,
   SafetensorsError,
   safetensorsToTensors,
-  ValueError,
+  validate,
 } from '@resnet-ts/core';
-import { saveSafetensors, writeFileAtomic } from '@resnet-ts/core/node';
+import {
+  makeDirDurable,
+  readRegularFile,
+  removeStaleTempFiles,
+  saveSafetensors,
+  syncDirectory,
+  writeFileAtomic,
+} from '@resnet-ts/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import * as v from 'valibot';
 import type { CheckpointHook, EpochLogs, TrainingState } from './fit.js';
@@ -35,9 +43,9 @@ import {
   checkpointJsonFromText,
   checkpointJsonToText,
   joinCheckpointTensors,
+  jsonFromText,
   jsonToText,
   packCheckpoint,
-  parseJsonFile,
   type RestoredState,
   splitCheckpointTensors,
   unpackCheckpoint,
@@ -57,8 +65,6 @@ const METRICS_JSON = 'metrics.json';
 const METRICS_CSV = 'metrics.csv';
 
 const EPOCH_DIR = /^epoch-(0|[1-9]\d{0,8})$/;
-/** What writeFileAtomic names its temporary files: `.<name>.<pid>.<12 hex>.tmp`. */
-const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
 
 /** Caps on what is read back: a run's JSON is small; weights are big but bounded. */
 const MAX_POINTER_BYTES = 4096;
@@ -100,55 +106,16 @@ export function resolveInside(root: string, path: string, file: string): string 
     segments.includes('..') ||
     segments.every((s) => s === '' || s === '.')
   ) {
-    throw new ValueError(
-      `${file}: path ${JSON.stringify(path.slice(0, 100))} must name something inside ${root}`,
-    );
+    throw new FileFormatError(`path ${JSON.stringify(path)} must name something inside ${root}`, {
+      file,
+    });
   }
   const base = resolve(root);
   const full = resolve(base, path);
   if (!full.startsWith(base + sep)) {
-    throw new ValueError(`${file}: path ${JSON.stringify(path.slice(0, 100))} leaves ${root}`);
+    throw new FileFormatError(`path ${JSON.stringify(path)} leaves ${root}`, { file });
   }
   return full;
-}
-
-/**
- * Reads a regular file of at most `maxBytes`: the size is taken from the open file itself,
- * so a FIFO, a device or a directory is refused before any read and nothing past the size
- * seen is read.
- */
-async function readBoundedFile(path: string, maxBytes: number, what: string): Promise<Uint8Array> {
-  let handle: FileHandle;
-  try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ValueError(
-      code === 'ENOENT' ? `no ${what} at ${path}` : `cannot read ${what} ${path} (${code})`,
-    );
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) {
-      throw new ValueError(`${path}: the ${what} is not a regular file`);
-    }
-    if (info.size > maxBytes) {
-      throw new ValueError(
-        `${path}: the ${what} is ${info.size} bytes, more than the ${maxBytes} allowed`,
-      );
-    }
-    const bytes = new Uint8Array(info.size);
-    let read = 0;
-    while (read < info.size) {
-      const { bytesRead } = await handle.read(bytes, read, info.size - read, read);
-      if (bytesRead === 0) break;
-      read += bytesRead;
-    }
-    return read === info.size ? bytes : bytes.subarray(0, read);
-  } finally {
-    await handle.close();
-  }
 }
 
 async function readJson<S extends v.GenericSchema>(
@@ -157,25 +124,18 @@ async function readJson<S extends v.GenericSchema>(
   maxBytes: number,
   what: string,
 ): Promise<v.InferOutput<S>> {
-  const bytes = await readBoundedFile(path, maxBytes, what);
-  return parseJsonFile(schema, new TextDecoder().decode(bytes), path);
+  const bytes = await readRegularFile(path, { maxBytes, what });
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new FileFormatError('not valid UTF-8', { file: path });
+  }
+  return validate(schema, jsonFromText(text, path), path);
 }
 
 async function writeJson(path: string, value: unknown, indent = 2): Promise<void> {
   await writeFileAtomic(path, new TextEncoder().encode(`${jsonToText(value, indent)}\n`));
-}
-
-/** Makes a rename or a new entry in `dir` durable; some platforms cannot open a directory. */
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Best effort: the data itself is already on disk.
-  } finally {
-    await handle?.close().catch(() => {});
-  }
 }
 
 /** Creates `dir` (whose parent exists) and syncs the parent so the new entry survives a crash. */
@@ -202,7 +162,7 @@ function timestamp(): string {
  */
 export async function createRunDirectory(parent: string): Promise<string> {
   const base = resolve(parent);
-  await mkdir(base, { recursive: true });
+  await makeDirDurable(base);
   const name = timestamp();
   for (let i = 1; ; i++) {
     const dir = join(base, i === 1 ? name : `${name}-${i}`);
@@ -257,11 +217,11 @@ export async function latestCheckpoint(runDir: string): Promise<string | undefin
   try {
     real = await realpath(dir);
   } catch {
-    throw new ValueError(`${file}: its checkpoint ${pointer.latest} does not exist`);
+    throw new FileFormatError(`its checkpoint ${pointer.latest} does not exist`, { file });
   }
   const root = await realpath(join(runDir, CHECKPOINTS_DIR));
   if (relative(root, real).split(sep)[0] === '..' || isAbsolute(relative(root, real))) {
-    throw new ValueError(`${file}: ${pointer.latest} leads outside ${runDir}`);
+    throw new FileFormatError(`${pointer.latest} leads outside ${runDir}`, { file });
   }
   return dir;
 }
@@ -286,7 +246,7 @@ export async function findCheckpoint(path: string): Promise<CheckpointLocation> 
   try {
     info = await stat(p);
   } catch {
-    throw new ValueError(`no checkpoint at ${p}: the path does not exist`);
+    throw new FileFormatError(`no checkpoint at ${p}: the path does not exist`);
   }
   if (!info.isDirectory()) return { weights: p };
   const dir = await latestCheckpoint(p);
@@ -295,7 +255,7 @@ export async function findCheckpoint(path: string): Promise<CheckpointLocation> 
     await stat(join(p, WEIGHTS_FILE));
     return { dir: p, weights: join(p, WEIGHTS_FILE) };
   } catch {
-    throw new ValueError(
+    throw new FileFormatError(
       `no checkpoint in ${p}: expected a run directory (with ${CHECKPOINT_POINTER}), a checkpoint directory (with ${WEIGHTS_FILE}) or a .safetensors file`,
     );
   }
@@ -303,7 +263,10 @@ export async function findCheckpoint(path: string): Promise<CheckpointLocation> 
 
 /** Reads a safetensors file of a checkpoint, bounded, as tensors the caller disposes. */
 async function readTensorFile(path: string): Promise<Record<string, tf.Tensor>> {
-  const bytes = await readBoundedFile(path, MAX_TENSOR_FILE_BYTES, 'tensor file');
+  const bytes = await readRegularFile(path, {
+    maxBytes: MAX_TENSOR_FILE_BYTES,
+    what: 'tensor file',
+  });
   try {
     return safetensorsToTensors(decodeSafetensors(bytes));
   } catch (e) {
@@ -335,7 +298,7 @@ export async function saveCheckpoint(
   const epoch = src.epoch ?? 0;
   const name = `epoch-${epoch}`;
   const checkpoints = join(runDir, CHECKPOINTS_DIR);
-  await mkdir(runDir, { recursive: true });
+  await makeDirDurable(runDir);
   await makeDir(checkpoints);
   const dir = join(checkpoints, name);
   await makeDir(dir);
@@ -366,7 +329,9 @@ export async function loadCheckpoint(
   const dir = (await latestCheckpoint(path)) ?? resolve(path);
   const stateFile = join(dir, STATE_FILE);
   const json = checkpointJsonFromText(
-    new TextDecoder().decode(await readBoundedFile(stateFile, MAX_STATE_BYTES, 'checkpoint state')),
+    new TextDecoder().decode(
+      await readRegularFile(stateFile, { maxBytes: MAX_STATE_BYTES, what: 'checkpoint state' }),
+    ),
     stateFile,
   );
   let model: Record<string, tf.Tensor> = {};
@@ -404,20 +369,8 @@ async function removeEpochDirs(checkpoints: string, keep: string | undefined): P
 }
 
 async function removeTempFiles(dir: string): Promise<string[]> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const e of entries) {
-    if (e.isFile() && TEMP_FILE.test(e.name)) {
-      await rm(join(dir, e.name), { force: true });
-      removed.push(join(dir, e.name));
-    }
-  }
-  return removed;
+  const names = await removeStaleTempFiles(dir).catch(() => []);
+  return names.map((name) => join(dir, name));
 }
 
 /**

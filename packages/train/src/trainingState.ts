@@ -3,7 +3,9 @@ import {
   type Generator,
   type GeneratorState,
   type Module,
+  parseJson,
   ValueError,
+  validate,
 } from '@resnet-ts/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import * as v from 'valibot';
@@ -187,72 +189,24 @@ export function jsonToText(value: unknown, indent = 1): string {
   );
 }
 
-/** How deeply JSON read from a file may nest; the safetensors reference caps it alike. */
-export const MAX_JSON_DEPTH = 128;
-
-/** Throws when `text`'s arrays and objects nest deeper than `max`, before JSON.parse recurses. */
-function checkJsonDepth(text: string, file: string, max = MAX_JSON_DEPTH): void {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) {
-        throw new ValueError(`${file}: JSON nests deeper than ${max} levels`);
-      }
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-}
-
 /**
- * Parses {@link jsonToText}'s output (or any JSON), restoring its non-finite numbers. Nesting
- * deeper than {@link MAX_JSON_DEPTH} is refused before parsing; a syntax error names `file`.
+ * Parses {@link jsonToText}'s output (or any JSON) read from `file`, restoring its non-finite
+ * numbers. Nesting, sizes and syntax are checked as core's `parseJson` does, so hostile text
+ * fails with a FileFormatError naming `file`.
  */
 export function jsonFromText<T = unknown>(text: string, file = 'JSON'): T {
-  checkJsonDepth(text, file);
-  try {
-    return JSON.parse(text, (_k, v) =>
-      v &&
-      typeof v === 'object' &&
-      !Array.isArray(v) &&
-      Object.keys(v).length === 1 &&
-      typeof v.$number === 'string'
-        ? Number(v.$number)
-        : v,
-    );
-  } catch (e) {
-    throw new ValueError(`${file}: not valid JSON (${(e as Error).message.slice(0, 120)})`);
+  return revive(parseJson(v.unknown(), text, file)) as T;
+}
+
+// parseJson has capped the nesting at 128, so the recursion is bounded.
+function revive(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revive);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0][0] === '$number' && typeof entries[0][1] === 'string') {
+    return Number(entries[0][1]);
   }
-}
-
-/**
- * Checks `value` against a valibot schema; the error names the file, the field's path, what
- * was expected and what was there, in one line of at most about 200 characters.
- */
-export function validateJson<S extends v.GenericSchema>(
-  schema: S,
-  value: unknown,
-  file: string,
-): v.InferOutput<S> {
-  const result = v.safeParse(schema, value);
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  const path = issue.path?.map((p) => String(p.key)).join('.') || '(top level)';
-  const message = `${file}: ${path}: ${issue.message}`;
-  throw new ValueError(message.length > 200 ? `${message.slice(0, 199)}…` : message);
-}
-
-/** Reads `text` as JSON (non-finite numbers restored) and validates it against `schema`. */
-export function parseJsonFile<S extends v.GenericSchema>(
-  schema: S,
-  text: string,
-  file: string,
-): v.InferOutput<S> {
-  return validateJson(schema, jsonFromText(text, file), file);
+  return Object.fromEntries(entries.map(([k, x]) => [k, revive(x)]));
 }
 
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
@@ -306,5 +260,5 @@ export function checkpointJsonToText(json: CheckpointJson): string {
 
 /** Parses and validates {@link checkpointJsonToText}'s output; errors name `file`. */
 export function checkpointJsonFromText(text: string, file = 'checkpoint JSON'): CheckpointJson {
-  return parseJsonFile(checkpointJsonSchema, text, file) as CheckpointJson;
+  return validate(checkpointJsonSchema, jsonFromText(text, file), file) as CheckpointJson;
 }

@@ -115,10 +115,10 @@ describe('Ctrl-C and --resume', () => {
     const runDir: string = lines(p.stdout()).find((e) => e.event === 'start')!.runDir;
     expect(JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8')).status).toBe('running');
     // What a kill in the middle of the next save leaves: temporary files, a partial epoch.
-    writeFileSync(join(runDir, '.checkpoint.json.999.0123456789ab.tmp'), '{"lat');
+    writeFileSync(join(runDir, '.checkpoint.json.99999999.0123456789ab.tmp'), '{"lat');
     mkdirSync(join(runDir, 'checkpoints', 'epoch-9'));
     writeFileSync(join(runDir, 'checkpoints', 'epoch-9', 'model.safetensors'), 'partial');
-    writeFileSync(join(runDir, 'checkpoints', '.x.1.abcdefabcdef.tmp'), '');
+    writeFileSync(join(runDir, 'checkpoints', '.x.99999999.abcdefabcdef.tmp'), '');
 
     const resumed = await runCli(['train', '--resume', runDir, '--backend', 'wasm']);
     expect(resumed.stderr).not.toMatch(/^error:/m);

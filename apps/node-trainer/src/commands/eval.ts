@@ -1,3 +1,4 @@
+import { sanitizeForTerminal } from '@resnet-ts/core';
 import { DataLoader } from '@resnet-ts/data';
 import { evaluate, type Metric } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
@@ -6,7 +7,7 @@ import { displayPath, loadModel } from '../checkpoint.js';
 import type { BackendChoice, DatasetName } from '../choices.js';
 import { datasetInfo, loadDataset } from '../datasets.js';
 import { CliError } from '../errors.js';
-import { percent, sanitizeForTerminal, table } from '../format.js';
+import { percent, table } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `eval`. */

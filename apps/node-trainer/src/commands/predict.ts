@@ -1,9 +1,10 @@
+import { sanitizeForTerminal } from '@resnet-ts/core';
 import { predict } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend } from '../backend.js';
 import { loadModel } from '../checkpoint.js';
 import type { BackendChoice } from '../choices.js';
-import { percent, sanitizeForTerminal } from '../format.js';
+import { percent } from '../format.js';
 import { readImage, toModelInput } from '../image.js';
 import type { Reporter } from '../reporter.js';
 
