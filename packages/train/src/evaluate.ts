@@ -2,7 +2,7 @@ import { describe, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Loader } from './loader.js';
 import { crossEntropy } from './losses.js';
-import { countCorrect, type Metric } from './metrics.js';
+import { countCorrect, type Metric, RunningMean } from './metrics.js';
 
 /** A loss: model output and target in, a scalar (the batch mean) out. */
 export type LossFn = (output: tf.Tensor, target: tf.Tensor) => tf.Tensor;
@@ -53,39 +53,32 @@ export async function evaluate(
 ): Promise<EvaluateResult> {
   const wasTraining = model.training;
   model.eval();
-  let lossSum = tf.scalar(0);
-  let correct = tf.scalar(0, 'int32');
-  let count = 0;
-  let classified = 0;
+  const meanLoss = new RunningMean();
+  const correct = new RunningMean();
   try {
     for await (const { x, y } of loader) {
       try {
-        const n = x.shape[0];
-        const [nextLoss, nextCorrect, counted] = tf.tidy(() => {
+        tf.tidy(() => {
+          const n = x.shape[0];
           const out = forwardTensor(model, x);
-          const l = tf.add(lossSum, tf.mul(loss(out, y), n));
+          meanLoss.update(loss(out, y), n);
           for (const m of Object.values(metrics)) m.update(out, y);
-          if (!isClassification(out, y)) return [l, tf.clone(correct), false] as const;
-          return [l, tf.add(correct, countCorrect(out, y)), true] as const;
+          if (isClassification(out, y)) correct.addSum(countCorrect(out, y), n);
         });
-        tf.dispose([lossSum, correct]);
-        lossSum = nextLoss as tf.Scalar;
-        correct = nextCorrect as tf.Scalar;
-        count += n;
-        if (counted) classified += n;
       } finally {
         tf.dispose([x, y]);
       }
     }
-    const [l, c] = await Promise.all([lossSum.data(), correct.data()]);
+    const [lossValue, accuracy] = await Promise.all([meanLoss.read(), correct.read()]);
     return {
-      loss: count ? l[0] / count : Number.NaN,
-      accuracy: classified ? c[0] / classified : Number.NaN,
-      count,
+      loss: lossValue,
+      accuracy,
+      count: meanLoss.count,
       metrics: Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, m.result()])),
     };
   } finally {
-    tf.dispose([lossSum, correct]);
+    meanLoss.reset();
+    correct.reset();
     model.train(wasTraining);
   }
 }

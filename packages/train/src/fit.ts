@@ -2,10 +2,16 @@ import { describe, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteLossError } from './errors.js';
 import { evaluate, forwardTensor, isClassification, type LossFn } from './evaluate.js';
-import { clipGradNorm, clipGradValue, GradientAccumulator, valueAndGrads } from './gradients.js';
-import type { Loader } from './loader.js';
+import {
+  clipGradNorm,
+  clipGradValue,
+  GradientAccumulator,
+  type ValueAndGrads,
+  valueAndGrads,
+} from './gradients.js';
+import type { Batch, Loader } from './loader.js';
 import { crossEntropy } from './losses.js';
-import { countCorrect, type Metric } from './metrics.js';
+import { countCorrect, type Metric, RunningMean } from './metrics.js';
 import type { Optimizer } from './optim/optimizer.js';
 import type { Scheduler, SchedulerInterval } from './schedulers/scheduler.js';
 
@@ -137,6 +143,40 @@ function checkLoss(loss: number, epoch: number, batch: number): void {
   if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss, epoch, batch);
 }
 
+function checkCount(name: string, value: number, min: 0 | 1): void {
+  if (!(Number.isInteger(value) && value >= min)) {
+    const kind = min === 0 ? 'a non-negative' : 'a positive';
+    throw new ValueError(`fit: ${name} must be ${kind} integer, got ${describe(value)}`);
+  }
+}
+
+/** {@link FitOptions} with the defaults filled in and checked. */
+interface FitRun extends FitOptions {
+  loss: LossFn;
+  callbacks: Callback[];
+  accumulate: number;
+  startEpoch: number;
+  logEvery: number;
+  interval: SchedulerInterval;
+}
+
+function withDefaults(options: FitOptions): FitRun {
+  const run: FitRun = {
+    ...options,
+    loss: options.loss ?? crossEntropy,
+    callbacks: options.callbacks ?? [],
+    accumulate: options.accumulate ?? 1,
+    startEpoch: options.startEpoch ?? 0,
+    logEvery: options.logEvery ?? 1,
+    interval: options.schedulerInterval ?? options.scheduler?.interval ?? 'epoch',
+  };
+  checkCount('epochs', run.epochs, 0);
+  checkCount('startEpoch', run.startEpoch, 0);
+  checkCount('logEvery', run.logEvery, 1);
+  checkCount('accumulate', run.accumulate, 1);
+  return run;
+}
+
 /**
  * Trains `model` for `epochs` epochs, like the loop people write around `torch.optim`:
  * forward, loss, gradients (tfjs tape), optional clipping, `optimizer.step`, scheduler steps
@@ -153,230 +193,338 @@ function checkLoss(loss: number, epoch: number, batch: number): void {
  * const history = await fit({ model, optimizer, scheduler, trainLoader, valLoader, epochs: 10 });
  */
 export async function fit(options: FitOptions): Promise<History> {
-  const {
-    model,
-    optimizer,
-    scheduler,
-    loss = crossEntropy,
-    trainLoader,
-    valLoader,
-    epochs,
-    callbacks = [],
-    gradClip,
-    accumulate = 1,
-    checkpoint,
-    earlyStopping,
-    startEpoch = 0,
-    logEvery = 1,
-    signal,
-    valMetrics,
-  } = options;
-  if (!(Number.isInteger(epochs) && epochs >= 0)) {
-    throw new ValueError(`fit: epochs must be a non-negative integer, got ${describe(epochs)}`);
-  }
-  if (!(Number.isInteger(startEpoch) && startEpoch >= 0)) {
-    throw new ValueError(
-      `fit: startEpoch must be a non-negative integer, got ${describe(startEpoch)}`,
-    );
-  }
-  if (!(Number.isInteger(logEvery) && logEvery >= 1)) {
-    throw new ValueError(`fit: logEvery must be a positive integer, got ${describe(logEvery)}`);
-  }
-  if (!(Number.isInteger(accumulate) && accumulate >= 1)) {
-    throw new ValueError(`fit: accumulate must be a positive integer, got ${describe(accumulate)}`);
-  }
-  const interval = options.schedulerInterval ?? scheduler?.interval ?? 'epoch';
+  const run = withDefaults(options);
   const history: History = { epochs: [...(options.history ?? [])], stopReason: 'completed' };
-  const params = optimizer.params;
-  const stopper = earlyStopping ? new EarlyStopper(earlyStopping, !!valLoader) : undefined;
+  const stopper = run.earlyStopping
+    ? new EarlyStopper(run.earlyStopping, !!run.valLoader)
+    : undefined;
   // Replaying the resumed history restores the stopper's best value and patience count, so a
   // resumed run stops where an uninterrupted one would.
   for (const logs of history.epochs) stopper?.update(logs);
-  const accumulator = accumulate > 1 ? new GradientAccumulator() : undefined;
+  const step = new OptimizerStep(run);
 
-  // Frozen parameters (trainable = false) get no gradient and no update, as with
-  // requires_grad = False; the list is taken per epoch so freezing between epochs works.
-  let trainable: tf.Variable[] = [];
-  const applyGrads = (grads: tf.Tensor[]) => {
-    let g = grads;
-    if (gradClip) {
-      if ('value' in gradClip) {
-        g = clipGradValue(grads, gradClip.value);
-      } else {
-        const clipped = clipGradNorm(grads, gradClip.maxNorm, gradClip.normType ?? 2);
-        clipped.totalNorm.dispose();
-        g = clipped.grads;
-      }
-    }
-    optimizer.step(new Map(trainable.map((p, i) => [p, g[i]])));
-    if (g !== grads) tf.dispose(g);
-    if (scheduler && interval === 'batch') scheduler.step();
-  };
-
-  for (const cb of callbacks) await cb.onTrainBegin?.();
-  model.train();
+  for (const cb of run.callbacks) await cb.onTrainBegin?.();
+  run.model.train();
   try {
-    for (let epoch = startEpoch; epoch < epochs; epoch++) {
-      if (signal?.aborted) {
-        history.stopReason = 'aborted';
+    for (let epoch = run.startEpoch; epoch < run.epochs; epoch++) {
+      const stopReason = await runEpoch(run, step, stopper, history, epoch);
+      if (stopReason) {
+        history.stopReason = stopReason;
         break;
-      }
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-      trainable = params.filter((p) => p.trainable);
-      if (trainable.length === 0) {
-        throw new ValueError('fit: the optimizer has no trainable parameters (all are frozen)');
-      }
-      const epochStart = now();
-      let lossSum = tf.scalar(0);
-      let correctSum = tf.scalar(0, 'int32');
-      let seen = 0;
-      let classified = 0;
-      let batch = 0;
-      let lr = optimizer.paramGroups[0].lr;
-      let lastRead = epochStart;
-      let seenAtLastRead = 0;
-      let throughput = 0;
-      let aborted = false;
-      try {
-        const batches = trainLoader.length;
-        for await (const { x, y } of trainLoader) {
-          let value: tf.Scalar | undefined;
-          try {
-            const n = x.shape[0];
-            let correct: tf.Scalar | undefined;
-            lr = optimizer.paramGroups[0].lr;
-            let result: ReturnType<typeof valueAndGrads>;
-            try {
-              result = valueAndGrads(() => {
-                const out = forwardTensor(model, x);
-                if (isClassification(out, y)) correct = tf.keep(countCorrect(out, y));
-                const l = loss(out, y);
-                if (l.rank !== 0) {
-                  throw new ValueError(
-                    `fit: the loss must be a scalar (reduction 'mean'), got shape ${describe(l.shape)}`,
-                  );
-                }
-                return l as tf.Scalar;
-              }, trainable);
-            } catch (e) {
-              correct?.dispose();
-              throw e;
-            }
-            value = result.value;
-            if (accumulator) {
-              accumulator.add(result.grads);
-              tf.dispose(result.grads);
-              if (accumulator.count === accumulate || batch === batches - 1) {
-                const mean = accumulator.mean();
-                accumulator.reset();
-                applyGrads(mean);
-                tf.dispose(mean);
-              }
-            } else {
-              applyGrads(result.grads);
-              tf.dispose(result.grads);
-            }
-            const prevLoss = lossSum;
-            const prevCorrect = correctSum;
-            const v = value;
-            lossSum = tf.tidy(() => tf.add(prevLoss, tf.mul(v, n)));
-            prevLoss.dispose();
-            if (correct) {
-              const c = correct;
-              correctSum = tf.tidy(() => tf.add(prevCorrect, c));
-              prevCorrect.dispose();
-              c.dispose();
-              classified += n;
-            }
-            seen += n;
-            const read = (batch + 1) % logEvery === 0 || batch === batches - 1;
-            let batchLoss: number | undefined;
-            if (read) {
-              batchLoss = (await value.data())[0];
-              checkLoss(batchLoss, epoch, batch);
-              const t = now();
-              throughput = ((seen - seenAtLastRead) * 1000) / Math.max(t - lastRead, 1e-3);
-              lastRead = t;
-              seenAtLastRead = seen;
-            }
-            for (const cb of callbacks) {
-              await cb.onBatchEnd?.(batch, {
-                batch,
-                epoch,
-                size: n,
-                loss: batchLoss,
-                lr,
-                imagesPerSec: throughput,
-              });
-            }
-          } finally {
-            value?.dispose();
-            tf.dispose([x, y]);
-          }
-          batch++;
-          if (signal?.aborted) {
-            aborted = true;
-            break;
-          }
-        }
-        if (aborted) {
-          history.stopReason = 'aborted';
-          break;
-        }
-        const [l, c] = await Promise.all([lossSum.data(), correctSum.data()]);
-        const trainLoss = seen ? l[0] / seen : Number.NaN;
-        checkLoss(trainLoss, epoch, batch - 1);
-        const trainSeconds = (now() - epochStart) / 1000;
-        let valLoss = Number.NaN;
-        let valAcc = Number.NaN;
-        let metricResults: Record<string, unknown> | undefined;
-        if (valLoader) {
-          for (const m of Object.values(valMetrics ?? {})) m.reset();
-          const r = await evaluate(model, valLoader, { loss, metrics: valMetrics });
-          valLoss = r.loss;
-          valAcc = r.accuracy;
-          if (valMetrics) metricResults = r.metrics;
-          model.train();
-        }
-        if (scheduler && interval === 'epoch') scheduler.step(valLoader ? valLoss : trainLoss);
-        const logs: EpochLogs = {
-          epoch,
-          trainLoss,
-          trainAcc: classified ? c[0] / classified : Number.NaN,
-          valLoss,
-          valAcc,
-          lr,
-          imagesPerSec: seen / Math.max(trainSeconds, 1e-6),
-          seconds: (now() - epochStart) / 1000,
-          ...(metricResults ? { valMetrics: metricResults } : {}),
-        };
-        history.epochs.push(logs);
-        for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-        const stop = stopper?.update(logs) ?? false;
-        const every = checkpoint?.every ?? 1;
-        if (checkpoint && ((epoch + 1) % every === 0 || epoch === epochs - 1 || stop)) {
-          await checkpoint.save({
-            model,
-            optimizer,
-            scheduler,
-            epoch: epoch + 1,
-            history: history.epochs,
-          });
-        }
-        if (stop) {
-          history.stopReason = 'earlyStopping';
-          break;
-        }
-      } finally {
-        tf.dispose([lossSum, correctSum]);
-        accumulator?.reset();
       }
     }
   } finally {
-    model.train();
+    run.model.train();
   }
-  for (const cb of callbacks) await cb.onTrainEnd?.(history);
+  for (const cb of run.callbacks) await cb.onTrainEnd?.(history);
   return history;
+}
+
+/**
+ * One epoch: train, validate, step a per-epoch scheduler, log, call back, check early
+ * stopping and checkpoint. Returns why training stops here, if it does.
+ */
+async function runEpoch(
+  run: FitRun,
+  step: OptimizerStep,
+  stopper: EarlyStopper | undefined,
+  history: History,
+  epoch: number,
+): Promise<'aborted' | 'earlyStopping' | undefined> {
+  if (run.signal?.aborted) return 'aborted';
+  for (const cb of run.callbacks) await cb.onEpochBegin?.(epoch);
+  const trained = await trainEpoch(run, step, epoch);
+  if (!trained) return 'aborted';
+  const validated = await validate(run);
+  if (run.scheduler && run.interval === 'epoch') {
+    run.scheduler.step(run.valLoader ? validated.valLoss : trained.trainLoss);
+  }
+  const logs: EpochLogs = {
+    epoch,
+    trainLoss: trained.trainLoss,
+    trainAcc: trained.trainAcc,
+    valLoss: validated.valLoss,
+    valAcc: validated.valAcc,
+    lr: trained.lr,
+    imagesPerSec: trained.imagesPerSec,
+    seconds: (now() - trained.start) / 1000,
+    ...(validated.valMetrics ? { valMetrics: validated.valMetrics } : {}),
+  };
+  history.epochs.push(logs);
+  for (const cb of run.callbacks) await cb.onEpochEnd?.(epoch, logs);
+  const stop = stopper?.update(logs) ?? false;
+  await checkpointAfter(run, epoch, history, stop);
+  return stop ? 'earlyStopping' : undefined;
+}
+
+/** What one training pass over the loader measured. */
+interface TrainedEpoch {
+  /** When the epoch's training began (`now()`), for its wall time. */
+  start: number;
+  trainLoss: number;
+  trainAcc: number;
+  /** Learning rate of the first parameter group for the epoch's last batch. */
+  lr: number;
+  imagesPerSec: number;
+}
+
+/** One epoch's device-side sums and the training throughput measured at loss reads. */
+class EpochProgress {
+  readonly loss = new RunningMean();
+  readonly correct = new RunningMean();
+  imagesPerSec = 0;
+  private lastRead: number;
+  private seenAtLastRead = 0;
+
+  constructor(
+    readonly epoch: number,
+    readonly start: number,
+  ) {
+    this.lastRead = start;
+  }
+
+  /** Examples trained on so far. */
+  get seen(): number {
+    return this.loss.count;
+  }
+
+  /** Times the examples since the last read: only a read syncs the device, so only it times anything. */
+  markRead(): void {
+    const t = now();
+    this.imagesPerSec =
+      ((this.seen - this.seenAtLastRead) * 1000) / Math.max(t - this.lastRead, 1e-3);
+    this.lastRead = t;
+    this.seenAtLastRead = this.seen;
+  }
+
+  dispose(): void {
+    this.loss.reset();
+    this.correct.reset();
+  }
+}
+
+/** Trains one pass over the loader; `undefined` when aborted before its end. */
+async function trainEpoch(
+  run: FitRun,
+  step: OptimizerStep,
+  epoch: number,
+): Promise<TrainedEpoch | undefined> {
+  step.beginEpoch();
+  const progress = new EpochProgress(epoch, now());
+  let lr = run.optimizer.paramGroups[0].lr;
+  let batch = 0;
+  try {
+    const batches = run.trainLoader.length;
+    for await (const { x, y } of run.trainLoader) {
+      lr = run.optimizer.paramGroups[0].lr;
+      await trainBatch(run, step, progress, { x, y, batch, last: batch === batches - 1, lr });
+      batch++;
+      if (run.signal?.aborted) return undefined;
+    }
+    const [trainLoss, trainAcc] = await Promise.all([
+      progress.loss.read(),
+      progress.correct.read(),
+    ]);
+    checkLoss(trainLoss, epoch, batch - 1);
+    const trainSeconds = (now() - progress.start) / 1000;
+    return {
+      start: progress.start,
+      trainLoss,
+      trainAcc,
+      lr,
+      imagesPerSec: progress.seen / Math.max(trainSeconds, 1e-6),
+    };
+  } finally {
+    progress.dispose();
+    step.endEpoch();
+  }
+}
+
+/** One batch of an epoch, as {@link trainBatch} takes it. */
+interface BatchInput extends Batch {
+  /** 0-based index within the epoch. */
+  batch: number;
+  /** Whether it is the epoch's last batch. */
+  last: boolean;
+  /** Learning rate of the first parameter group for this batch. */
+  lr: number;
+}
+
+/**
+ * Forward, loss and gradients for one batch, handed to the optimizer step; the loss and the
+ * hits are added on the device, and the loss is read every `logEvery` batches and at the last.
+ * The batch is disposed.
+ */
+async function trainBatch(
+  run: FitRun,
+  step: OptimizerStep,
+  progress: EpochProgress,
+  { x, y, batch, last, lr }: BatchInput,
+): Promise<void> {
+  let result: BatchGradients | undefined;
+  try {
+    const n = x.shape[0];
+    result = lossAndGradients(run, step.trainable, x, y);
+    step.addGradients(result.grads, last);
+    progress.loss.update(result.value, n);
+    if (result.correct) progress.correct.addSum(result.correct, n);
+    let batchLoss: number | undefined;
+    if ((batch + 1) % run.logEvery === 0 || last) {
+      batchLoss = (await result.value.data())[0];
+      checkLoss(batchLoss, progress.epoch, batch);
+      progress.markRead();
+    }
+    const logs: BatchLogs = {
+      batch,
+      epoch: progress.epoch,
+      size: n,
+      loss: batchLoss,
+      lr,
+      imagesPerSec: progress.imagesPerSec,
+    };
+    for (const cb of run.callbacks) await cb.onBatchEnd?.(batch, logs);
+  } finally {
+    result?.correct?.dispose();
+    result?.value.dispose();
+    tf.dispose([x, y]);
+  }
+}
+
+/** A batch's mean loss and gradients, and its hit count when the task is classification. */
+interface BatchGradients extends ValueAndGrads {
+  correct?: tf.Scalar;
+}
+
+/** The forward and backward pass of one batch; the caller owns every tensor returned. */
+function lossAndGradients(
+  run: FitRun,
+  trainable: tf.Variable[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+): BatchGradients {
+  let correct: tf.Scalar | undefined;
+  try {
+    const result = valueAndGrads(() => {
+      const out = forwardTensor(run.model, x);
+      if (isClassification(out, y)) correct = tf.keep(countCorrect(out, y));
+      const l = run.loss(out, y);
+      if (l.rank !== 0) {
+        throw new ValueError(
+          `fit: the loss must be a scalar (reduction 'mean'), got shape ${describe(l.shape)}`,
+        );
+      }
+      return l as tf.Scalar;
+    }, trainable);
+    return { ...result, correct };
+  } catch (e) {
+    correct?.dispose();
+    throw e;
+  }
+}
+
+/**
+ * One optimizer step per `accumulate` batches, as the loop around `torch.optim` takes it:
+ * average the accumulated gradients, clip them, `optimizer.step`, then step a per-batch
+ * scheduler. Frozen parameters (trainable = false) get no gradient and no update, as with
+ * requires_grad = False; the list is taken per epoch so freezing between epochs works.
+ */
+class OptimizerStep {
+  /** The parameters that get gradients this epoch. */
+  trainable: tf.Variable[] = [];
+  private readonly params: tf.Variable[];
+  private readonly accumulator?: GradientAccumulator;
+
+  constructor(private readonly run: FitRun) {
+    this.params = run.optimizer.params;
+    if (run.accumulate > 1) this.accumulator = new GradientAccumulator();
+  }
+
+  beginEpoch(): void {
+    this.trainable = this.params.filter((p) => p.trainable);
+    if (this.trainable.length === 0) {
+      throw new ValueError('fit: the optimizer has no trainable parameters (all are frozen)');
+    }
+  }
+
+  /**
+   * Takes one batch's gradients (aligned with {@link OptimizerStep.trainable}) and disposes
+   * them; steps once `accumulate` batches are in, and at the epoch's last batch.
+   */
+  addGradients(grads: tf.Tensor[], lastOfEpoch: boolean): void {
+    const accumulator = this.accumulator;
+    if (!accumulator) {
+      try {
+        this.apply(grads);
+      } finally {
+        tf.dispose(grads);
+      }
+      return;
+    }
+    accumulator.add(grads);
+    tf.dispose(grads);
+    if (accumulator.count === this.run.accumulate || lastOfEpoch) {
+      const mean = accumulator.mean();
+      accumulator.reset();
+      try {
+        this.apply(mean);
+      } finally {
+        tf.dispose(mean);
+      }
+    }
+  }
+
+  /** Drops gradients left from an epoch cut short. */
+  endEpoch(): void {
+    this.accumulator?.reset();
+  }
+
+  private apply(grads: tf.Tensor[]): void {
+    const { optimizer, scheduler, gradClip } = this.run;
+    const clipped = gradClip ? clip(grads, gradClip) : grads;
+    try {
+      optimizer.step(new Map(this.trainable.map((p, i) => [p, clipped[i]])));
+    } finally {
+      if (clipped !== grads) tf.dispose(clipped);
+    }
+    if (scheduler && this.run.interval === 'batch') scheduler.step();
+  }
+}
+
+function clip(grads: tf.Tensor[], gradClip: NonNullable<FitOptions['gradClip']>): tf.Tensor[] {
+  if ('value' in gradClip) return clipGradValue(grads, gradClip.value);
+  const { grads: clipped, totalNorm } = clipGradNorm(
+    grads,
+    gradClip.maxNorm,
+    gradClip.normType ?? 2,
+  );
+  totalNorm.dispose();
+  return clipped;
+}
+
+/** The validation pass in eval mode (the model back in train mode after); NaN without a loader. */
+async function validate(
+  run: FitRun,
+): Promise<Pick<EpochLogs, 'valLoss' | 'valAcc' | 'valMetrics'>> {
+  const { valLoader, valMetrics } = run;
+  if (!valLoader) return { valLoss: Number.NaN, valAcc: Number.NaN };
+  for (const m of Object.values(valMetrics ?? {})) m.reset();
+  const r = await evaluate(run.model, valLoader, { loss: run.loss, metrics: valMetrics });
+  run.model.train();
+  return { valLoss: r.loss, valAcc: r.accuracy, ...(valMetrics ? { valMetrics: r.metrics } : {}) };
+}
+
+/** Saves every `checkpoint.every` epochs, after the last epoch and when stopping early. */
+async function checkpointAfter(
+  run: FitRun,
+  epoch: number,
+  history: History,
+  stopping: boolean,
+): Promise<void> {
+  const { checkpoint, model, optimizer, scheduler } = run;
+  if (!checkpoint) return;
+  const every = checkpoint.every ?? 1;
+  if ((epoch + 1) % every !== 0 && epoch !== run.epochs - 1 && !stopping) return;
+  await checkpoint.save({ model, optimizer, scheduler, epoch: epoch + 1, history: history.epochs });
 }
 
 class EarlyStopper {

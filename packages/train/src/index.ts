@@ -54,6 +54,13 @@ export {
 export { Adagrad, type AdagradOptions } from './optim/adagrad.js';
 export { Adam, type AdamOptions, AdamW } from './optim/adam.js';
 export {
+  createOptimizer,
+  isOptimizerName,
+  OPTIMIZER_NAMES,
+  type OptimizerName,
+  type OptimizerSettings,
+} from './optim/create-optimizer.js';
+export {
   type Gradients,
   Optimizer,
   type OptimizerOptions,
@@ -71,6 +78,13 @@ export {
   CosineAnnealingWarmRestarts,
   type CosineAnnealingWarmRestartsOptions,
 } from './schedulers/cosine.js';
+export {
+  createScheduler,
+  isSchedulerName,
+  SCHEDULER_NAMES,
+  type SchedulerName,
+  type SchedulerSettings,
+} from './schedulers/create-scheduler.js';
 export { CyclicLR, type CyclicLROptions } from './schedulers/cyclic.js';
 export {
   ConstantLR,

@@ -79,20 +79,55 @@ export function confusionMatrix(
   return m;
 }
 
-/** A mean updated one value (or one batch of `n` values) at a time, as a loss meter. */
+/**
+ * A weighted running sum kept on the device, and the mean it gives: the one meter behind
+ * `fit`'s and `evaluate`'s loss and accuracy and the {@link TopKAccuracy} and
+ * {@link ConfusionMatrix} metrics. Adding never reads the device; the total is read once, when
+ * the mean (or {@link RunningMean.total}) is asked for, so a training loop syncs once per epoch
+ * or log interval instead of once per batch.
+ *
+ * The meter owns its total: it is kept out of any enclosing `tf.tidy`, replaced on each add
+ * and freed by {@link RunningMean.reset}. Numbers are added on the device too (float32).
+ *
+ * @example
+ * const loss = new RunningMean();
+ * for (const batch of batches) loss.update(batchMeanLoss, batchSize); // no device read
+ * console.log(await loss.read());
+ * loss.reset();
+ */
 export class RunningMean {
-  private total = 0;
+  private sum: tf.Tensor | null = null;
   private n = 0;
 
-  /** Adds `value` with weight `count` (e.g. a batch mean and the batch size). */
-  update(value: number, count = 1): void {
-    this.total += value * count;
+  /** Adds a mean over `count` items (e.g. a batch's mean loss and the batch size). */
+  update(mean: number | tf.Tensor, count = 1): void {
+    this.add(
+      () => (typeof mean === 'number' ? tf.scalar(mean * count) : tf.mul(mean, count)),
+      count,
+    );
+  }
+
+  /** Adds a total over `count` items (e.g. the hits in a batch and the batch size). */
+  addSum(sum: number | tf.Tensor, count: number): void {
+    this.add(() => (typeof sum === 'number' ? tf.scalar(sum) : sum), count);
+  }
+
+  private add(term: () => tf.Tensor, count: number): void {
+    if (!(Number.isFinite(count) && count >= 0)) {
+      throw new ValueError(
+        `RunningMean: count must be a non-negative number, got ${describe(count)}`,
+      );
+    }
+    const old = this.sum;
+    // A clone for the first term, so the meter never owns (nor keeps alive) a caller's tensor.
+    this.sum = tf.keep(tf.tidy(() => (old ? tf.add(old, term()) : tf.clone(term()))));
+    old?.dispose();
     this.n += count;
   }
 
-  /** The mean so far (NaN before any update). */
-  get value(): number {
-    return this.n === 0 ? Number.NaN : this.total / this.n;
+  /** The total so far, on the device (null before any add); the meter owns it. */
+  get total(): tf.Tensor | null {
+    return this.sum;
   }
 
   /** The total weight added. */
@@ -100,10 +135,35 @@ export class RunningMean {
     return this.n;
   }
 
-  /** Starts again. */
+  /** The mean so far, read synchronously (NaN before anything is counted). */
+  get value(): number {
+    return this.meanOf(this.scalarTotal()?.dataSync());
+  }
+
+  /** The mean so far, read without blocking (NaN before anything is counted). */
+  async read(): Promise<number> {
+    return this.meanOf(await this.scalarTotal()?.data());
+  }
+
+  /** Starts again, freeing the total. */
   reset(): void {
-    this.total = 0;
+    this.sum?.dispose();
+    this.sum = null;
     this.n = 0;
+  }
+
+  private scalarTotal(): tf.Tensor | undefined {
+    if (!this.sum || this.n === 0) return undefined;
+    if (this.sum.size !== 1) {
+      throw new ValueError(
+        `RunningMean: the mean of a total of shape ${describe(this.sum.shape)} is not one number; read \`total\``,
+      );
+    }
+    return this.sum;
+  }
+
+  private meanOf(total: ArrayLike<number> | undefined): number {
+    return total ? total[0] / this.n : Number.NaN;
   }
 }
 
@@ -119,23 +179,16 @@ export interface Metric<R = unknown> {
 
 /** A {@link Metric} counting top-k hits on the device; `result()` is the accuracy. */
 export class TopKAccuracy implements Metric<number> {
-  private hits: tf.Scalar | null = null;
-  private n = 0;
+  private readonly hits = new RunningMean();
   constructor(readonly k = 1) {}
   update(output: tf.Tensor, target: tf.Tensor): void {
-    const c = countCorrect(output, target, this.k);
-    const old = this.hits;
-    this.hits = tf.keep(old ? (tf.add(old, c) as tf.Scalar) : c);
-    if (old) old.dispose();
-    this.n += output.shape[0];
+    this.hits.addSum(countCorrect(output, target, this.k), output.shape[0]);
   }
   result(): number {
-    return this.hits && this.n ? this.hits.dataSync()[0] / this.n : Number.NaN;
+    return this.hits.value;
   }
   reset(): void {
-    this.hits?.dispose();
-    this.hits = null;
-    this.n = 0;
+    this.hits.reset();
   }
 }
 
@@ -144,7 +197,7 @@ export class TopKAccuracy implements Metric<number> {
  * `[C, C]` matrix product per batch; `result()` reads it once.
  */
 export class ConfusionMatrix implements Metric<number[][]> {
-  private counts: tf.Tensor2D | null = null;
+  private readonly counts = new RunningMean();
   constructor(readonly numClasses: number) {
     if (!(Number.isInteger(numClasses) && numClasses >= 1)) {
       throw new ValueError(
@@ -161,17 +214,15 @@ export class ConfusionMatrix implements Metric<number[][]> {
       true,
       false,
     );
-    const old = this.counts;
-    this.counts = tf.keep(old ? tf.add(old, batch) : batch) as tf.Tensor2D;
-    if (old) old.dispose();
+    this.counts.addSum(batch, target.shape[0]);
   }
   result(): number[][] {
-    if (!this.counts)
+    const total = this.counts.total;
+    if (!total)
       return Array.from({ length: this.numClasses }, () => new Array(this.numClasses).fill(0));
-    return (this.counts.arraySync() as number[][]).map((row) => row.map((v) => Math.round(v)));
+    return (total.arraySync() as number[][]).map((row) => row.map((v) => Math.round(v)));
   }
   reset(): void {
-    this.counts?.dispose();
-    this.counts = null;
+    this.counts.reset();
   }
 }

@@ -387,4 +387,27 @@ describe('fit', () => {
     optimizer.dispose();
     model.dispose();
   });
+
+  it('frees the batch, its gradients and its counts when the optimizer step throws', async () => {
+    const model = tinyConvNet(6);
+    const optimizer = new SGD(model.parameters(), { lr: 0.1 });
+    const before = tf.memory().numTensors;
+    optimizer.step = () => {
+      throw new Error('step failed');
+    };
+    for (const accumulate of [1, 2]) {
+      const run = fit({
+        model,
+        optimizer,
+        trainLoader: new ShuffledLoader(train, 16, new Generator(1)),
+        epochs: 1,
+        accumulate,
+        gradClip: { maxNorm: 1 },
+      });
+      await expect(run).rejects.toThrow('step failed');
+      expect(tf.memory().numTensors, `accumulate ${accumulate}`).toBe(before);
+    }
+    optimizer.dispose();
+    model.dispose();
+  });
 });

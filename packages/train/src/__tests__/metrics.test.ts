@@ -74,6 +74,41 @@ describe('metrics', () => {
     expect(m.value).toBe(2);
   });
 
+  it('RunningMean sums tensors on the device, owns only its total and reads once', async () => {
+    const before = tf.memory().numTensors;
+    const loss = new RunningMean();
+    const hits = new RunningMean();
+    const batchLoss = tf.scalar(0.5);
+    tf.tidy(() => {
+      loss.update(batchLoss, 4);
+      loss.update(tf.scalar(2), 2);
+      hits.addSum(tf.scalar(3, 'int32'), 4);
+    });
+    batchLoss.dispose();
+    // The tidy and the caller's dispose freed everything but the two totals.
+    expect(tf.memory().numTensors).toBe(before + 2);
+    expect(loss.count).toBe(6);
+    expect(loss.total?.dataSync()[0]).toBe(6);
+    expect(await loss.read()).toBe(1);
+    expect(hits.total?.dtype).toBe('int32');
+    expect(hits.value).toBe(0.75);
+    hits.addSum(1, 4);
+    expect(hits.value).toBe(0.5);
+    expect(tf.memory().numTensors).toBe(before + 2);
+    loss.reset();
+    hits.reset();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await loss.read()).toBeNaN();
+    expect(loss.total).toBeNull();
+    expect(() => loss.update(1, -1)).toThrow(/count must be a non-negative number, got -1/);
+    const ones = tf.ones([2, 2]);
+    loss.addSum(ones, 2);
+    expect(() => loss.value).toThrow(/a total of shape \[2,2\] is not one number/);
+    loss.reset();
+    ones.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('TopKAccuracy accumulates on the device across batches', () => {
     const metric = new TopKAccuracy(1);
     const [s, y] = [scores(), labels()];
