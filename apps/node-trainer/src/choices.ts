@@ -19,20 +19,3 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 export const DATASET_NAMES = ['mnist', 'mnist-idx', 'cifar10'] as const;
 /** A `--dataset` value. */
 export type DatasetName = (typeof DATASET_NAMES)[number];
-
-/** Optimizers `--optimizer` accepts. */
-export const OPTIMIZER_NAMES = ['sgd', 'adam', 'adamw', 'rmsprop'] as const;
-/** An `--optimizer` value. */
-export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
-
-/** Learning-rate schedules `--scheduler` accepts. */
-export const SCHEDULER_NAMES = [
-  'onecycle',
-  'cosine',
-  'step',
-  'multistep',
-  'plateau',
-  'none',
-] as const;
-/** A `--scheduler` value. */
-export type SchedulerName = (typeof SCHEDULER_NAMES)[number];

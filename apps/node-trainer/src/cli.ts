@@ -43,7 +43,7 @@ function backendOption(): Option {
 }
 
 // Each command's module is imported when it runs, so --help and usage errors answer at once
-// without loading TensorFlow.js.
+// without starting a backend or loading any data.
 function buildProgram(): Command {
   const program = new Command('resnet-ts')
     .description('Train, evaluate and run residual networks in Node on the best backend available.')

@@ -1,11 +1,11 @@
-import * as v from 'valibot';
 import {
-  type DatasetName,
   OPTIMIZER_NAMES,
   type OptimizerName,
   SCHEDULER_NAMES,
   type SchedulerName,
-} from './choices.js';
+} from '@resnet-ts/train';
+import * as v from 'valibot';
+import type { DatasetName } from './choices.js';
 import { fraction, integer, integerList, number } from './parse.js';
 
 /** Every hyper-parameter of a run, after defaults are filled in; saved with the run to resume it. */
@@ -94,8 +94,8 @@ const wholeFrom = (min: number) =>
   v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(Number.MAX_SAFE_INTEGER));
 const nonNegative = v.pipe(v.number(), v.minValue(0), v.finite());
 
-// PyTorch's SGD and RMSprop take momentum; Adam and AdamW ignore it.
-const MOMENTUM_OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'rmsprop'];
+/** The optimizers with a momentum (PyTorch's SGD and RMSprop); Adam's betas play that part. */
+export const MOMENTUM_OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'rmsprop'];
 
 /**
  * The recipe's options, in the order their defaults are resolved (a default may use the
