@@ -4,21 +4,15 @@
  */
 import './style.css';
 import mnistUrl from '@resnet-ts/data/mnist-digits.bin?url';
+import type { OptimizerName, SchedulerName } from '@resnet-ts/train';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { ProbabilityChart, TrainingCharts } from './charts.js';
 import { renderDigitGrid } from './digit-grid.js';
 import { createDrawPad } from './draw-pad.js';
-import type {
-  BackendChoice,
-  FromWorker,
-  OptimizerName,
-  SchedulerName,
-  ToWorker,
-  TrainConfig,
-  TrainState,
-} from './protocol.js';
+import type { BackendChoice, FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
+import { formatBytes, UNCHANGED } from './refusals.js';
 import { type DemoState, exposeDemoState } from './test-hooks.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -82,6 +76,8 @@ let batchesPerEpoch = 1;
 let totalEpochs = 1;
 let predictionId = 0;
 let pendingWeights: ((bytes: Uint8Array) => void) | null = null;
+/** Set by the worker once it knows the model: an upload above it is refused unread. */
+let maxUploadBytes = Number.POSITIVE_INFINITY;
 
 function post(msg: ToWorker, transfer: Transferable[] = []): void {
   worker.postMessage(msg, transfer);
@@ -109,6 +105,7 @@ function onMessage(msg: FromWorker, carriedWeights?: Uint8Array): void {
     case 'ready': {
       demo.backend = msg.selection.name;
       demo.tried = msg.selection.tried;
+      maxUploadBytes = msg.maxUploadBytes;
       showBackend(msg.selection.name, msg.selection.tried);
       demo.ready = true;
       setState('idle');
@@ -326,8 +323,13 @@ el.download.addEventListener('click', async () => {
 el.upload.addEventListener('change', async () => {
   const file = el.upload.files?.[0];
   if (!file) return;
-  const bytes = new Uint8Array(await file.arrayBuffer());
   el.upload.value = '';
+  if (file.size > maxUploadBytes) {
+    const message = `${file.name} is ${formatBytes(file.size)}, more than weights for this page can be (${formatBytes(maxUploadBytes)}), so it was not read. ${UNCHANGED}`;
+    onMessage({ type: 'weightsLoaded', ok: false, message });
+    return;
+  }
+  const bytes = new Uint8Array(await file.arrayBuffer());
   showWeightsMessage(`Loading ${file.name}…`, true);
   post({ type: 'importWeights', bytes, fileName: file.name }, [bytes.buffer]);
 });

@@ -3,12 +3,10 @@
  * model and the data; the page only draws.
  */
 import type { BackendName, BackendSelection } from '@resnet-ts/core';
+import type { OptimizerName, SchedulerName } from '@resnet-ts/train';
 
 /** `auto` lets the worker try WebGPU, WebGL, WASM and CPU in turn. */
 export type BackendChoice = 'auto' | BackendName;
-
-export type OptimizerName = 'sgd' | 'adam';
-export type SchedulerName = 'none' | 'step' | 'cosine' | 'onecycle';
 
 /** What the training controls ask for. */
 export interface TrainConfig {
@@ -64,6 +62,8 @@ export type FromWorker =
       trainCount: number;
       testCount: number;
       numParameters: number;
+      /** The largest upload that could hold the page's weights; bigger files are not read. */
+      maxUploadBytes: number;
     }
   | { type: 'initError'; message: string; selection?: BackendSelection }
   | { type: 'state'; state: TrainState; message?: string }

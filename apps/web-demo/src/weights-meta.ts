@@ -1,58 +1,29 @@
 /**
- * The `__metadata__` a weights file carries so the node trainer's `eval` and `predict` can
- * rebuild the model from the file alone (its `resnet-ts` key: model spec, dataset input
- * format and classes, epochs trained), and the check that an uploaded file is this model.
+ * The weights this page trains, as the model registry and the dataset catalog describe
+ * them: the spec and metadata written into a downloaded file (the key and limits the node
+ * trainer reads too), and the size bound an upload is held to.
  */
+import { datasetInfo } from '@resnet-ts/data';
+import { encodeWeightsMeta, modelSpec, stateDictSize } from '@resnet-ts/models';
 
-/** The metadata key the node trainer writes and reads. */
-export const META_KEY = 'resnet-ts';
+/** The data this page trains on: the embedded MNIST digits, as the dataset catalog has them. */
+export const PAGE_DATASET = datasetInfo('mnist');
 
-/** The model and input this page trains: VanResNet on 28×28 grey MNIST digits. */
-export const PAGE_MODEL = { name: 'vanresnet', inChannels: 1, inputSize: 28, numClasses: 10 };
-export const PAGE_INPUT = { size: 28, channels: 1, mean: [0.1307], std: [0.3081] };
+/** The model this page trains: VanResNet on 28×28 greyscale digits, 10 classes. */
+export const PAGE_SPEC = modelSpec('vanresnet', {
+  inChannels: PAGE_DATASET.input.channels,
+  inputSize: PAGE_DATASET.input.size,
+  numClasses: PAGE_DATASET.classes.length,
+});
+
+/**
+ * The largest upload worth reading: every number of the page's model as F64 (the widest
+ * dtype) plus a megabyte of header and metadata. Anything larger cannot be this model's
+ * weights, so it is refused before its bytes are read.
+ */
+export const MAX_UPLOAD_BYTES = stateDictSize(PAGE_SPEC).elements * 8 + 1024 * 1024;
 
 /** Metadata for a file of this page's weights after `epoch` epochs of training. */
 export function weightsMetadata(epoch: number): Record<string, string> {
-  const meta = {
-    model: PAGE_MODEL,
-    dataset: {
-      name: 'mnist',
-      input: PAGE_INPUT,
-      classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    },
-    epoch,
-  };
-  return { [META_KEY]: JSON.stringify(meta) };
-}
-
-/**
- * Why a file's own description rules it out for this page (another model or input), or
- * null when it has none or describes this model. Files without metadata (e.g. converted
- * PyTorch weights) are judged by their tensors alone.
- */
-export function foreignModel(metadata: Record<string, string>): string | null {
-  const raw = metadata[META_KEY];
-  if (raw === undefined) return null;
-  let model: Partial<typeof PAGE_MODEL> | undefined;
-  try {
-    model = (JSON.parse(raw) as { model?: Partial<typeof PAGE_MODEL> }).model;
-  } catch {
-    return null;
-  }
-  if (!model) return null;
-  const same = (Object.keys(PAGE_MODEL) as (keyof typeof PAGE_MODEL)[]).every(
-    (k) => model[k] === PAGE_MODEL[k],
-  );
-  if (same) return null;
-  return `it holds a ${model.name} for ${model.inChannels}×${model.inputSize}×${model.inputSize} images and ${model.numClasses} classes, but this page trains a vanresnet for 1×28×28 digits and 10 classes`;
-}
-
-/** Epochs recorded in the file's metadata, or 0. */
-export function epochsIn(metadata: Record<string, string>): number {
-  try {
-    const epoch = (JSON.parse(metadata[META_KEY] ?? '{}') as { epoch?: unknown }).epoch;
-    return typeof epoch === 'number' && Number.isInteger(epoch) && epoch >= 0 ? epoch : 0;
-  } catch {
-    return 0;
-  }
+  return encodeWeightsMeta({ model: PAGE_SPEC, dataset: PAGE_DATASET, epoch });
 }

@@ -8,8 +8,10 @@ import {
   type BackendSelection,
   decodeSafetensors,
   encodeSafetensors,
+  FileFormatError,
   Generator,
-  type RawTensor,
+  type Module,
+  readTensors,
   type SafetensorsFile,
   StateDictError,
   safetensorsToTensors,
@@ -19,30 +21,28 @@ import {
   Compose,
   DataLoader,
   fetchMnistDigits,
-  type ImageArrayDataset,
+  firstN,
   type MnistDigitsSplit,
   Normalize,
-  Subset,
   ToTensor,
 } from '@resnet-ts/data';
-import { VanResNet } from '@resnet-ts/models';
 import {
-  Adam,
-  CosineAnnealingLR,
-  fit,
-  OneCycleLR,
-  type Optimizer,
-  type Scheduler,
-  SGD,
-  StepLR,
-} from '@resnet-ts/train';
+  buildModel,
+  checkWeightsFitSpec,
+  describeForeignModel,
+  MODEL_META_KEY,
+  parseWeightsMeta,
+} from '@resnet-ts/models';
+import { createOptimizer, createScheduler, fit, type Optimizer } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
-import { epochsIn, foreignModel, weightsMetadata } from './weights-meta.js';
+import { sniffNonWeights, UNCHANGED } from './refusals.js';
+import { MAX_UPLOAD_BYTES, PAGE_DATASET, PAGE_SPEC, weightsMetadata } from './weights-meta.js';
 
-// MNIST's mean and standard deviation, as torchvision's MNIST examples normalise.
-const MEAN = 0.1307;
-const STD = 0.3081;
+const [MEAN] = PAGE_DATASET.input.mean;
+const [STD] = PAGE_DATASET.input.std;
+const { size: SIZE } = PAGE_DATASET.input;
+const PIXELS = SIZE * SIZE;
 
 const scope = self as unknown as {
   postMessage(msg: FromWorker, transfer?: Transferable[]): void;
@@ -53,7 +53,7 @@ function send(msg: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(msg, transfer);
 }
 
-let model: VanResNet;
+let model: Module;
 let digits: MnistDigitsSplit;
 let state: TrainState = 'loading';
 /** Epochs the current weights have been trained for, across runs and loaded files. */
@@ -147,7 +147,10 @@ async function init(
   }
   try {
     digits = await fetchMnistDigits(dataUrl, {
-      transform: new Compose([new ToTensor(), new Normalize([MEAN], [STD])]),
+      transform: new Compose([
+        new ToTensor(),
+        new Normalize(PAGE_DATASET.input.mean, PAGE_DATASET.input.std),
+      ]),
     });
     model = newModel(0);
     model.eval();
@@ -161,64 +164,32 @@ async function init(
     trainCount: digits.train.length,
     testCount: digits.test.length,
     numParameters: model.numParameters(),
+    maxUploadBytes: MAX_UPLOAD_BYTES,
   });
   setState('idle');
 }
 
-function newModel(seed: number): VanResNet {
-  return new VanResNet({
-    inChannels: 1,
-    inputSize: 28,
-    numClasses: 10,
-    generator: new Generator(seed),
-  });
+function newModel(seed: number): Module {
+  return buildModel(PAGE_SPEC, new Generator(seed));
 }
 
 /** uint8 pixels (scale 1/255) or [0, 1] floats (scale 1) → normalised NHWC float32. */
 function toInput(pixels: Uint8Array | Float32Array, count: number, scale: number): tf.Tensor4D {
-  const x = new Float32Array(count * 784);
+  const x = new Float32Array(count * PIXELS);
   for (let i = 0; i < x.length; i++) x[i] = (pixels[i] * scale - MEAN) / STD;
-  return tf.tensor4d(x, [count, 28, 28, 1]);
+  return tf.tensor4d(x, [count, SIZE, SIZE, 1]);
 }
 
-/** The first `n` digits of a split (the split is already in random order). */
-function firstN(
-  dataset: ImageArrayDataset,
-  n: number,
-): Subset<ReturnType<ImageArrayDataset['get']>> {
-  return new Subset(
-    dataset,
-    Array.from({ length: Math.min(n, dataset.length) }, (_, i) => i),
-  );
-}
-
+/** The page's optimizer: SGD with the momentum its label promises, or Adam as PyTorch's. */
 function makeOptimizer(config: TrainConfig): Optimizer {
-  const params = model.parameters();
-  return config.optimizer === 'adam'
-    ? new Adam(params, { lr: config.lr })
-    : new SGD(params, { lr: config.lr, momentum: 0.9 });
-}
-
-function makeScheduler(
-  optimizer: Optimizer,
-  config: TrainConfig,
-  stepsPerEpoch: number,
-): Scheduler | undefined {
-  switch (config.scheduler) {
-    case 'step':
-      return new StepLR(optimizer, { stepSize: 1, gamma: 0.5 });
-    case 'cosine':
-      return new CosineAnnealingLR(optimizer, { tMax: config.epochs });
-    case 'onecycle':
-      return new OneCycleLR(optimizer, { maxLr: config.lr, epochs: config.epochs, stepsPerEpoch });
-    default:
-      return undefined;
-  }
+  const momentum = config.optimizer === 'sgd' ? 0.9 : undefined;
+  return createOptimizer(config.optimizer, model.parameters(), { lr: config.lr, momentum });
 }
 
 async function train(config: TrainConfig): Promise<void> {
   const controller = new AbortController();
   abort = controller;
+  // The splits are already in random order, so their first digits are a fair sample.
   const trainLoader = new DataLoader(firstN(digits.train, config.trainSize), {
     batchSize: config.batchSize,
     shuffle: true,
@@ -226,7 +197,11 @@ async function train(config: TrainConfig): Promise<void> {
   });
   const valLoader = new DataLoader(firstN(digits.test, config.valSize), { batchSize: 64 });
   const optimizer = makeOptimizer(config);
-  const scheduler = makeScheduler(optimizer, config, trainLoader.length);
+  const scheduler = createScheduler(config.scheduler, optimizer, {
+    epochs: config.epochs,
+    stepsPerEpoch: trainLoader.length,
+    lr: config.lr,
+  });
   let step = 0;
   let epoch = 0;
   let message: string | undefined;
@@ -318,10 +293,12 @@ async function predictProbabilities(pixels: Float32Array): Promise<Float32Array>
 
 async function sendGrid(count: number): Promise<void> {
   const n = Math.min(count, digits.test.length);
-  const pixels = digits.test.images.slice(0, n * 784);
+  const pixels = digits.test.images.slice(0, n * PIXELS);
   const labels = Int32Array.from(digits.test.labels.subarray(0, n));
   const predictions = Int32Array.from(
-    await inEval(() => tf.tidy(() => tf.argMax(model.forward(toInput(pixels, n, 1 / 255)), 1))),
+    await inEval(() =>
+      tf.tidy(() => tf.argMax(model.forward(toInput(pixels, n, 1 / 255)) as tf.Tensor2D, 1)),
+    ),
   );
   send({ type: 'grid', pixels, labels, predictions }, [
     pixels.buffer,
@@ -331,42 +308,53 @@ async function sendGrid(count: number): Promise<void> {
 }
 
 async function exportWeights(): Promise<Uint8Array> {
-  // Reading each tensor asynchronously avoids blocking GPU readbacks on WebGPU and WebGL.
-  const raw: Record<string, RawTensor> = {};
-  for (const [name, t] of Object.entries(model.stateDict())) {
-    const data = await t.data();
-    raw[name] = {
-      dtype: t.dtype === 'int32' ? 'I32' : 'F32',
-      shape: t.shape,
-      data: data as Float32Array,
-    };
-  }
-  return encodeSafetensors(raw, weightsMetadata(epochsTrained));
+  // Asynchronous reads: a synchronous GPU readback would block on WebGPU and WebGL.
+  return encodeSafetensors(await readTensors(model.stateDict()), weightsMetadata(epochsTrained));
 }
 
+/**
+ * Replaces the weights with a file's, or says why not. Every check (what the bytes are, the
+ * safetensors format, the metadata's schema and limits, the model it describes, its tensor
+ * shapes) runs before the model is touched, so a refused file leaves the weights as they were.
+ */
 function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; message: string } {
-  if (state !== 'idle') return { ok: false, message: 'Stop training before loading weights.' };
+  const refuse = (why: string) => ({ ok: false, message: `${why} ${UNCHANGED}` });
+  if (state !== 'idle') return refuse('Stop training before loading weights.');
+  const kind = sniffNonWeights(bytes);
+  if (kind) return refuse(`${fileName}: this looks like ${kind}, not weights.`);
   let file: SafetensorsFile;
   try {
     file = decodeSafetensors(bytes);
   } catch (err) {
-    return { ok: false, message: `${fileName} is not a valid safetensors file: ${errorText(err)}` };
+    return refuse(`${fileName} is not a valid safetensors file: ${errorText(err)}.`);
   }
-  const foreign = foreignModel(file.metadata);
-  if (foreign) return { ok: false, message: `${fileName} does not fit this page: ${foreign}.` };
+  // Files without resnet-ts metadata (converted PyTorch weights) are judged by their tensors.
+  let epochs = 0;
+  if (Object.hasOwn(file.metadata, MODEL_META_KEY)) {
+    try {
+      const meta = parseWeightsMeta(file.metadata, fileName);
+      const foreign = describeForeignModel(meta, PAGE_SPEC);
+      if (foreign) return refuse(`${fileName} does not fit this page: ${foreign}.`);
+      checkWeightsFitSpec(meta.model, file, fileName);
+      epochs = meta.epoch;
+    } catch (err) {
+      if (!(err instanceof FileFormatError)) throw err;
+      return refuse(`Cannot load ${err.message}.`);
+    }
+  }
   const tensors = safetensorsToTensors(file);
   try {
     model.loadStateDict(tensors, { strict: true });
   } catch (err) {
     const detail = err instanceof StateDictError ? err.message : errorText(err);
-    return {
-      ok: false,
-      message: `${fileName} does not fit this VanResNet (1×28×28 input, 10 classes): ${detail}`,
-    };
+    const { inChannels: c, inputSize: n, numClasses } = PAGE_SPEC;
+    return refuse(
+      `${fileName} does not fit this VanResNet (${c}×${n}×${n} input, ${numClasses} classes): ${detail}`,
+    );
   } finally {
     for (const t of Object.values(tensors)) t.dispose();
   }
-  epochsTrained = epochsIn(file.metadata);
+  epochsTrained = epochs;
   return { ok: true, message: `Loaded ${Object.keys(tensors).length} tensors from ${fileName}.` };
 }
 

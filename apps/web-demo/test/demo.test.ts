@@ -327,46 +327,83 @@ describe('without WebGPU', () => {
     expect(session.problems).toEqual([]);
   });
 
-  it('explains a bad or mismatched weights file', async () => {
+  it('explains a bad, foreign, hostile or oversized weights file and keeps the weights', async () => {
     const { page } = session;
-    const garbage = `${results}garbage.safetensors`;
-    writeFileSync(garbage, Buffer.from('this is not a safetensors file at all'));
-    let loads = (await demo(page)).weightsLoads;
-    await page.getByTestId('upload').setInputFiles(garbage);
-    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
-    await expect(page.getByTestId('weights-message').textContent()).resolves.toMatch(
-      /garbage\.safetensors is not a valid safetensors file/,
+    await waitFor(page, 'window.__demo.gridUpdates > 0');
+    const before = (await demo(page)).gridPredictions;
+    /** Uploads `bytes` as `name` and returns the page's message about it. */
+    const upload = async (name: string, bytes: Buffer): Promise<string> => {
+      const path = `${results}${name}`;
+      writeFileSync(path, bytes);
+      const loads = (await demo(page)).weightsLoads;
+      await page.getByTestId('upload').setInputFiles(path);
+      await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
+      const message = (await page.getByTestId('weights-message').textContent()) ?? '';
+      expect(message).toMatch(/ The current weights are unchanged\.$/);
+      return message;
+    };
+
+    expect(
+      await upload('garbage.safetensors', Buffer.from('this is not a safetensors file at all')),
+    ).toMatch(/^garbage\.safetensors is not a valid safetensors file/);
+
+    // A picture picked by mistake is named as one, from its first bytes.
+    const png = Buffer.concat([
+      Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'),
+      Buffer.alloc(64),
+    ]);
+    expect(await upload('digit.safetensors', png)).toBe(
+      'digit.safetensors: this looks like a PNG image, not weights. The current weights are unchanged.',
     );
 
     // A valid file with one tensor of the wrong shape.
-    const wrong = `${results}wrong-shape.safetensors`;
-    writeFileSync(
-      wrong,
+    const wrong = await upload(
+      'wrong-shape.safetensors',
       safetensorsFile({ 'fc2.weight': { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } }, 16),
     );
-    loads = (await demo(page)).weightsLoads;
-    await page.getByTestId('upload').setInputFiles(wrong);
-    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
-    const message = await page.getByTestId('weights-message').textContent();
-    expect(message).toMatch(/wrong-shape\.safetensors does not fit this VanResNet/);
-    expect(message).toMatch(/fc2\.weight/);
+    expect(wrong).toMatch(/wrong-shape\.safetensors does not fit this VanResNet/);
+    expect(wrong).toMatch(/fc2\.weight/);
 
     // A node-trainer file of another model says so before any tensor is compared.
-    const other = `${results}resnet18-cifar.safetensors`;
-    const meta = {
-      model: { name: 'resnet18', inChannels: 3, inputSize: 32, numClasses: 10 },
+    const mnist = {
+      name: 'mnist',
+      input: { size: 28, channels: 1, mean: [0.1307], std: [0.3081] },
+      classes: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    };
+    const cifar = {
+      model: { name: 'resnet18', inChannels: 3, inputSize: 32, numClasses: 10, stem: 'cifar' },
+      dataset: {
+        ...mnist,
+        name: 'cifar10',
+        input: { size: 32, channels: 3, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] },
+      },
       epoch: 1,
     };
-    writeFileSync(
-      other,
-      safetensorsFile({ __metadata__: { 'resnet-ts': JSON.stringify(meta) } }, 0),
+    const metadata = (meta: unknown) => ({ __metadata__: { 'resnet-ts': JSON.stringify(meta) } });
+    expect(await upload('resnet18-cifar.safetensors', safetensorsFile(metadata(cifar), 0))).toMatch(
+      /^resnet18-cifar\.safetensors does not fit this page: it holds a resnet18 for 3×32×32 images/,
     );
-    loads = (await demo(page)).weightsLoads;
-    await page.getByTestId('upload').setInputFiles(other);
-    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
-    await expect(page.getByTestId('weights-message').textContent()).resolves.toMatch(
-      /resnet18-cifar\.safetensors does not fit this page: it holds a resnet18 for 3×32×32 images/,
+
+    // Metadata claiming a million classes is refused by the registry's limits, as by the CLI.
+    const million = {
+      model: { name: 'vanresnet', inChannels: 1, inputSize: 28, numClasses: 1_000_000 },
+      dataset: mnist,
+      epoch: 1,
+    };
+    expect(await upload('million.safetensors', safetensorsFile(metadata(million), 0))).toBe(
+      'Cannot load million.safetensors: resnet-ts.model.numClasses: expected <=100000, got 1000000. The current weights are unchanged.',
     );
+
+    // Far more bytes than the page's model can have is refused before the file is read.
+    expect(await upload('huge.safetensors', Buffer.alloc(4 * 1024 * 1024))).toMatch(
+      /^huge\.safetensors is 4\.0 MB, more than weights for this page can be \(1\.\d MB\), so it was not read\./,
+    );
+
+    // Nothing above touched the model: the test grid's predictions are as they were.
+    const { gridUpdates } = await demo(page);
+    await page.getByTestId('grid-refresh').click();
+    await waitFor(page, `window.__demo.gridUpdates > ${gridUpdates}`);
+    expect((await demo(page)).gridPredictions).toEqual(before);
     expect(session.problems).toEqual([]);
   });
 });

@@ -267,4 +267,44 @@ describe('DataLoader', () => {
       /sample 0 is \[2,2,1\], sample 1 is \[3,3,1\]/,
     );
   });
+
+  it('awaits a dataset of promises: samples load in parallel, batches come in order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const slow = {
+      length: 6,
+      get: async (i: number): Promise<ImageSample> => {
+        inFlight++;
+        most = Math.max(most, inFlight);
+        // Later samples finish first, so order can only come from the loader.
+        await new Promise((resolve) => setTimeout(resolve, 30 - 5 * i));
+        inFlight--;
+        return { image: Uint8Array.of(i), shape: [1, 1, 1], label: i };
+      },
+    };
+    const labels: number[][] = [];
+    for await (const { x, y } of new DataLoader(slow, { batchSize: 3, prefetch: 1 })) {
+      labels.push(Array.from(await y.data()));
+      x.dispose();
+      y.dispose();
+    }
+    expect(labels).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    expect(most).toBeGreaterThanOrEqual(3);
+    const failing = {
+      length: 4,
+      get: async (i: number): Promise<ImageSample> => {
+        if (i === 2) throw new Error('sample 2 is broken');
+        return { image: Uint8Array.of(i), shape: [1, 1, 1], label: i };
+      },
+    };
+    const it = new DataLoader(failing, { batchSize: 2 })[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.done).toBe(false);
+    tf.dispose([first.value.x, first.value.y]);
+    await expect(it.next()).rejects.toThrow('sample 2 is broken');
+    expect((await it.next()).done).toBe(true);
+  });
 });

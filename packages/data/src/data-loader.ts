@@ -34,12 +34,14 @@ export interface DataLoaderOptions<T, B> {
   /** Where whole batches of indices come from; exclusive with batchSize, shuffle, sampler, dropLast. */
   batchSampler?: BatchSamplerLike;
   /** Turns a list of samples into a batch (default {@link defaultCollate}). */
-  collate?: (samples: T[]) => B;
+  collate?: (samples: Awaited<T>[]) => B;
   /** How many batches to prepare ahead of the consumer (default 2; 0 prepares on demand). */
   prefetch?: number;
 }
 
-type Prepared<T> = { packed: PackedBatch } | { samples: T[] };
+type Ready<T> = { packed: PackedBatch } | { samples: T[] };
+/** A batch being prepared: ready, or still awaiting samples of an asynchronous dataset. */
+type Prepared<T> = Ready<T> | { pending: Promise<Ready<T>> };
 
 const yieldToEventLoop: (fn: () => void) => void =
   typeof setImmediate === 'function'
@@ -71,6 +73,9 @@ const yieldToEventLoop: (fn: () => void) => void =
  * }
  * ```
  *
+ * A dataset whose `get` returns promises (an {@link ImageFolder} decoding files, a Node worker
+ * pool) is awaited: each batch's samples load in parallel, batches still come in order.
+ *
  * Each `for await` is one epoch; with `shuffle`, every epoch draws a new permutation from
  * {@link DataLoader.generator}, so the same seed gives the same sequence of epochs, and saving
  * `loader.generator.getState()` between epochs and restoring it with `setState` resumes the
@@ -94,7 +99,7 @@ export class DataLoader<T, B = Batch> implements AsyncIterable<B> {
   readonly generator: Generator;
   readonly batchSize: number | undefined;
   readonly prefetch: number;
-  private readonly collate: ((samples: T[]) => B) | undefined;
+  private readonly collate: ((samples: Awaited<T>[]) => B) | undefined;
 
   constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
     const { shuffle = false, dropLast = false, sampler, batchSampler } = options;
@@ -147,7 +152,7 @@ export class DataLoader<T, B = Batch> implements AsyncIterable<B> {
 
 class EpochIterator<T, B> implements AsyncIterator<B> {
   private readonly indices: Iterator<number[]>;
-  private readonly queue: Prepared<T>[] = [];
+  private readonly queue: Prepared<Awaited<T>>[] = [];
   private exhausted = false;
   private closed = false;
   private filling = false;
@@ -156,7 +161,7 @@ class EpochIterator<T, B> implements AsyncIterator<B> {
   constructor(
     private readonly dataset: Dataset<T>,
     batchSampler: BatchSamplerLike,
-    private readonly collate: ((samples: T[]) => B) | undefined,
+    private readonly collate: ((samples: Awaited<T>[]) => B) | undefined,
     private readonly prefetch: number,
   ) {
     this.indices = batchSampler[Symbol.iterator]();
@@ -174,13 +179,22 @@ class EpochIterator<T, B> implements AsyncIterator<B> {
     }
     const item = this.queue.shift()!;
     this.scheduleFill();
-    return { done: false, value: this.finish(item) };
+    if (!('pending' in item)) return { done: false, value: this.finish(item) };
+    try {
+      return { done: false, value: this.finish(await item.pending) };
+    } catch (error) {
+      await this.return();
+      throw error;
+    }
   }
 
   async return(): Promise<IteratorResult<B>> {
     this.closed = true;
     for (const item of this.queue.splice(0)) {
       if ('samples' in item) disposeTensors(item.samples);
+      if ('pending' in item) {
+        item.pending.then((ready) => 'samples' in ready && disposeTensors(ready.samples), noop);
+      }
     }
     return { done: true, value: undefined };
   }
@@ -193,15 +207,25 @@ class EpochIterator<T, B> implements AsyncIterator<B> {
       return false;
     }
     const samples = step.value.map((i) => this.dataset.get(i));
-    this.queue.push(
-      !this.collate && samples.length > 0 && isImageSample(samples[0])
-        ? { packed: packImages(samples as never) }
-        : { samples },
-    );
+    if (samples.some(isThenable)) {
+      // An asynchronous dataset (decoding files, worker threads): every sample of the batch is
+      // requested now, so they load in parallel; the batch keeps its place in the queue.
+      const pending = Promise.all(samples).then((s) => this.ready(s));
+      pending.catch(noop); // reported when the consumer reaches this batch
+      this.queue.push({ pending });
+    } else {
+      this.queue.push(this.ready(samples as Awaited<T>[]));
+    }
     return true;
   }
 
-  private finish(item: Prepared<T>): B {
+  private ready(samples: Awaited<T>[]): Ready<Awaited<T>> {
+    return !this.collate && samples.length > 0 && isImageSample(samples[0])
+      ? { packed: packImages(samples as never) }
+      : { samples };
+  }
+
+  private finish(item: Ready<Awaited<T>>): B {
     if ('packed' in item) return packedToBatch(item.packed) as B;
     return (this.collate ?? defaultCollate)(item.samples);
   }
@@ -226,6 +250,12 @@ class EpochIterator<T, B> implements AsyncIterator<B> {
     }
     yieldToEventLoop(this.fillStep);
   };
+}
+
+const noop = () => {};
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function disposeTensors(samples: unknown[]): void {

@@ -6,10 +6,22 @@ import { ResnetError } from '@resnet-ts/core';
  */
 export class DatasetFileError extends ResnetError {
   override name = 'DatasetFileError';
+  /** The message without the file name in front. */
+  readonly detail: string;
+
   constructor(
     readonly file: string,
     message: string,
   ) {
     super(`${file}: ${message}`);
+    this.detail = message;
   }
+}
+
+/**
+ * Thrown when a picture cannot be used: not a format this package decodes, corrupt, or
+ * larger than the pixel limit. A {@link DatasetFileError}, so one `catch` covers both.
+ */
+export class ImageFileError extends DatasetFileError {
+  override name = 'ImageFileError';
 }

@@ -5,6 +5,20 @@
  */
 
 export {
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  DATASET_NAMES,
+  type DatasetInfo,
+  type DatasetName,
+  datasetInfo,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  isDatasetName,
+  MNIST_CLASSES,
+  MNIST_MEAN,
+  MNIST_STD,
+} from './catalog.js';
+export {
   CIFAR10_CLASSES,
   CIFAR10_RECORD_BYTES,
   parseCifar10Batch,
@@ -23,10 +37,16 @@ export {
   DataLoader,
   type DataLoaderOptions,
 } from './data-loader.js';
-export { ConcatDataset, checkIndex, type Dataset, randomSplit, Subset } from './dataset.js';
-export { DatasetFileError } from './errors.js';
+export { ConcatDataset, type Dataset, firstN, randomSplit, Subset } from './dataset.js';
+export { DatasetFileError, ImageFileError } from './errors.js';
 export { checkLabels, type IdxArray, parseIdx } from './idx.js';
 export { ImageArrayDataset, type ImageArrayDatasetOptions } from './image-array-dataset.js';
+export {
+  checkPixelLimit,
+  DEFAULT_MAX_PIXELS,
+  type ImageHeader,
+  readImageHeader,
+} from './image-header.js';
 export {
   fetchMnistDigits,
   type MnistDigits,
@@ -45,20 +65,17 @@ export {
   SequentialSampler,
 } from './samplers.js';
 export { TensorDataset } from './tensor-dataset.js';
+export { type Preprocessing, type RgbaImage, toModelInput } from './to-model-input.js';
 export { Compose, Lambda } from './transforms/compose.js';
 export {
-  axisMap,
   crop,
   hflip,
   normalize,
   type Padding,
   type PaddingMode,
   pad,
-  paddingSides,
-  remap,
   resize,
   resizeShape,
-  sourceIndex,
   toFloat,
 } from './transforms/functional.js';
 export { Normalize } from './transforms/normalize.js';

@@ -1,9 +1,22 @@
 /**
  * @resnet-ts/models: the seed article's VanResNet, torchvision's ResNet family built from one
- * table, a torchinfo-like `summary`, and PyTorch state-dict interop (safetensors in and out,
- * with every layout difference handled in one place).
+ * table, the registry that builds either by name and the metadata that lets a weights file
+ * rebuild its own model, a torchinfo-like `summary`, and PyTorch state-dict interop
+ * (safetensors in and out, with every layout difference handled in one place).
  */
 
+export {
+  buildModel,
+  isModelName,
+  MODEL_NAMES,
+  type ModelName,
+  type ModelSpec,
+  modelSpec,
+  type SpecShapes,
+  type StateDictSize,
+  specShapes,
+  stateDictSize,
+} from './registry.js';
 export {
   RESNET_ARCHITECTURES,
   ResNet,
@@ -32,3 +45,14 @@ export {
   toTorchStateDict,
 } from './torchInterop.js';
 export { VanResNet, type VanResNetOptions } from './vanResNet.js';
+export {
+  checkWeightsFitSpec,
+  describeForeignModel,
+  encodeWeightsMeta,
+  loadModelFromSafetensors,
+  MODEL_META_KEY,
+  parseWeightsMeta,
+  readWeightsMeta,
+  WEIGHTS_META_LIMITS,
+  type WeightsMeta,
+} from './weights-meta.js';

@@ -1,0 +1,83 @@
+import { readRegularFile } from '@resnet-ts/core/node';
+import sharp from 'sharp';
+import { ImageFileError } from '../errors.js';
+import { checkPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from '../image-header.js';
+import type { RgbaImage } from '../to-model-input.js';
+
+/** The largest picture file read: far above any photo, well below what would hurt. */
+export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
+
+/** Options of {@link decodeImage} and {@link readImage}. */
+export interface DecodeImageOptions {
+  /** Refuse pictures with more pixels than this, judged from the header (default 50 MP). */
+  maxPixels?: number;
+}
+
+/** A decoded picture: `height` rows of `width` pixels of `channels` bytes each (HWC). */
+export interface DecodedImage {
+  width: number;
+  height: number;
+  channels: 3 | 4;
+  data: Uint8Array;
+}
+
+/**
+ * The size a picture declares, from its header: parsed here for PNG and JPEG, asked of the
+ * decoder (which reads only the header) for the other formats.
+ */
+async function declaredSize(bytes: Uint8Array, file: string) {
+  const header = readImageHeader(bytes, file);
+  if (header) return header;
+  try {
+    const meta = await sharp(bytes).metadata();
+    return { width: meta.width ?? 0, height: meta.height ?? 0 };
+  } catch (error) {
+    throw new ImageFileError(
+      file,
+      `not a picture this package can decode (${(error as Error).message})`,
+    );
+  }
+}
+
+/**
+ * Decodes a picture (JPEG, PNG, WebP, TIFF, GIF, AVIF) to 8-bit sRGB, RGB or RGBA (`alpha`),
+ * turned upright by its EXIF orientation as a photo viewer shows it. The pixel count is
+ * checked against `maxPixels` from the header before any pixel is decoded.
+ */
+export async function decodeImage(
+  bytes: Uint8Array,
+  file: string,
+  options: DecodeImageOptions & { alpha?: boolean } = {},
+): Promise<DecodedImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const { width, height } = await declaredSize(bytes, file);
+  checkPixelLimit(width, height, maxPixels, file);
+  try {
+    const pipeline = sharp(bytes, { limitInputPixels: maxPixels }).rotate().toColourspace('srgb');
+    const { data, info } = await (options.alpha ? pipeline.ensureAlpha() : pipeline.removeAlpha())
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return {
+      width: info.width,
+      height: info.height,
+      channels: info.channels as 3 | 4,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
+  } catch (error) {
+    throw new ImageFileError(file, `cannot decode the picture (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Reads and decodes a picture file (a regular file only) to RGBA, told apart by its first
+ * bytes rather than its name; pictures over `maxPixels` (default 50 MP) are refused from
+ * their header before decoding.
+ */
+export async function readImage(
+  path: string,
+  options: DecodeImageOptions = {},
+): Promise<RgbaImage> {
+  const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES, what: 'picture' });
+  const image = await decodeImage(bytes, path, { ...options, alpha: true });
+  return { width: image.width, height: image.height, data: image.data };
+}
