@@ -42,6 +42,14 @@ export { DatasetFileError, ImageFileError } from './errors.js';
 export { checkLabels, type IdxArray, parseIdx } from './idx.js';
 export { ImageArrayDataset, type ImageArrayDatasetOptions } from './image-array-dataset.js';
 export {
+  hasImageExtension,
+  IMG_EXTENSIONS,
+  ImageFolder,
+  type ImageFolderOptions,
+  type ImageLoader,
+  type SkippedFile,
+} from './image-folder.js';
+export {
   checkPixelLimit,
   DEFAULT_MAX_PIXELS,
   type ImageHeader,

@@ -64,6 +64,30 @@ process.stdout.write(JSON.stringify({ error, errorName, peakRssMb }));
   return { status: child.status, stderr: child.stderr, ...parsed };
 }
 
+/**
+ * Bundles `source` (TypeScript importing this package's sources, paths relative to src/) into
+ * an ES module that plain Node can import, as worker threads must, and returns its path.
+ */
+export async function bundleModule(name: string, source: string): Promise<string> {
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${name}.mjs`);
+  await build({
+    stdin: {
+      contents: source,
+      resolveDir: src,
+      sourcefile: join(src, `.${name}.ts`),
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile,
+    logLevel: 'silent',
+  });
+  return outfile;
+}
+
 /** Writes `bytes` to `path`, creating its folder. */
 export function put(path: string, bytes: Uint8Array | string): string {
   mkdirSync(dirname(path), { recursive: true });

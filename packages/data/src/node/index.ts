@@ -14,6 +14,7 @@ export {
   download,
 } from './download.js';
 export { MAX_DATASET_FILE_BYTES } from './files.js';
+export { loadImageFolder } from './image-folder.js';
 export {
   defaultDataDir,
   type LoadDatasetOptions,
@@ -29,3 +30,9 @@ export {
   MAX_IMAGE_FILE_BYTES,
   readImage,
 } from './read-image.js';
+export {
+  type WorkerDatasetParts,
+  WorkerPoolDataset,
+  type WorkerPoolOptions,
+  WorkerSampleError,
+} from './worker-pool.js';

@@ -1,0 +1,94 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleModule } from '../__tests__/isolated.js';
+import { DataLoader } from '../data-loader.js';
+import { loadImageFolder } from './image-folder.js';
+import { WorkerPoolDataset } from './worker-pool.js';
+
+const root = new URL('../__fixtures__/image-folder', import.meta.url).pathname;
+
+/** A worker module: the fixture folder with a seeded random crop, as a user would write one. */
+const MODULE = `
+import { Generator } from '@resnet-ts/core';
+import { loadImageFolder } from './node/image-folder.js';
+import { RandomCrop } from './transforms/random-crop.js';
+import { RandomHorizontalFlip } from './transforms/random-horizontal-flip.js';
+import { Compose } from './transforms/compose.js';
+export async function createDataset({ root, skip }) {
+  const generator = new Generator(0);
+  const dataset = await loadImageFolder(root, { onBadFile: skip ? 'skip' : 'error' });
+  dataset.transform = new Compose([
+    new RandomCrop(2, { generator }),
+    new RandomHorizontalFlip(0.5, { generator }),
+  ]);
+  return { dataset, generator };
+}
+`;
+
+let module: URL;
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  module = pathToFileURL(await bundleModule('worker-folder', MODULE));
+});
+
+async function epoch(numWorkers: number, seed: number): Promise<number[][]> {
+  const pool = await WorkerPoolDataset.open(module, {
+    numWorkers,
+    seed,
+    args: { root, skip: true },
+  });
+  try {
+    const loader = new DataLoader(pool, { batchSize: 3, shuffle: true, seed: 7, prefetch: 2 });
+    const out: number[][] = [];
+    for await (const { x, y } of loader) {
+      out.push([...(await y.data()), ...(await x.data())]);
+      tf.dispose([x, y]);
+    }
+    return out;
+  } finally {
+    await pool.close();
+  }
+}
+
+describe('WorkerPoolDataset', () => {
+  it('gives the same batches for the same seed whatever the number of workers', async () => {
+    const one = await epoch(1, 3);
+    expect(one).toHaveLength(5); // 13 pictures, batches of 3
+    expect(await epoch(3, 3)).toEqual(one);
+    expect(await epoch(2, 3)).toEqual(one);
+    expect(await epoch(2, 4)).not.toEqual(one);
+    // Labels follow the loader's shuffle, not the workers' finishing order: the same as the
+    // in-process folder shuffled by the same seed.
+    const folder = await loadImageFolder(root, { onBadFile: 'skip' });
+    const order = [
+      ...new DataLoader(folder, { batchSize: 3, shuffle: true, seed: 7 }).batchSampler,
+    ];
+    expect(one.map((b, i) => b.slice(0, order[i].length))).toEqual(
+      order.map((batch) => batch.map((k) => folder.samples[k][1])),
+    );
+  });
+
+  it("passes a worker's error on, naming the file", async () => {
+    const pool = await WorkerPoolDataset.open(module, { numWorkers: 2, args: { root } });
+    try {
+      const broken = 10; // zebra/broken.jpg in torchvision's order
+      await expect(pool.get(broken)).rejects.toThrow(
+        /broken\.jpg: not a picture this package can decode/,
+      );
+      expect((await pool.get(0)).shape).toEqual([2, 2, 3]);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('reports a module without the factory, and bad options', async () => {
+    await expect(
+      WorkerPoolDataset.open(module, { numWorkers: 1, exportName: 'nothing' }),
+    ).rejects.toThrow(/exports no function nothing/);
+    await expect(WorkerPoolDataset.open(module, { numWorkers: 0 })).rejects.toThrow(
+      /numWorkers must be a positive integer, got 0/,
+    );
+  });
+});

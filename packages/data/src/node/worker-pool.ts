@@ -1,0 +1,216 @@
+import { Worker } from 'node:worker_threads';
+import { describe, Generator, ResnetError, ValueError } from '@resnet-ts/core';
+import { checkIndex, type Dataset } from '../dataset.js';
+import type { ImageSample } from '../sample.js';
+
+/**
+ * What a worker module's factory returns: the dataset each worker reads from, and the
+ * generator its random transforms draw from (re-seeded for every sample, see
+ * {@link WorkerPoolDataset}).
+ */
+export interface WorkerDatasetParts {
+  dataset: Dataset<ImageSample | Promise<ImageSample>>;
+  generator?: Generator;
+}
+
+/** Options of {@link WorkerPoolDataset.open}. */
+export interface WorkerPoolOptions {
+  /** Worker threads, PyTorch's `num_workers` (at least 1). */
+  numWorkers: number;
+  /** Seeds the per-sample seeds; the same seed gives the same samples. Exclusive with `generator`. */
+  seed?: number;
+  /** Draws the per-sample seeds; save its state to resume. Default: seeded with `seed` or 0. */
+  generator?: Generator;
+  /** Passed to the factory in every worker (structured-cloneable). */
+  args?: unknown;
+  /** The factory's export name (default `createDataset`). */
+  exportName?: string;
+}
+
+/** Thrown when a worker fails to start or a sample fails in a worker. */
+export class WorkerSampleError extends ResnetError {
+  override name = 'WorkerSampleError';
+}
+
+// Runs in each worker (CommonJS, evaluated from this string so it needs no file of its own):
+// builds the dataset from the user's module, then serves one sample at a time, re-seeding
+// the transforms' generator first, so a sample does not depend on which worker made it.
+const WORKER_MAIN = `
+const { parentPort, workerData } = require('node:worker_threads');
+const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e && e.message || e) });
+(async () => {
+  let parts;
+  try {
+    const mod = await import(workerData.module);
+    const factory = mod[workerData.exportName];
+    if (typeof factory !== 'function') {
+      throw new Error(workerData.module + ' exports no function ' + workerData.exportName);
+    }
+    parts = await factory(workerData.args);
+  } catch (e) {
+    parentPort.postMessage({ type: 'failed', ...fail(e) });
+    return;
+  }
+  const { dataset, generator } = parts;
+  parentPort.postMessage({ type: 'ready', length: dataset.length });
+  const reply = async (m, sample) => {
+    try {
+      const s = await sample;
+      let image = s.image;
+      if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
+      parentPort.postMessage({ type: 'sample', id: m.id, image, shape: s.shape, label: s.label }, [image.buffer]);
+    } catch (e) {
+      parentPort.postMessage({ type: 'error', id: m.id, ...fail(e) });
+    }
+  };
+  const reseed = (seed) => () => { if (generator) generator.manualSeed(seed); };
+  let chain = Promise.resolve();
+  parentPort.on('message', (m) => {
+    if (typeof dataset.getWith === 'function') {
+      // An ImageFolder decodes the next pictures while this one is transformed, and re-seeds
+      // right before each transform, in order.
+      let sample;
+      try { sample = dataset.getWith(m.index, reseed(m.seed)); } catch (e) { sample = Promise.reject(e); }
+      reply(m, sample);
+      return;
+    }
+    chain = chain.then(() => {
+      reseed(m.seed)();
+      let sample;
+      try { sample = dataset.get(m.index); } catch (e) { sample = Promise.reject(e); }
+      return reply(m, sample);
+    });
+  });
+})();
+`;
+
+interface Pending {
+  resolve: (sample: ImageSample) => void;
+  reject: (error: Error) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * A dataset read by worker threads, PyTorch's `DataLoader(num_workers=N)` for Node: each
+ * worker imports `module` and calls its factory (`createDataset(args)` by default) to build
+ * its own copy of the dataset and transforms, then decodes and transforms the samples it is
+ * sent. `get(i)` returns a promise, which a {@link DataLoader} awaits: with its `prefetch`,
+ * the workers fill batches ahead while training runs, and batches stay in order.
+ *
+ * Reproducible like the in-process loader: before each sample the worker re-seeds the
+ * factory's `generator` with a seed drawn here, in request order, from {@link generator}, so
+ * the same seed gives the same samples whatever the number of workers or their timing.
+ * Call {@link close} when done.
+ */
+export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
+  /** Draws one seed per requested sample. */
+  readonly generator: Generator;
+  readonly length: number;
+  private readonly workers: PoolWorker[];
+  private nextId = 0;
+
+  private constructor(workers: PoolWorker[], length: number, generator: Generator) {
+    this.workers = workers;
+    this.length = length;
+    this.generator = generator;
+    for (const w of workers) this.listen(w);
+  }
+
+  /** Starts `numWorkers` workers on `module` and waits until each has built its dataset. */
+  static async open(module: string | URL, options: WorkerPoolOptions): Promise<WorkerPoolDataset> {
+    const { numWorkers } = options;
+    if (!Number.isInteger(numWorkers) || numWorkers < 1) {
+      throw new ValueError(
+        `WorkerPoolDataset numWorkers must be a positive integer, got ${describe(numWorkers)}`,
+      );
+    }
+    if (options.generator && options.seed !== undefined) {
+      throw new ValueError('WorkerPoolDataset takes a generator or a seed, not both');
+    }
+    const workerData = {
+      module: module instanceof URL ? module.href : new URL(module, 'file:///').href,
+      exportName: options.exportName ?? 'createDataset',
+      args: options.args,
+    };
+    const started = Array.from({ length: numWorkers }, () => {
+      const worker = new Worker(WORKER_MAIN, { eval: true, workerData });
+      return new Promise<{ worker: Worker; length: number }>((resolve, reject) => {
+        worker.once('message', (m) => {
+          if (m.type === 'ready') resolve({ worker, length: m.length });
+          else
+            reject(
+              new WorkerSampleError(`worker could not build the dataset: ${m.name}: ${m.message}`),
+            );
+        });
+        worker.once('error', (e) => reject(new WorkerSampleError(`worker failed: ${e.message}`)));
+      });
+    });
+    const results = await Promise.allSettled(started);
+    const failure = results.find((r) => r.status === 'rejected');
+    if (failure) {
+      await Promise.all(
+        results.map((r) => (r.status === 'fulfilled' ? r.value.worker.terminate() : undefined)),
+      );
+      throw (failure as PromiseRejectedResult).reason;
+    }
+    const ready = results.map(
+      (r) => (r as PromiseFulfilledResult<{ worker: Worker; length: number }>).value,
+    );
+    const lengths = new Set(ready.map((r) => r.length));
+    if (lengths.size !== 1) {
+      await Promise.all(ready.map((r) => r.worker.terminate()));
+      throw new WorkerSampleError(
+        `workers built datasets of different lengths ${[...lengths].join(', ')}`,
+      );
+    }
+    for (const r of ready) r.worker.unref();
+    const generator = options.generator ?? new Generator(options.seed ?? 0);
+    return new WorkerPoolDataset(
+      ready.map((r) => ({ worker: r.worker, pending: new Map() })),
+      ready[0].length,
+      generator,
+    );
+  }
+
+  get(index: number): Promise<ImageSample> {
+    checkIndex(index, this.length, 'WorkerPoolDataset');
+    const seed = this.generator.nextUint32();
+    // The least busy worker takes it; which one does not change the sample (see the class note).
+    const target = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = this.nextId++;
+    return new Promise<ImageSample>((resolve, reject) => {
+      if (target.pending.size === 0) target.worker.ref(); // keep Node alive while a sample is owed
+      target.pending.set(id, { resolve, reject });
+      target.worker.postMessage({ id, index, seed });
+    });
+  }
+
+  /** Stops the workers; samples still owed are rejected. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+
+  private listen(w: PoolWorker): void {
+    const settle = (id: number) => {
+      const p = w.pending.get(id);
+      w.pending.delete(id);
+      if (w.pending.size === 0) w.worker.unref();
+      return p;
+    };
+    w.worker.on('message', (m) => {
+      const p = settle(m.id);
+      if (!p) return;
+      if (m.type === 'sample') p.resolve({ image: m.image, shape: m.shape, label: m.label });
+      else p.reject(Object.assign(new WorkerSampleError(m.message), { name: m.name }));
+    });
+    const failAll = (why: string) => {
+      for (const id of [...w.pending.keys()]) settle(id)?.reject(new WorkerSampleError(why));
+    };
+    w.worker.on('error', (e) => failAll(`worker failed: ${e.message}`));
+    w.worker.on('exit', (code) => failAll(`worker stopped (exit code ${code})`));
+  }
+}
