@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { MODEL_NAMES } from '@resnet-ts/models';
 import { Command, CommanderError, Option } from 'commander';
-import { BACKEND_CHOICES, DATASET_NAMES, MODEL_NAMES } from './choices.js';
+import { BACKEND_CHOICES, TRAINABLE_DATASETS } from './choices.js';
 import { CliError, ExitCode } from './errors.js';
 import { sanitizeLines } from './format.js';
 import { integer } from './parse.js';
@@ -19,7 +20,7 @@ function outputOptions(cmd: Command): Command {
 }
 
 function dataOptions(cmd: Command, defaultDataset: string | undefined): Command {
-  const dataset = new Option('--dataset <name>', 'dataset').choices(DATASET_NAMES);
+  const dataset = new Option('--dataset <name>', 'dataset').choices(TRAINABLE_DATASETS);
   if (defaultDataset) dataset.default(defaultDataset);
   return cmd
     .addOption(dataset)

@@ -5,7 +5,7 @@ import {
   type SchedulerName,
 } from '@resnet-ts/train';
 import * as v from 'valibot';
-import type { DatasetName } from './choices.js';
+import type { TrainableDataset as DatasetName } from './choices.js';
 import { fraction, integer, integerList, number } from './parse.js';
 
 /** Every hyper-parameter of a run, after defaults are filled in; saved with the run to resume it. */

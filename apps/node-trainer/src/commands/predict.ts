@@ -1,11 +1,12 @@
 import { sanitizeForTerminal } from '@resnet-ts/core';
+import { toModelInput } from '@resnet-ts/data';
+import { readImage } from '@resnet-ts/data/node';
 import { predict } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend } from '../backend.js';
 import { loadModel } from '../checkpoint.js';
 import type { BackendChoice } from '../choices.js';
 import { percent } from '../format.js';
-import { readImage, toModelInput } from '../image.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `predict`. */

@@ -2,6 +2,17 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type BackendSelection, Generator, type Module, manualSeed } from '@resnet-ts/core';
 import { DataLoader, type ImageSample } from '@resnet-ts/data';
+import { type LoadedDataset, loadDataset } from '@resnet-ts/data/node';
+import {
+  buildModel,
+  encodeWeightsMeta,
+  MODEL_NAMES,
+  type ModelName,
+  type ModelSpec,
+  modelSpec,
+  WEIGHTS_META_LIMITS,
+  type WeightsMeta,
+} from '@resnet-ts/models';
 import {
   type Callback,
   type EpochLogs,
@@ -28,12 +39,14 @@ import {
 import type { Command } from 'commander';
 import * as v from 'valibot';
 import { activateBackend } from '../backend.js';
-import { displayPath, META_KEY, type ModelMeta } from '../checkpoint.js';
-import { type BackendChoice, DATASET_NAMES, type DatasetName, type ModelName } from '../choices.js';
-import { type LoadedDataset, loadDataset } from '../datasets.js';
+import { displayPath } from '../checkpoint.js';
+import {
+  type BackendChoice,
+  type TrainableDataset as DatasetName,
+  TRAINABLE_DATASETS,
+} from '../choices.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { percent } from '../format.js';
-import { buildModel, type ModelSpec, modelSpec, modelSpecSchema } from '../models.js';
 import { buildOptimizer, buildScheduler } from '../optimization.js';
 import { TrainingProgress } from '../progress.js';
 import {
@@ -62,6 +75,17 @@ export interface TrainOptions extends RecipeOverrides {
   quiet?: boolean;
 }
 
+const size = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
+
+/** A model spec as run.json records it, held to the limits a weights file is held to. */
+const modelSpecSchema = v.object({
+  name: v.picklist(MODEL_NAMES),
+  inChannels: size(WEIGHTS_META_LIMITS.inChannels),
+  inputSize: size(WEIGHTS_META_LIMITS.inputSize),
+  numClasses: size(WEIGHTS_META_LIMITS.numClasses),
+  stem: v.optional(v.picklist(['cifar', 'imagenet'])),
+});
+
 const limit = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
 
 /** What run.json records: enough to resume the run and to know how it was made. */
@@ -70,7 +94,7 @@ const runFileSchema = v.object({
   argv: v.pipe(v.array(v.pipe(v.string(), v.maxLength(10_000))), v.maxLength(1000)),
   model: modelSpecSchema,
   data: v.object({
-    name: v.picklist(DATASET_NAMES),
+    name: v.picklist(TRAINABLE_DATASETS),
     dataDir: v.optional(v.pipe(v.string(), v.maxLength(4096))),
     limitTrain: v.optional(limit),
     limitTest: v.optional(limit),
@@ -222,7 +246,11 @@ async function buildTraining(
     limitTrain: data.limitTrain,
     limitTest: data.limitTest,
   });
-  const spec = modelSpec(plan.modelName, ds.input.channels, ds.input.size, ds.classes.length);
+  const spec = modelSpec(plan.modelName, {
+    inChannels: ds.input.channels,
+    inputSize: ds.input.size,
+    numClasses: ds.classes.length,
+  });
   // A resumed run's model must be the one its data implies, checked before anything is built.
   const saved = plan.run.model;
   if (
@@ -312,7 +340,7 @@ function checkpointHook(
   extra: unknown,
   onSaved: (dir: string, epoch: number) => void,
 ) {
-  const meta = (epoch: number): ModelMeta => ({
+  const meta = (epoch: number): WeightsMeta => ({
     model: t.spec,
     dataset: { name: t.ds.name, input: t.ds.input, classes: t.ds.classes },
     epoch,
@@ -330,7 +358,7 @@ function checkpointHook(
           history: s.history,
           extra,
         },
-        { weightsMetadata: { [META_KEY]: JSON.stringify(meta(s.epoch)) } },
+        { weightsMetadata: encodeWeightsMeta(meta(s.epoch)) },
       );
       onSaved(dir, s.epoch);
     },
