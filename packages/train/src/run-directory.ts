@@ -19,15 +19,14 @@ import type { Dirent } from 'node:fs';
 import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
-  decodeSafetensors,
   FileFormatError,
   type Generator,
   readTensors,
-  SafetensorsError,
   safetensorsToTensors,
   validate,
 } from '@resnet-ts/core';
 import {
+  loadSafetensors,
   makeDirDurable,
   readRegularFile,
   removeStaleTempFiles,
@@ -261,18 +260,9 @@ export async function findCheckpoint(path: string): Promise<CheckpointLocation> 
   }
 }
 
-/** Reads a safetensors file of a checkpoint, bounded, as tensors the caller disposes. */
+/** Reads a safetensors file of a checkpoint (bounded by core) as tensors the caller disposes. */
 async function readTensorFile(path: string): Promise<Record<string, tf.Tensor>> {
-  const bytes = await readRegularFile(path, {
-    maxBytes: MAX_TENSOR_FILE_BYTES,
-    what: 'tensor file',
-  });
-  try {
-    return safetensorsToTensors(decodeSafetensors(bytes));
-  } catch (e) {
-    if (e instanceof SafetensorsError) throw new SafetensorsError(`${path}: ${e.message}`);
-    throw e;
-  }
+  return safetensorsToTensors(await loadSafetensors(path, { maxBytes: MAX_TENSOR_FILE_BYTES }));
 }
 
 /** Options of {@link saveCheckpoint}. */

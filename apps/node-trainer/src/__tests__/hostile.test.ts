@@ -248,6 +248,25 @@ const CASES: Case[] = [
     /state\.json: not valid JSON/,
   ],
   [
+    'optimizer tensors that are a link to /dev/zero',
+    (run) => {
+      const file = join(run, 'checkpoints', 'epoch-1', 'optimizer.safetensors');
+      rmSync(file);
+      symlinkSync('/dev/zero', file);
+    },
+    RESUME,
+    /optimizer\.safetensors is a character device \(through a symbolic link\)/,
+  ],
+  [
+    'weights that are a FIFO',
+    (run) => {
+      rmSync(weightsOf(run));
+      execFileSync('mkfifo', [weightsOf(run)]);
+    },
+    EVAL,
+    /model\.safetensors is a FIFO/,
+  ],
+  [
     'a checkpoint state of another format',
     (run) =>
       writeFileSync(join(run, 'checkpoints', 'epoch-1', 'state.json'), '{"format":"pickle"}'),

@@ -170,6 +170,12 @@ describe('run directory checkpoints', () => {
     await expect(loadCheckpoint(run, { model: a.model, optimizer: a.optimizer })).rejects.toThrow(
       /no optimizer state/,
     );
+    const tensors = join(run, 'checkpoints', 'epoch-1', 'optimizer.safetensors');
+    await rm(tensors);
+    symlinkSync('/dev/zero', tensors);
+    await expect(loadCheckpoint(run, { model: a.model })).rejects.toThrow(
+      /optimizer\.safetensors is a character device \(through a symbolic link\)/,
+    );
     dispose(a);
   });
 
