@@ -405,4 +405,39 @@ describe('output from files is escaped and hints lead somewhere', () => {
     );
     expect(again.stderr).not.toMatch(/pass --epochs/);
   });
+
+  it('refuses to resume with fewer epochs than were done, leaving run.json as it was', async () => {
+    const { root, rss } = sandbox();
+    const first = await runMeasured(
+      [
+        'train',
+        '--epochs',
+        '2',
+        '--scheduler',
+        'step',
+        '--limit-train',
+        '32',
+        '--limit-test',
+        '8',
+        '--batch-size',
+        '16',
+        '--backend',
+        'wasm',
+        '--out',
+        join(root, 'runs'),
+        '--json',
+      ],
+      rss,
+    );
+    expect(first.code).toBe(0);
+    const runDir = jsonEvents(first.stdout).find((e) => e.event === 'done')!.runDir;
+    const before = readFileSync(join(runDir, 'run.json'));
+    const again = await runMeasured(
+      ['train', '--resume', runDir, '--epochs', '1', '--backend', 'wasm'],
+      rss,
+    );
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/--epochs 1 is fewer than the 2 epochs .* has already completed/);
+    expect(readFileSync(join(runDir, 'run.json'))).toEqual(before);
+  });
 });

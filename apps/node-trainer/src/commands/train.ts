@@ -310,6 +310,11 @@ async function continueRun(plan: RunPlan, t: Training, report: Reporter): Promis
   } catch (e) {
     throw new CliError(`cannot resume ${displayPath(runDir)}: ${(e as Error).message}`);
   }
+  if (state.epoch > recipe.epochs) {
+    throw new UsageError(
+      `--epochs ${recipe.epochs} is fewer than the ${state.epoch} epochs ${displayPath(runDir)} has already completed`,
+    );
+  }
   const completed = metrics?.status === 'completed';
   if (state.epoch >= recipe.epochs && completed) {
     const hint = fixesTotal(recipe.scheduler)
