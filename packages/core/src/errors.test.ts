@@ -24,6 +24,8 @@ suite('formatValue', () => {
   it('stays the old describe under its old name', () => {
     expect(describe([1, 2])).toBe(formatValue([1, 2]));
     expect(['a', 'b'].map(describe)).toEqual(['"a"', '"b"']);
+    // map passes the index as a second argument; it must not become a length limit.
+    expect([[1, 2, 3]].map(formatValue as (v: unknown) => string)).toEqual(['[1,2,3]']);
   });
 
   it('cuts a huge value at 200 characters without walking all of it', () => {
