@@ -2,6 +2,7 @@ import { checkIndex, type Dataset } from './dataset.js';
 import { DatasetFileError, ImageFileError } from './errors.js';
 import { checkPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from './image-header.js';
 import type { HWCImage, ImageSample } from './sample.js';
+import { decodeSimpleFormat, isSimpleFormat } from './simple-formats.js';
 import type { Transform } from './transforms/transform.js';
 
 /** The file extensions torchvision's ImageFolder accepts (compared lower-cased). */
@@ -134,6 +135,14 @@ export class ImageFolder<F = string> implements Dataset<Promise<ImageSample>> {
     this.skipped = options.skipped ?? [];
   }
 
+  /** The same pictures and classes read through another transform (a validation twin). */
+  withTransform(transform: Transform | undefined): ImageFolder<F> {
+    return new ImageFolder(this.classes, this.samples, this.load, {
+      transform,
+      skipped: this.skipped,
+    });
+  }
+
   /** The labels of all samples, torchvision's `targets`. */
   get targets(): number[] {
     return this.samples.map(([, label]) => label);
@@ -231,6 +240,10 @@ export function compareFolderPaths(a: readonly string[], b: readonly string[]): 
 /** Why `file` cannot be decoded, from its header, or undefined when it looks fine. */
 async function browserProbe(file: File, maxPixels: number): Promise<string | undefined> {
   try {
+    if (isSimpleFormat(new Uint8Array(await file.slice(0, 2).arrayBuffer()))) {
+      decodeSimpleFormat(new Uint8Array(await file.arrayBuffer()), file.name, maxPixels);
+      return undefined;
+    }
     const bitmap = await createImageBitmap(file);
     const { width, height } = bitmap;
     bitmap.close();
@@ -243,7 +256,11 @@ async function browserProbe(file: File, maxPixels: number): Promise<string | und
 
 async function decodeInBrowser(file: File, maxPixels: number): Promise<HWCImage> {
   const path = file.webkitRelativePath || file.name;
-  const header = readImageHeader(new Uint8Array(await file.slice(0, 65536).arrayBuffer()), path);
+  const head = new Uint8Array(await file.slice(0, 65536).arrayBuffer());
+  if (isSimpleFormat(head)) {
+    return decodeSimpleFormat(new Uint8Array(await file.arrayBuffer()), path, maxPixels);
+  }
+  const header = readImageHeader(head, path);
   if (header) checkPixelLimit(header.width, header.height, maxPixels, path);
   let bitmap: ImageBitmap;
   try {

@@ -90,7 +90,7 @@ describe('loadImageFolder', () => {
       return batches;
     };
     const a = await run();
-    expect(a).toHaveLength(4);
+    expect(a).toHaveLength(5); // 17 pictures, batches of 4
     expect(await run()).toEqual(a);
   });
 });

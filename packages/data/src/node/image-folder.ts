@@ -1,4 +1,4 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readRegularFile } from '@resnet-ts/core/node';
 import sharp from 'sharp';
@@ -14,6 +14,7 @@ import {
 } from '../image-folder.js';
 import { checkPixelLimit, DEFAULT_MAX_PIXELS } from '../image-header.js';
 import type { HWCImage } from '../sample.js';
+import { isSimpleFormat } from '../simple-formats.js';
 import { decodeImage, MAX_IMAGE_FILE_BYTES } from './read-image.js';
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -64,6 +65,13 @@ async function probe(path: string, maxPixels: number): Promise<string | undefine
   try {
     const info = await stat(path);
     if (!info.isFile()) return 'not a regular file';
+    const head = new Uint8Array(2);
+    const handle = await open(path, 'r');
+    await handle.read(head, 0, 2, 0).finally(() => handle.close());
+    if (isSimpleFormat(head)) {
+      await loadPicture(path, maxPixels);
+      return undefined;
+    }
     const meta = await sharp(path).metadata();
     checkPixelLimit(meta.width ?? 0, meta.height ?? 0, maxPixels, path);
     return undefined;

@@ -1,8 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Generator } from '@resnet-ts/core';
 import { describe, expect, it } from 'vitest';
 import { idx } from '../__tests__/formats.js';
+import { bundleModule } from '../__tests__/isolated.js';
 import { datasetInfo } from '../catalog.js';
 import { DatasetFileError } from '../errors.js';
 import { loadDataset } from './load-dataset.js';
@@ -37,5 +40,71 @@ describe('loadDataset', () => {
     await expect(loadDataset('mnist-idx', { dataDir: dir, valSplit: 0, seed: 0 })).rejects.toThrow(
       /train-images-idx3-ubyte: 116 bytes, expected 800 .*\(download the dataset into .* again/,
     );
+  });
+
+  it('loads a folder of class subfolders, split by seed, resized to the model input', async () => {
+    const root = fileURLToPath(new URL('../__fixtures__/image-folder', import.meta.url));
+    const skipped: string[] = [];
+    const opts = { dataDir: root, valSplit: 0.25, seed: 1, imageSize: 8, skipBadFiles: true };
+    const ds = await loadDataset('folder', { ...opts, log: (m) => skipped.push(m) });
+    expect(ds.classes).toEqual(['Dog', 'cat', 'zebra', 'élan']);
+    expect(ds.input).toEqual({ ...datasetInfo('folder').input, size: 8 });
+    expect([ds.train.length, ds.val?.length, ds.test.length]).toEqual([13, 4, 4]);
+    expect(skipped).toEqual([expect.stringMatching(/skipped .*zebra\/broken\.jpg: /)]);
+    const sample = await ds.val!.get(0);
+    expect(sample.shape).toEqual([8, 8, 3]);
+    expect(sample.image).toBeInstanceOf(Float32Array);
+    const again = await loadDataset('folder', opts);
+    expect((await again.val!.get(0)).label).toBe(sample.label);
+    const other = mkdtempSync(join(tmpdir(), 'resnet-ts-val-'));
+    mkdirSync(join(other, 'cat'));
+    writeFileSync(join(other, 'cat', 'a.png'), readFileSync(join(root, 'cat', 'b.png')));
+    await expect(loadDataset('folder', { ...opts, valDir: other })).rejects.toThrow(
+      /has the classes cat, expected the training folder's Dog, cat, zebra, élan/,
+    );
+  });
+
+  it('decodes a folder in worker threads, the same pictures as on the main thread', async () => {
+    const root = fileURLToPath(new URL('../__fixtures__/image-folder', import.meta.url));
+    const workerModule = pathToFileURL(
+      await bundleModule(
+        'folder-worker',
+        "export { createDataset } from './node/folder-worker.js';",
+      ),
+    );
+    const opts = { dataDir: root, valSplit: 0.25, seed: 1, imageSize: 8, skipBadFiles: true };
+    const pixels = async (d: { length: number; get(i: number): Promise<{ image: unknown }> }) =>
+      Promise.all(
+        Array.from({ length: d.length }, async (_, i) =>
+          Array.from((await d.get(i)).image as Float32Array),
+        ),
+      );
+    const inline = await loadDataset('folder', opts);
+    expect(inline.close).toBeUndefined();
+    const pooled = await loadDataset('folder', { ...opts, workers: 2, workerModule });
+    try {
+      expect([pooled.train.length, pooled.val?.length]).toEqual([13, 4]);
+      expect(await pixels(pooled.val!)).toEqual(await pixels(inline.val!));
+      expect(await pixels(pooled.train)).toEqual(await pixels(inline.train));
+    } finally {
+      await pooled.close?.();
+    }
+    // With augmentation, the per-sample seeds come from the augment generator: same seed, same flips.
+    const flips = async (workers: number) => {
+      const d = await loadDataset('folder', {
+        ...opts,
+        workers,
+        workerModule,
+        augmentGenerator: new Generator(4),
+      });
+      try {
+        return await pixels(d.train);
+      } finally {
+        await d.close?.();
+      }
+    };
+    const a = await flips(1);
+    expect(await flips(2)).toEqual(a);
+    expect(a).not.toEqual(await pixels(inline.train));
   });
 });

@@ -1,27 +1,44 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Generator } from '@resnet-ts/core';
-import { type DatasetInfo, type DatasetName, datasetInfo } from '../catalog.js';
+import {
+  type DatasetInfo,
+  type DatasetName,
+  datasetInfo,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+} from '../catalog.js';
 import { type Dataset, firstN, randomSplit } from '../dataset.js';
 import { DatasetFileError } from '../errors.js';
 import { ImageArrayDataset } from '../image-array-dataset.js';
+import type { ImageFolder } from '../image-folder.js';
 import type { ImageSample } from '../sample.js';
 import { Compose } from '../transforms/compose.js';
 import { Normalize } from '../transforms/normalize.js';
 import { RandomCrop } from '../transforms/random-crop.js';
 import { RandomHorizontalFlip } from '../transforms/random-horizontal-flip.js';
+import { Resize } from '../transforms/resize.js';
 import { ToTensor } from '../transforms/to-tensor.js';
 import type { Transform } from '../transforms/transform.js';
 import { loadCifar10 } from './cifar10.js';
 import { download } from './download.js';
+import type { FolderWorkerArgs } from './folder-worker.js';
+import { loadImageFolder } from './image-folder.js';
 import { loadMnist } from './mnist.js';
 import { mnistDigits } from './mnist-digits.js';
+import { WorkerPoolDataset } from './worker-pool.js';
 
-/** A dataset ready for training: train/validation/test splits and what they hold. */
-export interface LoadedDataset extends DatasetInfo {
-  train: Dataset<ImageSample>;
-  val: Dataset<ImageSample> | undefined;
-  test: Dataset<ImageSample>;
+/**
+ * A dataset ready for training: train/validation/test splits and what they hold. `S` is
+ * `Promise<ImageSample>` for a `folder`, whose pictures decode when read (a DataLoader
+ * awaits them).
+ */
+export interface LoadedDataset<S = ImageSample> extends DatasetInfo {
+  train: Dataset<S>;
+  val: Dataset<S> | undefined;
+  test: Dataset<S>;
+  /** Stops worker threads (`folder` with `workers`); absent when there are none. */
+  close?: () => Promise<void>;
 }
 
 /** Options of {@link loadDataset}. */
@@ -44,6 +61,29 @@ export interface LoadDatasetOptions {
   testOnly?: boolean;
   /** Where progress messages (downloads) go. */
   log?: (message: string) => void;
+  /** `folder`: the validation pictures' folder (same classes); else `valSplit` of `dataDir`. */
+  valDir?: string;
+  /** `folder`: the test pictures' folder; default the validation set, else `dataDir`. */
+  testDir?: string;
+  /** `folder`: the side of the square model input (default the catalog's 224). */
+  imageSize?: number;
+  /**
+   * `folder`: the training and evaluation transforms, e.g. torchvision's RandomResizedCrop
+   * recipe; default a plain resize to `imageSize`, a random flip when `augmentGenerator` is
+   * given, then ToTensor and the ImageNet Normalize.
+   */
+  transforms?: { train: Transform; test: Transform };
+  /** `folder`: skip files that are not decodable pictures (listed in `skipped`) instead of failing. */
+  skipBadFiles?: boolean;
+  /** `folder`: the pixel limit per picture (default 50 MP). */
+  maxPixels?: number;
+  /**
+   * `folder` without `transforms`: decode and transform in this many worker threads (PyTorch's
+   * `num_workers`; 0, the default, decodes on the main thread). Call the result's `close()`.
+   */
+  workers?: number;
+  /** `folder` with `workers`: the workers' module (default this package's folder worker). */
+  workerModule?: URL;
 }
 
 /** Where a dataset's files are looked for by default: `data/<name>` under the working directory. */
@@ -113,18 +153,139 @@ async function loadFromDirectory(
 }
 
 /**
+ * The transforms of a `folder` without `transforms` given: a plain resize to `size`, a random
+ * flip when `augment` is given (training), then ToTensor and the ImageNet Normalize.
+ */
+export function defaultFolderTransforms(
+  size: number,
+  augment: Generator | undefined,
+): { train: Transform; test: Transform } {
+  const tail = [new ToTensor(), new Normalize(IMAGENET_MEAN, IMAGENET_STD)];
+  const resize = new Resize([size, size]);
+  const test = new Compose([resize, ...tail]);
+  if (!augment) return { train: test, test };
+  return {
+    train: new Compose([resize, new RandomHorizontalFlip(0.5, { generator: augment }), ...tail]),
+    test,
+  };
+}
+
+/** A `folder` dataset: ImageFolders for training, validation (a folder or a split) and test. */
+async function loadFolder(opts: LoadDatasetOptions): Promise<LoadedDataset<Promise<ImageSample>>> {
+  const info = datasetInfo('folder');
+  if (!opts.dataDir) {
+    throw new DatasetFileError(
+      'folder',
+      'a folder dataset needs dataDir: the folder of class subfolders',
+    );
+  }
+  const size = opts.imageSize ?? info.input.size;
+  const tf = opts.transforms ?? defaultFolderTransforms(size, opts.augmentGenerator);
+  const folderOptions = {
+    onBadFile: opts.skipBadFiles ? ('skip' as const) : ('error' as const),
+    maxPixels: opts.maxPixels,
+  };
+  const open = async (dir: string, transform: Transform) => {
+    const folder = await loadImageFolder(resolve(dir), { ...folderOptions, transform });
+    for (const s of folder.skipped) opts.log?.(`skipped ${s.path}: ${s.reason}`);
+    return folder;
+  };
+  const train = await open(opts.dataDir, tf.train);
+  const workers = opts.transforms ? 0 : (opts.workers ?? 0);
+  const pools: WorkerPoolDataset[] = [];
+  // With workers, each set is a pool over the same files (the main thread's folder gives the
+  // classes and checks them); the training pool draws its per-sample seeds from the augment
+  // generator, so checkpointing that generator resumes the augmentation as without workers.
+  const pooled = async (
+    folder: ImageFolder<string>,
+    dir: string,
+    augment: boolean,
+  ): Promise<Dataset<Promise<ImageSample>>> => {
+    if (workers === 0) return folder;
+    const args: FolderWorkerArgs = {
+      root: resolve(dir),
+      size,
+      augment: augment && opts.augmentGenerator !== undefined,
+      skipBadFiles: opts.skipBadFiles ?? false,
+      maxPixels: opts.maxPixels,
+    };
+    const pool = await WorkerPoolDataset.open(
+      opts.workerModule ?? new URL('./folder-worker.js', import.meta.url),
+      { numWorkers: workers, args, generator: augment ? opts.augmentGenerator : undefined },
+    );
+    pools.push(pool);
+    return pool;
+  };
+  const classesMatch = async (dir: string) => {
+    const other = await open(dir, tf.test);
+    if (other.classes.join('\n') !== train.classes.join('\n')) {
+      throw new DatasetFileError(
+        dir,
+        `has the classes ${other.classes.join(', ')}, expected the training folder's ${train.classes.join(', ')}`,
+      );
+    }
+    return other;
+  };
+  let trainSet: Dataset<Promise<ImageSample>>;
+  let val: Dataset<Promise<ImageSample>> | undefined;
+  let test: Dataset<Promise<ImageSample>>;
+  try {
+    const trainEval = () => pooled(train.withTransform(tf.test), opts.dataDir!, false);
+    trainSet = firstN(await pooled(train, opts.dataDir, true), opts.limitTrain);
+    if (opts.valDir) val = await pooled(await classesMatch(opts.valDir), opts.valDir, false);
+    else if (!opts.testOnly && opts.valSplit > 0) {
+      const plain = firstN(await trainEval(), opts.limitTrain);
+      const nVal = Math.max(1, Math.round(trainSet.length * opts.valSplit));
+      const lengths = [trainSet.length - nVal, nVal];
+      [trainSet] = randomSplit(trainSet, lengths, new Generator(opts.seed));
+      [, val] = randomSplit(plain, lengths, new Generator(opts.seed));
+    }
+    test = opts.testDir
+      ? await pooled(await classesMatch(opts.testDir), opts.testDir, false)
+      : (val ?? (await trainEval()));
+  } catch (error) {
+    await Promise.all(pools.map((p) => p.close()));
+    throw error;
+  }
+  return {
+    name: 'folder',
+    input: { ...info.input, size },
+    classes: [...train.classes],
+    train: trainSet,
+    val,
+    test: firstN(test, opts.limitTest),
+    ...(pools.length > 0 && {
+      close: async () => {
+        await Promise.all(pools.map((p) => p.close()));
+      },
+    }),
+  };
+}
+
+/**
  * Loads a dataset of the catalog with the transforms its model expects (to [0, 1],
  * normalised; random crop and flip for CIFAR-10 training images when `augmentGenerator` is
- * given) and splits off a validation set deterministically from `seed`.
+ * given) and splits off a validation set deterministically from `seed`. A `folder` is read
+ * with {@link loadImageFolder}: its samples are promises, which a DataLoader awaits.
  */
+export async function loadDataset(
+  name: Exclude<DatasetName, 'folder'>,
+  opts: LoadDatasetOptions,
+): Promise<LoadedDataset>;
+export async function loadDataset(
+  name: 'folder',
+  opts: LoadDatasetOptions,
+): Promise<LoadedDataset<Promise<ImageSample>>>;
 export async function loadDataset(
   name: DatasetName,
   opts: LoadDatasetOptions,
-): Promise<LoadedDataset> {
+): Promise<LoadedDataset<ImageSample | Promise<ImageSample>>>;
+export async function loadDataset(
+  name: DatasetName,
+  opts: LoadDatasetOptions,
+): Promise<LoadedDataset<ImageSample | Promise<ImageSample>>> {
+  if (name === 'folder') return loadFolder(opts);
   const info = datasetInfo(name);
-  if (name === 'folder') {
-    throw new DatasetFileError(opts.dataDir ?? '', 'load a folder dataset with loadImageFolder');
-  }
   const tf = transforms(info, opts.augmentGenerator);
   let train: ImageArrayDataset;
   let test: ImageArrayDataset;

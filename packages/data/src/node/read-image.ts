@@ -2,6 +2,7 @@ import { readRegularFile } from '@resnet-ts/core/node';
 import sharp from 'sharp';
 import { ImageFileError } from '../errors.js';
 import { checkPixelLimit, DEFAULT_MAX_PIXELS, readImageHeader } from '../image-header.js';
+import { decodeSimpleFormat, isSimpleFormat } from '../simple-formats.js';
 import type { RgbaImage } from '../to-model-input.js';
 
 /** The largest picture file read: far above any photo, well below what would hurt. */
@@ -39,8 +40,23 @@ async function declaredSize(bytes: Uint8Array, file: string) {
   }
 }
 
+/** BMP, PGM or PPM, which sharp does not read, decoded in JavaScript. */
+function simpleFormat(
+  bytes: Uint8Array,
+  file: string,
+  maxPixels: number,
+  alpha: boolean | undefined,
+): DecodedImage {
+  const { image, shape } = decodeSimpleFormat(bytes, file, maxPixels);
+  const [height, width] = shape;
+  if (!alpha) return { width, height, channels: 3, data: image as Uint8Array };
+  const data = new Uint8Array(width * height * 4).fill(255);
+  for (let i = 0; i < width * height; i++) data.set(image.subarray(i * 3, i * 3 + 3), i * 4);
+  return { width, height, channels: 4, data };
+}
+
 /**
- * Decodes a picture (JPEG, PNG, WebP, TIFF, GIF, AVIF) to 8-bit sRGB, RGB or RGBA (`alpha`),
+ * Decodes a picture (JPEG, PNG, WebP, TIFF, GIF, AVIF; BMP, PGM and PPM in JavaScript) to 8-bit sRGB, RGB or RGBA (`alpha`),
  * turned upright by its EXIF orientation as a photo viewer shows it. The pixel count is
  * checked against `maxPixels` from the header before any pixel is decoded.
  */
@@ -50,6 +66,7 @@ export async function decodeImage(
   options: DecodeImageOptions & { alpha?: boolean } = {},
 ): Promise<DecodedImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (isSimpleFormat(bytes)) return simpleFormat(bytes, file, maxPixels, options.alpha);
   const { width, height } = await declaredSize(bytes, file);
   checkPixelLimit(width, height, maxPixels, file);
   try {

@@ -55,7 +55,7 @@ async function epoch(numWorkers: number, seed: number): Promise<number[][]> {
 describe('WorkerPoolDataset', () => {
   it('gives the same batches for the same seed whatever the number of workers', async () => {
     const one = await epoch(1, 3);
-    expect(one).toHaveLength(5); // 13 pictures, batches of 3
+    expect(one).toHaveLength(6); // 17 pictures, batches of 3
     expect(await epoch(3, 3)).toEqual(one);
     expect(await epoch(2, 3)).toEqual(one);
     expect(await epoch(2, 4)).not.toEqual(one);
@@ -68,6 +68,34 @@ describe('WorkerPoolDataset', () => {
     expect(one.map((b, i) => b.slice(0, order[i].length))).toEqual(
       order.map((batch) => batch.map((k) => folder.samples[k][1])),
     );
+  });
+
+  it('serves any dataset, one sample at a time per worker, seeded per sample', async () => {
+    const plain = pathToFileURL(
+      await bundleModule(
+        'worker-plain',
+        `import { Generator } from '@resnet-ts/core';
+         export function createDataset({ n }) {
+           const generator = new Generator(0);
+           const get = (i) => ({ image: Uint8Array.of(generator.randint(256)), shape: [1, 1, 1], label: i });
+           return { dataset: { length: n, get }, generator };
+         }`,
+      ),
+    );
+    const draws = async (numWorkers: number) => {
+      const pool = await WorkerPoolDataset.open(plain, { numWorkers, seed: 9, args: { n: 8 } });
+      try {
+        expect(pool.length).toBe(8);
+        const samples = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => pool.get(i)));
+        expect(samples.map((s) => s.label)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+        return samples.map((s) => s.image[0]);
+      } finally {
+        await pool.close();
+      }
+    };
+    const one = await draws(1);
+    expect(new Set(one).size).toBeGreaterThan(4);
+    expect(await draws(3)).toEqual(one);
   });
 
   it("passes a worker's error on, naming the file", async () => {

@@ -32,13 +32,14 @@ export class WorkerSampleError extends ResnetError {
   override name = 'WorkerSampleError';
 }
 
-// Runs in each worker (CommonJS, evaluated from this string so it needs no file of its own):
+// Runs in each worker (evaluated from this string, so it needs no file of its own):
 // builds the dataset from the user's module, then serves one sample at a time, re-seeding
 // the transforms' generator first, so a sample does not depend on which worker made it.
 const WORKER_MAIN = `
-const { parentPort, workerData } = require('node:worker_threads');
 const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e && e.message || e) });
 (async () => {
+  // import(), not require: the code runs as CommonJS or as a module, by the parent's flags.
+  const { parentPort, workerData } = await import('node:worker_threads');
   let parts;
   try {
     const mod = await import(workerData.module);
