@@ -79,7 +79,7 @@ interface RecipeOption<K extends keyof Recipe = keyof Recipe> {
 
 const byDataset = <K extends keyof (typeof BY_DATASET)['mnist']>(key: K) =>
   `the recipe: ${Object.entries(BY_DATASET)
-    .map(([d, r]) => `${d} ${r[key]}`)
+    .map(([d, r]) => `${d} ${typeof r[key] === 'number' ? Number(r[key].toPrecision(4)) : r[key]}`)
     .join(', ')}`;
 
 const positive = v.pipe(v.number(), v.gtValue(0), v.finite());
@@ -172,7 +172,7 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     parse: number(0, { inclusive: true }),
     advanced: true,
     default: (c) => (c.optimizer === 'sgd' ? BY_DATASET[c.dataset].momentum : 0),
-    defaultHelp: '0.9 for sgd, 0 for rmsprop (as PyTorch)',
+    defaultHelp: "0.9 for sgd, PyTorch's 0 for rmsprop",
     usedWith: (r) =>
       MOMENTUM_OPTIMIZERS.includes(r.optimizer) ? undefined : `--optimizer ${r.optimizer}`,
     schema: nonNegative,
