@@ -1,38 +1,18 @@
+import { DATASET_NAMES } from '@resnet-ts/data';
+
 /** What `--backend` accepts: `auto` or one backend Node can run. */
 export const BACKEND_CHOICES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 /** A `--backend` value. */
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
-/** Models `--model` accepts. */
-export const MODEL_NAMES = [
-  'vanresnet',
-  'resnet18',
-  'resnet34',
-  'resnet50',
-  'resnet101',
-  'resnet152',
-] as const;
-/** A `--model` value. */
-export type ModelName = (typeof MODEL_NAMES)[number];
-
-/** Datasets `--dataset` accepts. */
-export const DATASET_NAMES = ['mnist', 'mnist-idx', 'cifar10'] as const;
+/** The catalog's datasets that `loadDataset` reads by name (a folder is opened otherwise). */
+export const TRAINABLE_DATASETS = DATASET_NAMES.filter(
+  (n): n is Exclude<typeof n, 'folder'> => n !== 'folder',
+);
 /** A `--dataset` value. */
-export type DatasetName = (typeof DATASET_NAMES)[number];
+export type TrainableDataset = (typeof TRAINABLE_DATASETS)[number];
 
-/** Optimizers `--optimizer` accepts. */
-export const OPTIMIZER_NAMES = ['sgd', 'adam', 'adamw', 'rmsprop'] as const;
-/** An `--optimizer` value. */
-export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
-
-/** Learning-rate schedules `--scheduler` accepts. */
-export const SCHEDULER_NAMES = [
-  'onecycle',
-  'cosine',
-  'step',
-  'multistep',
-  'plateau',
-  'none',
-] as const;
-/** A `--scheduler` value. */
-export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+/** True when `name` is one of {@link TRAINABLE_DATASETS}. */
+export function isTrainableDataset(name: unknown): name is TrainableDataset {
+  return (TRAINABLE_DATASETS as readonly unknown[]).includes(name);
+}

@@ -1,15 +1,12 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { MODEL_NAMES } from '@resnet-ts/models';
 import { Command, CommanderError, Option } from 'commander';
-import {
-  BACKEND_CHOICES,
-  DATASET_NAMES,
-  MODEL_NAMES,
-  OPTIMIZER_NAMES,
-  SCHEDULER_NAMES,
-} from './choices.js';
+import { BACKEND_CHOICES, TRAINABLE_DATASETS } from './choices.js';
 import { CliError, ExitCode } from './errors.js';
-import { fraction, integer, integerList, number } from './parse.js';
+import { sanitizeLines } from './format.js';
+import { integer } from './parse.js';
+import { RECIPE_OPTIONS } from './recipe.js';
 import { outputMode, Reporter } from './reporter.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -23,7 +20,7 @@ function outputOptions(cmd: Command): Command {
 }
 
 function dataOptions(cmd: Command, defaultDataset: string | undefined): Command {
-  const dataset = new Option('--dataset <name>', 'dataset').choices(DATASET_NAMES);
+  const dataset = new Option('--dataset <name>', 'dataset').choices(TRAINABLE_DATASETS);
   if (defaultDataset) dataset.default(defaultDataset);
   return cmd
     .addOption(dataset)
@@ -34,12 +31,20 @@ function dataOptions(cmd: Command, defaultDataset: string | undefined): Command 
     .option('--download', 'download the dataset into --data-dir if it is missing');
 }
 
+/** A recipe option as a flag; its default is the recipe's, filled in by `resolveRecipe`. */
+function recipeOption(o: (typeof RECIPE_OPTIONS)[number]): Option {
+  const option = new Option(o.flag, `${o.help} (default: ${o.defaultHelp})`);
+  if (o.parse) option.argParser(o.parse);
+  if (o.choices) option.choices(o.choices);
+  return option;
+}
+
 function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
 }
 
 // Each command's module is imported when it runs, so --help and usage errors answer at once
-// without loading TensorFlow.js.
+// without starting a backend or loading any data.
 function buildProgram(): Command {
   const program = new Command('resnet-ts')
     .description('Train, evaluate and run residual networks in Node on the best backend available.')
@@ -65,54 +70,16 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .addOption(
       new Option('--model <name>', 'model to train').choices(MODEL_NAMES).default('vanresnet'),
     );
-  dataOptions(train, 'mnist')
-    .option(
-      '--epochs <n>',
-      'number of epochs (default: the recipe of --model/--dataset)',
-      integer(1),
-    )
-    .option('--batch-size <n>', 'images per batch (default: the recipe)', integer(1))
-    .option(
-      '--lr <rate>',
-      'learning rate; the peak rate for onecycle (default: the recipe)',
-      number(0),
-    )
-    .addOption(
-      new Option('--optimizer <name>', 'optimizer (default: the recipe)').choices(OPTIMIZER_NAMES),
-    )
-    .addOption(
-      new Option('--scheduler <name>', 'learning-rate schedule (default: the recipe)').choices(
-        SCHEDULER_NAMES,
-      ),
-    )
-    .option(
-      '--weight-decay <wd>',
-      'weight decay (default: the recipe)',
-      number(0, { inclusive: true }),
-    )
-    .option(
-      '--seed <n>',
-      'random seed for initialisation, shuffling and augmentation',
-      integer(0),
-      0,
-    )
+  dataOptions(train, 'mnist');
+  for (const o of RECIPE_OPTIONS.filter((o) => !o.advanced)) train.addOption(recipeOption(o));
+  train
     .addOption(backendOption())
     .option('--out <dir>', 'where each run gets its own <timestamp>/ directory', 'runs')
     .option('--resume <dir>', 'continue an interrupted run from its directory');
   outputOptions(train);
+  train.optionsGroup('Advanced options:');
+  for (const o of RECIPE_OPTIONS.filter((o) => o.advanced)) train.addOption(recipeOption(o));
   train
-    .optionsGroup('Advanced options:')
-    .option('--momentum <m>', 'momentum for sgd and rmsprop', number(0, { inclusive: true }))
-    .option(
-      '--milestones <epochs>',
-      'epochs at which multistep divides the rate by 10',
-      integerList,
-    )
-    .option(
-      '--val-split <fraction>',
-      'fraction of the training set held out for validation',
-      fraction,
-    )
     .option('--limit-train <n>', 'use only the first n training images (quick checks)', integer(1))
     .option('--limit-test <n>', 'use only the first n test images (quick checks)', integer(1))
     .option('--log-every <n>', 'without a terminal, also print a line every n batches', integer(1))
@@ -174,24 +141,30 @@ function reporterFor(opts: { json?: boolean; quiet?: boolean; logEvery?: number 
   );
 }
 
+function writeJsonError(message: string, exitCode: number): void {
+  process.stdout.write(`${JSON.stringify({ event: 'error', message, exitCode })}\n`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return ExitCode.ok;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // Help and version end with exit code 0; every other parse error is a usage error.
-      return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
     const json = argv.includes('--json');
+    if (e instanceof CommanderError) {
+      // Help and version end with exit code 0; every other parse error is a usage error,
+      // which commander has already printed with the usage.
+      if (e.exitCode === 0) return ExitCode.ok;
+      if (json) writeJsonError(e.message.replace(/^error: /, ''), ExitCode.usage);
+      return ExitCode.usage;
+    }
     const message = e instanceof Error ? e.message : String(e);
     const code = e instanceof CliError ? e.exitCode : ExitCode.failure;
     // An empty message means the command already said everything (an interrupted run).
     if (message) {
-      if (json)
-        process.stdout.write(`${JSON.stringify({ event: 'error', message, exitCode: code })}\n`);
-      process.stderr.write(`error: ${message}\n`);
+      if (json) writeJsonError(message, code);
+      process.stderr.write(`error: ${sanitizeLines(message)}\n`);
     }
     if (!(e instanceof CliError) && process.env.RESNET_TS_DEBUG && e instanceof Error) {
       process.stderr.write(`${e.stack}\n`);

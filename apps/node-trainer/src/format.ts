@@ -1,3 +1,5 @@
+import { sanitizeForTerminal } from '@resnet-ts/core';
+
 /** Formats seconds as m:ss (or h:mm:ss), the way progress bars show an ETA. */
 export function duration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '--:--';
@@ -44,4 +46,9 @@ export function bar(fraction: number, width: number): string {
 /** Formats a throughput: whole numbers, one decimal below 10 (a software GPU manages 0.3 img/s). */
 export function throughput(perSec: number): string {
   return perSec < 10 ? perSec.toFixed(1) : String(Math.round(perSec));
+}
+
+/** {@link sanitizeForTerminal} for text of several lines: the line breaks stay. */
+export function sanitizeLines(text: string): string {
+  return text.split('\n').map(sanitizeForTerminal).join('\n');
 }

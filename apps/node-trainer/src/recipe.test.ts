@@ -1,6 +1,6 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { metricsCsv } from './metrics-files.js';
-import { resolveRecipe } from './recipe.js';
+import { RECIPE_OPTIONS, recipeSchema, resolveRecipe, unusedOptions } from './recipe.js';
 
 describe('resolveRecipe', () => {
   it('fills in the dataset recipe under what was given', () => {
@@ -35,22 +35,40 @@ describe('resolveRecipe', () => {
   });
 });
 
-describe('metricsCsv', () => {
-  it('writes one row per epoch with empty cells where there was no validation', () => {
-    const csv = metricsCsv([
-      {
-        epoch: 1,
-        trainLoss: 0.5,
-        trainAccuracy: 0.9,
-        valLoss: null,
-        valAccuracy: null,
-        lr: 0.01,
-        imagesPerSec: 100,
-        seconds: 2,
-      },
+describe('the options table', () => {
+  it('never changes a value the user gave, whatever the optimizer', () => {
+    const given = { optimizer: 'rmsprop', lr: 0.3, momentum: 0.7, milestones: [1] } as const;
+    expect(resolveRecipe('cifar10', { ...given, milestones: [1] })).toMatchObject({
+      ...given,
+      milestones: [1],
+    });
+    expect(resolveRecipe('mnist', { optimizer: 'rmsprop' }).momentum).toBe(0);
+  });
+
+  it('says which given flags the chosen optimizer or schedule does not use', () => {
+    const given = { optimizer: 'adam', momentum: 0.5, milestones: [2] } as const;
+    const recipe = resolveRecipe('mnist', { ...given, milestones: [2] });
+    expect(unusedOptions(recipe, { ...given, milestones: [2] })).toEqual([
+      '--momentum has no effect with --optimizer adam',
+      '--milestones has no effect with --scheduler onecycle',
     ]);
-    expect(csv).toBe(
-      'epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,images_per_sec,seconds\n1,0.5,0.9,,,0.01,100,2\n',
+    expect(unusedOptions(resolveRecipe('cifar10', { momentum: 0.5 }), { momentum: 0.5 })).toEqual(
+      [],
     );
+  });
+
+  it('gives run.json a schema that names the field at fault', () => {
+    const recipe = resolveRecipe('mnist', {});
+    expect(v.parse(recipeSchema, recipe)).toEqual(recipe);
+    const bad = v.safeParse(recipeSchema, { ...recipe, lr: -1 });
+    expect(bad.success).toBe(false);
+    expect(bad.issues?.[0].path?.map((p) => p.key)).toEqual(['lr']);
+    expect(v.safeParse(recipeSchema, { ...recipe, optimizer: 'lbfgs' }).success).toBe(false);
+    expect(v.safeParse(recipeSchema, null).success).toBe(false);
+  });
+
+  it('documents each default in the flag help, per dataset', () => {
+    const lr = RECIPE_OPTIONS.find((o) => o.key === 'lr')!;
+    expect(lr.defaultHelp).toMatch(/mnist 0\.005, mnist-idx 0\.005, cifar10 0\.1/);
   });
 });

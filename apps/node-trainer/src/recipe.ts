@@ -1,4 +1,12 @@
-import type { OptimizerName, SchedulerName } from './choices.js';
+import {
+  OPTIMIZER_NAMES,
+  type OptimizerName,
+  SCHEDULER_NAMES,
+  type SchedulerName,
+} from '@resnet-ts/train';
+import * as v from 'valibot';
+import type { TrainableDataset as DatasetName } from './choices.js';
+import { fraction, integer, integerList, number } from './parse.js';
 
 /** Every hyper-parameter of a run, after defaults are filled in; saved with the run to resume it. */
 export interface Recipe {
@@ -22,29 +30,20 @@ export type RecipeOverrides = Partial<Recipe>;
  * pass 97% test accuracy on the 2,000 held-out digits in a few CPU minutes. The CIFAR-10 recipe
  * is the usual ResNet one: SGD with momentum, OneCycle, weight decay 5e-4.
  */
-const BY_DATASET: Record<string, Omit<Recipe, 'seed'>> = {
-  mnist: {
-    epochs: 3,
-    batchSize: 128,
-    lr: 0.005,
-    optimizer: 'adam',
-    scheduler: 'onecycle',
-    weightDecay: 0,
-    momentum: 0.9,
-    milestones: [],
-    valSplit: 0.1,
-  },
-  'mnist-idx': {
-    epochs: 3,
-    batchSize: 128,
-    lr: 0.005,
-    optimizer: 'adam',
-    scheduler: 'onecycle',
-    weightDecay: 0,
-    momentum: 0.9,
-    milestones: [],
-    valSplit: 1 / 12,
-  },
+const MNIST: Omit<Recipe, 'seed' | 'milestones'> = {
+  epochs: 3,
+  batchSize: 128,
+  lr: 0.005,
+  optimizer: 'adam',
+  scheduler: 'onecycle',
+  weightDecay: 0,
+  momentum: 0.9,
+  valSplit: 0.1,
+};
+const BY_DATASET: Record<DatasetName, Omit<Recipe, 'seed' | 'milestones'>> = {
+  mnist: MNIST,
+  // The IDX training files hold 60,000 digits: 1/12 of them is the usual 5,000 for validation.
+  'mnist-idx': { ...MNIST, valSplit: 1 / 12 },
   cifar10: {
     epochs: 30,
     batchSize: 128,
@@ -53,28 +52,180 @@ const BY_DATASET: Record<string, Omit<Recipe, 'seed'>> = {
     scheduler: 'onecycle',
     weightDecay: 5e-4,
     momentum: 0.9,
-    milestones: [],
     valSplit: 0.1,
   },
 };
 
-/** Fills in the defaults for `dataset` under what the user gave explicitly. */
-export function resolveRecipe(dataset: string, given: RecipeOverrides): Recipe {
-  const base = BY_DATASET[dataset] ?? BY_DATASET.mnist;
-  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const recipe: Recipe = { ...base, seed: 0, ...defined };
-  // Without a recipe-specific rate, a switch of optimizer must also switch to a rate it tolerates.
-  if (
-    given.lr === undefined &&
-    given.optimizer !== undefined &&
-    given.optimizer !== base.optimizer
-  ) {
-    recipe.lr = given.optimizer === 'sgd' ? 0.05 : 0.001;
+/** What a default may depend on: the dataset and the options resolved before it in the table. */
+type Context = { dataset: DatasetName } & Partial<Recipe>;
+
+/** One hyper-parameter: its flag, parser, help, default and the schema run.json is checked with. */
+interface RecipeOption<K extends keyof Recipe = keyof Recipe> {
+  key: K;
+  flag: string;
+  help: string;
+  /** Parses the flag's text; throws commander's InvalidArgumentError. */
+  parse?: (text: string) => Recipe[K];
+  choices?: readonly string[];
+  /** Listed under "Advanced options" in --help. */
+  advanced?: boolean;
+  default: (c: Context) => Recipe[K];
+  /** How the default is described in --help. */
+  defaultHelp: string;
+  /** The optimizers or schedulers that use it; giving it for another one draws a warning. */
+  usedWith?: (r: Recipe) => string | undefined;
+  schema: v.GenericSchema<unknown, Recipe[K]>;
+}
+
+const byDataset = <K extends keyof (typeof BY_DATASET)['mnist']>(key: K) =>
+  `the recipe: ${Object.entries(BY_DATASET)
+    .map(([d, r]) => `${d} ${typeof r[key] === 'number' ? Number(r[key].toPrecision(4)) : r[key]}`)
+    .join(', ')}`;
+
+const positive = v.pipe(v.number(), v.gtValue(0), v.finite());
+const wholeFrom = (min: number) =>
+  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(Number.MAX_SAFE_INTEGER));
+const nonNegative = v.pipe(v.number(), v.minValue(0), v.finite());
+
+/** The optimizers with a momentum (PyTorch's SGD and RMSprop); Adam's betas play that part. */
+export const MOMENTUM_OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'rmsprop'];
+
+/**
+ * The recipe's options, in the order their defaults are resolved (a default may use the
+ * options before it). This one table gives the CLI its flags and help, the recipe its
+ * defaults, run.json its schema, and `--resume` the list of flags a run keeps.
+ */
+export const RECIPE_OPTIONS: RecipeOption[] = [
+  {
+    key: 'epochs',
+    flag: '--epochs <n>',
+    help: 'number of epochs',
+    parse: integer(1),
+    default: (c) => BY_DATASET[c.dataset].epochs,
+    defaultHelp: byDataset('epochs'),
+    schema: wholeFrom(1),
+  },
+  {
+    key: 'batchSize',
+    flag: '--batch-size <n>',
+    help: 'images per batch',
+    parse: integer(1),
+    default: (c) => BY_DATASET[c.dataset].batchSize,
+    defaultHelp: byDataset('batchSize'),
+    schema: wholeFrom(1),
+  },
+  {
+    key: 'optimizer',
+    flag: '--optimizer <name>',
+    help: 'optimizer',
+    choices: OPTIMIZER_NAMES,
+    default: (c) => BY_DATASET[c.dataset].optimizer,
+    defaultHelp: byDataset('optimizer'),
+    schema: v.picklist(OPTIMIZER_NAMES),
+  },
+  {
+    key: 'lr',
+    flag: '--lr <rate>',
+    help: 'learning rate; the peak rate for onecycle',
+    parse: number(0),
+    // The recipe's rate is tuned for the recipe's optimizer; another optimizer starts from a
+    // rate it tolerates.
+    default: (c) => {
+      const base = BY_DATASET[c.dataset];
+      if (c.optimizer === base.optimizer) return base.lr;
+      return c.optimizer === 'sgd' ? 0.05 : 0.001;
+    },
+    defaultHelp: `${byDataset('lr')}; with another --optimizer 0.05 for sgd, 0.001 for the others`,
+    schema: positive,
+  },
+  {
+    key: 'scheduler',
+    flag: '--scheduler <name>',
+    help: 'learning-rate schedule',
+    choices: SCHEDULER_NAMES,
+    default: (c) => BY_DATASET[c.dataset].scheduler,
+    defaultHelp: byDataset('scheduler'),
+    schema: v.picklist(SCHEDULER_NAMES),
+  },
+  {
+    key: 'weightDecay',
+    flag: '--weight-decay <wd>',
+    help: 'weight decay',
+    parse: number(0, { inclusive: true }),
+    default: (c) => BY_DATASET[c.dataset].weightDecay,
+    defaultHelp: byDataset('weightDecay'),
+    schema: nonNegative,
+  },
+  {
+    key: 'seed',
+    flag: '--seed <n>',
+    help: 'random seed for initialisation, shuffling and augmentation',
+    parse: integer(0),
+    default: () => 0,
+    defaultHelp: '0',
+    schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 32 - 3)),
+  },
+  {
+    key: 'momentum',
+    flag: '--momentum <m>',
+    help: 'momentum for sgd and rmsprop',
+    parse: number(0, { inclusive: true }),
+    advanced: true,
+    default: (c) => (c.optimizer === 'sgd' ? BY_DATASET[c.dataset].momentum : 0),
+    defaultHelp: "0.9 for sgd, PyTorch's 0 for rmsprop",
+    usedWith: (r) =>
+      MOMENTUM_OPTIMIZERS.includes(r.optimizer) ? undefined : `--optimizer ${r.optimizer}`,
+    schema: nonNegative,
+  },
+  {
+    key: 'milestones',
+    flag: '--milestones <epochs>',
+    help: 'epochs at which multistep divides the rate by 10',
+    parse: integerList,
+    advanced: true,
+    default: (c) =>
+      c.scheduler === 'multistep' && c.epochs !== undefined
+        ? [Math.round(c.epochs / 2), Math.round((c.epochs * 3) / 4)]
+        : [],
+    defaultHelp: 'half and three quarters of the epochs',
+    usedWith: (r) => (r.scheduler === 'multistep' ? undefined : `--scheduler ${r.scheduler}`),
+    schema: v.pipe(v.array(wholeFrom(0)), v.maxLength(10_000)),
+  },
+  {
+    key: 'valSplit',
+    flag: '--val-split <fraction>',
+    help: 'fraction of the training set held out for validation',
+    parse: fraction,
+    advanced: true,
+    default: (c) => BY_DATASET[c.dataset].valSplit,
+    defaultHelp: byDataset('valSplit'),
+    schema: v.pipe(v.number(), v.minValue(0), v.ltValue(1)),
+  },
+];
+
+/** The schema of a recipe in run.json, made from {@link RECIPE_OPTIONS}. */
+export const recipeSchema = v.object(
+  Object.fromEntries(RECIPE_OPTIONS.map((o) => [o.key, o.schema])) as {
+    [K in keyof Recipe]: v.GenericSchema<unknown, Recipe[K]>;
+  },
+);
+
+/** Fills in the defaults for `dataset` under what the user gave explicitly; nothing given is changed. */
+export function resolveRecipe(dataset: DatasetName, given: RecipeOverrides): Recipe {
+  const context: Context = { dataset };
+  for (const o of RECIPE_OPTIONS) {
+    const value = given[o.key];
+    (context as Record<string, unknown>)[o.key] = value === undefined ? o.default(context) : value;
   }
-  // PyTorch's RMSprop defaults to no momentum; the recipes' 0.9 is SGD's.
-  if (given.momentum === undefined && recipe.optimizer !== 'sgd') recipe.momentum = 0;
-  if (recipe.scheduler === 'multistep' && recipe.milestones.length === 0) {
-    recipe.milestones = [Math.round(recipe.epochs / 2), Math.round((recipe.epochs * 3) / 4)];
-  }
-  return recipe;
+  const { dataset: _, ...recipe } = context;
+  return recipe as Recipe;
+}
+
+/** Flags the user gave that the chosen optimizer or schedule does not use, with why. */
+export function unusedOptions(recipe: Recipe, given: RecipeOverrides): string[] {
+  return RECIPE_OPTIONS.flatMap((o) => {
+    if (given[o.key] === undefined) return [];
+    const other = o.usedWith?.(recipe);
+    return other ? [`${o.flag.split(' ')[0]} has no effect with ${other}`] : [];
+  });
 }

@@ -1,5 +1,8 @@
 import type { BackendSelection } from '@resnet-ts/core';
-import { bar, duration, loss, percent, rate, table, throughput } from './format.js';
+import type { EpochMetrics } from '@resnet-ts/train/node';
+import { bar, duration, loss, percent, rate, sanitizeLines, table, throughput } from './format.js';
+
+export type { EpochMetrics };
 
 /** Per-batch progress inside an epoch. */
 export interface BatchProgress {
@@ -12,18 +15,6 @@ export interface BatchProgress {
   lr: number;
   imagesPerSec: number;
   etaSeconds: number;
-}
-
-/** The figures of one finished epoch; one row of the table and of metrics.csv. */
-export interface EpochMetrics {
-  epoch: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number | null;
-  valAccuracy: number | null;
-  lr: number;
-  imagesPerSec: number;
-  seconds: number;
 }
 
 /** How the CLI talks: a live bar on a terminal, plain lines in a pipe, JSON lines, or nearly silent. */
@@ -59,7 +50,7 @@ export class Reporter {
   info(text: string): void {
     if (this.mode === 'tty' || this.mode === 'plain') {
       this.clearBar();
-      this.out.write(`${text}\n`);
+      this.out.write(`${sanitizeLines(text)}\n`);
     }
   }
 
@@ -68,7 +59,7 @@ export class Reporter {
     if (this.mode === 'json') this.event(eventName, data);
     else {
       this.clearBar();
-      this.out.write(`${text}\n`);
+      this.out.write(`${sanitizeLines(text)}\n`);
     }
   }
 
@@ -77,7 +68,7 @@ export class Reporter {
     if (this.mode === 'json') this.event('warning', { message: text });
     else {
       this.clearBar();
-      this.err.write(`warning: ${text}\n`);
+      this.err.write(`warning: ${sanitizeLines(text)}\n`);
     }
   }
 
@@ -85,7 +76,7 @@ export class Reporter {
   error(message: string, exitCode: number): void {
     this.clearBar();
     if (this.mode === 'json') this.event('error', { message, exitCode });
-    this.err.write(`error: ${message}\n`);
+    this.err.write(`error: ${sanitizeLines(message)}\n`);
   }
 
   /** The backend report: which backend was picked and why each one before it was skipped. */

@@ -3,9 +3,12 @@ import {
   type Generator,
   type GeneratorState,
   type Module,
+  parseJson,
   ValueError,
+  validate,
 } from '@resnet-ts/core';
 import type * as tf from '@tensorflow/tfjs-core';
+import * as v from 'valibot';
 import type { EpochLogs } from './fit.js';
 import type { Optimizer, OptimizerStateDict } from './optim/optimizer.js';
 import type { Scheduler, SchedulerStateDict } from './schedulers/scheduler.js';
@@ -29,8 +32,6 @@ export interface CheckpointJson {
   format: 'resnet-ts-checkpoint';
   version: 1;
   epoch: number;
-  /** The tensor file a directory checkpoint goes with (set by `saveCheckpoint`). */
-  tensorsFile?: string;
   /** Model state-dict keys, stored as `model.<key>` tensors. */
   model: string[];
   /** The optimizer state dict with each tensor replaced by `{ tensor: name }`. */
@@ -51,6 +52,36 @@ export interface PackedCheckpoint {
   json: CheckpointJson;
 }
 
+/** Where a packed checkpoint puts the model's state dict; the rest is the optimizer's. */
+const MODEL_PREFIX = 'model.';
+
+/**
+ * Splits a packed checkpoint's tensors into the model's state dict (keys without the `model.`
+ * prefix, ready for a weights file of its own) and the optimizer's tensors.
+ */
+export function splitCheckpointTensors<T>(tensors: Record<string, T>): {
+  model: Record<string, T>;
+  optimizer: Record<string, T>;
+} {
+  const model: Record<string, T> = {};
+  const optimizer: Record<string, T> = {};
+  for (const [key, t] of Object.entries(tensors)) {
+    if (key.startsWith(MODEL_PREFIX)) model[key.slice(MODEL_PREFIX.length)] = t;
+    else optimizer[key] = t;
+  }
+  return { model, optimizer };
+}
+
+/** The inverse of {@link splitCheckpointTensors}: one record as `packCheckpoint` made it. */
+export function joinCheckpointTensors<T>(
+  model: Record<string, T>,
+  optimizer: Record<string, T>,
+): Record<string, T> {
+  const tensors: Record<string, T> = { ...optimizer };
+  for (const [key, t] of Object.entries(model)) tensors[`${MODEL_PREFIX}${key}`] = t;
+  return tensors;
+}
+
 /**
  * Splits training state into named tensors (model state dict under `model.`, optimizer
  * buffers under `optimizer.<param index>.<name>`) and JSON for everything else.
@@ -58,7 +89,7 @@ export interface PackedCheckpoint {
 export function packCheckpoint(src: CheckpointSource): PackedCheckpoint {
   const tensors: Record<string, tf.Tensor> = {};
   const modelDict = src.model.stateDict();
-  for (const [k, t] of Object.entries(modelDict)) tensors[`model.${k}`] = t;
+  for (const [k, t] of Object.entries(modelDict)) tensors[`${MODEL_PREFIX}${k}`] = t;
   const json: CheckpointJson = {
     format: 'resnet-ts-checkpoint',
     version: 1,
@@ -122,7 +153,7 @@ export function unpackCheckpoint(
     return t;
   };
   target.model.loadStateDict(
-    Object.fromEntries(json.model.map((k) => [k, tensorOf(`model.${k}`)])),
+    Object.fromEntries(json.model.map((k) => [k, tensorOf(`${MODEL_PREFIX}${k}`)])),
   );
   if (target.optimizer) {
     if (!json.optimizer) throw new ValueError('checkpoint has no optimizer state');
@@ -158,25 +189,76 @@ export function jsonToText(value: unknown, indent = 1): string {
   );
 }
 
-/** Parses {@link jsonToText}'s output (or any JSON), restoring its non-finite numbers. */
-export function jsonFromText<T = unknown>(text: string): T {
-  return JSON.parse(text, (_k, v) =>
-    v &&
-    typeof v === 'object' &&
-    !Array.isArray(v) &&
-    Object.keys(v).length === 1 &&
-    typeof v.$number === 'string'
-      ? Number(v.$number)
-      : v,
-  );
+/**
+ * Parses {@link jsonToText}'s output (or any JSON) read from `file`, restoring its non-finite
+ * numbers. Nesting, sizes and syntax are checked as core's `parseJson` does, so hostile text
+ * fails with a FileFormatError naming `file`.
+ */
+export function jsonFromText<T = unknown>(text: string, file = 'JSON'): T {
+  return revive(parseJson(v.unknown(), text, file)) as T;
 }
+
+// parseJson has capped the nesting at 128, so the recursion is bounded.
+function revive(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revive);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0][0] === '$number' && typeof entries[0][1] === 'string') {
+    return Number(entries[0][1]);
+  }
+  return Object.fromEntries(entries.map(([k, x]) => [k, revive(x)]));
+}
+
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+/** Any number, NaN and infinities included (they survive as `{ "$number": ... }`). */
+const anyNumber = v.custom<number>((x) => typeof x === 'number', 'expected a number');
+const tensorRef = v.strictObject({ tensor: v.pipe(v.string(), v.maxLength(1000)) });
+
+/** What a checkpoint's JSON must look like before any of it is used. */
+export const checkpointJsonSchema = v.object({
+  format: v.literal('resnet-ts-checkpoint'),
+  version: v.literal(1),
+  epoch: count,
+  model: v.array(v.pipe(v.string(), v.maxLength(1000))),
+  optimizer: v.optional(
+    v.object({
+      paramGroups: v.array(v.looseObject({ params: v.array(count) })),
+      state: v.record(v.string(), v.record(v.string(), v.union([anyNumber, tensorRef]))),
+    }),
+  ),
+  scheduler: v.optional(v.record(v.string(), v.unknown())),
+  generators: v.optional(
+    v.record(
+      v.string(),
+      v.object({
+        algorithm: v.literal('xoshiro128**'),
+        state: v.tuple([count, count, count, count]),
+      }),
+    ),
+  ),
+  history: v.optional(
+    v.array(
+      v.looseObject({
+        epoch: count,
+        trainLoss: anyNumber,
+        trainAcc: anyNumber,
+        valLoss: anyNumber,
+        valAcc: anyNumber,
+        lr: anyNumber,
+        imagesPerSec: anyNumber,
+        seconds: anyNumber,
+      }),
+    ),
+  ),
+  extra: v.optional(v.unknown()),
+});
 
 /** JSON text for a checkpoint, keeping non-finite numbers (see {@link jsonToText}). */
 export function checkpointJsonToText(json: CheckpointJson): string {
   return jsonToText(json);
 }
 
-/** Parses {@link checkpointJsonToText}'s output. */
-export function checkpointJsonFromText(text: string): CheckpointJson {
-  return jsonFromText<CheckpointJson>(text);
+/** Parses and validates {@link checkpointJsonToText}'s output; errors name `file`. */
+export function checkpointJsonFromText(text: string, file = 'checkpoint JSON'): CheckpointJson {
+  return validate(checkpointJsonSchema, jsonFromText(text, file), file) as CheckpointJson;
 }

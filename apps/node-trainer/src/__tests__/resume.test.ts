@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -95,6 +103,47 @@ describe('Ctrl-C and --resume', () => {
     const refDone = reference.find((e) => e.event === 'done')!;
     expect(done.correct).toBe(refDone.correct);
     expect(done.loss).toBe(refDone.loss);
+  });
+
+  it('after SIGKILL, --resume clears the leftovers of the crash and finishes the run', async () => {
+    const p = startCli([...RUN, '--out', join(tmp, 'killed')]);
+    await waitForOutput(p, (out) =>
+      lines(out).some((e) => e.event === 'batch' && e.epoch === 2 && e.batch === 2),
+    );
+    p.child.kill('SIGKILL');
+    await p.done;
+    const runDir: string = lines(p.stdout()).find((e) => e.event === 'start')!.runDir;
+    expect(JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8')).status).toBe('running');
+    // What a kill in the middle of the next save leaves: temporary files, a partial epoch.
+    writeFileSync(join(runDir, '.checkpoint.json.99999999.0123456789ab.tmp'), '{"lat');
+    mkdirSync(join(runDir, 'checkpoints', 'epoch-9'));
+    writeFileSync(join(runDir, 'checkpoints', 'epoch-9', 'model.safetensors'), 'partial');
+    writeFileSync(join(runDir, 'checkpoints', '.x.99999999.abcdefabcdef.tmp'), '');
+
+    const resumed = await runCli(['train', '--resume', runDir, '--backend', 'wasm']);
+    expect(resumed.stderr).not.toMatch(/^error:/m);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/Removed what an interrupted save left: .*epoch-9/);
+    expect(readdirSync(runDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(readdirSync(join(runDir, 'checkpoints'))).toEqual(['epoch-3']);
+    const metrics = JSON.parse(readFileSync(join(runDir, 'metrics.json'), 'utf8'));
+    expect(metrics.status).toBe('completed');
+    expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2, 3]);
+  });
+
+  it('a run killed after its last checkpoint but before its test is finished by --resume', async () => {
+    const straight = await runCli([...RUN, '--epochs', '1', '--out', join(tmp, 'last')]);
+    expect(straight.code).toBe(0);
+    const done = jsonEvents(straight.stdout).find((e) => e.event === 'done')!;
+    const metricsFile = join(done.runDir, 'metrics.json');
+    const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
+    writeFileSync(metricsFile, JSON.stringify({ epochs: metrics.epochs, status: 'running' }));
+    const resumed = await runCli(['train', '--resume', done.runDir, '--backend', 'wasm', '--json']);
+    expect(resumed.code).toBe(0);
+    const events = jsonEvents(resumed.stdout);
+    expect(events.filter((e) => e.event === 'epoch')).toEqual([]);
+    expect(events.find((e) => e.event === 'done')!.correct).toBe(done.correct);
+    expect(JSON.parse(readFileSync(metricsFile, 'utf8'))).toEqual(metrics);
   });
 
   it('before the first epoch completes, says nothing was saved and refuses --resume', async () => {

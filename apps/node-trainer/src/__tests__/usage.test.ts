@@ -81,7 +81,7 @@ describe('missing data', () => {
       'cpu',
     ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`dataset directory ${dir} does not exist`);
+    expect(r.stderr).toContain(`${dir}: dataset directory does not exist`);
     expect(r.stderr).toContain('--download');
   });
 });

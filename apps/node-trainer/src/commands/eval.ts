@@ -1,17 +1,23 @@
-import { DataLoader } from '@resnet-ts/data';
+import { formatValue, sanitizeForTerminal } from '@resnet-ts/core';
+import { DataLoader, datasetInfo } from '@resnet-ts/data';
+import { loadDataset } from '@resnet-ts/data/node';
 import { evaluate, type Metric } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
-import type { BackendChoice, DatasetName } from '../choices.js';
-import { datasetInfo, loadDataset } from '../datasets.js';
+import {
+  type BackendChoice,
+  isTrainableDataset,
+  TRAINABLE_DATASETS,
+  type TrainableDataset,
+} from '../choices.js';
 import { CliError } from '../errors.js';
 import { percent, table } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `eval`. */
 export interface EvalOptions {
-  dataset?: DatasetName;
+  dataset?: TrainableDataset;
   dataDir?: string;
   download?: boolean;
   batchSize: number;
@@ -55,6 +61,11 @@ export async function runEval(
   await activateBackend(opts.backend, report);
   const { model, meta, weights } = await loadModel(checkpoint);
   const name = opts.dataset ?? meta.dataset.name;
+  if (!isTrainableDataset(name)) {
+    throw new CliError(
+      `${displayPath(weights)} was trained on ${formatValue(name)}, which eval cannot load by name; pass --dataset (${TRAINABLE_DATASETS.join(', ')})`,
+    );
+  }
   const wanted = datasetInfo(name).input;
   const have = meta.dataset.input;
   if (wanted.size !== have.size || wanted.channels !== have.channels) {
@@ -72,6 +83,7 @@ export async function runEval(
     testOnly: true,
   });
   const classes = meta.dataset.classes;
+  const labels = classes.map(sanitizeForTerminal);
   const loader = new DataLoader(ds.test, { batchSize: opts.batchSize });
   const confusion = new ConfusionCounter();
   const r = await evaluate(model, loader, { metrics: { confusion } });
@@ -79,13 +91,13 @@ export async function runEval(
   const matrix = await confusion.matrix(classes.length);
   const correct = matrix.reduce((s, row, i) => s + row[i], 0);
   report.info(
-    `Checkpoint: ${displayPath(weights)} (${meta.model.name}, epoch ${meta.epoch})  Data: ${name} test split, ${r.count} images`,
+    `Checkpoint: ${displayPath(weights)} (${sanitizeForTerminal(meta.model.name)}, epoch ${meta.epoch})  Data: ${name} test split, ${r.count} images`,
   );
   report.info(
     `\nConfusion matrix (rows: true class, columns: predicted)\n${table(
-      ['', ...classes.map((c) => c.slice(0, 5)), 'recall'],
+      ['', ...labels.map((c) => c.slice(0, 5)), 'recall'],
       matrix.map((row, i) => [
-        classes[i],
+        labels[i],
         ...row.map(String),
         percent(
           row[i] /

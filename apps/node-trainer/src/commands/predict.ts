@@ -1,10 +1,12 @@
+import { sanitizeForTerminal } from '@resnet-ts/core';
+import { toModelInput } from '@resnet-ts/data';
+import { readImage } from '@resnet-ts/data/node';
 import { predict } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend } from '../backend.js';
 import { loadModel } from '../checkpoint.js';
 import type { BackendChoice } from '../choices.js';
 import { percent } from '../format.js';
-import { readImage, toModelInput } from '../image.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `predict`. */
@@ -46,7 +48,7 @@ export async function runPredict(
       .slice(0, k);
     const note = input.info.inverted ? ' (inverted: light background)' : '';
     report.result(
-      `${input.path}: ${top.map((t) => `${t.label} ${percent(t.probability)}`).join(', ')}${note}`,
+      `${sanitizeForTerminal(input.path)}: ${top.map((t) => `${sanitizeForTerminal(t.label)} ${percent(t.probability)}`).join(', ')}${note}`,
       { file: input.path, top, inverted: input.info.inverted, size: input.info.from },
       'prediction',
     );

@@ -1,36 +1,63 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { Generator, manualSeed } from '@resnet-ts/core';
-import { DataLoader } from '@resnet-ts/data';
+import { type BackendSelection, Generator, type Module, manualSeed } from '@resnet-ts/core';
+import { DataLoader, type ImageSample } from '@resnet-ts/data';
+import { type LoadedDataset, loadDataset } from '@resnet-ts/data/node';
+import {
+  buildModel,
+  encodeWeightsMeta,
+  MODEL_NAMES,
+  type ModelName,
+  type ModelSpec,
+  modelSpec,
+  WEIGHTS_META_LIMITS,
+  type WeightsMeta,
+} from '@resnet-ts/models';
 import {
   type Callback,
   type EpochLogs,
   evaluate,
   fit,
-  jsonFromText,
-  jsonToText,
   NonFiniteLossError,
+  type Optimizer,
+  type Scheduler,
 } from '@resnet-ts/train';
-import type { Command } from 'commander';
-import { activateBackend } from '../backend.js';
 import {
-  displayPath,
-  type ModelMeta,
-  resolveCheckpoint,
-  restoreTraining,
+  cleanRunDirectory,
+  createRunDirectory,
+  epochMetrics,
+  loadCheckpoint,
+  RUN_JSON,
+  type RunMetrics,
+  readMetrics,
+  readPointer,
+  readRunFile,
   saveCheckpoint,
-} from '../checkpoint.js';
-import type { BackendChoice, DatasetName, ModelName } from '../choices.js';
-import { loadDataset } from '../datasets.js';
+  writeMetrics,
+  writeRunFile,
+} from '@resnet-ts/train/node';
+import type { Command } from 'commander';
+import * as v from 'valibot';
+import { activateBackend } from '../backend.js';
+import { displayPath } from '../checkpoint.js';
+import {
+  type BackendChoice,
+  type TrainableDataset as DatasetName,
+  TRAINABLE_DATASETS,
+} from '../choices.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { percent } from '../format.js';
-import { type RunMetrics, writeMetrics } from '../metrics-files.js';
-import { buildModel, type ModelSpec, modelSpec } from '../models.js';
 import { buildOptimizer, buildScheduler } from '../optimization.js';
 import { TrainingProgress } from '../progress.js';
-import { type Recipe, type RecipeOverrides, resolveRecipe } from '../recipe.js';
-import type { EpochMetrics, Reporter } from '../reporter.js';
+import {
+  RECIPE_OPTIONS,
+  type Recipe,
+  type RecipeOverrides,
+  recipeSchema,
+  resolveRecipe,
+  unusedOptions,
+} from '../recipe.js';
+import type { Reporter } from '../reporter.js';
 
 /** The options of `train`, as commander parses them. */
 export interface TrainOptions extends RecipeOverrides {
@@ -48,85 +75,299 @@ export interface TrainOptions extends RecipeOverrides {
   quiet?: boolean;
 }
 
+const size = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
+
+/** A model spec as run.json records it, held to the limits a weights file is held to. */
+const modelSpecSchema = v.object({
+  name: v.picklist(MODEL_NAMES),
+  inChannels: size(WEIGHTS_META_LIMITS.inChannels),
+  inputSize: size(WEIGHTS_META_LIMITS.inputSize),
+  numClasses: size(WEIGHTS_META_LIMITS.numClasses),
+  stem: v.optional(v.picklist(['cifar', 'imagenet'])),
+});
+
+const limit = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
+
 /** What run.json records: enough to resume the run and to know how it was made. */
-interface RunFile {
-  createdAt: string;
-  argv: string[];
-  model: ModelSpec;
-  data: { name: DatasetName; dataDir?: string; limitTrain?: number; limitTest?: number };
-  recipe: Recipe;
-}
+const runFileSchema = v.object({
+  createdAt: v.pipe(v.string(), v.maxLength(100)),
+  argv: v.pipe(v.array(v.pipe(v.string(), v.maxLength(10_000))), v.maxLength(1000)),
+  model: modelSpecSchema,
+  data: v.object({
+    name: v.picklist(TRAINABLE_DATASETS),
+    dataDir: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+    limitTrain: v.optional(limit),
+    limitTest: v.optional(limit),
+  }),
+  recipe: recipeSchema,
+});
+
+type RunFile = v.InferOutput<typeof runFileSchema>;
+
+/** Options that shape the run besides the recipe; on --resume they come from the run itself. */
+const DATA_SHAPING = ['model', 'dataset', 'dataDir', 'limitTrain', 'limitTest'] as const;
 
 const EVAL_BATCH = 256;
 
-function timestamp(): string {
-  return new Date()
-    .toISOString()
-    .replace(/[:]/g, '-')
-    .replace(/\.\d+Z$/, 'Z');
+/** What this invocation trains: a new run, or an existing one to continue. */
+interface RunPlan {
+  /** The run's settings; for a new run `model` is filled in once the data is known. */
+  run: Omit<RunFile, 'model'> & { model?: ModelSpec };
+  modelName: ModelName;
+  /** The run directory to continue, with whether its run.json needs the new epoch count. */
+  resume?: { runDir: string; epochsChanged: boolean };
 }
 
-async function newRunDir(out: string): Promise<string> {
-  const base = resolve(out, timestamp());
-  let dir = base;
-  for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;
-  await mkdir(dir, { recursive: true });
-  return dir;
+/** The objects a run trains, built from its plan. */
+interface Training {
+  ds: LoadedDataset;
+  spec: ModelSpec;
+  model: Module;
+  optimizer: Optimizer;
+  scheduler?: Scheduler;
+  generators: { loader: Generator; augment: Generator };
+  trainLoader: DataLoader<ImageSample>;
+  valLoader?: DataLoader<ImageSample>;
+  testLoader: DataLoader<ImageSample>;
 }
 
-function toEpochMetrics(l: EpochLogs): EpochMetrics {
+/** Where a run directory stands before training: its epochs done and their history. */
+interface RunState {
+  runDir: string;
+  startEpoch: number;
+  history: EpochLogs[];
+  lastCheckpoint?: { dir: string; epoch: number };
+  /** All epochs were done before this invocation, but the final test was never recorded. */
+  onlyTest: boolean;
+}
+
+const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
+
+/** A new run's plan: the recipe of the dataset under what the user gave. */
+function planNewRun(opts: TrainOptions, given: (k: string) => boolean, report: Reporter): RunPlan {
+  const overrides: RecipeOverrides = {};
+  for (const o of RECIPE_OPTIONS) {
+    if (given(o.key)) (overrides as Record<string, unknown>)[o.key] = opts[o.key];
+  }
+  const recipe = resolveRecipe(opts.dataset, overrides);
+  for (const warning of unusedOptions(recipe, overrides)) report.warn(warning);
   return {
-    epoch: l.epoch + 1,
-    trainLoss: l.trainLoss,
-    trainAccuracy: l.trainAcc,
-    valLoss: Number.isNaN(l.valLoss) ? null : l.valLoss,
-    valAccuracy: Number.isNaN(l.valAcc) ? null : l.valAcc,
-    lr: l.lr,
-    imagesPerSec: l.imagesPerSec,
-    seconds: l.seconds,
+    modelName: opts.model,
+    run: {
+      createdAt: new Date().toISOString(),
+      argv: process.argv.slice(2),
+      data: {
+        name: opts.dataset,
+        dataDir: opts.dataDir,
+        limitTrain: opts.limitTrain,
+        limitTest: opts.limitTest,
+      },
+      recipe,
+    },
   };
 }
 
-/** Options that shape the run; on --resume they come from the run itself. */
-const RUN_SHAPING = [
-  'model',
-  'dataset',
-  'dataDir',
-  'batchSize',
-  'lr',
-  'optimizer',
-  'scheduler',
-  'weightDecay',
-  'momentum',
-  'milestones',
-  'valSplit',
-  'seed',
-  'limitTrain',
-  'limitTest',
-] as const;
-
-/** Reads what a run directory needs for --resume, or says why it cannot be resumed. */
-async function readResumable(dir: string): Promise<{ run: RunFile; checkpointDir: string }> {
+/**
+ * The plan of a run to continue, read from its run.json and pointer, both validated. Nothing
+ * is written here: the checkpoint itself is checked before the run directory is touched.
+ */
+async function planResume(
+  dir: string,
+  opts: TrainOptions,
+  given: (k: string) => boolean,
+  report: Reporter,
+): Promise<RunPlan> {
   const runDir = resolve(dir);
-  const runFile = join(runDir, 'run.json');
-  if (!existsSync(runFile)) {
+  if (!existsSync(join(runDir, RUN_JSON))) {
     throw new CliError(
-      `cannot resume ${runDir}: no run.json there (expected a directory made by resnet-ts train)`,
+      `cannot resume ${runDir}: no ${RUN_JSON} there (expected a directory made by resnet-ts train)`,
     );
   }
   let run: RunFile;
+  let pointer: Awaited<ReturnType<typeof readPointer>>;
   try {
-    run = jsonFromText<RunFile>(await readFile(runFile, 'utf8'));
+    run = await readRunFile(runDir, runFileSchema);
+    pointer = await readPointer(runDir);
   } catch (e) {
-    throw new CliError(`cannot resume ${runDir}: corrupted run.json: ${(e as Error).message}`);
+    throw new CliError(`cannot resume ${runDir}: ${(e as Error).message}`);
   }
-  if (!existsSync(join(runDir, 'checkpoint.json'))) {
+  if (!pointer) {
     throw new CliError(
       `cannot resume ${runDir}: no epoch was completed, so there is no checkpoint; start a new run`,
     );
   }
-  const { dir: checkpointDir } = resolveCheckpoint(runDir);
-  return { run, checkpointDir: checkpointDir! };
+  const ignored = [
+    ...DATA_SHAPING,
+    ...RECIPE_OPTIONS.map((o) => o.key).filter((k) => k !== 'epochs'),
+  ].filter(given);
+  if (ignored.length > 0) {
+    report.warn(
+      `--resume continues the run as it was configured; ignoring ${ignored.map(kebab).join(', ')}`,
+    );
+  }
+  const epochs = given('epochs') ? opts.epochs! : run.recipe.epochs;
+  if (epochs !== run.recipe.epochs && fixesTotal(run.recipe.scheduler)) {
+    throw new UsageError(
+      `--epochs cannot change when resuming a run with the ${run.recipe.scheduler} schedule, whose every step depends on the total (${run.recipe.epochs} epochs)`,
+    );
+  }
+  return {
+    modelName: run.model.name,
+    run: { ...run, recipe: { ...run.recipe, epochs } },
+    resume: { runDir, epochsChanged: epochs !== run.recipe.epochs },
+  };
+}
+
+/** Schedules whose every step depends on the total number of epochs. */
+function fixesTotal(scheduler: Recipe['scheduler']): boolean {
+  return scheduler === 'onecycle' || scheduler === 'cosine';
+}
+
+/** Loads the data and builds model, optimizer, schedule and loaders, seeded by the recipe. */
+async function buildTraining(
+  plan: RunPlan,
+  opts: TrainOptions,
+  report: Reporter,
+): Promise<Training> {
+  const { recipe, data } = plan.run;
+  manualSeed(recipe.seed);
+  const initGenerator = new Generator(recipe.seed);
+  const generators = {
+    loader: new Generator(recipe.seed + 1),
+    augment: new Generator(recipe.seed + 2),
+  };
+  const ds = await loadDataset(data.name, {
+    dataDir: data.dataDir,
+    download: opts.download,
+    log: (message) => report.info(message),
+    valSplit: recipe.valSplit,
+    seed: recipe.seed,
+    augmentGenerator: generators.augment,
+    limitTrain: data.limitTrain,
+    limitTest: data.limitTest,
+  });
+  const spec = modelSpec(plan.modelName, {
+    inChannels: ds.input.channels,
+    inputSize: ds.input.size,
+    numClasses: ds.classes.length,
+  });
+  // A resumed run's model must be the one its data implies, checked before anything is built.
+  const saved = plan.run.model;
+  if (
+    saved &&
+    !(['name', 'inChannels', 'inputSize', 'numClasses', 'stem'] as const).every(
+      (k) => saved[k] === spec[k],
+    )
+  ) {
+    throw new CliError(
+      `cannot resume: ${RUN_JSON} describes the model ${JSON.stringify(saved)}, but its dataset ${data.name} needs ${JSON.stringify(spec)}`,
+    );
+  }
+  const model = buildModel(spec, initGenerator);
+  const optimizer = buildOptimizer(model, recipe);
+  const trainLoader = new DataLoader(ds.train, {
+    batchSize: recipe.batchSize,
+    shuffle: true,
+    generator: generators.loader,
+  });
+  return {
+    ds,
+    spec,
+    model,
+    optimizer,
+    scheduler: buildScheduler(optimizer, recipe, trainLoader.length),
+    generators,
+    trainLoader,
+    valLoader: ds.val ? new DataLoader(ds.val, { batchSize: EVAL_BATCH }) : undefined,
+    testLoader: new DataLoader(ds.test, { batchSize: EVAL_BATCH }),
+  };
+}
+
+/** Creates the run directory of a new run and records its settings. */
+async function startRun(plan: RunPlan, t: Training, out: string): Promise<RunState> {
+  const runDir = await createRunDirectory(out);
+  await writeRunFile(runDir, { ...plan.run, model: t.spec });
+  return { runDir, startEpoch: 0, history: [], onlyTest: false };
+}
+
+/**
+ * Restores the latest checkpoint into the freshly built objects, which validates all of it;
+ * only then is the run directory cleaned of a crash's leftovers and run.json updated.
+ */
+async function continueRun(plan: RunPlan, t: Training, report: Reporter): Promise<RunState> {
+  const { runDir, epochsChanged } = plan.resume!;
+  const { recipe } = plan.run;
+  let state: Awaited<ReturnType<typeof loadCheckpoint>>;
+  let metrics: RunMetrics | undefined;
+  try {
+    state = await loadCheckpoint(runDir, {
+      model: t.model,
+      optimizer: t.optimizer,
+      scheduler: t.scheduler,
+      generators: t.generators,
+    });
+    metrics = await readMetrics(runDir).catch(() => undefined);
+  } catch (e) {
+    throw new CliError(`cannot resume ${displayPath(runDir)}: ${(e as Error).message}`);
+  }
+  if (state.epoch > recipe.epochs) {
+    throw new UsageError(
+      `--epochs ${recipe.epochs} is fewer than the ${state.epoch} epochs ${displayPath(runDir)} has already completed`,
+    );
+  }
+  const completed = metrics?.status === 'completed';
+  if (state.epoch >= recipe.epochs && completed) {
+    const hint = fixesTotal(recipe.scheduler)
+      ? `its ${recipe.scheduler} schedule was planned for ${recipe.epochs} epochs and cannot be extended; start a new run with more --epochs`
+      : `pass --epochs N (N > ${state.epoch}) to train further`;
+    throw new CliError(
+      `${displayPath(runDir)} already completed ${state.epoch} of ${recipe.epochs} epochs; ${hint}`,
+    );
+  }
+  const removed = await cleanRunDirectory(runDir);
+  if (removed.length > 0) {
+    report.info(`Removed what an interrupted save left: ${removed.map(displayPath).join(', ')}`);
+  }
+  if (epochsChanged) await writeRunFile(runDir, { ...plan.run, model: t.spec });
+  return {
+    runDir,
+    startEpoch: state.epoch,
+    history: state.history,
+    lastCheckpoint: { dir: state.dir, epoch: state.epoch },
+    onlyTest: state.epoch >= recipe.epochs,
+  };
+}
+
+/** Saves the epoch's checkpoint with the weights' description for `eval` and `predict`. */
+function checkpointHook(
+  t: Training,
+  runDir: string,
+  extra: unknown,
+  onSaved: (dir: string, epoch: number) => void,
+) {
+  const meta = (epoch: number): WeightsMeta => ({
+    model: t.spec,
+    dataset: { name: t.ds.name, input: t.ds.input, classes: t.ds.classes },
+    epoch,
+  });
+  return {
+    save: async (s: { epoch: number; history: EpochLogs[] }) => {
+      const dir = await saveCheckpoint(
+        runDir,
+        {
+          model: t.model,
+          optimizer: t.optimizer,
+          scheduler: t.scheduler,
+          generators: t.generators,
+          epoch: s.epoch,
+          history: s.history,
+          extra,
+        },
+        { weightsMetadata: encodeWeightsMeta(meta(s.epoch)) },
+      );
+      onSaved(dir, s.epoch);
+    },
+  };
 }
 
 /**
@@ -136,154 +377,69 @@ async function readResumable(dir: string): Promise<{ run: RunFile; checkpointDir
  */
 export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Command): Promise<void> {
   const given = (k: string) => cmd.getOptionValueSource(k) === 'cli';
-  let resumed: { run: RunFile; checkpointDir: string } | undefined;
-  if (opts.resume) {
-    resumed = await readResumable(opts.resume);
-    const ignored = RUN_SHAPING.filter(given);
-    if (ignored.length > 0) {
-      report.warn(
-        `--resume continues the run as it was configured; ignoring ${ignored.map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`).join(', ')}`,
-      );
-    }
-  }
-
+  const plan = opts.resume
+    ? await planResume(opts.resume, opts, given, report)
+    : planNewRun(opts, given, report);
   const selection = await activateBackend(opts.backend, report);
+  const t = await buildTraining(plan, opts, report);
+  const state = plan.resume
+    ? await continueRun(plan, t, report)
+    : await startRun(plan, t, opts.out);
+  announce(plan, t, state, report);
 
-  if (resumed && given('epochs') && opts.epochs !== resumed.run.recipe.epochs) {
-    const schedule = resumed.run.recipe.scheduler;
-    if (schedule === 'onecycle' || schedule === 'cosine') {
-      throw new UsageError(
-        `--epochs cannot change when resuming a run with the ${schedule} schedule, whose every step depends on the total (${resumed.run.recipe.epochs} epochs)`,
-      );
-    }
+  const metrics: RunMetrics = { epochs: state.history.map(epochMetrics), status: 'running' };
+  if (!state.onlyTest) {
+    const stopReason = await trainEpochs(plan.run.recipe, t, state, metrics, selection, report);
+    report.epochTable(metrics.epochs);
+    if (stopReason === 'aborted') await stopInterrupted(state, metrics, report);
   }
-  const recipe: Recipe = resumed
-    ? { ...resumed.run.recipe, ...(given('epochs') ? { epochs: opts.epochs! } : {}) }
-    : resolveRecipe(opts.dataset, {
-        epochs: opts.epochs,
-        batchSize: opts.batchSize,
-        lr: opts.lr,
-        optimizer: opts.optimizer,
-        scheduler: opts.scheduler,
-        weightDecay: opts.weightDecay,
-        momentum: opts.momentum,
-        milestones: opts.milestones,
-        valSplit: opts.valSplit,
-        seed: opts.seed,
-      });
-  const data = resumed
-    ? resumed.run.data
-    : {
-        name: opts.dataset,
-        dataDir: opts.dataDir,
-        limitTrain: opts.limitTrain,
-        limitTest: opts.limitTest,
-      };
+  await finishRun(t, state, metrics, selection, report);
+}
 
-  manualSeed(recipe.seed);
-  const initGenerator = new Generator(recipe.seed);
-  const loaderGenerator = new Generator(recipe.seed + 1);
-  const augmentGenerator = new Generator(recipe.seed + 2);
-
-  const ds = await loadDataset(data.name, {
-    dataDir: data.dataDir,
-    download: opts.download,
-    log: (message) => report.info(message),
-    valSplit: recipe.valSplit,
-    seed: recipe.seed,
-    augmentGenerator,
-    limitTrain: data.limitTrain,
-    limitTest: data.limitTest,
-  });
-  const spec = resumed
-    ? resumed.run.model
-    : modelSpec(opts.model, ds.input.channels, ds.input.size, ds.classes.length);
-  const model = buildModel(spec, initGenerator);
-  const optimizer = buildOptimizer(model, recipe);
-  const trainLoader = new DataLoader(ds.train, {
-    batchSize: recipe.batchSize,
-    shuffle: true,
-    generator: loaderGenerator,
-  });
-  const valLoader = ds.val ? new DataLoader(ds.val, { batchSize: EVAL_BATCH }) : undefined;
-  const testLoader = new DataLoader(ds.test, { batchSize: EVAL_BATCH });
-  const scheduler = buildScheduler(optimizer, recipe, trainLoader.length);
-
-  let runDir: string;
-  let startEpoch = 0;
-  let history: EpochLogs[] = [];
-  if (resumed) {
-    runDir = resolve(opts.resume!);
-    if (recipe.epochs !== resumed.run.recipe.epochs) {
-      await writeFile(join(runDir, 'run.json'), `${jsonToText({ ...resumed.run, recipe }, 2)}\n`);
-    }
-    const state = await restoreTraining(resumed.checkpointDir, {
-      model,
-      optimizer,
-      scheduler,
-      generators: { loader: loaderGenerator, augment: augmentGenerator },
-    });
-    startEpoch = state.epoch;
-    history = state.history;
-    if (startEpoch >= recipe.epochs) {
-      throw new CliError(
-        `${displayPath(runDir)} already completed ${startEpoch} of ${recipe.epochs} epochs; pass --epochs N (N > ${startEpoch}) to train further`,
-      );
-    }
-  } else {
-    runDir = await newRunDir(opts.out);
-    const run: RunFile = {
-      createdAt: new Date().toISOString(),
-      argv: process.argv.slice(2),
-      model: spec,
-      data,
-      recipe,
-    };
-    await writeFile(join(runDir, 'run.json'), `${jsonToText(run, 2)}\n`);
-  }
-
+/** The start event and the lines that say what is about to be trained. */
+function announce(plan: RunPlan, t: Training, state: RunState, report: Reporter): void {
+  const { recipe, data } = plan.run;
+  const { ds, model, spec } = t;
   const sizes = `${ds.train.length} train / ${ds.val?.length ?? 0} validation / ${ds.test.length} test`;
   report.event('start', {
-    runDir,
+    runDir: state.runDir,
     model: spec,
     parameters: model.numParameters(),
     dataset: data.name,
     sizes: { train: ds.train.length, val: ds.val?.length ?? 0, test: ds.test.length },
     recipe,
-    startEpoch,
+    startEpoch: state.startEpoch,
   });
   report.info(
     `Model: ${spec.name} (${model.numParameters().toLocaleString('en-US')} parameters)  Data: ${data.name}, ${sizes}\n` +
       `Recipe: ${recipe.optimizer} lr ${recipe.lr} (${recipe.scheduler}), batch ${recipe.batchSize}, ${recipe.epochs} epochs, weight decay ${recipe.weightDecay}, seed ${recipe.seed}\n` +
-      `${resumed ? `Resuming ${displayPath(runDir)} after epoch ${startEpoch}` : `Run directory: ${displayPath(runDir)}`}`,
+      `${plan.resume ? `Resuming ${displayPath(state.runDir)} after epoch ${state.startEpoch}` : `Run directory: ${displayPath(state.runDir)}`}`,
   );
+}
 
-  const metrics: RunMetrics = { epochs: history.map(toEpochMetrics), status: 'running' };
-
+/** Runs `fit` from the run's state, writing metrics and a checkpoint after every epoch. */
+async function trainEpochs(
+  recipe: Recipe,
+  t: Training,
+  state: RunState,
+  metrics: RunMetrics,
+  selection: BackendSelection,
+  report: Reporter,
+): Promise<string> {
   const progress = new TrainingProgress(
     report,
-    () => model.training,
+    () => t.model.training,
     recipe.epochs,
-    trainLoader.length,
+    t.trainLoader.length,
   );
   const recorder: Callback = {
     async onEpochEnd(_epoch, logs) {
-      const m = toEpochMetrics(logs);
+      const m = epochMetrics(logs);
       metrics.epochs.push(m);
       report.epoch(m, recipe.epochs);
-      await writeMetrics(runDir, metrics);
+      await writeMetrics(state.runDir, metrics);
     },
   };
-
-  const meta = (epoch: number): ModelMeta => ({
-    model: spec,
-    dataset: { name: ds.name, input: ds.input, classes: ds.classes },
-    epoch,
-  });
-  let lastCheckpoint: { dir: string; epoch: number } | undefined = resumed
-    ? { dir: resumed.checkpointDir, epoch: startEpoch }
-    : undefined;
-
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) {
@@ -296,46 +452,37 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-
-  let stopReason: string;
   try {
     const result = await fit({
-      model,
-      optimizer,
-      scheduler,
+      model: t.model,
+      optimizer: t.optimizer,
+      scheduler: t.scheduler,
       loss: progress.loss,
-      trainLoader,
-      valLoader,
+      trainLoader: t.trainLoader,
+      valLoader: t.valLoader,
       epochs: recipe.epochs,
-      startEpoch,
-      history,
+      startEpoch: state.startEpoch,
+      history: state.history,
       callbacks: [progress, recorder],
       signal: controller.signal,
-      checkpoint: {
-        save: async (s) => {
-          const dir = await saveCheckpoint(runDir, {
-            model,
-            optimizer,
-            scheduler,
-            generators: { loader: loaderGenerator, augment: augmentGenerator },
-            epoch: s.epoch,
-            history: s.history,
-            meta: meta(s.epoch),
-            extra: { recipe, backend: selection.name },
-          });
-          lastCheckpoint = { dir, epoch: s.epoch };
-          report.event('checkpoint', { epoch: s.epoch, dir });
+      checkpoint: checkpointHook(
+        t,
+        state.runDir,
+        { recipe, backend: selection.name },
+        (dir, epoch) => {
+          state.lastCheckpoint = { dir, epoch };
+          report.event('checkpoint', { epoch, dir });
         },
-      },
+      ),
     });
-    stopReason = result.stopReason;
+    return result.stopReason;
   } catch (e) {
     report.clearBar();
     metrics.status = 'failed';
-    await writeMetrics(runDir, metrics);
+    await writeMetrics(state.runDir, metrics);
     if (e instanceof NonFiniteLossError) {
-      const kept = lastCheckpoint
-        ? `The last good checkpoint (epoch ${lastCheckpoint.epoch}) is kept in ${displayPath(lastCheckpoint.dir)}.`
+      const kept = state.lastCheckpoint
+        ? `The last good checkpoint (epoch ${state.lastCheckpoint.epoch}) is kept in ${displayPath(state.lastCheckpoint.dir)}.`
         : 'No epoch had completed, so there is no checkpoint.';
       throw new CliError(
         `training diverged: the loss became ${e.loss} at epoch ${e.epoch + 1}, batch ${e.batch + 1}, so the run stopped. ` +
@@ -347,49 +494,58 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
     process.off('SIGINT', onSigint);
     progress.dispose();
   }
+}
 
-  report.epochTable(metrics.epochs);
-  if (stopReason === 'aborted') {
-    metrics.status = 'interrupted';
-    await writeMetrics(runDir, metrics);
-    const message = lastCheckpoint
-      ? `Interrupted. Checkpoint of epoch ${lastCheckpoint.epoch} in ${displayPath(lastCheckpoint.dir)}; continue with: ${invocation()} --resume ${displayPath(runDir)}`
-      : 'Interrupted before the first epoch completed; nothing was saved.';
-    report.result(
-      message,
-      { runDir, epoch: lastCheckpoint?.epoch ?? 0, resumable: !!lastCheckpoint },
-      'interrupted',
-    );
-    throw new InterruptedExit();
-  }
+/** Records and reports a run stopped by Ctrl-C, then ends with exit code 130. */
+async function stopInterrupted(
+  state: RunState,
+  metrics: RunMetrics,
+  report: Reporter,
+): Promise<never> {
+  metrics.status = 'interrupted';
+  await writeMetrics(state.runDir, metrics);
+  const last = state.lastCheckpoint;
+  const message = last
+    ? `Interrupted. Checkpoint of epoch ${last.epoch} in ${displayPath(last.dir)}; continue with: ${invocation()} --resume ${displayPath(state.runDir)}`
+    : 'Interrupted before the first epoch completed; nothing was saved.';
+  report.result(
+    message,
+    { runDir: state.runDir, epoch: last?.epoch ?? 0, resumable: !!last },
+    'interrupted',
+  );
+  throw new InterruptedExit();
+}
 
-  const test = await evaluate(model, testLoader);
-  const correctCount = Math.round(test.accuracy * test.count);
-  metrics.test = {
-    accuracy: test.accuracy,
-    loss: test.loss,
-    correct: correctCount,
-    total: test.count,
-  };
+/** The test accuracy of the trained model, recorded in metrics.json and reported. */
+async function finishRun(
+  t: Training,
+  state: RunState,
+  metrics: RunMetrics,
+  selection: BackendSelection,
+  report: Reporter,
+): Promise<void> {
+  const test = await evaluate(t.model, t.testLoader);
+  const correct = Math.round(test.accuracy * test.count);
+  metrics.test = { accuracy: test.accuracy, loss: test.loss, correct, total: test.count };
   metrics.status = 'completed';
-  await writeMetrics(runDir, metrics);
+  await writeMetrics(state.runDir, metrics);
   const totalSeconds = metrics.epochs.reduce((s, m) => s + m.seconds, 0);
   report.result(
-    `Test accuracy: ${percent(test.accuracy)} (${correctCount}/${test.count}), loss ${test.loss.toFixed(4)}, ` +
-      `${metrics.epochs.length} epochs in ${totalSeconds.toFixed(1)} s on ${selection.name}\nRun saved to ${displayPath(runDir)}`,
+    `Test accuracy: ${percent(test.accuracy)} (${correct}/${test.count}), loss ${test.loss.toFixed(4)}, ` +
+      `${metrics.epochs.length} epochs in ${totalSeconds.toFixed(1)} s on ${selection.name}\nRun saved to ${displayPath(state.runDir)}`,
     {
       accuracy: test.accuracy,
       loss: test.loss,
-      correct: correctCount,
+      correct,
       total: test.count,
       backend: selection.name,
       trainSeconds: totalSeconds,
-      runDir,
-      checkpoint: lastCheckpoint?.dir,
+      runDir: state.runDir,
+      checkpoint: state.lastCheckpoint?.dir,
     },
     'done',
   );
-  model.dispose();
+  t.model.dispose();
 }
 
 /** How the user started training, so the --resume hint can be pasted as it is. */
