@@ -5,6 +5,20 @@
  */
 
 export {
+  type PickleKey,
+  type PickleValue,
+  PyTuple,
+  unpickle,
+} from './pickle.js';
+export {
+  type ReadTorchFileOptions,
+  readTorchFile,
+  type TorchFileTensor,
+  type TorchFileValue,
+  type TorchValue,
+  writeTorchFile,
+} from './pth.js';
+export {
   RESNET_ARCHITECTURES,
   ResNet,
   type ResNetArchitecture,
@@ -22,13 +36,25 @@ export {
   wide_resnet50_2,
 } from './resnet.js';
 export { type ModelSummary, type SummaryRow, summary } from './summary.js';
+export { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
 export {
   loadTorchStateDict,
+  selectStateDict,
   type TorchFlattenedInputs,
   type TorchRawTensor,
+  type TorchStateDictOptions,
   type TorchStateDictSource,
   type TorchTensor,
   toTorchSafetensors,
   toTorchStateDict,
 } from './torchInterop.js';
 export { VanResNet, type VanResNetOptions } from './vanResNet.js';
+export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
+export {
+  readZip,
+  writeZip,
+  type ZipArchive,
+  type ZipEntry,
+  type ZipFile,
+  type ZipLimits,
+} from './zip.js';

@@ -7,6 +7,7 @@ import {
   type RawTensor,
   type SafetensorsDtype,
   type SafetensorsFile,
+  type SafetensorsTensor,
   type ShapeMismatch,
   StateDictError,
   ValueError,
@@ -21,6 +22,10 @@ import {
   oiToIo,
 } from '@resnet-ts/layers';
 import * as tf from '@tensorflow/tfjs-core';
+import type { PickleKey } from './pickle.js';
+import { readTorchFile, type TorchValue } from './pth.js';
+import { TorchFileError } from './torch-file-error.js';
+import { sniffWeightsFormat } from './weights-format.js';
 
 /**
  * Implemented by a model with a Linear layer that reads a flattened convolutional feature
@@ -35,8 +40,31 @@ export interface TorchFlattenedInputs {
 /** One tensor of a PyTorch state dict: decoded safetensors data or a tfjs tensor. */
 export type TorchTensor = RawTensor | tf.Tensor;
 
-/** A PyTorch state dict: a safetensors file (bytes or decoded) or tensors by name. */
-export type TorchStateDictSource = Uint8Array | SafetensorsFile | Record<string, TorchTensor>;
+/**
+ * A PyTorch state dict: the bytes of a `.pth`/`.pt` (`torch.save`) or `.safetensors` file,
+ * a decoded safetensors file, a value {@link readTorchFile} returned, or tensors by name.
+ */
+export type TorchStateDictSource =
+  | Uint8Array
+  | SafetensorsFile
+  | Map<PickleKey, TorchValue>
+  | Record<string, TorchTensor>;
+
+/** Options of {@link loadTorchStateDict} and {@link selectStateDict}. */
+export interface TorchStateDictOptions {
+  /** As `load_state_dict(strict=...)`: missing and unexpected keys throw. Default true. */
+  strict?: boolean;
+  /**
+   * The key of the state dict inside a training checkpoint (`'model'` of
+   * `{'model': ..., 'optimizer': ...}`); a dotted path reaches nested dicts.
+   */
+  key?: string;
+  /**
+   * A prefix to remove from every key that has it: `true` means `'module.'`, which
+   * DataParallel and DistributedDataParallel put before every name.
+   */
+  stripPrefix?: string | boolean;
+}
 
 /** A PyTorch-layout tensor as {@link toTorchStateDict} returns it; `encodeSafetensors` writes it. */
 export interface TorchRawTensor {
@@ -150,6 +178,90 @@ function isSafetensorsFile(source: object): source is SafetensorsFile {
   return Object.keys(source).length === 2 && isRecord(tensors) && isRecord(metadata);
 }
 
+function isTensorValue(v: unknown): v is SafetensorsTensor {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Map) &&
+    Array.isArray((v as SafetensorsTensor).shape) &&
+    typeof (v as SafetensorsTensor).dtype === 'string'
+  );
+}
+
+/** The keys of a checkpoint dict whose values are state dicts, for an error's hint. */
+function stateDictKeys(dict: Map<PickleKey, TorchValue>): string[] {
+  return [...dict]
+    .filter(([, v]) => v instanceof Map && v.size > 0 && [...v.values()].every(isTensorValue))
+    .map(([k]) => String(k));
+}
+
+/**
+ * The state dict inside what {@link readTorchFile} returned: the value itself, or the one
+ * under `key` of a training checkpoint, with `stripPrefix` removed from its keys. Throws a
+ * {@link TorchFileError} naming the keys to choose from when the value is a checkpoint and no
+ * key was given, and for any value that is not a dict of tensors.
+ */
+export function selectStateDict(
+  value: TorchValue,
+  { key, stripPrefix }: Pick<TorchStateDictOptions, 'key' | 'stripPrefix'> = {},
+): Record<string, SafetensorsTensor> {
+  let current = value;
+  for (const part of key === undefined ? [] : key.split('.')) {
+    if (!(current instanceof Map) || !current.has(part)) {
+      const keys = current instanceof Map ? [...current.keys()].map(String) : [];
+      throw new TorchFileError(
+        'format',
+        `loadTorchStateDict: no key ${describe(part)} (of ${describe(key)}) in the file; it has ${describe(keys.slice(0, 20))}`,
+      );
+    }
+    current = current.get(part)!;
+  }
+  if (!(current instanceof Map)) {
+    throw new TorchFileError(
+      'format',
+      `loadTorchStateDict: expected a dict of tensors, the file holds ${describe(Object.prototype.toString.call(current))}`,
+    );
+  }
+  const prefix = stripPrefix === true ? 'module.' : stripPrefix || '';
+  const out: Record<string, SafetensorsTensor> = Object.create(null);
+  for (const [k, v] of current) {
+    if (typeof k !== 'string' || !isTensorValue(v)) {
+      const candidates = stateDictKeys(current);
+      throw new TorchFileError(
+        'format',
+        candidates.length
+          ? `loadTorchStateDict: this looks like a training checkpoint; choose its state dict with { key: ${candidates.map((c) => describe(c)).join(' | ')} }`
+          : `loadTorchStateDict: entry ${describe(String(k))} is not a tensor; expected a state dict (names → tensors)`,
+      );
+    }
+    out[prefix && k.startsWith(prefix) ? k.slice(prefix.length) : k] = v;
+  }
+  return out;
+}
+
+/** The entries of any {@link TorchStateDictSource}, sniffing the format of bytes. */
+function entriesOf(
+  source: TorchStateDictSource,
+  options: TorchStateDictOptions,
+): Record<string, TorchTensor> {
+  if (source instanceof Uint8Array) {
+    const sniffed = sniffWeightsFormat(source);
+    if (sniffed.format === 'pth') return selectStateDict(readTorchFile(source), options);
+    if (sniffed.format === null) {
+      throw new TorchFileError(
+        'format',
+        `loadTorchStateDict: expected a .pth (torch.save) or .safetensors file; these ${source.length} bytes look like ${sniffed.looksLike}`,
+      );
+    }
+    source = decodeSafetensors(source);
+  }
+  if (source instanceof Map) return selectStateDict(source, options);
+  const tensors = isSafetensorsFile(source) ? source.tensors : source;
+  if (options.key === undefined && !options.stripPrefix) return tensors;
+  const asValues = new Map(Object.entries(tensors) as Array<[string, TorchValue]>);
+  return selectStateDict(asValues, options) as Record<string, TorchTensor>;
+}
+
 function checkEntry(name: string, value: unknown): asserts value is TorchTensor {
   if (isTfTensor(value)) return;
   const v = value as Partial<RawTensor> | null;
@@ -185,31 +297,29 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Loads a PyTorch state dict (a `.safetensors` file's bytes, or tensors by name in PyTorch's
- * layouts) into `model`: convolution weights OIHW → HWIO, Linear weights `[out, in]` →
+ * Loads a PyTorch state dict (the bytes of a `.pth` or `.safetensors` file, told apart by
+ * their first bytes, or tensors by name in PyTorch's layouts) into `model`: convolution weights OIHW → HWIO, Linear weights `[out, in]` →
  * `[in, out]`, the rows of a Linear that reads a flattened feature map from (c, h, w) to
  * (h, w, c) order (see {@link TorchFlattenedInputs}), int64 counters to int32.
  *
  * As `load_state_dict`: shape mismatches (reported in PyTorch's layout) always throw; with
  * `strict` (default) missing and unexpected keys throw too, all in one `StateDictError`, and
- * nothing is changed when it throws. Tensors passed in are not disposed.
+ * nothing is changed when it throws. Tensors passed in are not disposed. A training
+ * checkpoint's state dict is chosen with `key`, DataParallel's `module.` removed with
+ * `stripPrefix` (see {@link TorchStateDictOptions}).
  */
 export function loadTorchStateDict(
   model: Module,
   source: TorchStateDictSource,
-  { strict = true }: { strict?: boolean } = {},
+  options: TorchStateDictOptions = {},
 ): LoadResult {
+  const { strict = true } = options;
   if (typeof source !== 'object' || source === null) {
     throw new ValueError(
-      `loadTorchStateDict: expected safetensors bytes or a record of tensors, got ${describe(source)}`,
+      `loadTorchStateDict: expected .pth or safetensors bytes or a record of tensors, got ${describe(source)}`,
     );
   }
-  const entries: Record<string, TorchTensor> =
-    source instanceof Uint8Array
-      ? decodeSafetensors(source).tensors
-      : isSafetensorsFile(source)
-        ? source.tensors
-        : (source as Record<string, TorchTensor>);
+  const entries = entriesOf(source, options);
   for (const [key, value] of Object.entries(entries)) checkEntry(key, value);
   const own = model.stateDict();
   const layout = layouts(model);
@@ -221,6 +331,16 @@ export function loadTorchStateDict(
     const expected = torchShape(layout.get(key)!, t.shape);
     const found = [...entries[key].shape];
     if (!sameShape(expected, found)) shapeMismatches.push({ key, expected, found });
+  }
+  if (
+    strict &&
+    !options.stripPrefix &&
+    unexpectedKeys.length &&
+    unexpectedKeys.every((k) => k.startsWith('module.'))
+  ) {
+    throw new ValueError(
+      `loadTorchStateDict: every key of the file starts with "module." (saved from DataParallel or DistributedDataParallel); pass { stripPrefix: true }`,
+    );
   }
   if (shapeMismatches.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
     throw new StateDictError(
@@ -285,4 +405,36 @@ export function toTorchSafetensors(
   metadata: Record<string, string> = {},
 ): Uint8Array {
   return encodeSafetensors(toTorchStateDict(model), { format: 'pt', ...metadata });
+}
+
+/**
+ * Converts single tensors named by `model`'s state-dict keys between our layouts and
+ * PyTorch's, for state that is shaped like a parameter (momentum buffers, Adam moments).
+ * @internal
+ */
+export function torchLayoutOf(model: Module): {
+  toTorch(key: string, t: tf.Tensor): TorchRawTensor;
+  fromTorch(key: string, t: TorchTensor): tf.Tensor;
+} {
+  const layout = layouts(model);
+  const of = (key: string) => {
+    const l = layout.get(key);
+    if (!l) throw new ValueError(`no state-dict entry ${describe(key)} in ${model.typeName}`);
+    return l;
+  };
+  return {
+    toTorch(key, t) {
+      const converted = tf.tidy(() => tf.cast(toTorch(of(key), t), 'float32'));
+      const data = (converted.dataSync() as Float32Array).slice();
+      const shape = [...converted.shape];
+      converted.dispose();
+      return { dtype: 'F32', shape, data };
+    },
+    fromTorch(key, value) {
+      const t = toTfTensor(value);
+      const out = tf.tidy(() => fromTorch(of(key), t));
+      if (t !== value && out !== t) t.dispose();
+      return out;
+    },
+  };
 }
