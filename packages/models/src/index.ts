@@ -4,6 +4,7 @@
  * with every layout difference handled in one place).
  */
 
+export { type ExportOnnxOptions, exportOnnx } from './onnx-export.js';
 export {
   type PickleKey,
   type PickleValue,
@@ -36,6 +37,15 @@ export {
   wide_resnet50_2,
 } from './resnet.js';
 export { type ModelSummary, type SummaryRow, summary } from './summary.js';
+export {
+  fromTorchOptimizerState,
+  fromTorchSchedulerState,
+  type OptimizerStateLike,
+  type TorchCheckpointParts,
+  toTorchOptimizerState,
+  toTorchSchedulerState,
+  writeTorchCheckpoint,
+} from './torch-checkpoint.js';
 export { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
 export {
   loadTorchStateDict,
