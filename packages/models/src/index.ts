@@ -48,7 +48,9 @@ export {
 } from './torch-checkpoint.js';
 export { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
 export {
+  loadPretrainedWeights,
   loadTorchStateDict,
+  type PretrainedWeightsReport,
   selectStateDict,
   type TorchFlattenedInputs,
   type TorchRawTensor,

@@ -22,7 +22,7 @@ import {
   writeTorchCheckpoint,
 } from './torch-checkpoint.js';
 import { TorchFileError } from './torch-file-error.js';
-import { loadTorchStateDict, toTorchStateDict } from './torchInterop.js';
+import { loadPretrainedWeights, loadTorchStateDict, toTorchStateDict } from './torchInterop.js';
 import { VanResNet } from './vanResNet.js';
 
 interface Case {
@@ -170,6 +170,41 @@ describe('PyTorch → .pth → ours', () => {
     const c = made.cases['small-dataparallel'];
     check('DataParallel .pth → ours', logitsOf(model, c), c.logits, 1e-5);
     model.dispose();
+  });
+
+  it('initialises a model whose head differs from pretrained weights, reporting what it skipped', () => {
+    const bytes = gunzipSync(fixtureBytes('pth/resnet18-c4.pth.gz'));
+    const reference = resnet18({ numClasses: 4, generator: new Generator(0) });
+    loadTorchStateDict(reference, bytes);
+    const model = resnet18({ numClasses: 10, generator: new Generator(0) });
+    const fcBefore = (model.stateDict()['fc.weight'] as tf.Tensor).dataSync().slice();
+    const report = loadPretrainedWeights(model, bytes);
+    expect(report.shapeMismatched).toEqual([
+      { key: 'fc.weight', expected: [10, 512], found: [4, 512] },
+      { key: 'fc.bias', expected: [10], found: [4] },
+    ]);
+    expect(report.missing).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    expect(report.loaded.length).toBe(Object.keys(model.stateDict()).length - 2);
+    const ours = model.stateDict();
+    const ref = reference.stateDict();
+    for (const key of [
+      'conv1.weight',
+      'layer4.1.bn2.running_var',
+      'layer2.0.downsample.0.weight',
+    ]) {
+      expect([...(ours[key] as tf.Tensor).dataSync()], key).toEqual([
+        ...(ref[key] as tf.Tensor).dataSync(),
+      ]);
+    }
+    expect([...(ours['fc.weight'] as tf.Tensor).dataSync()]).toEqual([...fcBefore]);
+    const small = smallModel();
+    expect(
+      loadPretrainedWeights(small, fixtureBytes('pth/small-dataparallel.pth'), {
+        stripPrefix: true,
+      }).loaded.length,
+    ).toBe(10);
+    for (const m of [model, reference, small]) m.dispose();
   });
 
   for (const kind of ['sgd', 'adam']) {

@@ -438,3 +438,49 @@ export function torchLayoutOf(model: Module): {
     },
   };
 }
+
+/** What {@link loadPretrainedWeights} loaded and what it left, by state-dict key. */
+export interface PretrainedWeightsReport {
+  /** Keys copied from the file into the model. */
+  loaded: string[];
+  /** Keys of the model the file lacks: they keep the model's initial values. */
+  missing: string[];
+  /** Keys of the file the model lacks: ignored. */
+  unexpected: string[];
+  /** Keys in both with different shapes (in PyTorch's layout), e.g. a classifier head for another class count: left at the model's initial values. */
+  shapeMismatched: ShapeMismatch[];
+}
+
+/**
+ * Initialises `model` from pretrained weights (`.pth` or `.safetensors` bytes, e.g.
+ * torchvision's resnet18), loading every entry whose name and shape match and reporting the
+ * rest instead of throwing: a head trained for 1000 classes is skipped when the model has 10,
+ * and `fc.weight`/`fc.bias` appear under `shapeMismatched`. Options as
+ * {@link loadTorchStateDict} (`key`, `stripPrefix`); `strict` is ignored.
+ */
+export function loadPretrainedWeights(
+  model: Module,
+  source: TorchStateDictSource,
+  options: Omit<TorchStateDictOptions, 'strict'> = {},
+): PretrainedWeightsReport {
+  const entries = entriesOf(source, options);
+  for (const [key, value] of Object.entries(entries)) checkEntry(key, value);
+  const own = model.stateDict();
+  const layout = layouts(model);
+  const shapeMismatched: ShapeMismatch[] = [];
+  const matching: Record<string, TorchTensor> = {};
+  for (const [key, t] of Object.entries(own)) {
+    if (!Object.hasOwn(entries, key)) continue;
+    const expected = torchShape(layout.get(key)!, t.shape);
+    const found = [...entries[key].shape];
+    if (sameShape(expected, found)) matching[key] = entries[key];
+    else shapeMismatched.push({ key, expected, found });
+  }
+  loadTorchStateDict(model, matching, { strict: false });
+  return {
+    loaded: Object.keys(matching),
+    missing: Object.keys(own).filter((k) => !Object.hasOwn(entries, k)),
+    unexpected: Object.keys(entries).filter((k) => !Object.hasOwn(own, k)),
+    shapeMismatched,
+  };
+}
