@@ -119,6 +119,23 @@ describe('hostile .pth files', () => {
     );
   });
 
+  it('refuses many views that repeat one storage, before materialising them', () => {
+    const views: Record<string, { kind: 'tensor'; dtype: 'F32'; shape: number[]; key: string }> =
+      {};
+    for (let i = 0; i < 100; i++)
+      views[`w${i}`] = { kind: 'tensor', dtype: 'F32', shape: [1000], key: '0' };
+    expect(() => readTorchFile(archive(pickleTorch(views), [new Uint8Array(4000)]))).toThrow(
+      /more elements than the archive's storages have bytes/,
+    );
+    // Two views of one storage (tied weights) are fine.
+    const tied = { a: views.w0, b: views.w1 };
+    const read = readTorchFile(archive(pickleTorch(tied), [new Uint8Array(4000)])) as Map<
+      string,
+      unknown
+    >;
+    expect([...read.keys()]).toEqual(['a', 'b']);
+  });
+
   it('refuses a huge memo index without allocating for it', () => {
     const put = concat([0x80, 2, 0x7d, 0x72, 0xff, 0xff, 0xff, 0xff, 0x2e]);
     expect(() => unpickle(put)).toThrow(/memo index 4294967295 .* beyond the 3 opcodes/);

@@ -98,8 +98,8 @@ function storageReader(zip: ZipArchive, root: string) {
   };
 }
 
-/** A tensor's elements copied out of its storage, after checking the view fits inside it. */
-function materialize(t: TensorRef, storage: SafetensorsTensor['data']): SafetensorsTensor {
+/** Checks that a tensor's view lies inside its storage and is no larger than it. */
+function checkView(t: TensorRef): void {
   const numel = t.shape.reduce((a, b) => a * b, 1);
   const where = `tensor of size ${describe(t.shape)}, stride ${describe(t.stride)}, offset ${t.offset} in storage ${describe(t.storage.key)}`;
   if (numel > 0) {
@@ -110,6 +110,11 @@ function materialize(t: TensorRef, storage: SafetensorsTensor['data']): Safetens
     // Expanded views (stride 0) could multiply a small storage without bound.
     if (numel > t.storage.numel) fail(`${where}: ${numel} elements, more than its storage holds`);
   }
+}
+
+/** A tensor's elements copied out of its storage; {@link checkView} first. */
+function materialize(t: TensorRef, storage: SafetensorsTensor['data']): SafetensorsTensor {
+  const numel = t.shape.reduce((a, b) => a * b, 1);
   const Ctor = storage.constructor as new (n: number) => SafetensorsTensor['data'];
   const out = new Ctor(numel);
   const rank = t.shape.length;
@@ -144,6 +149,11 @@ export function readTorchFile(bytes: Uint8Array, options: ReadTorchFileOptions =
   const root = archiveRoot(zip);
   const storage = storageReader(zip, root);
   const tree = unpickle(zip.read(zip.get(`${root}data.pkl`)!));
+  // Many views of one storage could multiply it without bound: all tensors together may hold
+  // no more elements than the archive's storages have bytes.
+  let budget = zip.entries
+    .filter((e) => e.name.startsWith(`${root}data/`))
+    .reduce((a, e) => a + e.size, 0);
   // Walk with an explicit stack: a pickle's memo can make a value contain itself.
   const seen = new Map<object, TorchValue>();
   const convert = (v: PickleValue, depth: number): TorchValue => {
@@ -152,7 +162,15 @@ export function readTorchFile(bytes: Uint8Array, options: ReadTorchFileOptions =
     const done = seen.get(v);
     if (done !== undefined) return done;
     if (isTensorRef(v)) {
-      const out = materialize(v, storage(v.storage));
+      const elements = storage(v.storage);
+      checkView(v);
+      budget -= v.shape.reduce((a, b) => a * b, 1);
+      if (budget < 0) {
+        fail(
+          `the tensors hold more elements than the archive's storages have bytes (tensor of size ${describe(v.shape)} in storage ${describe(v.storage.key)}); refusing views that repeat a storage`,
+        );
+      }
+      const out = materialize(v, elements);
       seen.set(v, out);
       return out;
     }

@@ -244,6 +244,7 @@ export interface ZipFile {
  * must stay under 4 GiB.
  */
 export function writeZip(files: readonly ZipFile[]): Uint8Array {
+  if (files.length > 0xffff) fail(`${files.length} entries need zip64, which this writer lacks`);
   const encoder = new TextEncoder();
   const names = files.map((f) => encoder.encode(f.name));
   const locals: number[] = [];
