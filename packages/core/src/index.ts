@@ -17,30 +17,58 @@ export {
   type SelectBackendOptions,
   selectBackend,
 } from './backends.js';
-export { describe, ResnetError, ValueError } from './errors.js';
+export {
+  dtypeByteSize,
+  isInt64Buffer,
+  isSafetensorsDtype,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDtype,
+  safetensorsDtypeOf,
+  tfjsDtypeOf,
+} from './dtypes.js';
+export {
+  capMessage,
+  describe,
+  FileFormatError,
+  formatValue,
+  MAX_MESSAGE_LENGTH,
+  ResnetError,
+  sanitizeForTerminal,
+  ValueError,
+} from './errors.js';
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './generator.js';
 export { hasGradient } from './gradients.js';
+export { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.js';
 export { wasmTrainingKernels } from './kernels/index.js';
 export {
   type LoadResult,
+  type LoadStateDictOptions,
   Module,
   type Parameter,
+  type Shaped,
   type ShapeMismatch,
   type StateDict,
   StateDictError,
+  type StateDictTransform,
 } from './module.js';
 export {
   decodeSafetensors,
+  decodeSafetensorsData,
+  decodeSafetensorsHeader,
   type EncodableTensor,
   type EncodeSafetensorsOptions,
   encodeSafetensors,
   loadSafetensorsIntoModule,
   type RawTensor,
   readTensors,
-  type SafetensorsDtype,
   SafetensorsError,
   type SafetensorsFile,
+  type SafetensorsHeader,
+  type SafetensorsHeaderEntry,
   type SafetensorsTensor,
+  safetensorsHeaderLength,
   safetensorsToTensors,
   stateDictToSafetensors,
 } from './safetensors.js';
+export { parseJson, validate } from './schema.js';
+export { type InputSpec, isTensor, sameShape } from './tensors.js';

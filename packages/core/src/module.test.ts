@@ -138,3 +138,88 @@ describe('Module', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+class Matrix extends Module {
+  weight = this.registerParameter('weight', tf.zeros([2, 3]));
+}
+
+/** A foreign layout: weights stored transposed, as raw `{shape, data}` records. */
+interface RawRecord {
+  shape: number[];
+  data: number[];
+}
+
+const transposed = {
+  sourceShape: (_key: string, own: readonly number[]) => [...own].reverse(),
+  toTensor: (_key: string, value: RawRecord) => tf.transpose(tf.tensor(value.data, value.shape)),
+};
+
+describe('Module.loadStateDict with a transform', () => {
+  it('converts each entry from the source layout and frees what it created', () => {
+    const m = new Matrix();
+    const before = tf.memory().numTensors;
+    const result = m.loadStateDict(
+      { weight: { shape: [3, 2], data: [1, 4, 2, 5, 3, 6] } },
+      { transform: transposed },
+    );
+    expect(result).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(m.getParameter('weight').arraySync()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
+  });
+
+  it('reports shape mismatches in the source layout, and changes nothing', () => {
+    const m = new Matrix();
+    let error: unknown;
+    try {
+      m.loadStateDict(
+        { weight: { shape: [2, 3], data: [1, 2, 3, 4, 5, 6] } },
+        { transform: transposed },
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StateDictError);
+    expect((error as StateDictError).shapeMismatches).toEqual([
+      { key: 'weight', expected: [3, 2], found: [2, 3] },
+    ]);
+    expect(m.getParameter('weight').arraySync()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
+    m.dispose();
+  });
+
+  it('refuses a transform whose result does not fit, changing nothing and leaking nothing', () => {
+    const m = new Matrix();
+    const before = tf.memory().numTensors;
+    const wrong = { toTensor: () => tf.ones([6]) };
+    expect(() =>
+      m.loadStateDict({ weight: { shape: [2, 3], data: [] } as RawRecord }, { transform: wrong }),
+    ).toThrow('the transform made "weight" of shape [6]; expected [2,3]');
+    expect(tf.memory().numTensors).toBe(before);
+    expect((m.getParameter('weight').arraySync() as number[][])[0]).toEqual([0, 0, 0]);
+    m.dispose();
+  });
+
+  it('does not dispose tensors passed in, even when the transform returns them', () => {
+    const m = new Matrix();
+    const w = tf.ones([2, 3]);
+    m.loadStateDict({ weight: w }, { transform: { toTensor: (_k, t: tf.Tensor) => t } });
+    expect(w.isDisposed).toBe(false);
+    expect((m.getParameter('weight').arraySync() as number[][])[1]).toEqual([1, 1, 1]);
+    w.dispose();
+    m.dispose();
+  });
+
+  it('refuses an entry that is not a tensor with a typed error naming the key', () => {
+    const m = new Matrix();
+    expect(() => m.loadStateDict({ weight: [1, 2] as unknown as tf.Tensor })).toThrow(
+      'Matrix.loadStateDict: entry "weight" must be a tfjs Tensor, got [1,2]',
+    );
+    m.dispose();
+  });
+});

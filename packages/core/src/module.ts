@@ -1,5 +1,6 @@
 import { cast, dispose, type Tensor, tidy, type Variable, variable } from '@tensorflow/tfjs-core';
-import { describe, ResnetError } from './errors.js';
+import { formatValue, ResnetError, ValueError } from './errors.js';
+import { isTensor, sameShape } from './tensors.js';
 
 /** A trainable tensor owned by a {@link Module}: a tfjs `Variable`. */
 export type Parameter = Variable;
@@ -30,16 +31,48 @@ export class StateDictError extends ResnetError {
     moduleName: string,
   ) {
     const parts: string[] = [];
-    if (missingKeys.length) parts.push(`Missing key(s): ${missingKeys.map(describe).join(', ')}.`);
+    if (missingKeys.length)
+      parts.push(`Missing key(s): ${missingKeys.map((k) => formatValue(k)).join(', ')}.`);
     if (unexpectedKeys.length)
-      parts.push(`Unexpected key(s): ${unexpectedKeys.map(describe).join(', ')}.`);
+      parts.push(`Unexpected key(s): ${unexpectedKeys.map((k) => formatValue(k)).join(', ')}.`);
     for (const m of shapeMismatches) {
       parts.push(
-        `Size mismatch for ${m.key}: expected shape ${describe(m.expected)}, found ${describe(m.found)}.`,
+        `Size mismatch for ${m.key}: expected shape ${formatValue(m.expected)}, found ${formatValue(m.found)}.`,
       );
     }
     super(`Error(s) in loading state dict for ${moduleName}:\n  ${parts.join('\n  ')}`);
   }
+}
+
+/** Anything with a shape: a tfjs tensor, or a raw `{dtype, shape, data}` record. */
+export interface Shaped {
+  readonly shape: readonly number[];
+}
+
+/**
+ * How {@link Module.loadStateDict} reads a state dict in another layout or of other value
+ * types (PyTorch's OIHW convolutions, raw safetensors records): the one loader checks keys
+ * and shapes, the transform says what shape each entry must have and how it becomes ours.
+ */
+export interface StateDictTransform<V extends Shaped> {
+  /**
+   * The shape the entry for `key` must have, given the module's own shape for it (default:
+   * the same). Mismatches are reported in this shape, the one the caller knows.
+   */
+  sourceShape?(key: string, ownShape: readonly number[]): number[];
+  /**
+   * `value` as a tensor of the module's layout (`own.shape`). Runs inside `tf.tidy`; a
+   * tensor it returns that was not passed in is disposed after loading.
+   */
+  toTensor(key: string, value: V, own: Tensor): Tensor;
+}
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadStateDictOptions<V extends Shaped = Tensor> {
+  /** Whether missing and unexpected keys throw (default true), as PyTorch's `strict`. */
+  strict?: boolean;
+  /** Converts each entry on the way in; without it entries are tensors of our layout. */
+  transform?: StateDictTransform<V>;
 }
 
 const NAME_RE = /^[A-Za-z0-9_]+$/;
@@ -80,11 +113,11 @@ export class Module {
   private checkName(name: string, kind: string): void {
     if (!NAME_RE.test(name)) {
       throw new ResnetError(
-        `${this.label}: ${kind} name must be letters, digits or '_', got ${describe(name)}`,
+        `${this.label}: ${kind} name must be letters, digits or '_', got ${formatValue(name)}`,
       );
     }
     if (this._parameters.has(name) || this._buffers.has(name) || this._modules.has(name)) {
-      throw new ResnetError(`${this.label}: ${describe(name)} is already registered`);
+      throw new ResnetError(`${this.label}: ${formatValue(name)} is already registered`);
     }
   }
 
@@ -114,7 +147,7 @@ export class Module {
   registerModule<M extends Module>(name: string, module: M): M {
     this.checkName(name, 'module');
     if (!(module instanceof Module)) {
-      throw new ResnetError(`${this.label}: child ${describe(name)} is not a Module`);
+      throw new ResnetError(`${this.label}: child ${formatValue(name)} is not a Module`);
     }
     this._modules.set(name, module);
     module.setPath(this._path ? `${this._path}.${name}` : name);
@@ -129,14 +162,14 @@ export class Module {
   /** The parameter registered directly on this module under `name`. */
   getParameter(name: string): Parameter {
     const p = this._parameters.get(name);
-    if (!p) throw new ResnetError(`${this.label}: no parameter named ${describe(name)}`);
+    if (!p) throw new ResnetError(`${this.label}: no parameter named ${formatValue(name)}`);
     return p;
   }
 
   /** The buffer registered directly on this module under `name`. */
   getBuffer(name: string): Variable {
     const b = this._buffers.get(name);
-    if (!b) throw new ResnetError(`${this.label}: no buffer named ${describe(name)}`);
+    if (!b) throw new ResnetError(`${this.label}: no buffer named ${formatValue(name)}`);
     return b;
   }
 
@@ -145,7 +178,7 @@ export class Module {
     const b = this.getBuffer(name);
     if (!sameShape(b.shape, value.shape)) {
       throw new ResnetError(
-        `${this.label}: buffer ${describe(name)} has shape ${describe(b.shape)}, got ${describe(value.shape)}`,
+        `${this.label}: buffer ${formatValue(name)} has shape ${formatValue(b.shape)}, got ${formatValue(value.shape)}`,
       );
     }
     if (value.dtype === b.dtype) b.assign(value);
@@ -295,17 +328,38 @@ export class Module {
    * `load_state_dict`. Shape mismatches always throw; with `strict` (the default) missing
    * and unexpected keys throw too, all listed in one {@link StateDictError}. Nothing is
    * changed when it throws. Values are cast to the destination dtype (int64 buffers saved
-   * by PyTorch arrive as int32).
+   * by PyTorch arrive as int32). With a `transform`, entries may be in another layout or of
+   * another type (see {@link StateDictTransform}); tensors passed in are never disposed.
    */
-  loadStateDict(dict: StateDict, { strict = true } = {}): LoadResult {
+  loadStateDict(dict: StateDict, options?: { strict?: boolean }): LoadResult;
+  loadStateDict<V extends Shaped>(
+    dict: Readonly<Record<string, V>>,
+    options: LoadStateDictOptions<V> & { transform: StateDictTransform<V> },
+  ): LoadResult;
+  loadStateDict<V extends Shaped>(
+    dict: Readonly<Record<string, V>>,
+    { strict = true, transform }: LoadStateDictOptions<V> = {},
+  ): LoadResult {
+    if (typeof dict !== 'object' || dict === null) {
+      throw new ValueError(
+        `${this.typeName}.loadStateDict: expected a record of tensors, got ${formatValue(dict)}`,
+      );
+    }
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
     const unexpectedKeys = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
     const shapeMismatches: ShapeMismatch[] = [];
     for (const [k, t] of Object.entries(own)) {
-      const src = Object.hasOwn(dict, k) ? dict[k] : undefined;
-      if (src && !sameShape(t.shape, src.shape)) {
-        shapeMismatches.push({ key: k, expected: [...t.shape], found: [...src.shape] });
+      if (!Object.hasOwn(dict, k)) continue;
+      const src = dict[k];
+      if (transform ? !Array.isArray(src?.shape) : !isTensor(src)) {
+        throw new ValueError(
+          `${this.typeName}.loadStateDict: entry ${formatValue(k)} must be ${transform ? 'a value with a shape' : 'a tfjs Tensor'}, got ${formatValue(src)}`,
+        );
+      }
+      const expected = transform?.sourceShape ? transform.sourceShape(k, t.shape) : [...t.shape];
+      if (!sameShape(expected, src.shape)) {
+        shapeMismatches.push({ key: k, expected, found: [...src.shape] });
       }
     }
     if (shapeMismatches.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
@@ -316,13 +370,30 @@ export class Module {
         this.typeName,
       );
     }
-    tidy(() => {
-      for (const [k, t] of Object.entries(own)) {
-        if (!Object.hasOwn(dict, k)) continue;
-        const src = dict[k];
-        (t as Variable).assign(src.dtype === t.dtype ? src : cast(src, t.dtype));
+    const keys = Object.keys(own).filter((k) => Object.hasOwn(dict, k));
+    const converted: Record<string, Tensor> = transform
+      ? tidy(() => Object.fromEntries(keys.map((k) => [k, transform.toTensor(k, dict[k], own[k])])))
+      : Object.fromEntries(keys.map((k) => [k, dict[k] as unknown as Tensor]));
+    try {
+      for (const k of keys) {
+        if (!sameShape(converted[k].shape, own[k].shape)) {
+          throw new ValueError(
+            `${this.typeName}.loadStateDict: the transform made ${formatValue(k)} of shape ${formatValue(converted[k].shape)}; expected ${formatValue(own[k].shape)}`,
+          );
+        }
       }
-    });
+      tidy(() => {
+        for (const k of keys) {
+          const t = own[k] as Variable;
+          const src = converted[k];
+          t.assign(src.dtype === t.dtype ? src : cast(src, t.dtype));
+        }
+      });
+    } finally {
+      if (transform) {
+        dispose(keys.map((k) => converted[k]).filter((t, i) => t !== (dict[keys[i]] as unknown)));
+      }
+    }
     return { missingKeys, unexpectedKeys };
   }
 
@@ -334,8 +405,4 @@ export class Module {
       m._buffers.clear();
     }
   }
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }

@@ -1,11 +1,36 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import * as v from 'valibot';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { decodeSafetensors, SafetensorsError, safetensorsToTensors } from './index.js';
-import { loadSafetensors, saveSafetensors, writeFileAtomic } from './node.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  FileFormatError,
+  SafetensorsError,
+  safetensorsToTensors,
+} from './index.js';
+import {
+  loadSafetensors,
+  makeDirDurable,
+  readJsonFile,
+  readRegularFile,
+  removeStaleTempFiles,
+  saveSafetensors,
+  writeFileAtomic,
+} from './node.js';
 
 let dir: string;
 
@@ -77,5 +102,101 @@ describe('saveSafetensors and loadSafetensors', () => {
     writeFileSync(path, new Uint8Array([200, 0, 0, 0, 0, 0, 0, 0, 123]));
     await expect(loadSafetensors(path)).rejects.toThrow(SafetensorsError);
     await expect(loadSafetensors(path)).rejects.toThrow(`${path}: safetensors: header size 200`);
+  });
+});
+
+describe('readRegularFile', () => {
+  it('reads a regular file, also through a symlink', async () => {
+    const path = join(dir, 'a.bin');
+    writeFileSync(path, new Uint8Array([1, 2, 3]));
+    symlinkSync(path, join(dir, 'link.bin'));
+    expect([...(await readRegularFile(path, { maxBytes: 3 }))]).toEqual([1, 2, 3]);
+    expect([...(await readRegularFile(join(dir, 'link.bin'), { maxBytes: 3 }))]).toEqual([1, 2, 3]);
+  });
+
+  it('refuses a file over maxBytes, a directory, a device and a missing file by name', async () => {
+    const path = join(dir, 'a.bin');
+    writeFileSync(path, new Uint8Array(10));
+    await expect(readRegularFile(path, { maxBytes: 9, what: 'weights file' })).rejects.toThrow(
+      `${path} is 10 bytes, more than the 9-byte limit for a weights file`,
+    );
+    await expect(readRegularFile(dir, { maxBytes: 9 })).rejects.toThrow(
+      `${dir} is a directory; expected a regular file`,
+    );
+    await expect(readRegularFile('/dev/null', { maxBytes: 9 })).rejects.toThrow(FileFormatError);
+    await expect(readRegularFile(join(dir, 'none'), { maxBytes: 9 })).rejects.toThrow(
+      `no file at ${join(dir, 'none')}`,
+    );
+  });
+
+  it('refuses a FIFO at once, even with a writer waiting on the other end', async () => {
+    const path = join(dir, 'pipe');
+    await new Promise((done) => spawn('mkfifo', [path]).on('exit', done));
+    expect(existsSync(path)).toBe(true);
+    await expect(readRegularFile(path, { maxBytes: 9 })).rejects.toThrow(
+      'is a FIFO (named pipe); expected a regular file',
+    );
+  });
+});
+
+describe('readJsonFile', () => {
+  const Pointer = v.object({ latest: v.string(), epoch: v.number() });
+
+  it('reads and validates a JSON file', async () => {
+    const path = join(dir, 'checkpoint.json');
+    writeFileSync(path, '{"latest":"checkpoints/epoch-2","epoch":2}');
+    expect(await readJsonFile(Pointer, path)).toEqual({ latest: 'checkpoints/epoch-2', epoch: 2 });
+  });
+
+  it('names the file and the field, and refuses bytes that are not UTF-8', async () => {
+    const path = join(dir, 'checkpoint.json');
+    writeFileSync(path, '{"latest":null,"epoch":2}');
+    await expect(readJsonFile(Pointer, path)).rejects.toThrow(
+      `${path}: latest: expected string, got null`,
+    );
+    writeFileSync(path, new Uint8Array([0x22, 0xff, 0x22]));
+    await expect(readJsonFile(Pointer, path)).rejects.toThrow(`${path}: not valid UTF-8`);
+    await expect(readJsonFile(Pointer, path, { maxBytes: 2 })).rejects.toThrow('2-byte limit');
+  });
+});
+
+describe('durable directories and crash leftovers', () => {
+  it('makeDirDurable creates missing parents and accepts an existing directory', async () => {
+    const path = join(dir, 'a', 'b', 'c');
+    await makeDirDurable(path);
+    expect(existsSync(path)).toBe(true);
+    await makeDirDurable(path);
+    expect(readdirSync(join(dir, 'a'))).toEqual(['b']);
+  });
+
+  it("removeStaleTempFiles removes a dead writer's temporary files and nothing else", async () => {
+    // A pid far above Linux's pid_max (4194304) belongs to no process.
+    const dead = '.w.bin.99999999.0123456789ab.tmp';
+    const ours = `.w.bin.${process.pid}.0123456789ab.tmp`;
+    for (const name of [dead, ours, 'w.bin', '.w.bin.99999999.nothex.tmp', 'x.tmp']) {
+      writeFileSync(join(dir, name), 'x');
+    }
+    expect(await removeStaleTempFiles(dir)).toEqual([dead]);
+    expect(readdirSync(dir).sort()).toEqual(
+      [ours, '.w.bin.99999999.nothex.tmp', 'w.bin', 'x.tmp'].sort(),
+    );
+  });
+});
+
+describe('loadSafetensors checks the header against the file before reading the data', () => {
+  it('refuses a truncated file, naming the tensor and the sizes', async () => {
+    const whole = encodeSafetensors({ w: { dtype: 'F32', shape: [4], data: [1, 2, 3, 4] } });
+    const path = join(dir, 'cut.safetensors');
+    writeFileSync(path, whole.subarray(0, whole.length - 4));
+    await expect(loadSafetensors(path)).rejects.toThrow(
+      /cut\.safetensors: safetensors: tensor "w": data_offsets \[0,16\] out of range; expected begin <= end <= 12/,
+    );
+    await expect(loadSafetensors(path, { maxBytes: 8 })).rejects.toThrow('8-byte limit');
+  });
+
+  it('refuses a file holding only part of the size field', async () => {
+    const path = join(dir, 'short.safetensors');
+    writeFileSync(path, new Uint8Array(5));
+    await expect(loadSafetensors(path)).rejects.toThrow('file is 5 bytes, shorter than the 8-byte');
   });
 });

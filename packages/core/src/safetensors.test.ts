@@ -550,6 +550,140 @@ describe('safetensors property test', () => {
       { numRuns: 300, seed: 7 },
     );
   });
+
+  // Structured mutations: the header stays JSON but grows deep, wide, repeated or numeric
+  // extremes, the shapes a hostile writer would use against the parser rather than the bytes.
+  const structured = encodeSafetensors(
+    {
+      w: { dtype: 'F32', shape: [2, 2], data: [1, 2, 3, 4] },
+      d: { dtype: 'F64', shape: [2], data: [0.5, -2] },
+      n: { dtype: 'I64', shape: [], data: [5] },
+    },
+    { format: 'pt' },
+  );
+  const structuredEnd = 8 + new DataView(structured.buffer).getUint32(0, true);
+  const names = ['w', 'd', 'n'];
+  type Header = Record<string, Record<string, unknown>>;
+  type Edit = { header: Header; text: Array<[string, string]>; data: Uint8Array };
+
+  const wrap = (value: unknown, depth: number, asArray: boolean) => {
+    let out = value;
+    for (let i = 0; i < depth; i++) out = asArray ? [out] : { k: out };
+    return out;
+  };
+  const structuredMutation = fc.oneof(
+    // Nesting, from shallow to far past the 128-level limit, in place of a field.
+    fc
+      .tuple(
+        fc.constantFrom(...names, '__metadata__'),
+        fc.constantFrom('shape', 'data_offsets', 'dtype', 'format'),
+        fc.integer({ min: 1, max: 400 }),
+        fc.boolean(),
+      )
+      .map(([name, field, depth, asArray]) => (e: Edit) => {
+        const entry = e.header[name];
+        if (entry) entry[field] = wrap(entry[field] ?? 1, depth, asArray);
+      }),
+    // Many keys in one object: the metadata, an entry, or the tensor list itself.
+    fc
+      .tuple(
+        fc.constantFrom('__metadata__', ...names, ''),
+        fc.oneof(
+          { arbitrary: fc.integer({ min: 1, max: 2000 }), weight: 60 },
+          { arbitrary: fc.constant(200_001), weight: 1 },
+        ),
+      )
+      .map(([name, count]) => (e: Edit) => {
+        const target = name ? e.header[name] : (e.header as Record<string, unknown>);
+        if (!target) return;
+        for (let i = 0; i < count; i++) target[`k${i}`] = '';
+      }),
+    // Number literals JSON.parse turns into Infinity, -0, imprecise or fractional values.
+    fc
+      .tuple(
+        fc.constantFrom(...names),
+        fc.constantFrom('shape', 'data_offsets'),
+        fc.nat(1),
+        fc.constantFrom(
+          '1e308',
+          '1e400',
+          '-1e400',
+          '9007199254740993',
+          `1${'0'.repeat(400)}`,
+          '-0',
+          '1e-400',
+          '0.5e1',
+          '2e0',
+          '16.0',
+        ),
+      )
+      .map(([name, field, index, literal]) => (e: Edit) => {
+        const list = e.header[name]?.[field];
+        if (!Array.isArray(list) || index >= list.length) return;
+        const marker = `@number${e.text.length}@`;
+        list[index] = marker;
+        e.text.push([`"${marker}"`, literal]);
+      }),
+    // A name repeated: JSON.parse would keep the last one silently.
+    fc.constantFrom(...names, '__metadata__').map((name) => (e: Edit) => {
+      const marker = `@duplicate${e.text.length}@`;
+      (e.header as Record<string, unknown>)[marker] = e.header[name];
+      e.text.push([`"${marker}"`, JSON.stringify(name)]);
+    }),
+    // F64 data at and beyond float32's range.
+    fc
+      .tuple(
+        fc.nat(1),
+        fc.constantFrom(1e39, -1e300, 3.4028235677973366e38, 3.4028234663852886e38, Infinity, NaN),
+      )
+      .map(([index, value]) => (e: Edit) => {
+        const [begin] = e.header.d.data_offsets as number[];
+        new DataView(e.data.buffer, e.data.byteOffset).setFloat64(begin + 8 * index, value, true);
+      }),
+  );
+
+  it('decodes or refuses, in one capped line, any structured mutation of the header', () => {
+    const outcomes = { decoded: 0, refused: 0, deep: 0, wide: 0, f64: 0, twice: 0 };
+    fc.assert(
+      fc.property(fc.array(structuredMutation, { minLength: 1, maxLength: 3 }), (steps) => {
+        const edit: Edit = {
+          header: JSON.parse(new TextDecoder().decode(structured.subarray(8, structuredEnd))),
+          text: [],
+          data: structured.slice(structuredEnd),
+        };
+        for (const step of steps) step(edit);
+        let text = JSON.stringify(edit.header);
+        for (const [marker, literal] of edit.text) text = text.replace(marker, literal);
+        try {
+          const file = decodeSafetensors(build(text, edit.data));
+          for (const t of Object.values(file.tensors)) {
+            expect(t.data.length).toBe(t.shape.reduce((a, d) => a * d, 1));
+            if (t.dtype === 'F64')
+              for (const x of t.data)
+                expect(Math.abs(x) < 2 ** 128 || !Number.isFinite(x)).toBe(true);
+          }
+          outcomes.decoded++;
+        } catch (e) {
+          if (!(e instanceof SafetensorsError)) throw e;
+          const { message } = e;
+          expect(message.length).toBeLessThanOrEqual(300);
+          expect(message).not.toContain('\n');
+          if (message.includes('deeper than 128')) outcomes.deep++;
+          if (message.includes('object members')) outcomes.wide++;
+          if (message.includes("beyond float32's range")) outcomes.f64++;
+          if (message.includes('appears twice')) outcomes.twice++;
+          outcomes.refused++;
+        }
+      }),
+      { numRuns: 400, seed: 20261129 },
+    );
+    expect(outcomes.decoded).toBeGreaterThan(20);
+    expect(outcomes.refused).toBeGreaterThan(100);
+    expect(outcomes.deep).toBeGreaterThan(5);
+    expect(outcomes.wide).toBeGreaterThan(0);
+    expect(outcomes.f64).toBeGreaterThan(5);
+    expect(outcomes.twice).toBeGreaterThan(5);
+  });
 });
 
 class TinyNorm extends Module {

@@ -1,19 +1,19 @@
 import { type Tensor, tensor } from '@tensorflow/tfjs-core';
-import { describe, ResnetError } from './errors.js';
+import {
+  dtypeByteSize,
+  isInt64Buffer,
+  isSafetensorsDtype,
+  SAFETENSORS_DTYPES,
+  type SafetensorsDtype,
+  safetensorsDtypeOf,
+  tfjsDtypeOf,
+} from './dtypes.js';
+import { capMessage, formatValue, ResnetError, ValueError } from './errors.js';
+import { checkJsonLimits, type JsonLimits } from './json-limits.js';
 import type { LoadResult, Module, StateDict } from './module.js';
+import { isTensor } from './tensors.js';
 
-/** The element types of the safetensors format that resnet-ts reads and writes. */
-export type SafetensorsDtype =
-  | 'F64'
-  | 'F32'
-  | 'F16'
-  | 'BF16'
-  | 'I64'
-  | 'I32'
-  | 'I16'
-  | 'I8'
-  | 'U8'
-  | 'BOOL';
+export type { SafetensorsDtype } from './dtypes.js';
 
 /**
  * One decoded tensor: floats of every width as `Float32Array`, signed integers as
@@ -55,39 +55,39 @@ export class SafetensorsError extends ResnetError {
   override name = 'SafetensorsError';
 }
 
-const ITEM_SIZE: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
+/** Rust's reference implementation refuses larger headers too; beyond it a file is hostile. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * What a header may hold, checked by one linear scan before `JSON.parse` sees it: nesting as
+ * the reference implementation (128), shapes of at most 1024 dimensions, and enough members
+ * for ~50,000 tensors, so a hostile header costs neither stack nor gigabytes to refuse.
+ */
+const HEADER_LIMITS: JsonLimits = {
+  maxDepth: 128,
+  maxMembers: 200_000,
+  maxArrayLength: 1024,
+  maxKeyBytes: 4096,
+  maxStringBytes: 16 * 1024 * 1024,
 };
 
-const DTYPES = Object.keys(ITEM_SIZE) as SafetensorsDtype[];
-
-/** Rust's reference implementation refuses larger headers too; beyond it a file is hostile. */
-const MAX_HEADER_BYTES = 100_000_000;
+/** The largest finite float32; an F64 value beyond it would silently become Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-function isDtype(value: unknown): value is SafetensorsDtype {
-  return typeof value === 'string' && Object.hasOwn(ITEM_SIZE, value);
-}
+const isDtype = isSafetensorsDtype;
+const DTYPES = SAFETENSORS_DTYPES;
 
 function fail(message: string): never {
-  throw new SafetensorsError(`safetensors: ${message}`);
+  throw new SafetensorsError(capMessage(`safetensors: ${message}`));
 }
 
 function checkKey(key: string, where: string): void {
   if (FORBIDDEN_KEYS.has(key)) {
-    fail(`${where} key ${describe(key)} is not allowed (it would reach Object.prototype)`);
+    fail(`${where} key ${formatValue(key)} is not allowed (it would reach Object.prototype)`);
   }
 }
 
@@ -173,26 +173,30 @@ interface HeaderEntry {
   order: number;
 }
 
-function parseHeader(bytes: Uint8Array): { headerEnd: number; parsed: Record<string, unknown> } {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new SafetensorsError(`safetensors: expected a Uint8Array, got ${describe(bytes)}`);
+/** Bytes before the data of a safetensors file: the 8-byte size field plus the JSON header. */
+export function safetensorsHeaderLength(prefix: Uint8Array, fileSize: number): number {
+  if (!(prefix instanceof Uint8Array)) {
+    fail(`expected a Uint8Array, got ${formatValue(prefix)}`);
   }
-  if (bytes.length < 8) {
-    fail(`file is ${bytes.length} bytes, shorter than the 8-byte header size field`);
+  if (fileSize < 8 || prefix.length < 8) {
+    fail(`file is ${fileSize} bytes, shorter than the 8-byte header size field`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const low = view.getUint32(0, true);
-  const high = view.getUint32(4, true);
-  const headerSize = high * 2 ** 32 + low;
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const headerSize = view.getUint32(4, true) * 2 ** 32 + view.getUint32(0, true);
   if (headerSize > MAX_HEADER_BYTES) {
     fail(`header size ${headerSize} exceeds the limit of ${MAX_HEADER_BYTES} bytes`);
   }
-  if (headerSize > bytes.length - 8) {
-    fail(`header size ${headerSize} runs past the end of the ${bytes.length}-byte file`);
+  if (headerSize > fileSize - 8) {
+    fail(`header size ${headerSize} runs past the end of the ${fileSize}-byte file`);
   }
   if (headerSize === 0) fail('header is empty; expected a JSON object');
-  const headerBytes = bytes.subarray(8, 8 + headerSize);
+  return 8 + headerSize;
+}
+
+function parseJsonHeader(headerBytes: Uint8Array): Record<string, unknown> {
   if (headerBytes[0] !== 0x7b) fail(`header must start with '{', found byte ${headerBytes[0]}`);
+  // Before JSON.parse: its recursion and allocations are what a hostile header attacks.
+  checkJsonLimits(headerBytes, (problem) => fail(`header refused: ${problem}`), HEADER_LIMITS);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
@@ -205,19 +209,19 @@ function parseHeader(bytes: Uint8Array): { headerEnd: number; parsed: Record<str
   } catch (e) {
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (!isPlainObject(parsed)) fail(`header must be a JSON object, got ${describe(parsed)}`);
-  return { headerEnd: 8 + headerSize, parsed };
+  if (!isPlainObject(parsed)) fail(`header must be a JSON object, got ${formatValue(parsed)}`);
+  return parsed;
 }
 
 function parseMetadata(value: unknown): Record<string, string> {
   if (!isPlainObject(value)) {
-    fail(`__metadata__ must be an object of strings, got ${describe(value)}`);
+    fail(`__metadata__ must be an object of strings, got ${formatValue(value)}`);
   }
   const metadata: Record<string, string> = Object.create(null);
   for (const [k, v] of Object.entries(value)) {
     checkKey(k, '__metadata__');
     if (typeof v !== 'string') {
-      fail(`__metadata__ value for ${describe(k)} must be a string, got ${describe(v)}`);
+      fail(`__metadata__ value for ${formatValue(k)} must be a string, got ${formatValue(v)}`);
     }
     metadata[k] = v;
   }
@@ -225,33 +229,33 @@ function parseMetadata(value: unknown): Record<string, string> {
 }
 
 function parseEntry(name: string, value: unknown, bufferSize: number, order: number) {
-  const where = `tensor ${describe(name)}`;
+  const where = `tensor ${formatValue(name)}`;
   if (!isPlainObject(value)) {
-    fail(`${where}: expected {dtype, shape, data_offsets}, got ${describe(value)}`);
+    fail(`${where}: expected {dtype, shape, data_offsets}, got ${formatValue(value)}`);
   }
   const { dtype, shape, data_offsets: offsets } = value;
   if (dtype === undefined) fail(`${where}: missing "dtype"`);
   if (shape === undefined) fail(`${where}: missing "shape"`);
   if (offsets === undefined) fail(`${where}: missing "data_offsets"`);
   if (!isDtype(dtype)) {
-    fail(`${where}: unsupported dtype ${describe(dtype)}; expected one of ${DTYPES.join(', ')}`);
+    fail(`${where}: unsupported dtype ${formatValue(dtype)}; expected one of ${DTYPES.join(', ')}`);
   }
   if (!Array.isArray(shape) || !shape.every(isCount)) {
-    fail(`${where}: shape must be an array of non-negative integers, got ${describe(shape)}`);
+    fail(`${where}: shape must be an array of non-negative integers, got ${formatValue(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    fail(`${where}: data_offsets must be [begin, end] byte offsets, got ${describe(offsets)}`);
+    fail(`${where}: data_offsets must be [begin, end] byte offsets, got ${formatValue(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end || end > bufferSize) {
     fail(
-      `${where}: data_offsets ${describe(offsets)} out of range; expected begin <= end <= ${bufferSize} (the data size)`,
+      `${where}: data_offsets ${formatValue(offsets)} out of range; expected begin <= end <= ${bufferSize} (the data size)`,
     );
   }
-  const expected = numel(shape) * ITEM_SIZE[dtype];
+  const expected = numel(shape) * dtypeByteSize(dtype);
   if (end - begin !== expected) {
     fail(
-      `${where}: ${dtype} shape ${describe(shape)} needs ${expected} bytes, data_offsets ${describe(offsets)} hold ${end - begin}`,
+      `${where}: ${dtype} shape ${formatValue(shape)} needs ${expected} bytes, data_offsets ${formatValue(offsets)} hold ${end - begin}`,
     );
   }
   return { name, dtype, shape: [...shape], begin, end, order } satisfies HeaderEntry;
@@ -264,12 +268,12 @@ function checkCoverage(entries: HeaderEntry[], bufferSize: number): void {
   for (const e of entries) {
     if (e.begin < at) {
       fail(
-        `tensor ${describe(e.name)} (bytes ${e.begin}..${e.end}) overlaps tensor ${describe(previous!.name)} (bytes ${previous!.begin}..${previous!.end})`,
+        `tensor ${formatValue(e.name)} (bytes ${e.begin}..${e.end}) overlaps tensor ${formatValue(previous!.name)} (bytes ${previous!.begin}..${previous!.end})`,
       );
     }
     if (e.begin > at) {
       fail(
-        `bytes ${at}..${e.begin} of the data belong to no tensor (gap before tensor ${describe(e.name)})`,
+        `bytes ${at}..${e.begin} of the data belong to no tensor (gap before tensor ${formatValue(e.name)})`,
       );
     }
     at = e.end;
@@ -294,14 +298,24 @@ function decodeData(e: HeaderEntry, raw: Uint8Array): SafetensorsTensor['data'] 
   // A copy starts at offset 0 of its own buffer, so every typed view of it is aligned.
   const bytes = new Uint8Array(raw.length);
   bytes.set(raw);
-  const size = ITEM_SIZE[e.dtype];
+  const size = dtypeByteSize(e.dtype);
   if (!LITTLE_ENDIAN && size > 1) swapBytes(bytes, e.dtype === 'I64' ? 4 : size);
   const n = raw.length / size;
   switch (e.dtype) {
     case 'F32':
       return new Float32Array(bytes.buffer);
-    case 'F64':
-      return new Float32Array(new Float64Array(bytes.buffer));
+    case 'F64': {
+      const wide = new Float64Array(bytes.buffer);
+      const out = new Float32Array(wide);
+      for (let i = 0; i < n; i++) {
+        if (!Number.isFinite(out[i]) && Number.isFinite(wide[i])) {
+          fail(
+            `tensor ${formatValue(e.name)}: F64 value ${wide[i]} at index ${i} is beyond float32's range (±${FLOAT32_MAX}); tfjs computes in float32`,
+          );
+        }
+      }
+      return out;
+    }
     case 'F16': {
       const table = halfToFloatTable();
       const half = new Uint16Array(bytes.buffer);
@@ -332,7 +346,7 @@ function decodeData(e: HeaderEntry, raw: Uint8Array): SafetensorsTensor['data'] 
         if (high !== low >> 31) {
           const value = (BigInt(high) << 32n) | BigInt(low >>> 0);
           fail(
-            `tensor ${describe(e.name)}: I64 value ${value} at index ${i} does not fit in int32 (tfjs has no int64)`,
+            `tensor ${formatValue(e.name)}: I64 value ${value} at index ${i} does not fit in int32 (tfjs has no int64)`,
           );
         }
         out[i] = low;
@@ -345,7 +359,7 @@ function decodeData(e: HeaderEntry, raw: Uint8Array): SafetensorsTensor['data'] 
       const bad = bytes.findIndex((b) => b > 1);
       if (bad >= 0) {
         fail(
-          `tensor ${describe(e.name)}: BOOL byte ${bytes[bad]} at index ${bad}; expected 0 or 1`,
+          `tensor ${formatValue(e.name)}: BOOL byte ${bytes[bad]} at index ${bad}; expected 0 or 1`,
         );
       }
       return bytes;
@@ -353,15 +367,40 @@ function decodeData(e: HeaderEntry, raw: Uint8Array): SafetensorsTensor['data'] 
   }
 }
 
+/** One tensor of a {@link SafetensorsHeader}: where its data lies, before it is read. */
+export interface SafetensorsHeaderEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** `[begin, end)` byte offsets within the data section. */
+  dataOffsets: [number, number];
+}
+
 /**
- * Decodes a safetensors file (https://github.com/huggingface/safetensors), listing tensors
- * in the order their data lies in the file. Every deviation from the format throws a
- * {@link SafetensorsError} naming the tensor and what was expected; nothing is allocated
- * beyond the size of `bytes`.
+ * A checked safetensors header: everything about a file except its tensor data. The data
+ * section is `dataBytes` long and starts at byte `headerLength`.
  */
-export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
-  const { headerEnd, parsed } = parseHeader(bytes);
-  const bufferSize = bytes.length - headerEnd;
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** The tensors in the order their data lies in the file. */
+  tensors: SafetensorsHeaderEntry[];
+  headerLength: number;
+  dataBytes: number;
+}
+
+/**
+ * Reads and checks the header of a safetensors file of `fileSize` bytes from its first
+ * bytes (`prefix` holds at least the size field and the header) without touching the data:
+ * a caller reading from disk learns whether the data the header promises fits the file
+ * before reading it. Throws {@link SafetensorsError} as {@link decodeSafetensors} does.
+ */
+export function decodeSafetensorsHeader(prefix: Uint8Array, fileSize: number): SafetensorsHeader {
+  const headerLength = safetensorsHeaderLength(prefix, fileSize);
+  if (prefix.length < headerLength) {
+    fail(`got ${prefix.length} bytes of a ${headerLength}-byte header`);
+  }
+  const parsed = parseJsonHeader(prefix.subarray(8, headerLength));
+  const bufferSize = fileSize - headerLength;
   let metadata: Record<string, string> = Object.create(null);
   const entries: HeaderEntry[] = [];
   for (const [name, value] of Object.entries(parsed)) {
@@ -372,28 +411,57 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   // JSON.parse moves integer-like keys to the front, so the data order is the file order.
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end || a.order - b.order);
   checkCoverage(entries, bufferSize);
-  const tensors: Record<string, SafetensorsTensor> = Object.create(null);
-  for (const e of entries) {
-    const raw = bytes.subarray(headerEnd + e.begin, headerEnd + e.end);
-    tensors[e.name] = { dtype: e.dtype, shape: e.shape, data: decodeData(e, raw) };
+  return {
+    metadata,
+    tensors: entries.map((e) => ({
+      name: e.name,
+      dtype: e.dtype,
+      shape: e.shape,
+      dataOffsets: [e.begin, e.end],
+    })),
+    headerLength,
+    dataBytes: bufferSize,
+  };
+}
+
+/**
+ * The tensors of a file whose header {@link decodeSafetensorsHeader} checked; `bytes` is the
+ * whole file.
+ */
+export function decodeSafetensorsData(
+  header: SafetensorsHeader,
+  bytes: Uint8Array,
+): SafetensorsFile {
+  if (bytes.length !== header.headerLength + header.dataBytes) {
+    fail(
+      `file is ${bytes.length} bytes; its header promises ${header.headerLength + header.dataBytes}`,
+    );
   }
-  return { metadata, tensors };
+  const tensors: Record<string, SafetensorsTensor> = Object.create(null);
+  header.tensors.forEach((t, order) => {
+    const [begin, end] = t.dataOffsets;
+    const raw = bytes.subarray(header.headerLength + begin, header.headerLength + end);
+    const e: HeaderEntry = { ...t, begin, end, order };
+    tensors[t.name] = { dtype: t.dtype, shape: t.shape, data: decodeData(e, raw) };
+  });
+  return { metadata: header.metadata, tensors };
+}
+
+/**
+ * Decodes a safetensors file (https://github.com/huggingface/safetensors), listing tensors
+ * in the order their data lies in the file. Every deviation from the format throws a
+ * {@link SafetensorsError} naming the tensor and what was expected, in at most a few
+ * hundred characters; the header is bounded (nesting 128, members, key and string lengths,
+ * no repeated names) before it is parsed, and nothing is allocated beyond the size of
+ * `bytes`.
+ */
+export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
+  if (!(bytes instanceof Uint8Array)) fail(`expected a Uint8Array, got ${formatValue(bytes)}`);
+  return decodeSafetensorsData(decodeSafetensorsHeader(bytes, bytes.length), bytes);
 }
 
 // ---------------------------------------------------------------------------------------
 // Encoding
-
-function isTfTensor(value: unknown): value is Tensor {
-  // Duck-typed: a consumer's tfjs-core may be another copy than ours.
-  const t = value as Tensor;
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof t.dataSync === 'function' &&
-    typeof t.dtype === 'string' &&
-    Array.isArray(t.shape)
-  );
-}
 
 function wantsInt64(options: EncodeSafetensorsOptions, name: string): boolean {
   const { int64 } = options;
@@ -401,30 +469,28 @@ function wantsInt64(options: EncodeSafetensorsOptions, name: string): boolean {
   return typeof int64 === 'function' ? int64(name) : int64.includes(name);
 }
 
-/** The safetensors dtype a tfjs tensor is written as. */
+/** The safetensors dtype a tfjs tensor is written as, as a {@link SafetensorsError}. */
 function tfDtypeToSafetensors(name: string, dtype: string, int64: boolean): SafetensorsDtype {
-  const where = `tensor ${describe(name)}`;
-  if (int64 && dtype !== 'int32') {
-    fail(`${where}: only int32 tensors can be written as I64, this one is ${dtype}`);
+  try {
+    return safetensorsDtypeOf(dtype as Tensor['dtype'], { name, int64 });
+  } catch (e) {
+    if (e instanceof ValueError) fail(e.message);
+    throw e;
   }
-  if (dtype === 'float32') return 'F32';
-  if (dtype === 'int32') return int64 ? 'I64' : 'I32';
-  if (dtype === 'bool') return 'BOOL';
-  return fail(`${where}: cannot write tfjs dtype ${dtype}; expected float32, int32 or bool`);
 }
 
 function toRaw(name: string, value: EncodableTensor, int64: boolean): RawTensor {
-  const where = `tensor ${describe(name)}`;
-  if (isTfTensor(value)) {
+  const where = `tensor ${formatValue(name)}`;
+  if (isTensor(value)) {
     const dtype = tfDtypeToSafetensors(name, value.dtype, int64);
     return { dtype, shape: value.shape, data: value.dataSync() as ArrayLike<number> };
   }
   if (typeof value !== 'object' || value === null) {
-    fail(`${where}: expected a tfjs Tensor or {dtype, shape, data}, got ${describe(value)}`);
+    fail(`${where}: expected a tfjs Tensor or {dtype, shape, data}, got ${formatValue(value)}`);
   }
   if (!isDtype(value.dtype)) {
     fail(
-      `${where}: unsupported dtype ${describe(value.dtype)}; expected one of ${DTYPES.join(', ')}`,
+      `${where}: unsupported dtype ${formatValue(value.dtype)}; expected one of ${DTYPES.join(', ')}`,
     );
   }
   if (int64 && value.dtype !== 'I32' && value.dtype !== 'I64') {
@@ -443,15 +509,15 @@ const INT_RANGE: Partial<Record<SafetensorsDtype, [number, number]>> = {
 };
 
 function encodeData(name: string, t: RawTensor): Uint8Array {
-  const where = `tensor ${describe(name)}`;
+  const where = `tensor ${formatValue(name)}`;
   if (!Array.isArray(t.shape) || !t.shape.every(isCount)) {
-    fail(`${where}: shape must be an array of non-negative integers, got ${describe(t.shape)}`);
+    fail(`${where}: shape must be an array of non-negative integers, got ${formatValue(t.shape)}`);
   }
   const n = numel(t.shape);
   const data = t.data;
   if (data === null || typeof data !== 'object' || data.length !== n) {
     fail(
-      `${where}: shape ${describe(t.shape)} needs ${n} values, got ${data?.length ?? describe(data)}`,
+      `${where}: shape ${formatValue(t.shape)} needs ${n} values, got ${data?.length ?? formatValue(data)}`,
     );
   }
   const range = INT_RANGE[t.dtype];
@@ -470,7 +536,7 @@ function encodeData(name: string, t: RawTensor): Uint8Array {
   if (LITTLE_ENDIAN) return view;
   // The view may be the caller's own array (or tfjs's storage): swap a copy.
   const bytes = view.slice();
-  swapBytes(bytes, t.dtype === 'I64' ? 4 : ITEM_SIZE[t.dtype]);
+  swapBytes(bytes, t.dtype === 'I64' ? 4 : dtypeByteSize(t.dtype));
   return bytes;
 }
 
@@ -526,13 +592,13 @@ export function encodeSafetensors(
   const header: Record<string, unknown> = Object.create(null);
   if (metadata !== undefined) {
     if (!isPlainObject(metadata))
-      fail(`metadata must be an object of strings, got ${describe(metadata)}`);
+      fail(`metadata must be an object of strings, got ${formatValue(metadata)}`);
     header.__metadata__ = parseMetadata(metadata);
   }
   const names = Object.keys(tensors);
   if (Array.isArray(options.int64)) {
     const missing = options.int64.filter((k) => !Object.hasOwn(tensors, k));
-    if (missing.length) fail(`int64 names ${describe(missing)} are not among the tensors`);
+    if (missing.length) fail(`int64 names ${formatValue(missing)} are not among the tensors`);
   }
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -582,8 +648,7 @@ export function safetensorsToTensors(file: SafetensorsFile | Uint8Array): Record
   const out: Record<string, Tensor> = Object.create(null);
   try {
     for (const [name, t] of Object.entries(decoded.tensors)) {
-      const dtype =
-        t.data instanceof Float32Array ? 'float32' : t.dtype === 'BOOL' ? 'bool' : 'int32';
+      const dtype = tfjsDtypeOf(t.dtype);
       const data =
         t.data instanceof Uint8Array && dtype === 'int32' ? new Int32Array(t.data) : t.data;
       out[name] = tensor(data, t.shape, dtype);
@@ -593,11 +658,6 @@ export function safetensorsToTensors(file: SafetensorsFile | Uint8Array): Record
     throw e;
   }
   return out;
-}
-
-/** True for the PyTorch buffers that are int64 in a state dict. */
-function isTorchInt64(name: string): boolean {
-  return name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked');
 }
 
 /**
@@ -616,7 +676,7 @@ export async function readTensors(
 ): Promise<Record<string, RawTensor>> {
   const names = Object.keys(tensors);
   const int64 =
-    options.int64 ?? ((name: string) => isTorchInt64(name) && tensors[name].dtype === 'int32');
+    options.int64 ?? ((name: string) => isInt64Buffer(name) && tensors[name].dtype === 'int32');
   const dtypes = names.map((n) =>
     tfDtypeToSafetensors(n, tensors[n].dtype, wantsInt64({ int64 }, n)),
   );
@@ -639,7 +699,7 @@ export function stateDictToSafetensors(
 ): Uint8Array {
   const dict: StateDict = module.stateDict();
   const int64 =
-    options.int64 ?? ((name: string) => isTorchInt64(name) && dict[name].dtype === 'int32');
+    options.int64 ?? ((name: string) => isInt64Buffer(name) && dict[name].dtype === 'int32');
   return encodeSafetensors(dict, metadata, { ...options, int64 });
 }
 
