@@ -1,4 +1,4 @@
-import { describe, type Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Module, ValueError } from '@resnet-ts/core';
 import {
   AdaptiveAvgPool2d,
   BasicBlock,
@@ -91,9 +91,10 @@ class GraphBuilder {
   /** The state-dict tensor `key` as an initializer, float32. */
   weight(key: string): string {
     const t = this.state[key];
-    if (!t) throw new ValueError(`exportOnnx: the model has no state-dict entry ${describe(key)}`);
+    if (!t)
+      throw new ValueError(`exportOnnx: the model has no state-dict entry ${formatValue(key)}`);
     if (t.dtype !== 'F32')
-      throw new ValueError(`exportOnnx: ${describe(key)} is ${t.dtype}, not F32`);
+      throw new ValueError(`exportOnnx: ${formatValue(key)} is ${t.dtype}, not F32`);
     const data = Float32Array.from(t.data as ArrayLike<number>);
     this.initializers.push(
       onnx.TensorProto.create({
@@ -123,7 +124,7 @@ class GraphBuilder {
   batchNorm(x: string, m: Module, path: string): string {
     if (!(m instanceof BatchNorm2d) || !m.affine || !m.trackRunningStats) {
       throw new ValueError(
-        `exportOnnx: ${describe(path)} is ${m.typeName}; only BatchNorm2d with affine weights and running statistics is exported`,
+        `exportOnnx: ${formatValue(path)} is ${m.typeName}; only BatchNorm2d with affine weights and running statistics is exported`,
       );
     }
     const keys = ['weight', 'bias', 'running_mean', 'running_var'].map((k) =>
@@ -190,14 +191,14 @@ function blockGraph(b: GraphBuilder, block: Module, path: string, x: string): st
     out = b.batchNorm(b.conv(out, block.conv3, `${path}.conv3`), block.bn3, `${path}.bn3`);
   } else {
     throw new ValueError(
-      `exportOnnx: ${describe(path)} is a ${block.typeName}; expected BasicBlock or Bottleneck`,
+      `exportOnnx: ${formatValue(path)} is a ${block.typeName}; expected BasicBlock or Bottleneck`,
     );
   }
   if (block.downsample) {
     const [[, conv], [, bn]] = block.downsample.namedChildren();
     if (!(block.downsample instanceof Sequential) || !(conv instanceof Conv2d)) {
       throw new ValueError(
-        `exportOnnx: ${describe(path)}.downsample must be Sequential(Conv2d, BatchNorm2d)`,
+        `exportOnnx: ${formatValue(path)}.downsample must be Sequential(Conv2d, BatchNorm2d)`,
       );
     }
     identity = b.batchNorm(b.conv(x, conv, `${path}.downsample.0`), bn, `${path}.downsample.1`);
@@ -258,11 +259,13 @@ export function exportOnnx(
   { inputShape, opset = 13 }: ExportOnnxOptions,
 ): Uint8Array {
   if (!Number.isInteger(opset) || opset < 9 || opset > 17) {
-    throw new ValueError(`exportOnnx: opset must be an integer in 9..17, got ${describe(opset)}`);
+    throw new ValueError(
+      `exportOnnx: opset must be an integer in 9..17, got ${formatValue(opset)}`,
+    );
   }
   if (!Array.isArray(inputShape) || inputShape.length !== 4) {
     throw new ValueError(
-      `exportOnnx: inputShape must be [batch, channels, height, width], got ${describe(inputShape)}`,
+      `exportOnnx: inputShape must be [batch, channels, height, width], got ${formatValue(inputShape)}`,
     );
   }
   const [batch, ...chw] = inputShape;
@@ -271,7 +274,7 @@ export function exportOnnx(
     (typeof batch === 'number' && !(Number.isInteger(batch) && batch > 0))
   ) {
     throw new ValueError(
-      `exportOnnx: inputShape must hold positive integers (batch may be a name), got ${describe(inputShape)}`,
+      `exportOnnx: inputShape must hold positive integers (batch may be a name), got ${formatValue(inputShape)}`,
     );
   }
   const b = new GraphBuilder(toTorchStateDict(model), opset);

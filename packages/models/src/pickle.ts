@@ -1,4 +1,4 @@
-import { describe, type SafetensorsDtype } from '@resnet-ts/core';
+import { formatValue, type SafetensorsDtype } from '@resnet-ts/core';
 import { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
 
 /** A Python tuple read from a pickle (lists are arrays, dicts are Maps). */
@@ -97,7 +97,7 @@ function asInt(v: StackItem, what: string): number {
     return Number(v);
   }
   if (typeof v !== 'number' || !Number.isSafeInteger(v))
-    fail(`${what} must be an integer, got ${describe(String(v))}`);
+    fail(`${what} must be an integer, got ${formatValue(String(v))}`);
   return v;
 }
 
@@ -122,7 +122,7 @@ function storageFromPid(pid: StackItem): StorageRef {
   const dtype = STORAGE_DTYPES[cls.qualified.slice('torch.'.length)];
   if (!dtype) fail(`${cls.qualified} is not a storage class`);
   if (typeof key !== 'string' || !/^[A-Za-z0-9_]{1,64}$/.test(key)) {
-    fail(`storage key ${describe(String(key))} is not a plain name`);
+    fail(`storage key ${formatValue(String(key))} is not a plain name`);
   }
   const n = asInt(numel as StackItem, `storage ${key} size`);
   if (n < 0) fail(`storage ${key} has negative size ${n}`);
@@ -155,7 +155,7 @@ function call(fn: StackItem, args: StackItem): PickleValue {
       const s = intTuple(shape, 'tensor size');
       const st = intTuple(stride, 'tensor stride');
       if (s.length !== st.length)
-        fail(`tensor size ${describe(s)} and stride ${describe(st)} differ in rank`);
+        fail(`tensor size ${formatValue(s)} and stride ${formatValue(st)} differ in rank`);
       return {
         kind: 'tensor',
         storage,
@@ -177,7 +177,7 @@ function call(fn: StackItem, args: StackItem): PickleValue {
 function key(v: StackItem): PickleKey {
   if (v === null || ['string', 'number', 'bigint', 'boolean'].includes(typeof v))
     return v as PickleKey;
-  return fail(`dict key of unsupported type ${describe(Object.prototype.toString.call(v))}`);
+  return fail(`dict key of unsupported type ${formatValue(Object.prototype.toString.call(v))}`);
 }
 
 /**
@@ -248,7 +248,7 @@ export function unpickle(bytes: Uint8Array, limits: UnpickleLimits = {}): Pickle
     if (!ALLOWED_GLOBALS.has(qualified)) {
       throw new UnsafeGlobalError(
         qualified,
-        `pickle: global ${describe(qualified)} is not allowed; a state dict needs only dicts, tensors and storages (nothing from the file is run)`,
+        `pickle: global ${formatValue(qualified)} is not allowed; a state dict needs only dicts, tensors and storages (nothing from the file is run)`,
       );
     }
     return new Global(qualified);

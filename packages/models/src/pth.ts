@@ -1,7 +1,7 @@
 import {
   decodeSafetensors,
-  describe,
   encodeSafetensors,
+  formatValue,
   type SafetensorsDtype,
   type SafetensorsTensor,
 } from '@resnet-ts/core';
@@ -57,7 +57,7 @@ function archiveRoot(zip: ZipArchive): string {
   if (!pkl) {
     throw new TorchFileError(
       'format',
-      `a zip archive without <folder>/data.pkl is not a torch.save file (entries: ${describe(zip.entries.slice(0, 5).map((e) => e.name))})`,
+      `a zip archive without <folder>/data.pkl is not a torch.save file (entries: ${formatValue(zip.entries.slice(0, 5).map((e) => e.name))})`,
     );
   }
   return pkl.name.slice(0, -'data.pkl'.length);
@@ -77,11 +77,11 @@ function storageReader(zip: ZipArchive, root: string) {
     const cached = decoded.get(s.key);
     if (cached) return cached;
     const entry = zip.get(`${root}data/${s.key}`);
-    if (!entry) fail(`storage ${describe(s.key)} is not in the archive (${root}data/${s.key})`);
+    if (!entry) fail(`storage ${formatValue(s.key)} is not in the archive (${root}data/${s.key})`);
     const bytes = s.numel * ITEM_SIZE[s.dtype];
     if (entry.size !== bytes) {
       fail(
-        `storage ${describe(s.key)} holds ${entry.size} bytes; ${s.numel} ${s.dtype} elements need ${bytes}`,
+        `storage ${formatValue(s.key)} holds ${entry.size} bytes; ${s.numel} ${s.dtype} elements need ${bytes}`,
       );
     }
     const raw = zip.read(entry);
@@ -101,7 +101,7 @@ function storageReader(zip: ZipArchive, root: string) {
 /** Checks that a tensor's view lies inside its storage and is no larger than it. */
 function checkView(t: TensorRef): void {
   const numel = t.shape.reduce((a, b) => a * b, 1);
-  const where = `tensor of size ${describe(t.shape)}, stride ${describe(t.stride)}, offset ${t.offset} in storage ${describe(t.storage.key)}`;
+  const where = `tensor of size ${formatValue(t.shape)}, stride ${formatValue(t.stride)}, offset ${t.offset} in storage ${formatValue(t.storage.key)}`;
   if (numel > 0) {
     const last = t.offset + t.shape.reduce((a, d, i) => a + (d - 1) * t.stride[i], 0);
     if (t.offset < 0 || last >= t.storage.numel) {
@@ -167,7 +167,7 @@ export function readTorchFile(bytes: Uint8Array, options: ReadTorchFileOptions =
       budget -= v.shape.reduce((a, b) => a * b, 1);
       if (budget < 0) {
         fail(
-          `the tensors hold more elements than the archive's storages have bytes (tensor of size ${describe(v.shape)} in storage ${describe(v.storage.key)}); refusing views that repeat a storage`,
+          `the tensors hold more elements than the archive's storages have bytes (tensor of size ${formatValue(v.shape)} in storage ${formatValue(v.storage.key)}); refusing views that repeat a storage`,
         );
       }
       const out = materialize(v, elements);
@@ -247,7 +247,7 @@ export function writeTorchFile(value: TorchFileValue, archiveName = 'archive'): 
   if (!/^[A-Za-z0-9_]+$/.test(archiveName)) {
     throw new TorchFileError(
       'format',
-      `archive name ${describe(archiveName)} must be a plain name`,
+      `archive name ${formatValue(archiveName)} must be a plain name`,
     );
   }
   const storages: Uint8Array[] = [];

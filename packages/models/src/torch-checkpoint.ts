@@ -1,4 +1,4 @@
-import { describe, type Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { PickleKey } from './pickle.js';
 import { PyTuple } from './pickle.js';
@@ -44,7 +44,7 @@ function plainToTorch(v: unknown, where: string): TorchFileValue {
     for (const [k, x] of Object.entries(v)) out[snake(k)] = plainToTorch(x, `${where}.${k}`);
     return out;
   }
-  throw new ValueError(`cannot write ${where} (${describe(String(v))}) into a .pth file`);
+  throw new ValueError(`cannot write ${where} (${formatValue(String(v))}) into a .pth file`);
 }
 
 function plainFromTorch(v: TorchValue, where: string): unknown {
@@ -60,7 +60,7 @@ function plainFromTorch(v: TorchValue, where: string): unknown {
   if (v.shape.length === 0) return v.data[0];
   throw new TorchFileError(
     'format',
-    `${where}: expected a number, found a tensor of shape ${describe(v.shape)}`,
+    `${where}: expected a number, found a tensor of shape ${formatValue(v.shape)}`,
   );
 }
 
@@ -129,7 +129,7 @@ export function fromTorchOptimizerState(
       if (typeof index !== 'number' || key === undefined) {
         throw new TorchFileError(
           'format',
-          `optimizer state for parameter ${describe(String(index))}; the model has ${keys.length}`,
+          `optimizer state for parameter ${formatValue(String(index))}; the model has ${keys.length}`,
         );
       }
       const entry: Record<string, tf.Tensor | number> = {};

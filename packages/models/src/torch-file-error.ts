@@ -1,11 +1,11 @@
-import { ValueError } from '@resnet-ts/core';
+import { FileFormatError } from '@resnet-ts/core';
 
 /**
  * Thrown for a `torch.save` file (or a part of it: its zip archive, its pickle, a storage)
  * that does not follow the format or breaks one of the reader's limits. `part` says which
  * layer found the problem.
  */
-export class TorchFileError extends ValueError {
+export class TorchFileError extends FileFormatError {
   override name = 'TorchFileError';
   /** The layer of the file that is wrong. */
   readonly part: 'zip' | 'pickle' | 'tensor' | 'format';

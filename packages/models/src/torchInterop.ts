@@ -1,7 +1,7 @@
 import {
   decodeSafetensors,
-  describe,
   encodeSafetensors,
+  formatValue,
   type LoadResult,
   type Module,
   type RawTensor,
@@ -9,7 +9,7 @@ import {
   type SafetensorsFile,
   type SafetensorsTensor,
   type ShapeMismatch,
-  StateDictError,
+  type StateDictTransform,
   ValueError,
 } from '@resnet-ts/core';
 import {
@@ -92,13 +92,13 @@ function layouts(model: Module): Map<string, Layout> {
     const m = modules.get(path);
     if (!(m instanceof Linear)) {
       throw new ValueError(
-        `torchFlattenedInputs: ${describe(path)} must name a Linear of the model, found ${m ? m.typeName : 'nothing'}`,
+        `torchFlattenedInputs: ${formatValue(path)} must name a Linear of the model, found ${m ? m.typeName : 'nothing'}`,
       );
     }
     const [c, h, w] = chw;
     if (c * h * w !== m.inFeatures) {
       throw new ValueError(
-        `torchFlattenedInputs: ${describe(path)} reads a map of ${describe(chw)} = ${c * h * w} features, but has inFeatures ${m.inFeatures}`,
+        `torchFlattenedInputs: ${formatValue(path)} reads a map of ${formatValue(chw)} = ${c * h * w} features, but has inFeatures ${m.inFeatures}`,
       );
     }
   }
@@ -211,7 +211,7 @@ export function selectStateDict(
       const keys = current instanceof Map ? [...current.keys()].map(String) : [];
       throw new TorchFileError(
         'format',
-        `loadTorchStateDict: no key ${describe(part)} (of ${describe(key)}) in the file; it has ${describe(keys.slice(0, 20))}`,
+        `loadTorchStateDict: no key ${formatValue(part)} (of ${formatValue(key)}) in the file; it has ${formatValue(keys.slice(0, 20))}`,
       );
     }
     current = current.get(part)!;
@@ -219,7 +219,7 @@ export function selectStateDict(
   if (!(current instanceof Map)) {
     throw new TorchFileError(
       'format',
-      `loadTorchStateDict: expected a dict of tensors, the file holds ${describe(Object.prototype.toString.call(current))}`,
+      `loadTorchStateDict: expected a dict of tensors, the file holds ${formatValue(Object.prototype.toString.call(current))}`,
     );
   }
   const prefix = stripPrefix === true ? 'module.' : stripPrefix || '';
@@ -230,8 +230,8 @@ export function selectStateDict(
       throw new TorchFileError(
         'format',
         candidates.length
-          ? `loadTorchStateDict: this looks like a training checkpoint; choose its state dict with { key: ${candidates.map((c) => describe(c)).join(' | ')} }`
-          : `loadTorchStateDict: entry ${describe(String(k))} is not a tensor; expected a state dict (names → tensors)`,
+          ? `loadTorchStateDict: this looks like a training checkpoint; choose its state dict with { key: ${candidates.map((c) => formatValue(c)).join(' | ')} }`
+          : `loadTorchStateDict: entry ${formatValue(String(k))} is not a tensor; expected a state dict (names → tensors)`,
       );
     }
     out[prefix && k.startsWith(prefix) ? k.slice(prefix.length) : k] = v;
@@ -273,7 +273,7 @@ function checkEntry(name: string, value: unknown): asserts value is TorchTensor 
     typeof v.data !== 'object'
   ) {
     throw new ValueError(
-      `loadTorchStateDict: entry ${describe(name)} must be a tfjs Tensor or {dtype, shape, data}, got ${describe(value)}`,
+      `loadTorchStateDict: entry ${formatValue(name)} must be a tfjs Tensor or {dtype, shape, data}, got ${formatValue(value)}`,
     );
   }
 }
@@ -316,57 +316,33 @@ export function loadTorchStateDict(
   const { strict = true } = options;
   if (typeof source !== 'object' || source === null) {
     throw new ValueError(
-      `loadTorchStateDict: expected .pth or safetensors bytes or a record of tensors, got ${describe(source)}`,
+      `loadTorchStateDict: expected .pth or safetensors bytes or a record of tensors, got ${formatValue(source)}`,
     );
   }
   const entries = entriesOf(source, options);
   for (const [key, value] of Object.entries(entries)) checkEntry(key, value);
-  const own = model.stateDict();
-  const layout = layouts(model);
-  const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(entries, k));
-  const unexpectedKeys = Object.keys(entries).filter((k) => !Object.hasOwn(own, k));
-  const shapeMismatches: ShapeMismatch[] = [];
-  for (const [key, t] of Object.entries(own)) {
-    if (!Object.hasOwn(entries, key)) continue;
-    const expected = torchShape(layout.get(key)!, t.shape);
-    const found = [...entries[key].shape];
-    if (!sameShape(expected, found)) shapeMismatches.push({ key, expected, found });
-  }
-  if (
-    strict &&
-    !options.stripPrefix &&
-    unexpectedKeys.length &&
-    unexpectedKeys.every((k) => k.startsWith('module.'))
-  ) {
-    throw new ValueError(
-      `loadTorchStateDict: every key of the file starts with "module." (saved from DataParallel or DistributedDataParallel); pass { stripPrefix: true }`,
-    );
-  }
-  if (shapeMismatches.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
-    throw new StateDictError(
-      strict ? missingKeys : [],
-      strict ? unexpectedKeys : [],
-      shapeMismatches,
-      model.typeName,
-    );
-  }
-  const created: tf.Tensor[] = [];
-  try {
-    const converted: Record<string, tf.Tensor> = {};
-    for (const key of Object.keys(own)) {
-      if (!Object.hasOwn(entries, key)) continue;
-      const value = entries[key];
-      const t = toTfTensor(value);
-      if (t !== value) created.push(t);
-      const ours = tf.tidy(() => fromTorch(layout.get(key)!, t));
-      if (ours !== t) created.push(ours);
-      converted[key] = ours;
+  if (strict && !options.stripPrefix) {
+    const own = model.stateDict();
+    const unexpected = Object.keys(entries).filter((k) => !Object.hasOwn(own, k));
+    if (unexpected.length && unexpected.every((k) => k.startsWith('module.'))) {
+      throw new ValueError(
+        `loadTorchStateDict: every key of the file starts with "module." (saved from DataParallel or DistributedDataParallel); pass { stripPrefix: true }`,
+      );
     }
-    model.loadStateDict(converted, { strict: false });
-  } finally {
-    tf.dispose(created);
   }
-  return { missingKeys, unexpectedKeys };
+  return model.loadStateDict(entries, { strict, transform: torchTransform(model) });
+}
+
+/**
+ * PyTorch's layouts as a transform of core's one loader (`Module.loadStateDict`), which
+ * checks keys and shapes (reported in PyTorch's layout) and assigns.
+ */
+function torchTransform(model: Module): StateDictTransform<TorchTensor> {
+  const layout = layouts(model);
+  return {
+    sourceShape: (key, ownShape) => torchShape(layout.get(key)!, ownShape),
+    toTensor: (key, value) => fromTorch(layout.get(key)!, toTfTensor(value)),
+  };
 }
 
 /**
@@ -387,7 +363,9 @@ export function toTorchStateDict(model: Module): Record<string, TorchRawTensor> 
     const dtype = t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I64' : 'BOOL';
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') {
       converted.dispose();
-      throw new ValueError(`toTorchStateDict: ${describe(key)} has unsupported dtype ${t.dtype}`);
+      throw new ValueError(
+        `toTorchStateDict: ${formatValue(key)} has unsupported dtype ${t.dtype}`,
+      );
     }
     out[key] = { dtype, shape: [...converted.shape], data: data.slice() };
     converted.dispose();
@@ -419,7 +397,7 @@ export function torchLayoutOf(model: Module): {
   const layout = layouts(model);
   const of = (key: string) => {
     const l = layout.get(key);
-    if (!l) throw new ValueError(`no state-dict entry ${describe(key)} in ${model.typeName}`);
+    if (!l) throw new ValueError(`no state-dict entry ${formatValue(key)} in ${model.typeName}`);
     return l;
   };
   return {

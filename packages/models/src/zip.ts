@@ -1,4 +1,4 @@
-import { describe } from '@resnet-ts/core';
+import { formatValue } from '@resnet-ts/core';
 import { TorchFileError } from './torch-file-error.js';
 
 /** One file of a zip archive, as its central directory describes it. */
@@ -72,7 +72,7 @@ function checkName(name: string): void {
     /^[A-Za-z]:/.test(name) ||
     parts.some((p) => p === '..' || p === '.')
   ) {
-    fail(`entry name ${describe(name)} is not a plain relative path; refusing the archive`);
+    fail(`entry name ${formatValue(name)} is not a plain relative path; refusing the archive`);
   }
 }
 
@@ -198,24 +198,24 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits = {}): ZipArchive {
     }
     checkName(name);
     zip64Fields(view, p + 46 + nameLen, p + 46 + nameLen + extraLen, fields);
-    if (flags & 1) fail(`entry ${describe(name)} is encrypted`);
+    if (flags & 1) fail(`entry ${formatValue(name)} is encrypted`);
     if (method !== STORED || fields.compressed !== fields.size) {
       fail(
-        `entry ${describe(name)} is compressed (method ${method}, ${fields.compressed} → ${fields.size} bytes); torch.save stores entries uncompressed and compressed ones are refused`,
+        `entry ${formatValue(name)} is compressed (method ${method}, ${fields.compressed} → ${fields.size} bytes); torch.save stores entries uncompressed and compressed ones are refused`,
       );
     }
     const local = fields.local;
     if (local + 30 > dir.offset || view.getUint32(local, true) !== LOCAL) {
-      fail(`entry ${describe(name)}: no local header at offset ${local}`);
+      fail(`entry ${formatValue(name)}: no local header at offset ${local}`);
     }
     const dataOffset =
       local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
     if (dataOffset + fields.size > dir.offset) {
       fail(
-        `entry ${describe(name)}: ${fields.size} bytes at offset ${dataOffset} run past the data area (${dir.offset} bytes): truncated or corrupt`,
+        `entry ${formatValue(name)}: ${fields.size} bytes at offset ${dataOffset} run past the data area (${dir.offset} bytes): truncated or corrupt`,
       );
     }
-    if (byName.has(name)) fail(`entry name ${describe(name)} appears twice`);
+    if (byName.has(name)) fail(`entry name ${formatValue(name)} appears twice`);
     const entry = { name, dataOffset, size: fields.size, crc32: crc };
     entries.push(entry);
     byName.set(name, entry);
@@ -226,7 +226,8 @@ export function readZip(bytes: Uint8Array, limits: ZipLimits = {}): ZipArchive {
     get: (name) => byName.get(name),
     read(entry) {
       const data = bytes.subarray(entry.dataOffset, entry.dataOffset + entry.size);
-      if (crc32(data) !== entry.crc32) fail(`entry ${describe(entry.name)} fails its CRC-32 check`);
+      if (crc32(data) !== entry.crc32)
+        fail(`entry ${formatValue(entry.name)} fails its CRC-32 check`);
       return data;
     },
   };
