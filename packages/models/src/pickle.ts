@@ -38,6 +38,14 @@ export type PickleValue =
 /** Dict keys the reader accepts. */
 export type PickleKey = string | number | bigint | boolean | null;
 
+/**
+ * A `collections.Counter` to write: PyTorch's MultiStepLR keeps its milestones in one
+ * (epoch → how many times the rate is multiplied there). Read back as a plain Map.
+ */
+export class PyCounter {
+  constructor(readonly counts: Map<PickleKey, number>) {}
+}
+
 /** The storage classes of `torch.save` and the element type each holds. */
 export const STORAGE_DTYPES: Readonly<Record<string, SafetensorsDtype>> = {
   FloatStorage: 'F32',
@@ -60,6 +68,7 @@ class Global {
 /** Every global a state dict needs; any other is refused. */
 const ALLOWED_GLOBALS = new Set([
   'collections.OrderedDict',
+  'collections.Counter',
   'torch._utils._rebuild_tensor',
   'torch._utils._rebuild_tensor_v2',
   'torch._utils._rebuild_parameter',
@@ -146,6 +155,11 @@ function call(fn: StackItem, args: StackItem): PickleValue {
         return dict;
       }
       return fail('OrderedDict called with unexpected arguments');
+    }
+    case 'collections.Counter': {
+      if (a.length === 0) return new Map();
+      if (a.length === 1 && a[0] instanceof Map) return new Map(a[0]);
+      return fail('Counter called with unexpected arguments');
     }
     case 'torch._utils._rebuild_tensor':
     case 'torch._utils._rebuild_tensor_v2': {
@@ -508,6 +522,7 @@ export type PickleInput =
   | PyTuple
   | Map<PickleKey, PickleInput>
   | PickleTensor
+  | PyCounter
   | { [key: string]: PickleInput };
 
 class Pickler {
@@ -573,6 +588,10 @@ class Pickler {
       this.byte(0x28);
       for (const x of v.items) this.value(x as PickleInput, depth + 1);
       this.byte(0x74);
+    } else if (v instanceof PyCounter) {
+      this.global('collections', 'Counter');
+      this.value(v.counts, depth + 1);
+      this.byte(0x85, 0x52); // TUPLE1 REDUCE
     } else if (v instanceof Map) {
       this.byte(0x7d, 0x28);
       for (const [k, x] of v) {

@@ -10,6 +10,7 @@ import {
   type PickleKey,
   type PickleTensor,
   type PickleValue,
+  PyCounter,
   PyTuple,
   pickleTorch,
   type StorageRef,
@@ -215,6 +216,7 @@ export type TorchFileValue =
   | PyTuple
   | Map<PickleKey, TorchFileValue>
   | TorchFileTensor
+  | PyCounter
   | { [key: string]: TorchFileValue };
 
 function isTensorLike(v: unknown): v is TorchFileTensor {
@@ -252,7 +254,7 @@ export function writeTorchFile(value: TorchFileValue, archiveName = 'archive'): 
   }
   const storages: Uint8Array[] = [];
   const swap = (v: TorchFileValue): PickleInput => {
-    if (typeof v !== 'object' || v === null) return v;
+    if (typeof v !== 'object' || v === null || v instanceof PyCounter) return v;
     if (isTensorLike(v)) {
       const key = String(storages.length);
       storages.push(storageBytes(v));

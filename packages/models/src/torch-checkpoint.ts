@@ -1,7 +1,7 @@
 import { formatValue, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { PickleKey } from './pickle.js';
-import { PyTuple } from './pickle.js';
+import type { PickleKey, PickleValue } from './pickle.js';
+import { PyCounter, PyTuple } from './pickle.js';
 import type { TorchFileValue, TorchValue } from './pth.js';
 import { writeTorchFile } from './pth.js';
 import { TorchFileError } from './torch-file-error.js';
@@ -29,32 +29,63 @@ function camel(name: string): string {
   return SPECIAL_BACK[name] ?? name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** A JSON-like value as pickle input: number pairs such as `betas` become tuples. */
-function plainToTorch(v: unknown, where: string): TorchFileValue {
+/** Fields PyTorch keeps as tuples (Adam's and AdamW's `betas`, Rprop's `etas`, `step_sizes`). */
+const TUPLE_FIELDS = new Set(['betas', 'etas', 'step_sizes']);
+
+/** `[5, 8, 8]` as MultiStepLR's Counter `{5: 1, 8: 2}`. */
+function counterOf(values: unknown[], where: string): PyCounter {
+  const counts = new Map<PickleKey, number>();
+  for (const m of values) {
+    if (!Number.isInteger(m))
+      throw new ValueError(`${where}: milestone ${formatValue(m)} is not an integer`);
+    counts.set(m as number, (counts.get(m as number) ?? 0) + 1);
+  }
+  return new PyCounter(counts);
+}
+
+/** A JSON-like value as pickle input, with the Python types PyTorch uses for some fields. */
+function plainToTorch(v: unknown, where: string, field = ''): TorchFileValue {
   if (v === null || v === undefined) return null;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') return v;
   if (Array.isArray(v)) {
+    if (field === 'milestones') return counterOf(v, where);
     const items = v.map((x, i) => plainToTorch(x, `${where}[${i}]`));
-    return items.every((x) => typeof x === 'number') && items.length === 2
-      ? new PyTuple(items)
-      : items;
+    return TUPLE_FIELDS.has(field) ? new PyTuple(items as PickleValue[]) : items;
   }
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
     const out: Record<string, TorchFileValue> = {};
-    for (const [k, x] of Object.entries(v)) out[snake(k)] = plainToTorch(x, `${where}.${k}`);
+    for (const [k, x] of Object.entries(v)) {
+      out[snake(k)] = plainToTorch(x, `${where}.${k}`, snake(k));
+    }
     return out;
   }
   throw new ValueError(`cannot write ${where} (${formatValue(String(v))}) into a .pth file`);
 }
 
-function plainFromTorch(v: TorchValue, where: string): unknown {
+function plainFromTorch(v: TorchValue, where: string, field = ''): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? Number(v) : v;
+  if (field === 'milestones' && v instanceof Map) {
+    // MultiStepLR's Counter back to the sorted list with repeats that ours keeps.
+    const out: number[] = [];
+    for (const [m, n] of v) {
+      if (typeof m !== 'number' || typeof n !== 'number' || n < 0 || n > 1000) {
+        throw new TorchFileError(
+          'format',
+          `${where}: expected epoch → count, got ${formatValue(String(m))}`,
+        );
+      }
+      for (let i = 0; i < n; i++) out.push(m);
+    }
+    return out.sort((a, b) => a - b);
+  }
   if (Array.isArray(v)) return v.map((x, i) => plainFromTorch(x, `${where}[${i}]`));
   if (v instanceof PyTuple)
     return v.items.map((x, i) => plainFromTorch(x as TorchValue, `${where}[${i}]`));
   if (v instanceof Map) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of v) out[camel(String(k))] = plainFromTorch(x, `${where}.${String(k)}`);
+    for (const [k, x] of v) {
+      out[camel(String(k))] = plainFromTorch(x, `${where}.${String(k)}`, String(k));
+    }
     return out;
   }
   if (v.shape.length === 0) return v.data[0];
