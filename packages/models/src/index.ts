@@ -10,6 +10,8 @@ export {
   type PickleKey,
   type PickleValue,
   PyTuple,
+  type StorageRef,
+  type TensorRef,
   unpickle,
 } from './pickle.js';
 export {

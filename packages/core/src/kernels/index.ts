@@ -21,7 +21,8 @@ import {
   Tile,
 } from '@tensorflow/tfjs-core';
 import { batchMatMulWasm } from './batch_mat_mul_wasm.js';
-import { BATCH_NORM_GRAD, batchNormGradWasm } from './batch-norm-grad.js';
+import { BATCH_NORM_GRAD } from './batch-norm-grad.js';
+import { batchNormGradWasm } from './batch-norm-grad-wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter_wasm.js';
 import { conv2DBackpropInputWasm } from './conv2d_backprop_input_wasm.js';
 import {
