@@ -30,7 +30,6 @@ export {
 } from './dtypes.js';
 export {
   capMessage,
-  describe,
   FileFormatError,
   formatValue,
   MAX_MESSAGE_LENGTH,

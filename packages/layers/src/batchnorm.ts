@@ -1,4 +1,4 @@
-import { describe, Module, type Parameter, ValueError } from '@resnet-ts/core';
+import { formatValue, Module, type Parameter, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNorm } from './functional/batchNorm.js';
 import { checkNHWC, integer } from './validate.js';
@@ -46,10 +46,11 @@ export class BatchNorm2d extends Module {
   ) {
     super();
     this.numFeatures = integer(this.typeName, 'numFeatures', numFeatures, 1);
-    if (!(eps > 0)) throw new ValueError(`${this.typeName}: eps must be > 0, got ${describe(eps)}`);
+    if (!(eps > 0))
+      throw new ValueError(`${this.typeName}: eps must be > 0, got ${formatValue(eps)}`);
     if (momentum !== null && !(momentum >= 0 && momentum <= 1)) {
       throw new ValueError(
-        `${this.typeName}: momentum must be in [0, 1] or null, got ${describe(momentum)}`,
+        `${this.typeName}: momentum must be in [0, 1] or null, got ${formatValue(momentum)}`,
       );
     }
     this.eps = eps;

@@ -76,6 +76,7 @@ export {
   toTorchStateDict,
 } from './torchInterop.js';
 export { VanResNet, type VanResNetOptions } from './vanResNet.js';
+export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
 export {
   checkWeightsFitSpec,
   describeForeignModel,
@@ -87,7 +88,6 @@ export {
   WEIGHTS_META_LIMITS,
   type WeightsMeta,
 } from './weights-meta.js';
-export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
 export {
   readZip,
   writeZip,

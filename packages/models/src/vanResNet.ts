@@ -1,4 +1,4 @@
-import { describe, type Generator, Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Generator, Module, ValueError } from '@resnet-ts/core';
 import { Conv2d, flatten, Linear, maxPool2d, relu } from '@resnet-ts/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TorchFlattenedInputs } from './torchInterop.js';
@@ -23,7 +23,7 @@ export interface VanResNetOptions {
 
 function positiveInt(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new ValueError(`VanResNet: ${option} must be an integer >= 1, got ${describe(value)}`);
+    throw new ValueError(`VanResNet: ${option} must be an integer >= 1, got ${formatValue(value)}`);
   }
   return value;
 }
@@ -106,14 +106,14 @@ export class VanResNet extends Module implements TorchFlattenedInputs {
     const expected = `[batch, ${inputSize}, ${inputSize}, ${inChannels}]`;
     if (x.rank !== 4) {
       throw new ValueError(
-        `${this.label}: expected an NHWC batch ${expected}, got shape ${describe(x.shape)}`,
+        `${this.label}: expected an NHWC batch ${expected}, got shape ${formatValue(x.shape)}`,
       );
     }
     const side = pooledSide(inputSize);
     const [, h, w] = x.shape;
     if (pooledSide(h) !== side || pooledSide(w) !== side) {
       throw new ValueError(
-        `${this.label}: expected an NHWC batch ${expected}, got shape ${describe(x.shape)} (it pools to ${pooledSide(h)}×${pooledSide(w)}, fc1 was built for ${side}×${side})`,
+        `${this.label}: expected an NHWC batch ${expected}, got shape ${formatValue(x.shape)} (it pools to ${pooledSide(h)}×${pooledSide(w)}, fc1 was built for ${side}×${side})`,
       );
     }
   }

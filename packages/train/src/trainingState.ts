@@ -1,5 +1,5 @@
 import {
-  describe,
+  formatValue,
   type Generator,
   type GeneratorState,
   type Module,
@@ -144,12 +144,12 @@ export function unpackCheckpoint(
   const { tensors, json } = packed;
   if (json?.format !== 'resnet-ts-checkpoint' || json.version !== 1) {
     throw new ValueError(
-      `not a resnet-ts checkpoint (format ${describe(json?.format)}, version ${describe(json?.version)})`,
+      `not a resnet-ts checkpoint (format ${formatValue(json?.format)}, version ${formatValue(json?.version)})`,
     );
   }
   const tensorOf = (key: string) => {
     const t = tensors[key];
-    if (!t) throw new ValueError(`checkpoint is missing tensor ${describe(key)}`);
+    if (!t) throw new ValueError(`checkpoint is missing tensor ${formatValue(key)}`);
     return t;
   };
   target.model.loadStateDict(
@@ -171,7 +171,7 @@ export function unpackCheckpoint(
   }
   for (const [name, g] of Object.entries(target.generators ?? {})) {
     const st = json.generators?.[name];
-    if (!st) throw new ValueError(`checkpoint has no state for generator ${describe(name)}`);
+    if (!st) throw new ValueError(`checkpoint has no state for generator ${formatValue(name)}`);
     g.setState(st);
   }
   return { epoch: json.epoch, history: json.history ?? [], extra: json.extra };

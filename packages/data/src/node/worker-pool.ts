@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { describe, Generator, ResnetError, ValueError } from '@resnet-ts/core';
+import { formatValue, Generator, ResnetError, ValueError } from '@resnet-ts/core';
 import { checkIndex, type Dataset } from '../dataset.js';
 import type { ImageSample } from '../sample.js';
 
@@ -126,7 +126,7 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
     const { numWorkers } = options;
     if (!Number.isInteger(numWorkers) || numWorkers < 1) {
       throw new ValueError(
-        `WorkerPoolDataset numWorkers must be a positive integer, got ${describe(numWorkers)}`,
+        `WorkerPoolDataset numWorkers must be a positive integer, got ${formatValue(numWorkers)}`,
       );
     }
     if (options.generator && options.seed !== undefined) {

@@ -1,4 +1,4 @@
-import { batchNormGrad, describe, ValueError } from '@resnet-ts/core';
+import { batchNormGrad, formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Options of {@link batchNorm}, as `torch.nn.functional.batch_norm`'s. */
@@ -38,7 +38,7 @@ export function batchNorm(
 ): tf.Tensor {
   if (x.rank < 2) {
     throw new ValueError(
-      `${label}: expected an input of rank >= 2 with channels last, got shape ${describe(x.shape)}`,
+      `${label}: expected an input of rank >= 2 with channels last, got shape ${formatValue(x.shape)}`,
     );
   }
   const c = x.shape[x.rank - 1];
@@ -50,7 +50,7 @@ export function batchNorm(
   ] as const) {
     if (t && (t.rank !== 1 || t.shape[0] !== c)) {
       throw new ValueError(
-        `${label}: ${name} must have shape [${c}] to match the input's channels, got ${describe(t.shape)} (input shape ${describe(x.shape)})`,
+        `${label}: ${name} must have shape [${c}] to match the input's channels, got ${formatValue(t.shape)} (input shape ${formatValue(x.shape)})`,
       );
     }
   }
@@ -60,7 +60,7 @@ export function batchNorm(
   const n = x.size / c;
   if (training && n <= 1) {
     throw new ValueError(
-      `${label}: expected more than 1 value per channel when training, got input shape ${describe(x.shape)}`,
+      `${label}: expected more than 1 value per channel when training, got input shape ${formatValue(x.shape)}`,
     );
   }
   // tfjs's FusedBatchNorm kernels are written for 4-D inputs; fold other ranks into one.

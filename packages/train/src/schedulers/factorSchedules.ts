@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { type AnyOptimizer, LRScheduler } from './scheduler.js';
 
 /** A function of the epoch index giving a factor; one for all groups, or one per group. */
@@ -77,7 +77,7 @@ export class StepLR extends LRScheduler {
     super(optimizer, lastEpoch);
     if (!(Number.isInteger(stepSize) && stepSize > 0)) {
       throw new ValueError(
-        `StepLR: stepSize must be a positive integer, got ${describe(stepSize)}`,
+        `StepLR: stepSize must be a positive integer, got ${formatValue(stepSize)}`,
       );
     }
     this.stepSize = stepSize;
@@ -113,7 +113,9 @@ export class MultiStepLR extends LRScheduler {
   ) {
     super(optimizer, lastEpoch);
     if (!Array.isArray(milestones)) {
-      throw new ValueError(`MultiStepLR: milestones must be an array, got ${describe(milestones)}`);
+      throw new ValueError(
+        `MultiStepLR: milestones must be an array, got ${formatValue(milestones)}`,
+      );
     }
     this.milestones = [...milestones].sort((a, b) => a - b);
     this.gamma = gamma;
@@ -149,7 +151,7 @@ export class ConstantLR extends LRScheduler {
   ) {
     super(optimizer, lastEpoch);
     if (!(factor >= 0 && factor <= 1)) {
-      throw new ValueError(`ConstantLR: factor must be in [0, 1], got ${describe(factor)}`);
+      throw new ValueError(`ConstantLR: factor must be in [0, 1], got ${formatValue(factor)}`);
     }
     this.factor = factor;
     this.totalIters = totalIters;
@@ -191,10 +193,12 @@ export class LinearLR extends LRScheduler {
   ) {
     super(optimizer, lastEpoch);
     if (!(startFactor > 0 && startFactor <= 1)) {
-      throw new ValueError(`LinearLR: startFactor must be in (0, 1], got ${describe(startFactor)}`);
+      throw new ValueError(
+        `LinearLR: startFactor must be in (0, 1], got ${formatValue(startFactor)}`,
+      );
     }
     if (!(endFactor >= 0 && endFactor <= 1)) {
-      throw new ValueError(`LinearLR: endFactor must be in [0, 1], got ${describe(endFactor)}`);
+      throw new ValueError(`LinearLR: endFactor must be in [0, 1], got ${formatValue(endFactor)}`);
     }
     this.startFactor = startFactor;
     this.endFactor = endFactor;

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { type AnyOptimizer, LRScheduler, type SchedulerInterval } from './scheduler.js';
 
 /** Options of {@link OneCycleLR}, as `torch.optim.lr_scheduler.OneCycleLR`'s arguments. */
@@ -73,29 +73,29 @@ export class OneCycleLR extends LRScheduler {
     if (totalSteps !== undefined) {
       if (!(Number.isInteger(totalSteps) && totalSteps > 0)) {
         throw new ValueError(
-          `OneCycleLR: totalSteps must be a positive integer, got ${describe(totalSteps)}`,
+          `OneCycleLR: totalSteps must be a positive integer, got ${formatValue(totalSteps)}`,
         );
       }
       this.totalSteps = totalSteps;
     } else {
       if (!(Number.isInteger(epochs) && (epochs as number) > 0)) {
         throw new ValueError(
-          `OneCycleLR: give totalSteps, or epochs and stepsPerEpoch as positive integers; got epochs ${describe(epochs)}`,
+          `OneCycleLR: give totalSteps, or epochs and stepsPerEpoch as positive integers; got epochs ${formatValue(epochs)}`,
         );
       }
       if (!(Number.isInteger(stepsPerEpoch) && (stepsPerEpoch as number) > 0)) {
         throw new ValueError(
-          `OneCycleLR: stepsPerEpoch must be a positive integer, got ${describe(stepsPerEpoch)}`,
+          `OneCycleLR: stepsPerEpoch must be a positive integer, got ${formatValue(stepsPerEpoch)}`,
         );
       }
       this.totalSteps = (epochs as number) * (stepsPerEpoch as number);
     }
     if (!(pctStart >= 0 && pctStart <= 1)) {
-      throw new ValueError(`OneCycleLR: pctStart must be in [0, 1], got ${describe(pctStart)}`);
+      throw new ValueError(`OneCycleLR: pctStart must be in [0, 1], got ${formatValue(pctStart)}`);
     }
     if (annealStrategy !== 'cos' && annealStrategy !== 'linear') {
       throw new ValueError(
-        `OneCycleLR: annealStrategy must be 'cos' or 'linear', got ${describe(annealStrategy)}`,
+        `OneCycleLR: annealStrategy must be 'cos' or 'linear', got ${formatValue(annealStrategy)}`,
       );
     }
     this.annealStrategy = annealStrategy;
