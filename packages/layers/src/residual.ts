@@ -1,7 +1,7 @@
 import { formatValue, type Generator, Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ReLU } from './activation.js';
-import { BatchNorm2d } from './batchnorm.js';
+import { BatchNorm2d } from './batch-norm.js';
 import { call, Sequential } from './containers.js';
 import { Conv2d } from './conv.js';
 import { integer } from './validate.js';

@@ -74,8 +74,8 @@ export {
   type TorchTensor,
   toTorchSafetensors,
   toTorchStateDict,
-} from './torchInterop.js';
-export { VanResNet, type VanResNetOptions } from './vanResNet.js';
+} from './torch-interop.js';
+export { VanResNet, type VanResNetOptions } from './van-resnet.js';
 export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
 export {
   checkWeightsFitSpec,

@@ -3,6 +3,8 @@
  * entry so browser bundles never see a `node:` import; the packing itself
  * (`packCheckpoint`/`unpackCheckpoint`) is in the main entry for browser storage.
  */
+
+export type { CheckpointSource, RestoredState } from './checkpoint-packing.js';
 export {
   CHECKPOINT_POINTER,
   CHECKPOINTS_DIR,
@@ -30,4 +32,3 @@ export {
   writeMetrics,
   writeRunFile,
 } from './run-directory.js';
-export type { CheckpointSource, RestoredState } from './trainingState.js';

@@ -5,7 +5,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { alloc, heapF32 } from './wasm_util.js';
+import { alloc, heapF32 } from './wasm-util.js';
 
 interface BatchNormGradInputs {
   dy: TensorInfo;

@@ -1,7 +1,7 @@
 import { formatValue, ValueError } from '@resnet-ts/core';
 import { CosineAnnealingLR } from './cosine.js';
-import { MultiStepLR, StepLR } from './factorSchedules.js';
-import { OneCycleLR } from './oneCycle.js';
+import { MultiStepLR, StepLR } from './factor-schedules.js';
+import { OneCycleLR } from './one-cycle.js';
 import { ReduceLROnPlateau } from './plateau.js';
 import type { AnyOptimizer, Scheduler } from './scheduler.js';
 
