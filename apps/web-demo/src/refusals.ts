@@ -13,9 +13,11 @@ const SIGNATURES: Array<[number[] | string, string]> = [
   ['GIF8', 'a GIF image'],
   ['RIFF', 'a RIFF file (a WebP image or WAV sound)'],
   ['%PDF', 'a PDF document'],
-  [[0x50, 0x4b, 0x03, 0x04], 'a ZIP archive (a PyTorch .pth file? convert it to safetensors)'],
   [[0x1f, 0x8b], 'a gzip-compressed file'],
-  [[0x80, 0x02], 'a Python pickle (a PyTorch .pth file? convert it to safetensors)'],
+  [
+    [0x80, 0x02],
+    'a Python pickle in the format PyTorch wrote before 1.6 (save it again with a newer torch.save)',
+  ],
 ];
 
 /**

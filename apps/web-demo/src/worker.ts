@@ -31,6 +31,7 @@ import {
   buildModel,
   checkWeightsFitSpec,
   describeForeignModel,
+  loadTorchStateDict,
   MODEL_META_KEY,
   parseWeightsMeta,
 } from '@resnet-ts/models';
@@ -315,14 +316,15 @@ async function exportWeights(): Promise<Uint8Array> {
 
 /**
  * Replaces the weights with a file's, or says why not. Every check (what the bytes are, the
- * safetensors format, the metadata's schema and limits, the model it describes, its tensor
- * shapes) runs before the model is touched, so a refused file leaves the weights as they were.
+ * file format, the metadata's schema and limits, the model it describes, its tensor shapes)
+ * runs before the model is touched, so a refused file leaves the weights as they were.
  */
 function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; message: string } {
   const refuse = (why: string) => ({ ok: false, message: `${why} ${UNCHANGED}` });
   if (state !== 'idle') return refuse('Stop training before loading weights.');
   const kind = sniffNonWeights(bytes);
   if (kind) return refuse(`${fileName}: this looks like ${kind}, not weights.`);
+  if (isTorchSave(bytes)) return importTorchFile(bytes, fileName, refuse);
   let file: SafetensorsFile;
   try {
     file = decodeSafetensors(bytes);
@@ -347,16 +349,46 @@ function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; mess
   try {
     model.loadStateDict(tensors, { strict: true });
   } catch (err) {
-    const detail = err instanceof StateDictError ? err.message : errorText(err);
-    const { inChannels: c, inputSize: n, numClasses } = PAGE_SPEC;
-    return refuse(
-      `${fileName} does not fit this VanResNet (${c}×${n}×${n} input, ${numClasses} classes): ${detail}`,
-    );
+    return refuse(doesNotFit(fileName, err));
   } finally {
     for (const t of Object.values(tensors)) t.dispose();
   }
   epochsTrained = epochs;
   return { ok: true, message: `Loaded ${Object.keys(tensors).length} tensors from ${fileName}.` };
+}
+
+/** A `torch.save` file (PyTorch ≥ 1.6) is a zip archive. */
+function isTorchSave(bytes: Uint8Array): boolean {
+  return (
+    bytes.length > 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4
+  );
+}
+
+/**
+ * A `.pth` of this model's state dict, as `torch.save(model.state_dict())` writes it (a
+ * DataParallel `module.` prefix is dropped), read without running anything from the file.
+ */
+function importTorchFile(
+  bytes: Uint8Array,
+  fileName: string,
+  refuse: (why: string) => { ok: boolean; message: string },
+): { ok: boolean; message: string } {
+  try {
+    loadTorchStateDict(model, bytes, { strict: true, stripPrefix: true });
+    epochsTrained = 0;
+    const count = Object.keys(model.stateDict()).length;
+    return { ok: true, message: `Loaded ${count} tensors from ${fileName}.` };
+  } catch (err) {
+    if (err instanceof StateDictError) return refuse(doesNotFit(fileName, err));
+    if (err instanceof FileFormatError) return refuse(`Cannot load ${fileName}: ${err.message}.`);
+    throw err;
+  }
+}
+
+function doesNotFit(fileName: string, err: unknown): string {
+  const detail = err instanceof StateDictError ? err.message : errorText(err);
+  const { inChannels: c, inputSize: n, numClasses } = PAGE_SPEC;
+  return `${fileName} does not fit this VanResNet (${c}×${n}×${n} input, ${numClasses} classes): ${detail}`;
 }
 
 function errorText(err: unknown): string {

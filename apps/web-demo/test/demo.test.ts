@@ -56,6 +56,46 @@ async function open(session: Session, query: string): Promise<void> {
   expect(d.errors).toEqual([]);
 }
 
+/** The `.pth` (PyTorch layouts, torch.save's zip) of the page's downloaded weights. */
+async function toPth(safetensors: Uint8Array): Promise<Uint8Array> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  const { decodeSafetensors, safetensorsToTensors } = await import('@resnet-ts/core');
+  const { VanResNet, toTorchStateDict, writeTorchFile } = await import('@resnet-ts/models');
+  const model = new VanResNet({ inChannels: 1, inputSize: 28, numClasses: 10 });
+  const tensors = safetensorsToTensors(decodeSafetensors(new Uint8Array(safetensors)));
+  model.loadStateDict(tensors, { strict: true });
+  const bytes = writeTorchFile(toTorchStateDict(model));
+  tf.dispose(Object.values(tensors));
+  model.dispose();
+  return bytes;
+}
+
+/** A torch.save archive whose pickle would call `os.system('touch PWNED')` if it were run. */
+async function evilPth(): Promise<Uint8Array> {
+  const { writeZip } = await import('@resnet-ts/models');
+  const text = (t: string) => [...t].map((c) => c.charCodeAt(0));
+  const pickle = new Uint8Array([
+    0x80,
+    2,
+    ...text('cos\nsystem\n'),
+    0x58,
+    11,
+    0,
+    0,
+    0,
+    ...text('touch PWNED'),
+    0x85,
+    0x52,
+    0x2e,
+  ]);
+  return writeZip([
+    { name: 'archive/data.pkl', data: pickle },
+    { name: 'archive/version', data: new TextEncoder().encode('3\n') },
+  ]);
+}
+
 /** A safetensors file from its header and `dataBytes` zero bytes of data. */
 function safetensorsFile(header: Record<string, unknown>, dataBytes: number): Buffer {
   const json = JSON.stringify(header);
@@ -334,6 +374,47 @@ describe('without WebGPU', () => {
     for (const [i, p] of after.prediction!.probs.entries()) {
       expect(p).toBeCloseTo(before.prediction!.probs[i], 3);
     }
+    expect(session.problems).toEqual([]);
+  });
+
+  it('loads a PyTorch .pth of its weights, and refuses a .pth that would run code', async () => {
+    const { page } = session;
+    await waitFor(page, 'window.__demo.gridUpdates > 0');
+    const before = (await demo(page)).gridPredictions;
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('download').click(),
+    ]);
+    const safetensors = `${results}vanresnet-for-pth.safetensors`;
+    await download.saveAs(safetensors);
+    // What torch.save(model.state_dict()) writes for these weights, made in Node by the library.
+    const pth = `${results}vanresnet.pth`;
+    writeFileSync(pth, await toPth(readFileSync(safetensors)));
+
+    // Scramble the weights with a little training, then load the .pth.
+    await page.getByTestId('start').click();
+    await waitFor(page, 'window.__demo.steps >= 2');
+    await page.getByTestId('stop').click();
+    await waitFor(page, 'window.__demo.state === "idle"');
+    const { weightsLoads } = await demo(page);
+    await page.getByTestId('upload').setInputFiles(pth);
+    await waitFor(page, `window.__demo.weightsLoads > ${weightsLoads}`);
+    expect((await demo(page)).weightsMessage).toBe('Loaded 10 tensors from vanresnet.pth.');
+    // The worker answers in order: a grid asked for now is computed with the loaded weights.
+    const { gridUpdates } = await demo(page);
+    await page.getByTestId('grid-refresh').click();
+    await waitFor(page, `window.__demo.gridUpdates > ${gridUpdates}`);
+    expect((await demo(page)).gridPredictions).toEqual(before);
+
+    // A .pth whose pickle calls os.system is refused by name; nothing in it runs.
+    const evil = `${results}evil.pth`;
+    writeFileSync(evil, await evilPth());
+    const loads = (await demo(page)).weightsLoads;
+    await page.getByTestId('upload').setInputFiles(evil);
+    await waitFor(page, `window.__demo.weightsLoads > ${loads}`);
+    expect((await demo(page)).weightsMessage).toMatch(
+      /^Cannot load evil\.pth: .*"os\.system" is not allowed.* The current weights are unchanged\.$/,
+    );
     expect(session.problems).toEqual([]);
   });
 
