@@ -20,6 +20,7 @@ export {
 export { describe, ResnetError, ValueError } from './errors.js';
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './generator.js';
 export { hasGradient } from './gradients.js';
+export type { InputSpec } from './input-spec.js';
 export { wasmTrainingKernels } from './kernels/index.js';
 export {
   type LoadResult,

@@ -73,6 +73,18 @@ export class ConcatDataset<T> implements Dataset<T> {
   }
 }
 
+/** The first `n` samples of `dataset` (all of it when `n` is undefined or not smaller). */
+export function firstN<T>(dataset: Dataset<T>, n: number | undefined): Dataset<T> {
+  if (n === undefined || n >= dataset.length) return dataset;
+  if (!Number.isInteger(n) || n < 0) {
+    throw new ValueError(`firstN: n must be a non-negative integer, got ${describe(n)}`);
+  }
+  return new Subset(
+    dataset,
+    Int32Array.from({ length: n }, (_, i) => i),
+  );
+}
+
 /**
  * Splits a dataset into non-overlapping random subsets, like `torch.utils.data.random_split`.
  * `lengths` are sample counts summing to the dataset's length, or fractions summing to 1

@@ -5,6 +5,20 @@
  */
 
 export {
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  DATASET_NAMES,
+  type DatasetInfo,
+  type DatasetName,
+  datasetInfo,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  isDatasetName,
+  MNIST_CLASSES,
+  MNIST_MEAN,
+  MNIST_STD,
+} from './catalog.js';
+export {
   CIFAR10_CLASSES,
   CIFAR10_RECORD_BYTES,
   parseCifar10Batch,
@@ -23,7 +37,7 @@ export {
   DataLoader,
   type DataLoaderOptions,
 } from './data-loader.js';
-export { ConcatDataset, checkIndex, type Dataset, randomSplit, Subset } from './dataset.js';
+export { ConcatDataset, type Dataset, firstN, randomSplit, Subset } from './dataset.js';
 export { DatasetFileError } from './errors.js';
 export { checkLabels, type IdxArray, parseIdx } from './idx.js';
 export { ImageArrayDataset, type ImageArrayDatasetOptions } from './image-array-dataset.js';
@@ -61,18 +75,14 @@ export {
 } from './transforms/color-jitter.js';
 export { Compose, Lambda } from './transforms/compose.js';
 export {
-  axisMap,
   crop,
   hflip,
   normalize,
   type Padding,
   type PaddingMode,
   pad,
-  paddingSides,
-  remap,
   resize,
   resizeShape,
-  sourceIndex,
   toFloat,
 } from './transforms/functional.js';
 export { Grayscale, RandomGrayscale } from './transforms/grayscale.js';

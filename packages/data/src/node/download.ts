@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, ResnetError, ValueError } from '@resnet-ts/core';
 import { x as extractTar } from 'tar';
@@ -159,6 +159,52 @@ async function fetchFromMirrors(
   throw last;
 }
 
+/**
+ * Written beside the extracted CIFAR-10 files: their MD5s, taken right after they came out
+ * of an archive whose MD5 matched, so a later download can tell intact files from damaged
+ * ones without the archive (which is deleted to save 160 MB).
+ */
+const CIFAR10_MANIFEST = '.resnet-ts-md5.json';
+
+/** Bytes of each official CIFAR-10 batch: 10,000 records of 3,073 bytes. */
+const CIFAR10_BATCH_BYTES = 10_000 * 3073;
+
+async function writeCifar10Manifest(folder: string): Promise<void> {
+  const sums: Record<string, string> = {};
+  for (const f of CIFAR10_FILES) sums[f] = await md5File(join(folder, f));
+  await writeFile(join(folder, CIFAR10_MANIFEST), `${JSON.stringify(sums, null, 2)}\n`);
+}
+
+/**
+ * True when the extracted CIFAR-10 files in `folder` are intact: they match the manifest
+ * written when they were extracted or, for files put there by hand, each batch has the
+ * official size. A file that is missing, truncated or changed means a fresh download.
+ */
+async function cifar10Intact(folder: string): Promise<boolean> {
+  if (!CIFAR10_FILES.every((f) => existsSync(join(folder, f)))) return false;
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await readFile(join(folder, CIFAR10_MANIFEST), 'utf8'));
+  } catch {
+    manifest = undefined;
+  }
+  if (manifest !== null && typeof manifest === 'object') {
+    const sums = manifest as Record<string, unknown>;
+    for (const f of CIFAR10_FILES) {
+      const expected = Object.hasOwn(sums, f) ? sums[f] : undefined;
+      if (typeof expected !== 'string' || (await md5File(join(folder, f))) !== expected) {
+        return false;
+      }
+    }
+    return true;
+  }
+  for (const f of CIFAR10_FILES.filter((name) => name.endsWith('.bin'))) {
+    const info = await stat(join(folder, f));
+    if (!info.isFile() || info.size !== CIFAR10_BATCH_BYTES) return false;
+  }
+  return true;
+}
+
 /** Extracts the CIFAR-10 archive into a temporary folder, checks it, then renames it into place. */
 async function extractCifar10(archive: string, dir: string): Promise<void> {
   const staging = tempName(dir, 'cifar10-extract');
@@ -185,6 +231,7 @@ async function extractCifar10(archive: string, dir: string): Promise<void> {
     if (missing.length > 0) {
       throw new DownloadError(archive, `archive lacks ${CIFAR10_FOLDER}/${missing.join(', ')}`);
     }
+    await writeCifar10Manifest(join(staging, CIFAR10_FOLDER));
     await rm(join(dir, CIFAR10_FOLDER), { recursive: true, force: true });
     await rename(join(staging, CIFAR10_FOLDER), join(dir, CIFAR10_FOLDER));
   } finally {
@@ -197,7 +244,8 @@ async function extractCifar10(archive: string, dir: string): Promise<void> {
  * `dir/cifar-10-batches-bin`) from the official addresses into `dir`, and returns `dir`
  * for `loadMnist`/`loadCifar10`. Each file goes to a temporary name and is renamed into
  * place only once complete and matching its published MD5; on any failure nothing
- * half-written is left behind. Files already present and intact are not fetched again.
+ * half-written is left behind. Files already present and intact (MNIST: their MD5;
+ * CIFAR-10: the MD5s recorded at extraction) are not fetched again; damaged ones are.
  */
 export async function download(
   name: DownloadableDataset,
@@ -212,9 +260,7 @@ export async function download(
   }
   const mirrors = options.baseUrl ? [options.baseUrl] : spec.mirrors;
   await mkdir(dir, { recursive: true });
-  if (name === 'cifar10' && CIFAR10_FILES.every((f) => existsSync(join(dir, CIFAR10_FOLDER, f)))) {
-    return dir;
-  }
+  if (name === 'cifar10' && (await cifar10Intact(join(dir, CIFAR10_FOLDER)))) return dir;
   for (const base of spec.files) {
     const resource = { file: base.file, md5: options.md5?.[base.file] ?? base.md5 };
     const dest = join(dir, resource.file);

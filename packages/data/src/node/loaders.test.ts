@@ -77,6 +77,21 @@ describe('loadMnist', () => {
     writeFileSync(join(dir, 'train-images-idx3-ubyte'), new Uint8Array(0));
     await expect(loadMnist(dir)).rejects.toThrow(/empty file/);
   });
+
+  it('refuses an IDX file of no images and images that are not 28×28, naming the shape', async () => {
+    const put = (images: Uint8Array, n: number) => {
+      writeFileSync(join(dir, 'train-images-idx3-ubyte'), images);
+      writeFileSync(join(dir, 'train-labels-idx1-ubyte'), idx([n], new Uint8Array(n)));
+    };
+    put(idx([0, 28, 28], new Uint8Array(0)), 0);
+    await expect(loadMnist(dir)).rejects.toThrow(
+      /train-images-idx3-ubyte: holds no images \(an IDX array of shape \[0,\.\.\.\]\)/,
+    );
+    put(idx([2, 32, 30], new Uint8Array(2 * 960)), 2);
+    await expect(loadMnist(dir)).rejects.toThrow(
+      /train-images-idx3-ubyte: holds 32×30 images, expected MNIST's 28×28 \(shape \[2,32,30\]\)/,
+    );
+  });
 });
 
 describe('loadCifar10', () => {

@@ -1,5 +1,6 @@
+import { MNIST_CLASSES } from '../catalog.js';
 import { DatasetFileError } from '../errors.js';
-import { checkLabels, parseIdx } from '../idx.js';
+import { checkLabels, idxByteLength, parseIdx } from '../idx.js';
 import { ImageArrayDataset } from '../image-array-dataset.js';
 import type { Transform } from '../transforms/transform.js';
 import { findFile, readMaybeGzip } from './files.js';
@@ -12,22 +13,14 @@ export interface LoadMnistOptions {
   transform?: Transform;
 }
 
-/** torchvision's MNIST class names. */
-export const MNIST_CLASSES = [
-  '0 - zero',
-  '1 - one',
-  '2 - two',
-  '3 - three',
-  '4 - four',
-  '5 - five',
-  '6 - six',
-  '7 - seven',
-  '8 - eight',
-  '9 - nine',
-] as const;
-
 const HOW_TO_GET =
   "get MNIST with download('mnist', dir) from @resnet-ts/data/node, or the trainer's --download flag";
+
+/** An IDX file, plain or gzipped, decompressed no further than its header promises. */
+async function readIdx(path: string, dims: number) {
+  const bytes = await readMaybeGzip(path, (head) => idxByteLength(head, path, dims));
+  return parseIdx(bytes, path, dims);
+}
 
 /**
  * MNIST from the original IDX files in `dir` (`train-images-idx3-ubyte`,
@@ -42,9 +35,18 @@ export async function loadMnist(
   const names = (kind: string) => [`${prefix}-${kind}`, `${prefix}-${kind}.gz`];
   const imagesPath = findFile(dir, names('images-idx3-ubyte'), HOW_TO_GET);
   const labelsPath = findFile(dir, names('labels-idx1-ubyte'), HOW_TO_GET);
-  const images = parseIdx(await readMaybeGzip(imagesPath), imagesPath, 3);
-  const labels = parseIdx(await readMaybeGzip(labelsPath), labelsPath, 1);
+  const images = await readIdx(imagesPath, 3);
+  const labels = await readIdx(labelsPath, 1);
   const [count, height, width] = images.dims;
+  if (count === 0) {
+    throw new DatasetFileError(imagesPath, 'holds no images (an IDX array of shape [0,...])');
+  }
+  if (height !== 28 || width !== 28) {
+    throw new DatasetFileError(
+      imagesPath,
+      `holds ${height}×${width} images, expected MNIST's 28×28 (shape [${images.dims.join(',')}])`,
+    );
+  }
   if (labels.dims[0] !== count) {
     throw new DatasetFileError(
       labelsPath,
