@@ -86,7 +86,7 @@ export {
   toFloat,
 } from './transforms/functional.js';
 export { Grayscale, RandomGrayscale } from './transforms/grayscale.js';
-export { IMAGENET_MEAN, IMAGENET_STD, imagenetNormalize } from './transforms/imagenet.js';
+export { imagenetNormalize } from './transforms/imagenet.js';
 export { Normalize } from './transforms/normalize.js';
 export { Pad, type PadOptions } from './transforms/pad.js';
 export { RandomCrop, type RandomCropOptions } from './transforms/random-crop.js';

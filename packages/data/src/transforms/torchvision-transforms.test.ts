@@ -1,6 +1,7 @@
 import { Generator } from '@resnet-ts/core';
 import { describe, expect, it } from 'vitest';
 import fixture from '../__fixtures__/torchvision-transforms.json' with { type: 'json' };
+import { IMAGENET_MEAN, IMAGENET_STD } from '../catalog.js';
 import type { HWCImage } from '../sample.js';
 import { CenterCrop, centerCrop } from './center-crop.js';
 import {
@@ -12,7 +13,7 @@ import {
 } from './color.js';
 import { ColorJitter } from './color-jitter.js';
 import { Grayscale } from './grayscale.js';
-import { IMAGENET_MEAN, IMAGENET_STD, imagenetNormalize } from './imagenet.js';
+import { imagenetNormalize } from './imagenet.js';
 import { erase, RandomErasing } from './random-erasing.js';
 import { RandomResizedCrop } from './random-resized-crop.js';
 import { type ResizeInterpolation, resample } from './resample.js';
