@@ -253,9 +253,14 @@ export class Module {
     return this.namedBuffers().map(([, b]) => b);
   }
 
-  /** Sets training mode on this module and every descendant; returns this. */
+  /**
+   * Sets training mode on this module and, through their own `train`, every descendant;
+   * returns this. As in PyTorch, a module that overrides `train` decides for its subtree
+   * (fine-tuning keeps frozen BatchNorm layers in eval mode this way).
+   */
   train(mode = true): this {
-    for (const m of this.modules()) m.training = mode;
+    this.training = mode;
+    for (const child of this._modules.values()) child.train(mode);
     return this;
   }
 
