@@ -8,7 +8,7 @@
  * minutes on a CPU.
  *
  *   node tools/shapes/fine-tune-experiment.mjs pretrain OUT.safetensors [--per-class 100] [--epochs 4]
- *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--epochs 2]
+ *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--epochs 2] [--bn-eval]
  */
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Generator } from '@resnet-ts/core';
 import { useThreadedWasm } from '@resnet-ts/core/node';
-import { imagenetNormalize, Resize, ToTensor } from '@resnet-ts/data';
-import { Linear } from '@resnet-ts/layers';
+import { imagenetNormalize, pad, Resize, ToTensor } from '@resnet-ts/data';
+import { BatchNorm2d, Linear } from '@resnet-ts/layers';
 import { loadTorchStateDict, resnet18, toTorchSafetensors } from '@resnet-ts/models';
-import { Adam, crossEntropy, valueAndGrads } from '@resnet-ts/train';
+import { Adam, crossEntropy, freeze, valueAndGrads } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -36,13 +36,21 @@ const { values, positionals } = parseArgs({
     epochs: { type: 'string' },
     seed: { type: 'string', default: '0' },
     scratch: { type: 'boolean', default: false },
+    'bn-eval': { type: 'boolean', default: false },
   },
 });
 
 const resize = new Resize([SIZE, SIZE], { antialias: true });
 const toTensor = new ToTensor();
 const normalize = imagenetNormalize();
-const prepare = (hwc) => normalize.apply(toTensor.apply(resize.apply(hwc))).image;
+/** Pads to a square with the edge colour first, so resizing keeps the shapes' proportions. */
+function square(hwc) {
+  const [h, w] = hwc.shape;
+  const d = Math.abs(h - w);
+  const padding = h < w ? [0, d >> 1, 0, d - (d >> 1)] : [d >> 1, 0, d - (d >> 1), 0];
+  return d === 0 ? hwc : pad(hwc, padding, 0, 'edge');
+}
+const prepare = (hwc) => normalize.apply(toTensor.apply(resize.apply(square(hwc)))).image;
 
 /** Stacks prepared images into one NHWC float tensor. */
 function stack(images) {
@@ -64,7 +72,7 @@ function accuracy(model, x, y) {
   return correct / y.length;
 }
 
-async function trainEpochs(model, optimizer, params, x, y, epochs, seed, evaluate) {
+async function trainEpochs(model, optimizer, params, x, y, epochs, seed, evaluate, what) {
   const gen = new Generator(seed);
   const labels = tf.tensor1d(y, 'int32');
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -85,7 +93,7 @@ async function trainEpochs(model, optimizer, params, x, y, epochs, seed, evaluat
     }
     const seconds = (Date.now() - start) / 1000;
     const line = `epoch ${epoch + 1}: loss ${(lossSum / batches).toFixed(4)}, ${(y.length / seconds).toFixed(1)} img/s`;
-    console.log(evaluate ? `${line}, held-out accuracy ${(evaluate() * 100).toFixed(1)}%` : line);
+    console.log(`${line}, ${what} ${(evaluate() * 100).toFixed(1)}%`);
   }
   labels.dispose();
 }
@@ -163,11 +171,17 @@ async function finetune(weights) {
     const val = await loadSplit(folder.files.val);
     const model = resnet18({ numClasses: PRETRAIN_CLASSES.length, generator: new Generator(seed) });
     if (weights) loadTorchStateDict(model, await readFile(weights));
+    if (values['bn-eval']) {
+      // Pretrained BatchNorm statistics and affine parameters stay as they are: a few
+      // batches of a small folder estimate them worse than the pretraining data did.
+      for (const m of model.modules())
+        if (m instanceof BatchNorm2d) freeze(m, { batchNormEval: true });
+    }
     const oldHead = model.fc;
     model.fc = new Linear(512, TARGET_CLASSES.length, { generator: new Generator(seed + 1) });
     oldHead.dispose();
     const head = [model.fc.weight, model.fc.bias];
-    const backbone = model.parameters().filter((p) => !head.includes(p));
+    const backbone = model.parameters().filter((p) => p.trainable && !head.includes(p));
     // Per-group rates: the new head learns fast, the pretrained backbone slowly.
     const optimizer = new Adam(
       [
@@ -177,8 +191,16 @@ async function finetune(weights) {
       { lr: 1e-3 },
     );
     console.log(`fine-tuning ${weights ? `from ${weights}` : 'from scratch'} for ${epochs} epochs`);
-    await trainEpochs(model, optimizer, optimizer.params, train.x, train.y, epochs, seed, () =>
-      accuracy(model, val.x, val.y),
+    await trainEpochs(
+      model,
+      optimizer,
+      optimizer.params,
+      train.x,
+      train.y,
+      epochs,
+      seed,
+      () => accuracy(model, val.x, val.y),
+      'held-out accuracy',
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -197,3 +219,5 @@ else {
   );
   process.exit(2);
 }
+// The threaded wasm backend's workers would keep the process alive.
+process.exit(0);
