@@ -55,7 +55,7 @@ const prepare = (hwc) => normalize.apply(toTensor.apply(resize.apply(square(hwc)
 /** Stacks prepared images into one NHWC float tensor. */
 function stack(images) {
   const out = new Float32Array(images.length * SIZE * SIZE * 3);
-  images.forEach((im, i) => out.set(im, i * SIZE * SIZE * 3));
+  for (const [i, im] of images.entries()) out.set(im, i * SIZE * SIZE * 3);
   return tf.tensor4d(out, [images.length, SIZE, SIZE, 3]);
 }
 
@@ -125,8 +125,16 @@ async function pretrain(out) {
   console.log(
     `pretraining ResNet-18 on ${n} images of ${PRETRAIN_CLASSES.join(', ')} at ${SIZE} px`,
   );
-  await trainEpochs(model, optimizer, params, x, s.labels, epochs, seed, () =>
-    accuracy(model, x, s.labels),
+  await trainEpochs(
+    model,
+    optimizer,
+    params,
+    x,
+    s.labels,
+    epochs,
+    seed,
+    () => accuracy(model, x, s.labels),
+    'training-set accuracy',
   );
   const bytes = toTorchSafetensors(model, { classes: JSON.stringify(PRETRAIN_CLASSES) });
   await writeFile(`${out}.tmp`, bytes);
