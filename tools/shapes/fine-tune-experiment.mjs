@@ -8,7 +8,7 @@
  * minutes on a CPU.
  *
  *   node tools/shapes/fine-tune-experiment.mjs pretrain OUT.safetensors [--per-class 100] [--epochs 4]
- *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--epochs 2] [--bn-eval]
+ *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--epochs 2] [--bn-eval] [--backbone-lr 3e-4]
  */
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +37,7 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string', default: '0' },
     scratch: { type: 'boolean', default: false },
     'bn-eval': { type: 'boolean', default: false },
+    'backbone-lr': { type: 'string' },
   },
 });
 
@@ -193,7 +194,7 @@ async function finetune(weights) {
     // Per-group rates: the new head learns fast, the pretrained backbone slowly.
     const optimizer = new Adam(
       [
-        { params: backbone, lr: weights ? 3e-4 : 1e-3 },
+        { params: backbone, lr: Number(values['backbone-lr'] ?? (weights ? 3e-4 : 1e-3)) },
         { params: head, lr: 1e-3 },
       ],
       { lr: 1e-3 },
