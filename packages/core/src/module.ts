@@ -150,7 +150,12 @@ export class Module {
     return v;
   }
 
-  /** Registers a child module under `name` and returns it. */
+  /**
+   * Registers a child module under `name` and returns it. When `name` is an identifier, the
+   * property `this[name]` becomes the child's slot, as attribute assignment in PyTorch:
+   * `model.fc = new Linear(512, k)` replaces the registered child (same place in the state
+   * dict; the old one is not disposed) and `= null` removes it.
+   */
   registerModule<M extends Module>(name: string, module: M): M {
     this.checkName(name, 'module');
     if (!(module instanceof Module)) {
@@ -158,7 +163,38 @@ export class Module {
     }
     this._modules.set(name, module);
     module.setPath(this._path ? `${this._path}.${name}` : name);
+    this.exposeChild(name);
     return module;
+  }
+
+  /**
+   * Makes `this[name]` read and replace the child `name`. Only plain fields are turned into
+   * slots (or absent names): a getter or method of the class keeps its meaning.
+   */
+  private exposeChild(name: string): void {
+    if (!/^[A-Za-z_]/.test(name)) return;
+    const own = Object.getOwnPropertyDescriptor(this, name);
+    if (own ? !('value' in own) || !own.configurable : name in this) return;
+    Object.defineProperty(this, name, {
+      configurable: true,
+      enumerable: true,
+      get: () => this._modules.get(name) ?? null,
+      set: (value: Module | null | undefined) => this.replaceChild(name, value),
+    });
+  }
+
+  private replaceChild(name: string, value: Module | null | undefined): void {
+    if (value == null) {
+      this._modules.delete(name);
+      return;
+    }
+    if (!(value instanceof Module)) {
+      throw new ResnetError(
+        `${this.label}: cannot assign ${formatValue(value)} to child module ${formatValue(name)}; expected a Module or null`,
+      );
+    }
+    this._modules.set(name, value);
+    value.setPath(this._path ? `${this._path}.${name}` : name);
   }
 
   private setPath(path: string): void {
@@ -257,9 +293,14 @@ export class Module {
     return this.namedBuffers().map(([, b]) => b);
   }
 
-  /** Sets training mode on this module and every descendant; returns this. */
+  /**
+   * Sets training mode on this module and, through their own `train`, every descendant;
+   * returns this. As in PyTorch, a module that overrides `train` decides for its subtree
+   * (fine-tuning keeps frozen BatchNorm layers in eval mode this way).
+   */
   train(mode = true): this {
-    for (const m of this.modules()) m.training = mode;
+    this.training = mode;
+    for (const child of this._modules.values()) child.train(mode);
     return this;
   }
 

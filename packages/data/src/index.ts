@@ -74,6 +74,20 @@ export {
 } from './samplers.js';
 export { TensorDataset } from './tensor-dataset.js';
 export { type Preprocessing, type RgbaImage, toModelInput } from './to-model-input.js';
+export { CenterCrop, type CropSize, centerCrop, cropSize } from './transforms/center-crop.js';
+export {
+  adjustBrightness,
+  adjustContrast,
+  adjustHue,
+  adjustSaturation,
+  rgbToGrayscale,
+} from './transforms/color.js';
+export {
+  ColorJitter,
+  type ColorJitterOptions,
+  type ColorJitterParams,
+  type JitterRange,
+} from './transforms/color-jitter.js';
 export { Compose, Lambda } from './transforms/compose.js';
 export {
   crop,
@@ -86,10 +100,37 @@ export {
   resizeShape,
   toFloat,
 } from './transforms/functional.js';
+export { Grayscale, RandomGrayscale } from './transforms/grayscale.js';
+export { imagenetNormalize } from './transforms/imagenet.js';
 export { Normalize } from './transforms/normalize.js';
 export { Pad, type PadOptions } from './transforms/pad.js';
 export { RandomCrop, type RandomCropOptions } from './transforms/random-crop.js';
+export {
+  type ErasingParams,
+  erase,
+  RandomErasing,
+  type RandomErasingOptions,
+} from './transforms/random-erasing.js';
 export { RandomHorizontalFlip } from './transforms/random-horizontal-flip.js';
+export {
+  type CropBox,
+  RandomResizedCrop,
+  type RandomResizedCropOptions,
+  resizedCrop,
+} from './transforms/random-resized-crop.js';
+export {
+  type ResampleOptions,
+  type ResizeInterpolation,
+  resample,
+  roundHalfEven,
+} from './transforms/resample.js';
 export { Resize } from './transforms/resize.js';
+export {
+  RandomRotation,
+  type RandomRotationOptions,
+  type RotateInterpolation,
+  type RotateOptions,
+  rotate,
+} from './transforms/rotate.js';
 export { ToTensor } from './transforms/to-tensor.js';
 export type { Transform } from './transforms/transform.js';

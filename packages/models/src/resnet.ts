@@ -69,7 +69,8 @@ export class ResNet extends Module {
   readonly layer3: Sequential;
   readonly layer4: Sequential;
   readonly avgpool: AdaptiveAvgPool2d;
-  readonly fc: Linear;
+  /** The classifier; replace it to fine-tune on other classes: `model.fc = new Linear(512, k)`. */
+  fc: Linear;
   /** The block class of every stage. */
   readonly block: ResNetBlock;
   /** Blocks per stage. */

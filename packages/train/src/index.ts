@@ -38,6 +38,7 @@ export {
   type History,
   type TrainingState,
 } from './fit.js';
+export { type FreezeOptions, freeze, unfreeze } from './freeze.js';
 export {
   type ClippedGrads,
   clipGradNorm,

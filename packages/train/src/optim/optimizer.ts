@@ -116,9 +116,11 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   }
 
   /**
-   * Applies one update to every parameter that has a gradient. `grads` is aligned with
-   * {@link Optimizer.params} (a missing or null entry skips that parameter, as a `None`
-   * gradient does in PyTorch) or maps parameters to gradients. The gradients are read,
+   * Applies one update to every trainable parameter that has a gradient. `grads` is aligned
+   * with {@link Optimizer.params} (a missing or null entry skips that parameter, as a `None`
+   * gradient does in PyTorch) or maps parameters to gradients. Frozen parameters
+   * (`trainable` false, as after `module.requiresGrad(false)`) are skipped like a `None`
+   * gradient, so a backbone frozen after the optimizer was built stays fixed. The gradients are read,
    * not disposed; every temporary is freed and parameters are updated in place.
    */
   step(grads: Gradients): void {
@@ -139,7 +141,9 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           const g = gradOf(p, i++);
-          if (g == null) continue;
+          // A frozen parameter (requiresGrad(false)) has no gradient in PyTorch, so neither
+          // weight decay nor momentum moves it, even when the caller passes one.
+          if (g == null || !p.trainable) continue;
           if (g.rank !== p.rank || g.shape.some((d, k) => d !== p.shape[k])) {
             throw new ValueError(
               `${this.constructor.name}.step: gradient ${i - 1} has shape ${formatValue(g.shape)}, parameter ${formatValue(p.name)} has ${formatValue(p.shape)}`,

@@ -1,0 +1,175 @@
+import { formatValue, ValueError } from '@resnet-ts/core';
+import type { HWCImage, Pixels } from '../sample.js';
+import { resize, resizeShape } from './functional.js';
+
+/** How a resize samples between pixels, as torchvision's `InterpolationMode` for resizing. */
+export type ResizeInterpolation = 'bilinear' | 'bicubic';
+
+/** Options of {@link resample} and {@link Resize}. */
+export interface ResampleOptions {
+  /** Default `'bilinear'`. */
+  interpolation?: ResizeInterpolation;
+  /**
+   * Low-pass filter when shrinking, as torch's `antialias=True` (what PIL always does).
+   * Default false, torchvision 0.14's default on tensors.
+   */
+  antialias?: boolean;
+}
+
+const f32 = Math.fround;
+
+/** Rounds half to even, as `torch.round`. */
+export function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * The taps of a 1-D resampling: output `o` is the sum over `k < count[o]` of
+ * `weight[o * taps + k] * input[index[o * taps + k]]`.
+ */
+interface AxisTaps {
+  taps: number;
+  count: Int32Array;
+  index: Int32Array;
+  weight: Float32Array;
+}
+
+function triangle(x: number): number {
+  const a = Math.abs(x);
+  return a < 1 ? 1 - a : 0;
+}
+
+/** Keys' cubic convolution kernel with parameter `a`. */
+function cubic(x: number, a: number): number {
+  const t = Math.abs(x);
+  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+  return 0;
+}
+
+/**
+ * Antialiased taps as ATen's `_upsample_{bilinear,bicubic}2d_aa` builds them: the filter is
+ * stretched by the scale when shrinking, truncated to the image, and normalised. The bicubic
+ * filter uses a = -0.5 here (PIL's), not the -0.75 of plain bicubic.
+ */
+function antialiasTaps(inSize: number, outSize: number, interp: ResizeInterpolation): AxisTaps {
+  const scale = f32(inSize / outSize);
+  const interpSize = interp === 'bilinear' ? 2 : 4;
+  const support = scale >= 1 ? interpSize * 0.5 * scale : interpSize * 0.5;
+  const invScale = scale >= 1 ? 1 / scale : 1;
+  const taps = Math.ceil(support) * 2 + 1;
+  const count = new Int32Array(outSize);
+  const index = new Int32Array(outSize * taps);
+  const weight = new Float32Array(outSize * taps);
+  const filter = interp === 'bilinear' ? triangle : (x: number) => cubic(x, -0.5);
+  const w = new Float64Array(taps);
+  for (let o = 0; o < outSize; o++) {
+    const center = scale * (o + 0.5);
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xsize = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let total = 0;
+    for (let j = 0; j < xsize; j++) {
+      w[j] = filter((j + xmin - center + 0.5) * invScale);
+      total += w[j];
+    }
+    count[o] = xsize;
+    for (let j = 0; j < xsize; j++) {
+      index[o * taps + j] = xmin + j;
+      weight[o * taps + j] = total !== 0 ? w[j] / total : 0;
+    }
+  }
+  return { taps, count, index, weight };
+}
+
+/**
+ * Plain bicubic taps as ATen's `upsample_bicubic2d` (align_corners=False, a = -0.75): four
+ * neighbours around the half-pixel-centred source coordinate, indices clamped to the edge.
+ */
+function bicubicTaps(inSize: number, outSize: number): AxisTaps {
+  const scale = f32(inSize / outSize);
+  const taps = 4;
+  const count = new Int32Array(outSize).fill(4);
+  const index = new Int32Array(outSize * 4);
+  const weight = new Float32Array(outSize * 4);
+  for (let o = 0; o < outSize; o++) {
+    const real = f32(scale * (o + 0.5) - 0.5);
+    const base = Math.floor(real);
+    const t = f32(real - base);
+    for (let k = 0; k < 4; k++) {
+      index[o * 4 + k] = Math.min(Math.max(base - 1 + k, 0), inSize - 1);
+      weight[o * 4 + k] = cubic(t - (k - 1), -0.75);
+    }
+  }
+  return { taps, count, index, weight };
+}
+
+/** One pass of separable resampling along the width (`alongRows`) or the height. */
+function pass(
+  src: ArrayLike<number>,
+  shape: [number, number, number],
+  t: AxisTaps,
+  alongRows: boolean,
+): { data: Float32Array; shape: [number, number, number] } {
+  const [h, w, c] = shape;
+  const outH = alongRows ? h : t.count.length;
+  const outW = alongRows ? t.count.length : w;
+  const out = new Float32Array(outH * outW * c);
+  // Stride between neighbouring samples along the resampled axis.
+  const step = alongRows ? c : w * c;
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      const o = alongRows ? x : y;
+      const base = alongRows ? y * w * c : x * c;
+      const n = t.count[o];
+      const dst = (y * outW + x) * c;
+      for (let k = 0; k < c; k++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) {
+          acc += t.weight[o * t.taps + j] * src[base + t.index[o * t.taps + j] * step + k];
+        }
+        out[dst + k] = acc;
+      }
+    }
+  }
+  return { data: out, shape: [outH, outW, c] };
+}
+
+/**
+ * Resizes an image as `torchvision.transforms.functional.resize` does on a tensor:
+ * bilinear or bicubic, with or without antialias. `size` is `[h, w]` or the length the
+ * shorter edge becomes. uint8 stays uint8 (rounded half to even and clamped, as torchvision
+ * does), float stays float (bicubic may overshoot [0, 1], as in torchvision).
+ */
+export function resample(
+  input: HWCImage,
+  size: number | readonly [number, number],
+  options: ResampleOptions = {},
+): HWCImage {
+  const interpolation = options.interpolation ?? 'bilinear';
+  const antialias = options.antialias ?? false;
+  if (interpolation !== 'bilinear' && interpolation !== 'bicubic') {
+    throw new ValueError(
+      `resize interpolation must be 'bilinear' or 'bicubic', got ${formatValue(interpolation)}`,
+    );
+  }
+  if (interpolation === 'bilinear' && !antialias) return resize(input, size);
+  const [h, w, c] = input.shape;
+  const [outH, outW] = resizeShape(h, w, size);
+  if (!Number.isInteger(outH) || !Number.isInteger(outW) || outH <= 0 || outW <= 0) {
+    throw new ValueError(
+      `resize size must be a positive integer or [h, w], got ${formatValue(size)}`,
+    );
+  }
+  const taps = (n: number, m: number) =>
+    antialias ? antialiasTaps(n, m, interpolation) : bicubicTaps(n, m);
+  // Width first, then height, the order of ATen's separable kernel.
+  const across = pass(input.image, input.shape, taps(w, outW), true);
+  const down = pass(across.data, across.shape, taps(h, outH), false);
+  if (!(input.image instanceof Uint8Array)) return { image: down.data, shape: down.shape };
+  const out: Pixels = new Uint8Array(down.data.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = Math.min(255, Math.max(0, roundHalfEven(down.data[i])));
+  }
+  return { image: out, shape: [outH, outW, c] };
+}
