@@ -30,4 +30,13 @@ export {
   writeMetrics,
   writeRunFile,
 } from './run-directory.js';
+export {
+  type OpenedRun,
+  openRun,
+  ResumeError,
+  type ResumeProblem,
+  type RunCheckpointOptions,
+  scheduleFixesEpochs,
+  TrainingRun,
+} from './training-run.js';
 export type { CheckpointSource, RestoredState } from './trainingState.js';

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { type BackendSelection, Generator, type Module, manualSeed } from '@resnet-ts/core';
 import { DataLoader, type ImageSample } from '@resnet-ts/data';
 import { type LoadedDataset, loadDataset } from '@resnet-ts/data/node';
@@ -14,8 +13,6 @@ import {
   type WeightsMeta,
 } from '@resnet-ts/models';
 import {
-  type Callback,
-  type EpochLogs,
   evaluate,
   fit,
   NonFiniteLossError,
@@ -23,17 +20,11 @@ import {
   type Scheduler,
 } from '@resnet-ts/train';
 import {
-  cleanRunDirectory,
-  createRunDirectory,
-  epochMetrics,
-  loadCheckpoint,
+  openRun,
+  ResumeError,
   RUN_JSON,
-  type RunMetrics,
-  readMetrics,
-  readPointer,
-  readRunFile,
-  saveCheckpoint,
-  writeMetrics,
+  scheduleFixesEpochs,
+  TrainingRun,
   writeRunFile,
 } from '@resnet-ts/train/node';
 import type { Command } from 'commander';
@@ -131,16 +122,6 @@ interface Training {
   testLoader: DataLoader<ImageSample>;
 }
 
-/** Where a run directory stands before training: its epochs done and their history. */
-interface RunState {
-  runDir: string;
-  startEpoch: number;
-  history: EpochLogs[];
-  lastCheckpoint?: { dir: string; epoch: number };
-  /** All epochs were done before this invocation, but the final test was never recorded. */
-  onlyTest: boolean;
-}
-
 const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
 
 /** A new run's plan: the recipe of the dataset under what the user gave. */
@@ -151,17 +132,13 @@ function planNewRun(opts: TrainOptions, given: (k: string) => boolean, report: R
   }
   const recipe = resolveRecipe(opts.dataset, overrides);
   for (const warning of unusedOptions(recipe, overrides)) report.warn(warning);
+  const { dataset: name, dataDir, limitTrain, limitTest } = opts;
   return {
     modelName: opts.model,
     run: {
       createdAt: new Date().toISOString(),
       argv: process.argv.slice(2),
-      data: {
-        name: opts.dataset,
-        dataDir: opts.dataDir,
-        limitTrain: opts.limitTrain,
-        limitTest: opts.limitTest,
-      },
+      data: { name, dataDir, limitTrain, limitTest },
       recipe,
     },
   };
@@ -177,25 +154,9 @@ async function planResume(
   given: (k: string) => boolean,
   report: Reporter,
 ): Promise<RunPlan> {
-  const runDir = resolve(dir);
-  if (!existsSync(join(runDir, RUN_JSON))) {
-    throw new CliError(
-      `cannot resume ${runDir}: no ${RUN_JSON} there (expected a directory made by resnet-ts train)`,
-    );
-  }
-  let run: RunFile;
-  let pointer: Awaited<ReturnType<typeof readPointer>>;
-  try {
-    run = await readRunFile(runDir, runFileSchema);
-    pointer = await readPointer(runDir);
-  } catch (e) {
-    throw new CliError(`cannot resume ${runDir}: ${(e as Error).message}`);
-  }
-  if (!pointer) {
-    throw new CliError(
-      `cannot resume ${runDir}: no epoch was completed, so there is no checkpoint; start a new run`,
-    );
-  }
+  const { runDir, run } = await openRun(dir, runFileSchema).catch((e) => {
+    throw e instanceof ResumeError ? new CliError(e.message) : e;
+  });
   const ignored = [
     ...DATA_SHAPING,
     ...RECIPE_OPTIONS.map((o) => o.key).filter((k) => k !== 'epochs'),
@@ -206,7 +167,7 @@ async function planResume(
     );
   }
   const epochs = given('epochs') ? opts.epochs! : run.recipe.epochs;
-  if (epochs !== run.recipe.epochs && fixesTotal(run.recipe.scheduler)) {
+  if (epochs !== run.recipe.epochs && scheduleFixesEpochs(run.recipe.scheduler)) {
     throw new UsageError(
       `--epochs cannot change when resuming a run with the ${run.recipe.scheduler} schedule, whose every step depends on the total (${run.recipe.epochs} epochs)`,
     );
@@ -216,11 +177,6 @@ async function planResume(
     run: { ...run, recipe: { ...run.recipe, epochs } },
     resume: { runDir, epochsChanged: epochs !== run.recipe.epochs },
   };
-}
-
-/** Schedules whose every step depends on the total number of epochs. */
-function fixesTotal(scheduler: Recipe['scheduler']): boolean {
-  return scheduler === 'onecycle' || scheduler === 'cosine';
 }
 
 /** Loads the data and builds model, optimizer, schedule and loaders, seeded by the recipe. */
@@ -283,91 +239,35 @@ async function buildTraining(
   };
 }
 
-/** Creates the run directory of a new run and records its settings. */
-async function startRun(plan: RunPlan, t: Training, out: string): Promise<RunState> {
-  const runDir = await createRunDirectory(out);
-  await writeRunFile(runDir, { ...plan.run, model: t.spec });
-  return { runDir, startEpoch: 0, history: [], onlyTest: false };
-}
-
 /**
  * Restores the latest checkpoint into the freshly built objects, which validates all of it;
  * only then is the run directory cleaned of a crash's leftovers and run.json updated.
  */
-async function continueRun(plan: RunPlan, t: Training, report: Reporter): Promise<RunState> {
+async function continueRun(plan: RunPlan, t: Training, report: Reporter): Promise<TrainingRun> {
   const { runDir, epochsChanged } = plan.resume!;
   const { recipe } = plan.run;
-  let state: Awaited<ReturnType<typeof loadCheckpoint>>;
-  let metrics: RunMetrics | undefined;
-  try {
-    state = await loadCheckpoint(runDir, {
-      model: t.model,
-      optimizer: t.optimizer,
-      scheduler: t.scheduler,
-      generators: t.generators,
-    });
-    metrics = await readMetrics(runDir).catch(() => undefined);
-  } catch (e) {
-    throw new CliError(`cannot resume ${displayPath(runDir)}: ${(e as Error).message}`);
-  }
-  if (state.epoch > recipe.epochs) {
-    throw new UsageError(
-      `--epochs ${recipe.epochs} is fewer than the ${state.epoch} epochs ${displayPath(runDir)} has already completed`,
-    );
-  }
-  const completed = metrics?.status === 'completed';
-  if (state.epoch >= recipe.epochs && completed) {
-    const hint = fixesTotal(recipe.scheduler)
+  const where = displayPath(runDir);
+  const { run, removed } = await TrainingRun.resume(runDir, t, {
+    epochs: recipe.epochs,
+    showPath: displayPath,
+  }).catch((e) => {
+    if (!(e instanceof ResumeError)) throw e;
+    if (e.problem === 'fewer-epochs') {
+      throw new UsageError(
+        `--epochs ${recipe.epochs} is fewer than the ${e.epoch} epochs ${where} has already completed`,
+      );
+    }
+    if (e.problem !== 'done') throw new CliError(e.message);
+    const hint = scheduleFixesEpochs(recipe.scheduler)
       ? `its ${recipe.scheduler} schedule was planned for ${recipe.epochs} epochs and cannot be extended; start a new run with more --epochs`
-      : `pass --epochs N (N > ${state.epoch}) to train further`;
-    throw new CliError(
-      `${displayPath(runDir)} already completed ${state.epoch} of ${recipe.epochs} epochs; ${hint}`,
-    );
-  }
-  const removed = await cleanRunDirectory(runDir);
+      : `pass --epochs N (N > ${e.epoch}) to train further`;
+    throw new CliError(`${where} already completed ${e.epoch} of ${recipe.epochs} epochs; ${hint}`);
+  });
   if (removed.length > 0) {
     report.info(`Removed what an interrupted save left: ${removed.map(displayPath).join(', ')}`);
   }
   if (epochsChanged) await writeRunFile(runDir, { ...plan.run, model: t.spec });
-  return {
-    runDir,
-    startEpoch: state.epoch,
-    history: state.history,
-    lastCheckpoint: { dir: state.dir, epoch: state.epoch },
-    onlyTest: state.epoch >= recipe.epochs,
-  };
-}
-
-/** Saves the epoch's checkpoint with the weights' description for `eval` and `predict`. */
-function checkpointHook(
-  t: Training,
-  runDir: string,
-  extra: unknown,
-  onSaved: (dir: string, epoch: number) => void,
-) {
-  const meta = (epoch: number): WeightsMeta => ({
-    model: t.spec,
-    dataset: { name: t.ds.name, input: t.ds.input, classes: t.ds.classes },
-    epoch,
-  });
-  return {
-    save: async (s: { epoch: number; history: EpochLogs[] }) => {
-      const dir = await saveCheckpoint(
-        runDir,
-        {
-          model: t.model,
-          optimizer: t.optimizer,
-          scheduler: t.scheduler,
-          generators: t.generators,
-          epoch: s.epoch,
-          history: s.history,
-          extra,
-        },
-        { weightsMetadata: encodeWeightsMeta(meta(s.epoch)) },
-      );
-      onSaved(dir, s.epoch);
-    },
-  };
+  return run;
 }
 
 /**
@@ -382,38 +282,37 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
     : planNewRun(opts, given, report);
   const selection = await activateBackend(opts.backend, report);
   const t = await buildTraining(plan, opts, report);
-  const state = plan.resume
+  const run = plan.resume
     ? await continueRun(plan, t, report)
-    : await startRun(plan, t, opts.out);
-  announce(plan, t, state, report);
+    : await TrainingRun.create(opts.out, { ...plan.run, model: t.spec });
+  announce(plan, t, run, report);
 
-  const metrics: RunMetrics = { epochs: state.history.map(epochMetrics), status: 'running' };
-  if (!state.onlyTest) {
-    const stopReason = await trainEpochs(plan.run.recipe, t, state, metrics, selection, report);
-    report.epochTable(metrics.epochs);
-    if (stopReason === 'aborted') await stopInterrupted(state, metrics, report);
+  if (run.startEpoch < plan.run.recipe.epochs) {
+    const stopReason = await trainEpochs(plan.run.recipe, t, run, selection, report);
+    report.epochTable(run.metrics.epochs);
+    if (stopReason === 'aborted') await stopInterrupted(run, report);
   }
-  await finishRun(t, state, metrics, selection, report);
+  await finishRun(t, run, selection, report);
 }
 
 /** The start event and the lines that say what is about to be trained. */
-function announce(plan: RunPlan, t: Training, state: RunState, report: Reporter): void {
+function announce(plan: RunPlan, t: Training, run: TrainingRun, report: Reporter): void {
   const { recipe, data } = plan.run;
   const { ds, model, spec } = t;
   const sizes = `${ds.train.length} train / ${ds.val?.length ?? 0} validation / ${ds.test.length} test`;
   report.event('start', {
-    runDir: state.runDir,
+    runDir: run.runDir,
     model: spec,
     parameters: model.numParameters(),
     dataset: data.name,
     sizes: { train: ds.train.length, val: ds.val?.length ?? 0, test: ds.test.length },
     recipe,
-    startEpoch: state.startEpoch,
+    startEpoch: run.startEpoch,
   });
   report.info(
     `Model: ${spec.name} (${model.numParameters().toLocaleString('en-US')} parameters)  Data: ${data.name}, ${sizes}\n` +
       `Recipe: ${recipe.optimizer} lr ${recipe.lr} (${recipe.scheduler}), batch ${recipe.batchSize}, ${recipe.epochs} epochs, weight decay ${recipe.weightDecay}, seed ${recipe.seed}\n` +
-      `${plan.resume ? `Resuming ${displayPath(state.runDir)} after epoch ${state.startEpoch}` : `Run directory: ${displayPath(state.runDir)}`}`,
+      `${plan.resume ? `Resuming ${displayPath(run.runDir)} after epoch ${run.startEpoch}` : `Run directory: ${displayPath(run.runDir)}`}`,
   );
 }
 
@@ -421,8 +320,7 @@ function announce(plan: RunPlan, t: Training, state: RunState, report: Reporter)
 async function trainEpochs(
   recipe: Recipe,
   t: Training,
-  state: RunState,
-  metrics: RunMetrics,
+  run: TrainingRun,
   selection: BackendSelection,
   report: Reporter,
 ): Promise<string> {
@@ -432,14 +330,6 @@ async function trainEpochs(
     recipe.epochs,
     t.trainLoader.length,
   );
-  const recorder: Callback = {
-    async onEpochEnd(_epoch, logs) {
-      const m = epochMetrics(logs);
-      metrics.epochs.push(m);
-      report.epoch(m, recipe.epochs);
-      await writeMetrics(state.runDir, metrics);
-    },
-  };
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) {
@@ -452,6 +342,11 @@ async function trainEpochs(
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const meta = (epoch: number): WeightsMeta => ({
+    model: t.spec,
+    dataset: { name: t.ds.name, input: t.ds.input, classes: t.ds.classes },
+    epoch,
+  });
   try {
     const result = await fit({
       model: t.model,
@@ -461,28 +356,25 @@ async function trainEpochs(
       trainLoader: t.trainLoader,
       valLoader: t.valLoader,
       epochs: recipe.epochs,
-      startEpoch: state.startEpoch,
-      history: state.history,
-      callbacks: [progress, recorder],
+      startEpoch: run.startEpoch,
+      history: run.history,
+      callbacks: [progress, run.recorder((m) => report.epoch(m, recipe.epochs))],
       signal: controller.signal,
-      checkpoint: checkpointHook(
-        t,
-        state.runDir,
-        { recipe, backend: selection.name },
-        (dir, epoch) => {
-          state.lastCheckpoint = { dir, epoch };
-          report.event('checkpoint', { epoch, dir });
-        },
-      ),
+      checkpoint: run.checkpoint({
+        generators: t.generators,
+        extra: { recipe, backend: selection.name },
+        weightsMetadata: (epoch) => encodeWeightsMeta(meta(epoch)),
+        onSaved: (dir, epoch) => report.event('checkpoint', { epoch, dir }),
+      }),
     });
     return result.stopReason;
   } catch (e) {
     report.clearBar();
-    metrics.status = 'failed';
-    await writeMetrics(state.runDir, metrics);
+    await run.finish('failed');
     if (e instanceof NonFiniteLossError) {
-      const kept = state.lastCheckpoint
-        ? `The last good checkpoint (epoch ${state.lastCheckpoint.epoch}) is kept in ${displayPath(state.lastCheckpoint.dir)}.`
+      const last = run.lastCheckpoint;
+      const kept = last
+        ? `The last good checkpoint (epoch ${last.epoch}) is kept in ${displayPath(last.dir)}.`
         : 'No epoch had completed, so there is no checkpoint.';
       throw new CliError(
         `training diverged: the loss became ${e.loss} at epoch ${e.epoch + 1}, batch ${e.batch + 1}, so the run stopped. ` +
@@ -497,20 +389,15 @@ async function trainEpochs(
 }
 
 /** Records and reports a run stopped by Ctrl-C, then ends with exit code 130. */
-async function stopInterrupted(
-  state: RunState,
-  metrics: RunMetrics,
-  report: Reporter,
-): Promise<never> {
-  metrics.status = 'interrupted';
-  await writeMetrics(state.runDir, metrics);
-  const last = state.lastCheckpoint;
+async function stopInterrupted(run: TrainingRun, report: Reporter): Promise<never> {
+  await run.finish('interrupted');
+  const last = run.lastCheckpoint;
   const message = last
-    ? `Interrupted. Checkpoint of epoch ${last.epoch} in ${displayPath(last.dir)}; continue with: ${invocation()} --resume ${displayPath(state.runDir)}`
+    ? `Interrupted. Checkpoint of epoch ${last.epoch} in ${displayPath(last.dir)}; continue with: ${invocation()} --resume ${displayPath(run.runDir)}`
     : 'Interrupted before the first epoch completed; nothing was saved.';
   report.result(
     message,
-    { runDir: state.runDir, epoch: last?.epoch ?? 0, resumable: !!last },
+    { runDir: run.runDir, epoch: last?.epoch ?? 0, resumable: !!last },
     'interrupted',
   );
   throw new InterruptedExit();
@@ -519,20 +406,22 @@ async function stopInterrupted(
 /** The test accuracy of the trained model, recorded in metrics.json and reported. */
 async function finishRun(
   t: Training,
-  state: RunState,
-  metrics: RunMetrics,
+  run: TrainingRun,
   selection: BackendSelection,
   report: Reporter,
 ): Promise<void> {
   const test = await evaluate(t.model, t.testLoader);
   const correct = Math.round(test.accuracy * test.count);
-  metrics.test = { accuracy: test.accuracy, loss: test.loss, correct, total: test.count };
-  metrics.status = 'completed';
-  await writeMetrics(state.runDir, metrics);
-  const totalSeconds = metrics.epochs.reduce((s, m) => s + m.seconds, 0);
+  await run.finish('completed', {
+    accuracy: test.accuracy,
+    loss: test.loss,
+    correct,
+    total: test.count,
+  });
+  const totalSeconds = run.metrics.epochs.reduce((s, m) => s + m.seconds, 0);
   report.result(
     `Test accuracy: ${percent(test.accuracy)} (${correct}/${test.count}), loss ${test.loss.toFixed(4)}, ` +
-      `${metrics.epochs.length} epochs in ${totalSeconds.toFixed(1)} s on ${selection.name}\nRun saved to ${displayPath(state.runDir)}`,
+      `${run.metrics.epochs.length} epochs in ${totalSeconds.toFixed(1)} s on ${selection.name}\nRun saved to ${displayPath(run.runDir)}`,
     {
       accuracy: test.accuracy,
       loss: test.loss,
@@ -540,8 +429,8 @@ async function finishRun(
       total: test.count,
       backend: selection.name,
       trainSeconds: totalSeconds,
-      runDir: state.runDir,
-      checkpoint: state.lastCheckpoint?.dir,
+      runDir: run.runDir,
+      checkpoint: run.lastCheckpoint?.dir,
     },
     'done',
   );
