@@ -31,6 +31,13 @@ export {
   writeRunFile,
 } from './run-directory.js';
 export {
+  MOMENTUM_OPTIMIZERS,
+  type RunRecipe,
+  recipeOptimizer,
+  recipeScheduler,
+  runRecipeSchema,
+} from './run-recipe.js';
+export {
   type OpenedRun,
   openRun,
   ResumeError,

@@ -23,6 +23,9 @@ import {
   openRun,
   ResumeError,
   RUN_JSON,
+  recipeOptimizer,
+  recipeScheduler,
+  runRecipeSchema,
   scheduleFixesEpochs,
   TrainingRun,
   writeRunFile,
@@ -38,13 +41,11 @@ import {
 } from '../choices.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { percent } from '../format.js';
-import { buildOptimizer, buildScheduler } from '../optimization.js';
 import { TrainingProgress } from '../progress.js';
 import {
   RECIPE_OPTIONS,
   type Recipe,
   type RecipeOverrides,
-  recipeSchema,
   resolveRecipe,
   unusedOptions,
 } from '../recipe.js';
@@ -90,7 +91,7 @@ const runFileSchema = v.object({
     limitTrain: v.optional(limit),
     limitTest: v.optional(limit),
   }),
-  recipe: recipeSchema,
+  recipe: runRecipeSchema,
 });
 
 type RunFile = v.InferOutput<typeof runFileSchema>;
@@ -220,7 +221,7 @@ async function buildTraining(
     );
   }
   const model = buildModel(spec, initGenerator);
-  const optimizer = buildOptimizer(model, recipe);
+  const optimizer = recipeOptimizer(model, recipe);
   const trainLoader = new DataLoader(ds.train, {
     batchSize: recipe.batchSize,
     shuffle: true,
@@ -231,7 +232,7 @@ async function buildTraining(
     spec,
     model,
     optimizer,
-    scheduler: buildScheduler(optimizer, recipe, trainLoader.length),
+    scheduler: recipeScheduler(optimizer, recipe, trainLoader.length),
     generators,
     trainLoader,
     valLoader: ds.val ? new DataLoader(ds.val, { batchSize: EVAL_BATCH }) : undefined,
