@@ -2,21 +2,18 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
-  rmSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@resnet-ts/core';
 import { parseMnistDigits, splitMnistDigits } from '@resnet-ts/data';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli } from './run-cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, tempDir } from './run-cli.js';
 
 // A slice small enough for seconds on the wasm path, big enough that every stage runs.
 const TINY = [
@@ -40,11 +37,7 @@ const SLICE = [
   'wasm',
 ];
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-train-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('train');
 
 let events: Array<Record<string, any>>;
 let runDir: string;
@@ -77,12 +70,13 @@ describe('train --json', () => {
     expect(epochs.map((e) => e.epoch)).toEqual([1, 2]);
     for (const e of epochs) {
       expect(e.epochs).toBe(2);
-      expect(e.trainLoss).toBeGreaterThan(0);
-      expect(e.trainAccuracy).toBeGreaterThanOrEqual(0);
-      expect(e.trainAccuracy).toBeLessThanOrEqual(1);
-      expect(e.valLoss).toBeGreaterThan(0);
-      expect(e.imagesPerSec).toBeGreaterThan(0);
-      expect(e.seconds).toBeGreaterThan(0);
+      for (const key of ['trainLoss', 'valLoss', 'imagesPerSec', 'seconds']) {
+        expect(e[key], key).toBeGreaterThan(0);
+      }
+      for (const key of ['trainAccuracy', 'valAccuracy']) {
+        expect(e[key], key).toBeGreaterThanOrEqual(0);
+        expect(e[key], key).toBeLessThanOrEqual(1);
+      }
     }
     // Learning happened: the second epoch's training loss is below the first's.
     expect(epochs[1].trainLoss).toBeLessThan(epochs[0].trainLoss);
