@@ -120,6 +120,30 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     await runPredict(checkpoint, images, opts, reporterFor(opts));
   });
 
+  const exportCmd = program
+    .command('export')
+    .description('write a checkpoint as a PyTorch .pth, PyTorch-layout safetensors or ONNX file')
+    .argument('<checkpoint>', 'a run directory, its checkpoint directory or a .safetensors file')
+    .addOption(
+      new Option('--format <format>', 'pth: torch.load; safetensors: PyTorch layout; onnx: NCHW')
+        .choices(['pth', 'safetensors', 'onnx'])
+        .makeOptionMandatory(),
+    )
+    .option(
+      '--out <file>',
+      'where to write (default: model.pth, model.pytorch.safetensors or model.onnx beside the checkpoint)',
+    )
+    .option(
+      '--training-state',
+      "pth: also the optimizer's and scheduler's state, to continue in PyTorch",
+    )
+    .option('--opset <n>', 'onnx: operator set version (9-17)', integer(9), 13)
+    .addOption(backendOption());
+  outputOptions(exportCmd).action(async (checkpoint, opts) => {
+    const { runExport } = await import('./commands/export.js');
+    await runExport(checkpoint, opts, reporterFor(opts));
+  });
+
   const backends = program
     .command('backends')
     .description('report which backend would be used, and why each other one is skipped')

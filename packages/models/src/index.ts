@@ -5,6 +5,21 @@
  * (safetensors in and out, with every layout difference handled in one place).
  */
 
+export { type ExportOnnxOptions, exportOnnx } from './onnx-export.js';
+export {
+  type PickleKey,
+  type PickleValue,
+  PyTuple,
+  unpickle,
+} from './pickle.js';
+export {
+  type ReadTorchFileOptions,
+  readTorchFile,
+  type TorchFileTensor,
+  type TorchFileValue,
+  type TorchValue,
+  writeTorchFile,
+} from './pth.js';
 export {
   buildModel,
   isModelName,
@@ -36,9 +51,23 @@ export {
 } from './resnet.js';
 export { type ModelSummary, type SummaryRow, summary } from './summary.js';
 export {
+  fromTorchOptimizerState,
+  fromTorchSchedulerState,
+  type OptimizerStateLike,
+  type TorchCheckpointParts,
+  toTorchOptimizerState,
+  toTorchSchedulerState,
+  writeTorchCheckpoint,
+} from './torch-checkpoint.js';
+export { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
+export {
+  loadPretrainedWeights,
   loadTorchStateDict,
+  type PretrainedWeightsReport,
+  selectStateDict,
   type TorchFlattenedInputs,
   type TorchRawTensor,
+  type TorchStateDictOptions,
   type TorchStateDictSource,
   type TorchTensor,
   toTorchSafetensors,
@@ -56,3 +85,12 @@ export {
   WEIGHTS_META_LIMITS,
   type WeightsMeta,
 } from './weights-meta.js';
+export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
+export {
+  readZip,
+  writeZip,
+  type ZipArchive,
+  type ZipEntry,
+  type ZipFile,
+  type ZipLimits,
+} from './zip.js';

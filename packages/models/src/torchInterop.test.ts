@@ -236,8 +236,9 @@ describe('errors', () => {
 
   it('rejects what is not a state dict', () => {
     const model = new Linear(2, 2);
+    // Neither a .pth nor safetensors: the error says what the bytes look like instead.
     expect(() => loadTorchStateDict(model, new Uint8Array(3))).toThrow(
-      /shorter than the 8-byte header/,
+      /expected a \.pth \(torch\.save\) or \.safetensors file; these 3 bytes look like unrecognised bytes \(00 00 00\)/,
     );
     expect(() => loadTorchStateDict(model, { weight: 5 as never, bias: tf.zeros([2]) })).toThrow(
       /entry "weight" must be a tfjs Tensor or \{dtype, shape, data\}, got 5/,

@@ -1,14 +1,15 @@
 import {
   decodeSafetensors,
-  describe,
   encodeSafetensors,
+  formatValue,
   type LoadResult,
   type Module,
   type RawTensor,
   type SafetensorsDtype,
   type SafetensorsFile,
+  type SafetensorsTensor,
   type ShapeMismatch,
-  StateDictError,
+  type StateDictTransform,
   ValueError,
 } from '@resnet-ts/core';
 import {
@@ -21,6 +22,10 @@ import {
   oiToIo,
 } from '@resnet-ts/layers';
 import * as tf from '@tensorflow/tfjs-core';
+import type { PickleKey } from './pickle.js';
+import { readTorchFile, type TorchValue } from './pth.js';
+import { TorchFileError } from './torch-file-error.js';
+import { sniffWeightsFormat } from './weights-format.js';
 
 /**
  * Implemented by a model with a Linear layer that reads a flattened convolutional feature
@@ -35,8 +40,31 @@ export interface TorchFlattenedInputs {
 /** One tensor of a PyTorch state dict: decoded safetensors data or a tfjs tensor. */
 export type TorchTensor = RawTensor | tf.Tensor;
 
-/** A PyTorch state dict: a safetensors file (bytes or decoded) or tensors by name. */
-export type TorchStateDictSource = Uint8Array | SafetensorsFile | Record<string, TorchTensor>;
+/**
+ * A PyTorch state dict: the bytes of a `.pth`/`.pt` (`torch.save`) or `.safetensors` file,
+ * a decoded safetensors file, a value {@link readTorchFile} returned, or tensors by name.
+ */
+export type TorchStateDictSource =
+  | Uint8Array
+  | SafetensorsFile
+  | Map<PickleKey, TorchValue>
+  | Record<string, TorchTensor>;
+
+/** Options of {@link loadTorchStateDict} and {@link selectStateDict}. */
+export interface TorchStateDictOptions {
+  /** As `load_state_dict(strict=...)`: missing and unexpected keys throw. Default true. */
+  strict?: boolean;
+  /**
+   * The key of the state dict inside a training checkpoint (`'model'` of
+   * `{'model': ..., 'optimizer': ...}`); a dotted path reaches nested dicts.
+   */
+  key?: string;
+  /**
+   * A prefix to remove from every key that has it: `true` means `'module.'`, which
+   * DataParallel and DistributedDataParallel put before every name.
+   */
+  stripPrefix?: string | boolean;
+}
 
 /** A PyTorch-layout tensor as {@link toTorchStateDict} returns it; `encodeSafetensors` writes it. */
 export interface TorchRawTensor {
@@ -64,13 +92,13 @@ function layouts(model: Module): Map<string, Layout> {
     const m = modules.get(path);
     if (!(m instanceof Linear)) {
       throw new ValueError(
-        `torchFlattenedInputs: ${describe(path)} must name a Linear of the model, found ${m ? m.typeName : 'nothing'}`,
+        `torchFlattenedInputs: ${formatValue(path)} must name a Linear of the model, found ${m ? m.typeName : 'nothing'}`,
       );
     }
     const [c, h, w] = chw;
     if (c * h * w !== m.inFeatures) {
       throw new ValueError(
-        `torchFlattenedInputs: ${describe(path)} reads a map of ${describe(chw)} = ${c * h * w} features, but has inFeatures ${m.inFeatures}`,
+        `torchFlattenedInputs: ${formatValue(path)} reads a map of ${formatValue(chw)} = ${c * h * w} features, but has inFeatures ${m.inFeatures}`,
       );
     }
   }
@@ -150,6 +178,90 @@ function isSafetensorsFile(source: object): source is SafetensorsFile {
   return Object.keys(source).length === 2 && isRecord(tensors) && isRecord(metadata);
 }
 
+function isTensorValue(v: unknown): v is SafetensorsTensor {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Map) &&
+    Array.isArray((v as SafetensorsTensor).shape) &&
+    typeof (v as SafetensorsTensor).dtype === 'string'
+  );
+}
+
+/** The keys of a checkpoint dict whose values are state dicts, for an error's hint. */
+function stateDictKeys(dict: Map<PickleKey, TorchValue>): string[] {
+  return [...dict]
+    .filter(([, v]) => v instanceof Map && v.size > 0 && [...v.values()].every(isTensorValue))
+    .map(([k]) => String(k));
+}
+
+/**
+ * The state dict inside what {@link readTorchFile} returned: the value itself, or the one
+ * under `key` of a training checkpoint, with `stripPrefix` removed from its keys. Throws a
+ * {@link TorchFileError} naming the keys to choose from when the value is a checkpoint and no
+ * key was given, and for any value that is not a dict of tensors.
+ */
+export function selectStateDict(
+  value: TorchValue,
+  { key, stripPrefix }: Pick<TorchStateDictOptions, 'key' | 'stripPrefix'> = {},
+): Record<string, SafetensorsTensor> {
+  let current = value;
+  for (const part of key === undefined ? [] : key.split('.')) {
+    if (!(current instanceof Map) || !current.has(part)) {
+      const keys = current instanceof Map ? [...current.keys()].map(String) : [];
+      throw new TorchFileError(
+        'format',
+        `loadTorchStateDict: no key ${formatValue(part)} (of ${formatValue(key)}) in the file; it has ${formatValue(keys.slice(0, 20))}`,
+      );
+    }
+    current = current.get(part)!;
+  }
+  if (!(current instanceof Map)) {
+    throw new TorchFileError(
+      'format',
+      `loadTorchStateDict: expected a dict of tensors, the file holds ${formatValue(Object.prototype.toString.call(current))}`,
+    );
+  }
+  const prefix = stripPrefix === true ? 'module.' : stripPrefix || '';
+  const out: Record<string, SafetensorsTensor> = Object.create(null);
+  for (const [k, v] of current) {
+    if (typeof k !== 'string' || !isTensorValue(v)) {
+      const candidates = stateDictKeys(current);
+      throw new TorchFileError(
+        'format',
+        candidates.length
+          ? `loadTorchStateDict: this looks like a training checkpoint; choose its state dict with { key: ${candidates.map((c) => formatValue(c)).join(' | ')} }`
+          : `loadTorchStateDict: entry ${formatValue(String(k))} is not a tensor; expected a state dict (names → tensors)`,
+      );
+    }
+    out[prefix && k.startsWith(prefix) ? k.slice(prefix.length) : k] = v;
+  }
+  return out;
+}
+
+/** The entries of any {@link TorchStateDictSource}, sniffing the format of bytes. */
+function entriesOf(
+  source: TorchStateDictSource,
+  options: TorchStateDictOptions,
+): Record<string, TorchTensor> {
+  if (source instanceof Uint8Array) {
+    const sniffed = sniffWeightsFormat(source);
+    if (sniffed.format === 'pth') return selectStateDict(readTorchFile(source), options);
+    if (sniffed.format === null) {
+      throw new TorchFileError(
+        'format',
+        `loadTorchStateDict: expected a .pth (torch.save) or .safetensors file; these ${source.length} bytes look like ${sniffed.looksLike}`,
+      );
+    }
+    source = decodeSafetensors(source);
+  }
+  if (source instanceof Map) return selectStateDict(source, options);
+  const tensors = isSafetensorsFile(source) ? source.tensors : source;
+  if (options.key === undefined && !options.stripPrefix) return tensors;
+  const asValues = new Map(Object.entries(tensors) as Array<[string, TorchValue]>);
+  return selectStateDict(asValues, options) as Record<string, TorchTensor>;
+}
+
 function checkEntry(name: string, value: unknown): asserts value is TorchTensor {
   if (isTfTensor(value)) return;
   const v = value as Partial<RawTensor> | null;
@@ -161,7 +273,7 @@ function checkEntry(name: string, value: unknown): asserts value is TorchTensor 
     typeof v.data !== 'object'
   ) {
     throw new ValueError(
-      `loadTorchStateDict: entry ${describe(name)} must be a tfjs Tensor or {dtype, shape, data}, got ${describe(value)}`,
+      `loadTorchStateDict: entry ${formatValue(name)} must be a tfjs Tensor or {dtype, shape, data}, got ${formatValue(value)}`,
     );
   }
 }
@@ -185,68 +297,52 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Loads a PyTorch state dict (a `.safetensors` file's bytes, or tensors by name in PyTorch's
- * layouts) into `model`: convolution weights OIHW → HWIO, Linear weights `[out, in]` →
+ * Loads a PyTorch state dict (the bytes of a `.pth` or `.safetensors` file, told apart by
+ * their first bytes, or tensors by name in PyTorch's layouts) into `model`: convolution weights OIHW → HWIO, Linear weights `[out, in]` →
  * `[in, out]`, the rows of a Linear that reads a flattened feature map from (c, h, w) to
  * (h, w, c) order (see {@link TorchFlattenedInputs}), int64 counters to int32.
  *
  * As `load_state_dict`: shape mismatches (reported in PyTorch's layout) always throw; with
  * `strict` (default) missing and unexpected keys throw too, all in one `StateDictError`, and
- * nothing is changed when it throws. Tensors passed in are not disposed.
+ * nothing is changed when it throws. Tensors passed in are not disposed. A training
+ * checkpoint's state dict is chosen with `key`, DataParallel's `module.` removed with
+ * `stripPrefix` (see {@link TorchStateDictOptions}).
  */
 export function loadTorchStateDict(
   model: Module,
   source: TorchStateDictSource,
-  { strict = true }: { strict?: boolean } = {},
+  options: TorchStateDictOptions = {},
 ): LoadResult {
+  const { strict = true } = options;
   if (typeof source !== 'object' || source === null) {
     throw new ValueError(
-      `loadTorchStateDict: expected safetensors bytes or a record of tensors, got ${describe(source)}`,
+      `loadTorchStateDict: expected .pth or safetensors bytes or a record of tensors, got ${formatValue(source)}`,
     );
   }
-  const entries: Record<string, TorchTensor> =
-    source instanceof Uint8Array
-      ? decodeSafetensors(source).tensors
-      : isSafetensorsFile(source)
-        ? source.tensors
-        : (source as Record<string, TorchTensor>);
+  const entries = entriesOf(source, options);
   for (const [key, value] of Object.entries(entries)) checkEntry(key, value);
-  const own = model.stateDict();
-  const layout = layouts(model);
-  const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(entries, k));
-  const unexpectedKeys = Object.keys(entries).filter((k) => !Object.hasOwn(own, k));
-  const shapeMismatches: ShapeMismatch[] = [];
-  for (const [key, t] of Object.entries(own)) {
-    if (!Object.hasOwn(entries, key)) continue;
-    const expected = torchShape(layout.get(key)!, t.shape);
-    const found = [...entries[key].shape];
-    if (!sameShape(expected, found)) shapeMismatches.push({ key, expected, found });
-  }
-  if (shapeMismatches.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
-    throw new StateDictError(
-      strict ? missingKeys : [],
-      strict ? unexpectedKeys : [],
-      shapeMismatches,
-      model.typeName,
-    );
-  }
-  const created: tf.Tensor[] = [];
-  try {
-    const converted: Record<string, tf.Tensor> = {};
-    for (const key of Object.keys(own)) {
-      if (!Object.hasOwn(entries, key)) continue;
-      const value = entries[key];
-      const t = toTfTensor(value);
-      if (t !== value) created.push(t);
-      const ours = tf.tidy(() => fromTorch(layout.get(key)!, t));
-      if (ours !== t) created.push(ours);
-      converted[key] = ours;
+  if (strict && !options.stripPrefix) {
+    const own = model.stateDict();
+    const unexpected = Object.keys(entries).filter((k) => !Object.hasOwn(own, k));
+    if (unexpected.length && unexpected.every((k) => k.startsWith('module.'))) {
+      throw new ValueError(
+        `loadTorchStateDict: every key of the file starts with "module." (saved from DataParallel or DistributedDataParallel); pass { stripPrefix: true }`,
+      );
     }
-    model.loadStateDict(converted, { strict: false });
-  } finally {
-    tf.dispose(created);
   }
-  return { missingKeys, unexpectedKeys };
+  return model.loadStateDict(entries, { strict, transform: torchTransform(model) });
+}
+
+/**
+ * PyTorch's layouts as a transform of core's one loader (`Module.loadStateDict`), which
+ * checks keys and shapes (reported in PyTorch's layout) and assigns.
+ */
+function torchTransform(model: Module): StateDictTransform<TorchTensor> {
+  const layout = layouts(model);
+  return {
+    sourceShape: (key, ownShape) => torchShape(layout.get(key)!, ownShape),
+    toTensor: (key, value) => fromTorch(layout.get(key)!, toTfTensor(value)),
+  };
 }
 
 /**
@@ -267,7 +363,9 @@ export function toTorchStateDict(model: Module): Record<string, TorchRawTensor> 
     const dtype = t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I64' : 'BOOL';
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') {
       converted.dispose();
-      throw new ValueError(`toTorchStateDict: ${describe(key)} has unsupported dtype ${t.dtype}`);
+      throw new ValueError(
+        `toTorchStateDict: ${formatValue(key)} has unsupported dtype ${t.dtype}`,
+      );
     }
     out[key] = { dtype, shape: [...converted.shape], data: data.slice() };
     converted.dispose();
@@ -285,4 +383,82 @@ export function toTorchSafetensors(
   metadata: Record<string, string> = {},
 ): Uint8Array {
   return encodeSafetensors(toTorchStateDict(model), { format: 'pt', ...metadata });
+}
+
+/**
+ * Converts single tensors named by `model`'s state-dict keys between our layouts and
+ * PyTorch's, for state that is shaped like a parameter (momentum buffers, Adam moments).
+ * @internal
+ */
+export function torchLayoutOf(model: Module): {
+  toTorch(key: string, t: tf.Tensor): TorchRawTensor;
+  fromTorch(key: string, t: TorchTensor): tf.Tensor;
+} {
+  const layout = layouts(model);
+  const of = (key: string) => {
+    const l = layout.get(key);
+    if (!l) throw new ValueError(`no state-dict entry ${formatValue(key)} in ${model.typeName}`);
+    return l;
+  };
+  return {
+    toTorch(key, t) {
+      const converted = tf.tidy(() => tf.cast(toTorch(of(key), t), 'float32'));
+      const data = (converted.dataSync() as Float32Array).slice();
+      const shape = [...converted.shape];
+      converted.dispose();
+      return { dtype: 'F32', shape, data };
+    },
+    fromTorch(key, value) {
+      const t = toTfTensor(value);
+      const out = tf.tidy(() => fromTorch(of(key), t));
+      if (t !== value && out !== t) t.dispose();
+      return out;
+    },
+  };
+}
+
+/** What {@link loadPretrainedWeights} loaded and what it left, by state-dict key. */
+export interface PretrainedWeightsReport {
+  /** Keys copied from the file into the model. */
+  loaded: string[];
+  /** Keys of the model the file lacks: they keep the model's initial values. */
+  missing: string[];
+  /** Keys of the file the model lacks: ignored. */
+  unexpected: string[];
+  /** Keys in both with different shapes (in PyTorch's layout), e.g. a classifier head for another class count: left at the model's initial values. */
+  shapeMismatched: ShapeMismatch[];
+}
+
+/**
+ * Initialises `model` from pretrained weights (`.pth` or `.safetensors` bytes, e.g.
+ * torchvision's resnet18), loading every entry whose name and shape match and reporting the
+ * rest instead of throwing: a head trained for 1000 classes is skipped when the model has 10,
+ * and `fc.weight`/`fc.bias` appear under `shapeMismatched`. Options as
+ * {@link loadTorchStateDict} (`key`, `stripPrefix`); `strict` is ignored.
+ */
+export function loadPretrainedWeights(
+  model: Module,
+  source: TorchStateDictSource,
+  options: Omit<TorchStateDictOptions, 'strict'> = {},
+): PretrainedWeightsReport {
+  const entries = entriesOf(source, options);
+  for (const [key, value] of Object.entries(entries)) checkEntry(key, value);
+  const own = model.stateDict();
+  const layout = layouts(model);
+  const shapeMismatched: ShapeMismatch[] = [];
+  const matching: Record<string, TorchTensor> = {};
+  for (const [key, t] of Object.entries(own)) {
+    if (!Object.hasOwn(entries, key)) continue;
+    const expected = torchShape(layout.get(key)!, t.shape);
+    const found = [...entries[key].shape];
+    if (sameShape(expected, found)) matching[key] = entries[key];
+    else shapeMismatched.push({ key, expected, found });
+  }
+  loadTorchStateDict(model, matching, { strict: false });
+  return {
+    loaded: Object.keys(matching),
+    missing: Object.keys(own).filter((k) => !Object.hasOwn(entries, k)),
+    unexpected: Object.keys(entries).filter((k) => !Object.hasOwn(own, k)),
+    shapeMismatched,
+  };
 }
