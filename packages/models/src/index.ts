@@ -74,18 +74,19 @@ export {
   toTorchStateDict,
 } from './torchInterop.js';
 export { VanResNet, type VanResNetOptions } from './vanResNet.js';
+export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
 export {
   checkWeightsFitSpec,
   describeForeignModel,
   encodeWeightsMeta,
   loadModelFromSafetensors,
   MODEL_META_KEY,
+  modelSpecSchema,
   parseWeightsMeta,
   readWeightsMeta,
   WEIGHTS_META_LIMITS,
   type WeightsMeta,
 } from './weights-meta.js';
-export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
 export {
   readZip,
   writeZip,

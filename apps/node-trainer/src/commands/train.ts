@@ -5,11 +5,10 @@ import { type LoadedDataset, loadDataset } from '@resnet-ts/data/node';
 import {
   buildModel,
   encodeWeightsMeta,
-  MODEL_NAMES,
   type ModelName,
   type ModelSpec,
   modelSpec,
-  WEIGHTS_META_LIMITS,
+  modelSpecSchema,
   type WeightsMeta,
 } from '@resnet-ts/models';
 import {
@@ -66,17 +65,6 @@ export interface TrainOptions extends RecipeOverrides {
   json?: boolean;
   quiet?: boolean;
 }
-
-const size = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
-
-/** A model spec as run.json records it, held to the limits a weights file is held to. */
-const modelSpecSchema = v.object({
-  name: v.picklist(MODEL_NAMES),
-  inChannels: size(WEIGHTS_META_LIMITS.inChannels),
-  inputSize: size(WEIGHTS_META_LIMITS.inputSize),
-  numClasses: size(WEIGHTS_META_LIMITS.numClasses),
-  stem: v.optional(v.picklist(['cifar', 'imagenet'])),
-});
 
 const limit = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
 
