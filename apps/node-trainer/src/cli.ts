@@ -43,6 +43,13 @@ function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
 }
 
+function threadsOption(): Option {
+  return new Option(
+    '--threads <n>',
+    'threads of the wasm backend (default: every core, at most 8; 1: single-threaded)',
+  ).argParser(integer(1));
+}
+
 // Each command's module is imported when it runs, so --help and usage errors answer at once
 // without starting a backend or loading any data.
 function buildProgram(): Command {
@@ -74,6 +81,7 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
   for (const o of RECIPE_OPTIONS.filter((o) => !o.advanced)) train.addOption(recipeOption(o));
   train
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--out <dir>', 'where each run gets its own <timestamp>/ directory', 'runs')
     .option('--resume <dir>', 'continue an interrupted run from its directory');
   outputOptions(train);
@@ -94,7 +102,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .argument('<checkpoint>', 'a run directory, its checkpoint directory or a .safetensors file');
   dataOptions(evalCmd, undefined)
     .option('--batch-size <n>', 'images per batch', integer(1), 256)
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(evalCmd)
     .optionsGroup('Advanced options:')
     .option('--limit-test <n>', 'use only the first n test images', integer(1))
@@ -114,7 +123,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
         .choices(['auto', 'yes', 'no'])
         .default('auto'),
     )
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(predict).action(async (checkpoint, images, opts) => {
     const { runPredict } = await import('./commands/predict.js');
     await runPredict(checkpoint, images, opts, reporterFor(opts));
@@ -138,7 +148,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
       "pth: also the optimizer's and scheduler's state, to continue in PyTorch",
     )
     .option('--opset <n>', 'onnx: operator set version (9-17)', integer(9), 13)
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(exportCmd).action(async (checkpoint, opts) => {
     const { runExport } = await import('./commands/export.js');
     await runExport(checkpoint, opts, reporterFor(opts));
@@ -147,7 +158,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
   const backends = program
     .command('backends')
     .description('report which backend would be used, and why each other one is skipped')
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(backends).action(async (opts) => {
     const { runBackends } = await import('./commands/backends.js');
     await runBackends(opts, reporterFor(opts));

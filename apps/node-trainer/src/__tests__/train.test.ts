@@ -7,6 +7,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@resnet-ts/core';
 import { parseMnistDigits, splitMnistDigits } from '@resnet-ts/data';
@@ -42,6 +43,21 @@ const tmp = tempDir('train');
 let events: Array<Record<string, any>>;
 let runDir: string;
 
+describe('--threads', () => {
+  it('runs the wasm backend on the threads asked for; 1 is the single-threaded build', async () => {
+    const reason = async (threads: string) => {
+      const r = await runCli(['backends', '--backend', 'wasm', '--threads', threads, '--json']);
+      expect(r.code).toBe(0);
+      return jsonEvents(r.stdout).find((e) => e.event === 'backend')!.tried[0].reason;
+    };
+    expect(await reason('1')).toBe('XNNPACK with resnet-ts training kernels');
+    expect(await reason('2')).toBe('XNNPACK on 2 threads with resnet-ts training kernels');
+    const bad = await runCli(['backends', '--threads', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("expected a whole number >= 1, got '0'");
+  });
+});
+
 describe('train --json', () => {
   beforeAll(async () => {
     const r = await runCli([
@@ -63,6 +79,17 @@ describe('train --json', () => {
     const backend = events.find((e) => e.event === 'backend')!;
     expect(backend.name).toBe('wasm');
     expect(backend.tried).toEqual([{ name: 'wasm', ok: true, reason: expect.any(String) }]);
+  });
+
+  it('trains on every core (at most 8) by default, and records how many in run.json', () => {
+    const cores = Math.min(cpus().length, 8);
+    const backend = events.find((e) => e.event === 'backend')!;
+    expect(backend.tried[0].reason).toBe(
+      cores === 1
+        ? 'XNNPACK with resnet-ts training kernels'
+        : `XNNPACK on ${cores} threads with resnet-ts training kernels`,
+    );
+    expect(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).threads).toBe(cores);
   });
 
   it('emits one event per epoch with the figures of the table', () => {

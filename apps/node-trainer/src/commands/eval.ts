@@ -3,25 +3,19 @@ import { DataLoader, datasetInfo } from '@resnet-ts/data';
 import { loadDataset } from '@resnet-ts/data/node';
 import { evaluate, type Metric } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
-import {
-  type BackendChoice,
-  isTrainableDataset,
-  TRAINABLE_DATASETS,
-  type TrainableDataset,
-} from '../choices.js';
+import { isTrainableDataset, TRAINABLE_DATASETS, type TrainableDataset } from '../choices.js';
 import { CliError } from '../errors.js';
 import { percent, table } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `eval`. */
-export interface EvalOptions {
+export interface EvalOptions extends BackendOptions {
   dataset?: TrainableDataset;
   dataDir?: string;
   download?: boolean;
   batchSize: number;
-  backend: BackendChoice;
   limitTest?: number;
 }
 
@@ -58,7 +52,7 @@ export async function runEval(
   opts: EvalOptions,
   report: Reporter,
 ): Promise<void> {
-  await activateBackend(opts.backend, report);
+  await activateBackend(opts, report);
   const { model, meta, weights } = await loadModel(checkpoint);
   const name = opts.dataset ?? meta.dataset.name;
   if (!isTrainableDataset(name)) {

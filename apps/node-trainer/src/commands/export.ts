@@ -17,9 +17,8 @@ import {
   runRecipeSchema,
 } from '@resnet-ts/train/node';
 import * as v from 'valibot';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
-import type { BackendChoice } from '../choices.js';
 import { CliError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 
@@ -27,13 +26,12 @@ import type { Reporter } from '../reporter.js';
 export const EXPORT_FORMATS = ['pth', 'safetensors', 'onnx'] as const;
 
 /** The options of `export`. */
-export interface ExportOptions {
+export interface ExportOptions extends BackendOptions {
   format: (typeof EXPORT_FORMATS)[number];
   out?: string;
   /** pth only: also the optimizer's and scheduler's state, as a training checkpoint dict. */
   trainingState?: boolean;
   opset: number;
-  backend: BackendChoice;
 }
 
 const FILE_NAMES: Record<ExportOptions['format'], string> = {
@@ -53,7 +51,7 @@ export async function runExport(
   opts: ExportOptions,
   report: Reporter,
 ): Promise<void> {
-  await activateBackend(opts.backend, report);
+  await activateBackend(opts, report);
   const { model, meta, weights } = await loadModel(checkpoint);
   const { dir, runDir } = await findCheckpoint(checkpoint);
   const out = resolve(opts.out ?? join(dir ?? dirname(weights), FILE_NAMES[opts.format]));

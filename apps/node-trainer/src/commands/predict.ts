@@ -3,17 +3,15 @@ import { toModelInput } from '@resnet-ts/data';
 import { readImage } from '@resnet-ts/data/node';
 import { predict } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { loadModel } from '../checkpoint.js';
-import type { BackendChoice } from '../choices.js';
 import { percent } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `predict`. */
-export interface PredictOptions {
+export interface PredictOptions extends BackendOptions {
   top: number;
   invert: 'auto' | 'yes' | 'no';
-  backend: BackendChoice;
 }
 
 /** `resnet-ts predict <checkpoint> <image…>`: the top-k classes of each image with probabilities. */
@@ -23,7 +21,7 @@ export async function runPredict(
   opts: PredictOptions,
   report: Reporter,
 ): Promise<void> {
-  await activateBackend(opts.backend, report);
+  await activateBackend(opts, report);
   const { model, meta } = await loadModel(checkpoint);
   const spec = meta.dataset.input;
   const classes = meta.dataset.classes;

@@ -31,13 +31,9 @@ import {
 } from '@resnet-ts/train/node';
 import type { Command } from 'commander';
 import * as v from 'valibot';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath } from '../checkpoint.js';
-import {
-  type BackendChoice,
-  type TrainableDataset as DatasetName,
-  TRAINABLE_DATASETS,
-} from '../choices.js';
+import { type TrainableDataset as DatasetName, TRAINABLE_DATASETS } from '../choices.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { percent } from '../format.js';
 import { TrainingProgress } from '../progress.js';
@@ -51,12 +47,11 @@ import {
 import type { Reporter } from '../reporter.js';
 
 /** The options of `train`, as commander parses them. */
-export interface TrainOptions extends RecipeOverrides {
+export interface TrainOptions extends RecipeOverrides, BackendOptions {
   model: ModelName;
   dataset: DatasetName;
   dataDir?: string;
   download?: boolean;
-  backend: BackendChoice;
   out: string;
   resume?: string;
   limitTrain?: number;
@@ -80,6 +75,8 @@ const runFileSchema = v.object({
     limitTest: v.optional(limit),
   }),
   recipe: runRecipeSchema,
+  /** Threads the wasm backend trained on when the run was started (runs before 0.2 lack it). */
+  threads: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))),
 });
 
 type RunFile = v.InferOutput<typeof runFileSchema>;
@@ -269,11 +266,15 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
   const plan = opts.resume
     ? await planResume(opts.resume, opts, given, report)
     : planNewRun(opts, given, report);
-  const selection = await activateBackend(opts.backend, report);
+  const selection = await activateBackend(opts, report);
   const t = await buildTraining(plan, opts, report);
   const run = plan.resume
     ? await continueRun(plan, t, report)
-    : await TrainingRun.create(opts.out, { ...plan.run, model: t.spec });
+    : await TrainingRun.create(opts.out, {
+        ...plan.run,
+        model: t.spec,
+        threads: selection.threads,
+      });
   announce(plan, t, run, report);
 
   if (run.startEpoch < plan.run.recipe.epochs) {
