@@ -1,6 +1,6 @@
+import type { DatasetName } from '@resnet-ts/data';
 import { OPTIMIZER_NAMES, SCHEDULER_NAMES } from '@resnet-ts/train';
 import { MOMENTUM_OPTIMIZERS, type RunRecipe } from '@resnet-ts/train/node';
-import type { TrainableDataset as DatasetName } from './choices.js';
 import { fraction, integer, integerList, number } from './parse.js';
 
 /** Every hyper-parameter of a run, after defaults are filled in (train/node's run.json recipe). */
@@ -37,6 +37,18 @@ const BY_DATASET: Record<DatasetName, Omit<Recipe, 'seed' | 'milestones'>> = {
     weightDecay: 5e-4,
     momentum: 0.9,
     valSplit: 0.1,
+  },
+  // Fine-tuning pretrained weights (--weights), as torchvision's transfer-learning tutorial:
+  // SGD with momentum at a rate that keeps the pretrained features, a few epochs.
+  folder: {
+    epochs: 5,
+    batchSize: 32,
+    lr: 0.01,
+    optimizer: 'sgd',
+    scheduler: 'cosine',
+    weightDecay: 1e-4,
+    momentum: 0.9,
+    valSplit: 0.2,
   },
 };
 

@@ -1,6 +1,7 @@
-import { sanitizeForTerminal } from '@resnet-ts/core';
-import { toModelInput } from '@resnet-ts/data';
-import { readImage } from '@resnet-ts/data/node';
+import { type InputSpec, sanitizeForTerminal } from '@resnet-ts/core';
+import { readRegularFile } from '@resnet-ts/core/node';
+import { Compose, Normalize, Resize, ToTensor, toModelInput } from '@resnet-ts/data';
+import { decodeImage, MAX_IMAGE_FILE_BYTES, readImage } from '@resnet-ts/data/node';
 import { predict } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend, type BackendOptions } from '../backend.js';
@@ -27,7 +28,11 @@ export async function runPredict(
   const classes = meta.dataset.classes;
   const inputs: Array<{ path: string } & ReturnType<typeof toModelInput>> = [];
   for (const path of images) {
-    inputs.push({ path, ...toModelInput(await readImage(path), spec, opts.invert) });
+    const input =
+      meta.dataset.name === 'folder'
+        ? await folderInput(path, spec)
+        : toModelInput(await readImage(path), spec, opts.invert);
+    inputs.push({ path, ...input });
   }
   const k = Math.min(opts.top, classes.length);
   const probs = tf.tidy(() => {
@@ -51,4 +56,23 @@ export async function runPredict(
       'prediction',
     );
   });
+}
+
+/**
+ * A picture as a folder run's evaluation reads it: decoded to RGB, then the test transforms
+ * of `loadDataset('folder')` (Resize to the model's side, ToTensor, Normalize).
+ */
+async function folderInput(
+  path: string,
+  spec: InputSpec,
+): Promise<ReturnType<typeof toModelInput>> {
+  const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES, what: 'picture' });
+  const { data, width, height } = await decodeImage(bytes, path);
+  const test = new Compose([
+    new Resize([spec.size, spec.size]),
+    new ToTensor(),
+    new Normalize(spec.mean, spec.std),
+  ]);
+  const { image } = test.apply({ image: data, shape: [height, width, 3] });
+  return { pixels: image as Float32Array, info: { from: { width, height }, inverted: false } };
 }

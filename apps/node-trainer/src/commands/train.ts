@@ -1,14 +1,17 @@
-import { basename } from 'node:path';
-import { type BackendSelection, Generator, type Module, manualSeed } from '@resnet-ts/core';
-import { DataLoader, type ImageSample } from '@resnet-ts/data';
+import { basename, resolve } from 'node:path';
+import { type BackendSelection, Generator, Module, manualSeed } from '@resnet-ts/core';
+import { readRegularFile } from '@resnet-ts/core/node';
+import { DATASET_NAMES, DataLoader, type DatasetName, type ImageSample } from '@resnet-ts/data';
 import { type LoadedDataset, loadDataset } from '@resnet-ts/data/node';
 import {
   buildModel,
   encodeWeightsMeta,
+  loadPretrainedWeights,
   type ModelName,
   type ModelSpec,
   modelSpec,
   modelSpecSchema,
+  type PretrainedWeightsReport,
   type WeightsMeta,
 } from '@resnet-ts/models';
 import {
@@ -33,7 +36,7 @@ import type { Command } from 'commander';
 import * as v from 'valibot';
 import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath } from '../checkpoint.js';
-import { type TrainableDataset as DatasetName, TRAINABLE_DATASETS } from '../choices.js';
+import { FREEZE_CHOICES } from '../choices.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { percent } from '../format.js';
 import { TrainingProgress } from '../progress.js';
@@ -56,12 +59,19 @@ export interface TrainOptions extends RecipeOverrides, BackendOptions {
   resume?: string;
   limitTrain?: number;
   limitTest?: number;
+  valDir?: string;
+  imageSize?: number;
+  skipBadFiles?: boolean;
+  workers?: number;
+  weights?: string;
+  freeze?: (typeof FREEZE_CHOICES)[number];
   logEvery?: number;
   json?: boolean;
   quiet?: boolean;
 }
 
 const limit = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
+const path = v.pipe(v.string(), v.maxLength(4096));
 
 /** What run.json records: enough to resume the run and to know how it was made. */
 const runFileSchema = v.object({
@@ -69,12 +79,18 @@ const runFileSchema = v.object({
   argv: v.pipe(v.array(v.pipe(v.string(), v.maxLength(10_000))), v.maxLength(1000)),
   model: modelSpecSchema,
   data: v.object({
-    name: v.picklist(TRAINABLE_DATASETS),
-    dataDir: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+    name: v.picklist(DATASET_NAMES),
+    dataDir: v.optional(path),
     limitTrain: v.optional(limit),
     limitTest: v.optional(limit),
+    valDir: v.optional(path),
+    imageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(4096))),
+    skipBadFiles: v.optional(v.boolean()),
   }),
   recipe: runRecipeSchema,
+  /** The weights the run started from (--weights), and what of the model it trains. */
+  weights: v.optional(path),
+  freeze: v.optional(v.picklist(FREEZE_CHOICES)),
   /** Threads the wasm backend trained on when the run was started (runs before 0.2 lack it). */
   threads: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))),
 });
@@ -82,7 +98,21 @@ const runFileSchema = v.object({
 type RunFile = v.InferOutput<typeof runFileSchema>;
 
 /** Options that shape the run besides the recipe; on --resume they come from the run itself. */
-const DATA_SHAPING = ['model', 'dataset', 'dataDir', 'limitTrain', 'limitTest'] as const;
+const DATA_SHAPING = [
+  'model',
+  'dataset',
+  'dataDir',
+  'limitTrain',
+  'limitTest',
+  'valDir',
+  'imageSize',
+  'skipBadFiles',
+  'weights',
+  'freeze',
+] as const;
+
+/** Options that only a `--dataset folder` uses. */
+const FOLDER_ONLY = ['valDir', 'imageSize', 'skipBadFiles', 'workers'] as const;
 
 const EVAL_BATCH = 256;
 
@@ -97,16 +127,19 @@ interface RunPlan {
 
 /** The objects a run trains, built from its plan. */
 interface Training {
-  ds: LoadedDataset;
+  ds: LoadedDataset<Sample>;
   spec: ModelSpec;
   model: Module;
   optimizer: Optimizer;
   scheduler?: Scheduler;
   generators: { loader: Generator; augment: Generator };
-  trainLoader: DataLoader<ImageSample>;
-  valLoader?: DataLoader<ImageSample>;
-  testLoader: DataLoader<ImageSample>;
+  trainLoader: DataLoader<Sample>;
+  valLoader?: DataLoader<Sample>;
+  testLoader: DataLoader<Sample>;
 }
+
+/** A folder's samples decode when read: a promise the DataLoader awaits. */
+type Sample = ImageSample | Promise<ImageSample>;
 
 const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
 
@@ -118,14 +151,24 @@ function planNewRun(opts: TrainOptions, given: (k: string) => boolean, report: R
   }
   const recipe = resolveRecipe(opts.dataset, overrides);
   for (const warning of unusedOptions(recipe, overrides)) report.warn(warning);
-  const { dataset: name, dataDir, limitTrain, limitTest } = opts;
+  const { dataset: name, dataDir, limitTrain, limitTest, valDir, imageSize, skipBadFiles } = opts;
+  if (name === 'folder' && !dataDir) {
+    throw new UsageError('--dataset folder needs --data-dir DIR: a folder of class subfolders');
+  }
+  const unused = FOLDER_ONLY.filter((k) => name !== 'folder' && given(k));
+  if (unused.length > 0) {
+    report.warn(`${unused.map(kebab).join(', ')} only apply to --dataset folder; ignoring them`);
+  }
+  const folder = name === 'folder' ? { valDir, imageSize, skipBadFiles } : {};
   return {
     modelName: opts.model,
     run: {
       createdAt: new Date().toISOString(),
       argv: process.argv.slice(2),
-      data: { name, dataDir, limitTrain, limitTest },
+      data: { name, dataDir, limitTrain, limitTest, ...folder },
       recipe,
+      weights: opts.weights && resolve(opts.weights),
+      freeze: opts.freeze,
     },
   };
 }
@@ -187,6 +230,10 @@ async function buildTraining(
     augmentGenerator: generators.augment,
     limitTrain: data.limitTrain,
     limitTest: data.limitTest,
+    valDir: data.valDir,
+    imageSize: data.imageSize,
+    skipBadFiles: data.skipBadFiles,
+    workers: opts.workers,
   });
   const spec = modelSpec(plan.modelName, {
     inChannels: ds.input.channels,
@@ -206,7 +253,12 @@ async function buildTraining(
     );
   }
   const model = buildModel(spec, initGenerator);
+  // A resumed run's weights come from its checkpoint; its frozen part must be frozen again so
+  // the optimizer holds the parameters its saved state belongs to.
+  if (plan.run.weights && !plan.resume) await loadWeights(model, plan.run.weights, report);
+  if (plan.run.freeze) freezeBackbone(model, spec);
   const optimizer = recipeOptimizer(model, recipe);
+  const evalBatch = data.name === 'folder' ? recipe.batchSize : EVAL_BATCH;
   const trainLoader = new DataLoader(ds.train, {
     batchSize: recipe.batchSize,
     shuffle: true,
@@ -220,9 +272,43 @@ async function buildTraining(
     scheduler: recipeScheduler(optimizer, recipe, trainLoader.length),
     generators,
     trainLoader,
-    valLoader: ds.val ? new DataLoader(ds.val, { batchSize: EVAL_BATCH }) : undefined,
-    testLoader: new DataLoader(ds.test, { batchSize: EVAL_BATCH }),
+    valLoader: ds.val ? new DataLoader(ds.val, { batchSize: evalBatch }) : undefined,
+    testLoader: new DataLoader(ds.test, { batchSize: evalBatch }),
   };
+}
+
+/** Starts the model from pretrained weights, reporting what did not fit (a head of another size). */
+async function loadWeights(model: Module, file: string, report: Reporter): Promise<void> {
+  let r: PretrainedWeightsReport;
+  try {
+    const bytes = await readRegularFile(file, { maxBytes: 2 ** 31 - 1, what: 'weights file' });
+    r = loadPretrainedWeights(model, bytes);
+  } catch (e) {
+    throw new CliError(`cannot load --weights ${displayPath(file)}: ${(e as Error).message}`);
+  }
+  if (r.loaded.length === 0) {
+    throw new CliError(
+      `--weights ${displayPath(file)} holds no tensor of this model (names or shapes differ everywhere)`,
+    );
+  }
+  const fresh = [...r.shapeMismatched.map((m) => m.key), ...r.missing];
+  report.info(
+    `Weights: ${r.loaded.length} tensors from ${displayPath(file)}` +
+      (fresh.length > 0 ? `; newly initialised: ${fresh.join(', ')}` : '') +
+      (r.unexpected.length > 0 ? `; unused: ${r.unexpected.length} tensors of the file` : ''),
+  );
+}
+
+/** `--freeze backbone`: everything but the classifier head stops training. */
+function freezeBackbone(model: Module, spec: ModelSpec): void {
+  const head = (model as { fc?: unknown }).fc;
+  if (!(head instanceof Module)) {
+    throw new UsageError(
+      `--freeze backbone needs a model with a classifier head fc (the resnet family); ${spec.name} has none`,
+    );
+  }
+  model.requiresGrad(false);
+  head.requiresGrad(true);
 }
 
 /**
@@ -276,13 +362,17 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
         threads: selection.threads,
       });
   announce(plan, t, run, report);
-
-  if (run.startEpoch < plan.run.recipe.epochs) {
-    const stopReason = await trainEpochs(plan.run.recipe, t, run, selection, report);
-    report.epochTable(run.metrics.epochs);
-    if (stopReason === 'aborted') await stopInterrupted(run, report);
+  try {
+    if (run.startEpoch < plan.run.recipe.epochs) {
+      const stopReason = await trainEpochs(plan.run.recipe, t, run, selection, report);
+      report.epochTable(run.metrics.epochs);
+      if (stopReason === 'aborted') await stopInterrupted(run, report);
+    }
+    await finishRun(t, run, selection, report);
+  } finally {
+    // A folder read by worker threads stops them.
+    await t.ds.close?.();
   }
-  await finishRun(t, run, selection, report);
 }
 
 /** The start event and the lines that say what is about to be trained. */
