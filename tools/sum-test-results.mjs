@@ -30,7 +30,13 @@ for (const group of ['packages', 'apps', 'tools']) {
     }
     const r = JSON.parse(readFileSync(report, 'utf8'));
     passed += r.numPassedTests;
-    failed += r.numFailedTests + (r.numFailedTestSuites ?? 0);
+    failed += r.numFailedTests;
+    // A test file that failed before any of its tests ran (an import error) has no failed
+    // test to count; it counts as one failure. Failed describe blocks are not counted again.
+    for (const file of r.testResults ?? []) {
+      const ran = (file.assertionResults ?? []).some((t) => t.status === 'failed');
+      if (file.status === 'failed' && !ran) failed += 1;
+    }
     skipped += r.numPendingTests + r.numTodoTests;
     for (const file of r.testResults ?? []) {
       for (const t of file.assertionResults ?? []) {

@@ -23,9 +23,7 @@ await import('@tensorflow/tfjs-backend-cpu');
 await import('@tensorflow/tfjs-backend-wasm');
 let threads = 1;
 if (backend === 'wasm' && (cfg.threads ?? 1) > 1) {
-  const { useThreadedWasm } = await import(
-    '../../packages/core/dist/kernels/threaded_wasm_node.js'
-  );
+  const { useThreadedWasm } = await import('@resnet-ts/core/node');
   threads = await useThreadedWasm({ threads: cfg.threads });
 } else {
   await tf.setBackend(backend);
@@ -65,7 +63,7 @@ if (impl === 'ours') {
     y.dispose();
   };
 } else if (impl === 'core') {
-  const { resNet18Core, vanResNetCore } = await import('./models_core.mjs');
+  const { resNet18Core, vanResNetCore } = await import('./models-core.mjs');
   const model = which === 'vanresnet' ? vanResNetCore() : resNet18Core();
   step = () => model.step(x, oneHot);
   forward = () => {
@@ -74,7 +72,7 @@ if (impl === 'ours') {
     y.dispose();
   };
 } else if (impl === 'layers') {
-  const { resNet18Layers, vanResNetLayers } = await import('./models_layers.mjs');
+  const { resNet18Layers, vanResNetLayers } = await import('./models-layers.mjs');
   const model = which === 'vanresnet' ? vanResNetLayers() : resNet18Layers();
   model.compile({ optimizer: tf.train.momentum(0.01, 0.9), loss: 'categoricalCrossentropy' });
   // One fit call per step keeps the measurement comparable; fit's own per-call overhead is

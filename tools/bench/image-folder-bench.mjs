@@ -21,6 +21,7 @@ const dist = (p) => new URL(`../../packages/${p}`, import.meta.url).href;
 const require = createRequire(fileURLToPath(dist('data/package.json')));
 const tf = await import(require.resolve('@tensorflow/tfjs-core'));
 await import(require.resolve('@tensorflow/tfjs-backend-cpu'));
+/** @type {typeof import('sharp')} */
 const sharp = require('sharp');
 const core = await import(dist('core/dist/index.js'));
 const data = await import(dist('data/dist/index.js'));
@@ -91,7 +92,7 @@ async function ours(root) {
 }
 
 function torchvision(root) {
-  const script = fileURLToPath(new URL('./image_folder_torch.py', import.meta.url));
+  const script = fileURLToPath(new URL('./image-folder-torch.py', import.meta.url));
   const args = [
     script,
     root,
@@ -104,7 +105,7 @@ function torchvision(root) {
   ];
   if (plainCrop) args.push('--plain-crop');
   const out = JSON.parse(
-    execFileSync('/usr/bin/python3', args, { encoding: 'utf8' }).trim().split('\n').at(-1),
+    execFileSync('/usr/bin/python3', args, { encoding: 'utf8' }).trim().split('\n').at(-1) ?? '{}',
   );
   return { rate: out.images_per_s[1], version: out.torchvision };
 }
@@ -132,7 +133,7 @@ for (let r = 0; r < ROUNDS; r++) {
   theirs.push(t.rate);
   version = t.version;
   console.log(
-    `round ${r + 1}: resnet-ts ${mine.at(-1).toFixed(1)} img/s, torchvision ${theirs.at(-1).toFixed(1)} img/s`,
+    `round ${r + 1}: resnet-ts ${mine[r].toFixed(1)} img/s, torchvision ${theirs[r].toFixed(1)} img/s`,
   );
 }
 const best = (xs) => Math.max(...xs);

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@resnet-ts/core';
-import { resNet18Core, vanResNetCore } from './models_core.mjs';
+import { resNet18Core, vanResNetCore } from './models-core.mjs';
 
 const which = process.argv[2] ?? 'vanresnet';
 const steps = Number(process.argv[3] ?? 5);

@@ -50,7 +50,7 @@ function runCase(cfg, timeoutS) {
 }
 
 function runTorch(cfg, timeoutS) {
-  const r = spawnSync('/usr/bin/python3', [join(here, 'torch_bench.py'), JSON.stringify(cfg)], {
+  const r = spawnSync('/usr/bin/python3', [join(here, 'torch-bench.py'), JSON.stringify(cfg)], {
     encoding: 'utf8',
     timeout: timeoutS * 1000,
   });

@@ -287,7 +287,7 @@ async function setUpWasm(
     throw new Skip('the wasm backend registered no kernels (version mismatch?)');
   }
   if (threads !== 1 && isNode()) {
-    const { useThreadedWasm } = await import('./kernels/threaded_wasm_node.js');
+    const { useThreadedWasm } = await import('./kernels/threaded-wasm-node.js');
     const count = await useThreadedWasm({ threads: threads === 'all' ? undefined : threads });
     ranOn(count);
     return `XNNPACK on ${count} thread${count === 1 ? '' : 's'} with resnet-ts training kernels`;

@@ -144,13 +144,3 @@ export function formatValue(
   const text = complete ? out : `${out.slice(0, maxLength - 1)}…`;
   return sanitizeForTerminal(text);
 }
-
-/**
- * Renders a value for an error message.
- *
- * @deprecated Use {@link formatValue}, the same function under a name that does not shadow
- * vitest's `describe`.
- */
-export function describe(value: unknown): string {
-  return formatValue(value);
-}

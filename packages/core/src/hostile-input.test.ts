@@ -32,7 +32,7 @@ beforeAll(async () => {
     new URL('../node_modules/.cache/hostile-input/reader.mjs', import.meta.url),
   );
   await build({
-    entryPoints: [fileURLToPath(new URL('./__tests__/hostile-reader.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL('./testing/hostile-reader.ts', import.meta.url))],
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -3,7 +3,7 @@
  * randomness and the kernels that let TensorFlow.js train on a CPU. Importing it registers
  * tfjs-core's gradients.
  */
-import './gradients.js';
+import './gradient-registry.js';
 import './kernels/index.js';
 
 export {
@@ -30,7 +30,6 @@ export {
 } from './dtypes.js';
 export {
   capMessage,
-  describe,
   FileFormatError,
   formatValue,
   MAX_MESSAGE_LENGTH,
@@ -39,7 +38,7 @@ export {
   ValueError,
 } from './errors.js';
 export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './generator.js';
-export { hasGradient } from './gradients.js';
+export { hasGradient } from './gradient-registry.js';
 export { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.js';
 export {
   batchNormGrad,

@@ -299,4 +299,4 @@ export async function loadSafetensors(
   }
 }
 
-export { type ThreadedWasmOptions, useThreadedWasm } from './kernels/threaded_wasm_node.js';
+export { type ThreadedWasmOptions, useThreadedWasm } from './kernels/threaded-wasm-node.js';

@@ -10,7 +10,7 @@ function mainEntryFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory())
-      return ['node', '__tests__', '__fixtures__'].includes(e.name) ? [] : mainEntryFiles(path);
+      return ['node', 'testing', '__fixtures__'].includes(e.name) ? [] : mainEntryFiles(path);
     return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? [path] : [];
   });
 }

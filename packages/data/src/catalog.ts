@@ -1,4 +1,4 @@
-import { describe, type InputSpec, ValueError } from '@resnet-ts/core';
+import { formatValue, type InputSpec, ValueError } from '@resnet-ts/core';
 import { CIFAR10_CLASSES } from './cifar10.js';
 
 /** MNIST's per-channel mean of the training images in [0, 1] (torchvision's examples). */
@@ -80,7 +80,7 @@ export function isDatasetName(name: unknown): name is DatasetName {
 export function datasetInfo(name: DatasetName): DatasetInfo {
   if (!isDatasetName(name)) {
     throw new ValueError(
-      `unknown dataset ${describe(name)}, expected one of ${DATASET_NAMES.join(', ')}`,
+      `unknown dataset ${formatValue(name)}, expected one of ${DATASET_NAMES.join(', ')}`,
     );
   }
   const { input, classes } = CATALOG[name];

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import {
   dispose,
   stack,
@@ -50,7 +50,7 @@ export function packImages(samples: readonly ImageSample[]): PackedBatch {
     const s = samples[b];
     if (s.shape[0] !== h || s.shape[1] !== w || s.shape[2] !== c || s.image.length !== size) {
       throw new ValueError(
-        `cannot collate images of different shapes: sample 0 is ${describe(samples[0].shape)}, sample ${b} is ${describe(s.shape)} with ${s.image.length} values`,
+        `cannot collate images of different shapes: sample 0 is ${formatValue(samples[0].shape)}, sample ${b} is ${formatValue(s.shape)} with ${s.image.length} values`,
       );
     }
     x.set(s.image, b * size);
@@ -91,6 +91,6 @@ export function defaultCollate(samples: readonly unknown[]): any {
     return values.every(Number.isInteger) ? tensor1d(values, 'int32') : tensor1d(values, 'float32');
   }
   throw new ValueError(
-    `defaultCollate handles { image, shape, label } samples, arrays of tensors or numbers; got ${typeof first === 'object' && first !== null ? `a ${first.constructor?.name ?? 'object'}` : describe(first)}; pass a collate function`,
+    `defaultCollate handles { image, shape, label } samples, arrays of tensors or numbers; got ${typeof first === 'object' && first !== null ? `a ${first.constructor?.name ?? 'object'}` : formatValue(first)}; pass a collate function`,
   );
 }

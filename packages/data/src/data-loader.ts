@@ -1,4 +1,4 @@
-import { defaultGenerator, describe, Generator, ValueError } from '@resnet-ts/core';
+import { defaultGenerator, formatValue, Generator, ValueError } from '@resnet-ts/core';
 import { dispose, type Tensor } from '@tensorflow/tfjs-core';
 import {
   type Batch,
@@ -117,7 +117,7 @@ export class DataLoader<T, B = Batch> implements AsyncIterable<B> {
     const prefetch = options.prefetch ?? 2;
     if (!Number.isInteger(prefetch) || prefetch < 0) {
       throw new ValueError(
-        `DataLoader prefetch must be a non-negative integer, got ${describe(prefetch)}`,
+        `DataLoader prefetch must be a non-negative integer, got ${formatValue(prefetch)}`,
       );
     }
     this.dataset = dataset;

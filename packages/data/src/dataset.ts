@@ -1,4 +1,4 @@
-import { describe, type Generator, ValueError } from '@resnet-ts/core';
+import { formatValue, type Generator, ValueError } from '@resnet-ts/core';
 
 /**
  * A map-style dataset, like `torch.utils.data.Dataset`: `length` samples reachable by index.
@@ -14,7 +14,7 @@ export interface Dataset<T> {
 /** Throws a RangeError unless `index` is an integer in [0, length). */
 export function checkIndex(index: number, length: number, what: string): void {
   if (!Number.isInteger(index) || index < 0 || index >= length) {
-    throw new RangeError(`${what} index ${describe(index)} out of range [0, ${length})`);
+    throw new RangeError(`${what} index ${formatValue(index)} out of range [0, ${length})`);
   }
 }
 
@@ -77,7 +77,7 @@ export class ConcatDataset<T> implements Dataset<T> {
 export function firstN<T>(dataset: Dataset<T>, n: number | undefined): Dataset<T> {
   if (n === undefined || n >= dataset.length) return dataset;
   if (!Number.isInteger(n) || n < 0) {
-    throw new ValueError(`firstN: n must be a non-negative integer, got ${describe(n)}`);
+    throw new ValueError(`firstN: n must be a non-negative integer, got ${formatValue(n)}`);
   }
   return new Subset(
     dataset,
@@ -106,12 +106,12 @@ export function randomSplit<T>(
   }
   if (counts.some((c) => !Number.isInteger(c) || c < 0)) {
     throw new ValueError(
-      `randomSplit lengths must be non-negative integers or fractions summing to 1, got ${describe(lengths)}`,
+      `randomSplit lengths must be non-negative integers or fractions summing to 1, got ${formatValue(lengths)}`,
     );
   }
   if (counts.reduce((a, b) => a + b, 0) !== n) {
     throw new ValueError(
-      `randomSplit lengths ${describe(lengths)} sum to ${sum}, expected the dataset length ${n} (or fractions summing to 1)`,
+      `randomSplit lengths ${formatValue(lengths)} sum to ${sum}, expected the dataset length ${n} (or fractions summing to 1)`,
     );
   }
   const perm = generator.permutation(n);

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { checkIndex, type Dataset } from './dataset.js';
 import type { ImageSample } from './sample.js';
 import type { Transform } from './transforms/transform.js';
@@ -37,12 +37,12 @@ export class ImageArrayDataset implements Dataset<ImageSample> {
     this.imageSize = h * w * c;
     if (![h, w, c].every((d) => Number.isInteger(d) && d > 0)) {
       throw new ValueError(
-        `ImageArrayDataset shape must be [H, W, C] positive integers, got ${describe(shape)}`,
+        `ImageArrayDataset shape must be [H, W, C] positive integers, got ${formatValue(shape)}`,
       );
     }
     if (images.length !== labels.length * this.imageSize) {
       throw new ValueError(
-        `ImageArrayDataset: ${labels.length} labels of ${describe(shape)} images need ${labels.length * this.imageSize} pixel bytes, got ${images.length}`,
+        `ImageArrayDataset: ${labels.length} labels of ${formatValue(shape)} images need ${labels.length * this.imageSize} pixel bytes, got ${images.length}`,
       );
     }
     this.images = images;

@@ -1,4 +1,4 @@
-import { describe, Generator, ValueError } from '@resnet-ts/core';
+import { formatValue, Generator, ValueError } from '@resnet-ts/core';
 import { DatasetFileError } from './errors.js';
 import { ImageArrayDataset } from './image-array-dataset.js';
 import type { Transform } from './transforms/transform.js';
@@ -81,7 +81,7 @@ export function splitMnistDigits(
   const { testSize = 2000, seed = 0, transform } = options;
   if (!Number.isInteger(testSize) || testSize < 0 || testSize > digits.count) {
     throw new ValueError(
-      `testSize must be an integer in [0, ${digits.count}], got ${describe(testSize)}`,
+      `testSize must be an integer in [0, ${digits.count}], got ${formatValue(testSize)}`,
     );
   }
   const perm = new Generator(seed).permutation(digits.count);
@@ -111,7 +111,7 @@ export function mnistDigitsDataset(
 ): ImageArrayDataset {
   const split = options.split ?? 'train';
   if (split !== 'train' && split !== 'test') {
-    throw new ValueError(`split must be 'train' or 'test', got ${describe(split)}`);
+    throw new ValueError(`split must be 'train' or 'test', got ${formatValue(split)}`);
   }
   const halves = splitMnistDigits(digits, {
     ...options,

@@ -1,4 +1,4 @@
-import { defaultGenerator, describe, type Generator, ValueError } from '@resnet-ts/core';
+import { defaultGenerator, formatValue, type Generator, ValueError } from '@resnet-ts/core';
 
 /** Yields dataset indices, like `torch.utils.data.Sampler`. */
 export interface Sampler extends Iterable<number> {
@@ -52,7 +52,7 @@ export class RandomSampler implements Sampler {
       (!Number.isInteger(this.numSamples) || this.numSamples <= 0)
     ) {
       throw new ValueError(
-        `RandomSampler numSamples must be a positive integer, got ${describe(this.numSamples)}`,
+        `RandomSampler numSamples must be a positive integer, got ${formatValue(this.numSamples)}`,
       );
     }
   }
@@ -91,7 +91,7 @@ export class BatchSampler implements Iterable<number[]> {
     readonly dropLast = false,
   ) {
     if (!Number.isInteger(batchSize) || batchSize <= 0) {
-      throw new ValueError(`batchSize must be a positive integer, got ${describe(batchSize)}`);
+      throw new ValueError(`batchSize must be a positive integer, got ${formatValue(batchSize)}`);
     }
   }
 

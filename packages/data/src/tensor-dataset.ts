@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { gather, type Tensor, tidy } from '@tensorflow/tfjs-core';
 import { checkIndex, type Dataset } from './dataset.js';
 
@@ -17,7 +17,7 @@ export class TensorDataset implements Dataset<Tensor[]> {
     for (const t of tensors) {
       if (t.rank === 0 || t.shape[0] !== n) {
         throw new ValueError(
-          `TensorDataset tensors must share their first dimension: got shapes ${describe(tensors.map((x) => x.shape))}`,
+          `TensorDataset tensors must share their first dimension: got shapes ${formatValue(tensors.map((x) => x.shape))}`,
         );
       }
     }

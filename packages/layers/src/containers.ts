@@ -1,4 +1,4 @@
-import { describe, Module, ResnetError, ValueError } from '@resnet-ts/core';
+import { formatValue, Module, ResnetError, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Runs a child whose `forward` maps one tensor to one tensor. @internal */
@@ -21,7 +21,7 @@ export class ModuleList extends Module {
   /** Registers `module` under `name`, checking it is a Module. */
   protected add(name: string, module: Module): void {
     if (!(module instanceof Module)) {
-      throw new ValueError(`${this.label}: child ${describe(name)} is not a Module`);
+      throw new ValueError(`${this.label}: child ${formatValue(name)} is not a Module`);
     }
     this.registerModule(name, module);
     this.count++;

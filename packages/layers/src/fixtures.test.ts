@@ -1,6 +1,6 @@
 /**
  * Compares every layer against values recorded from PyTorch (see
- * tools/fixtures/layers/make_layer_fixtures.py): forward outputs, the gradients of
+ * tools/fixtures/layers/make-layer-fixtures.py): forward outputs, the gradients of
  * sum(output * r) with respect to the input and each parameter, and the buffers after each
  * call, on every backend that runs in Node here.
  */

@@ -5,7 +5,7 @@
  * Tensors are NHWC, convolution weights HWIO, Linear weights `[in, out]`.
  */
 export { LeakyReLU, ReLU } from './activation.js';
-export { BatchNorm2d, type BatchNorm2dOptions } from './batchnorm.js';
+export { BatchNorm2d, type BatchNorm2dOptions } from './batch-norm.js';
 export { ModuleList, Sequential } from './containers.js';
 export { Conv2d, type Conv2dOptions } from './conv.js';
 export { Dropout, type DropoutModuleOptions } from './dropout.js';

@@ -1,4 +1,4 @@
-import { defaultGenerator, describe, type Generator, ValueError } from '@resnet-ts/core';
+import { defaultGenerator, formatValue, type Generator, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Which fan scales Kaiming initialisation: `'fan_in'` keeps the forward variance. */
@@ -52,7 +52,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
     case 'selu':
       return 3 / 4;
     default:
-      throw new ValueError(`calculateGain: unsupported nonlinearity ${describe(nonlinearity)}`);
+      throw new ValueError(`calculateGain: unsupported nonlinearity ${formatValue(nonlinearity)}`);
   }
 }
 
@@ -68,7 +68,7 @@ export function calculateFanInAndFanOut(shape: readonly number[] | tf.Tensor): {
   const s = Array.isArray(shape) ? shape : (shape as tf.Tensor).shape;
   if (s.length < 2) {
     throw new ValueError(
-      `calculateFanInAndFanOut: fan in and fan out need a tensor with at least 2 dimensions, got shape ${describe(s)}`,
+      `calculateFanInAndFanOut: fan in and fan out need a tensor with at least 2 dimensions, got shape ${formatValue(s)}`,
     );
   }
   const receptive = s.slice(0, -2).reduce((a, b) => a * b, 1);
@@ -125,7 +125,9 @@ function kaimingStd(
   { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' }: KaimingOptions,
 ) {
   if (mode !== 'fan_in' && mode !== 'fan_out') {
-    throw new ValueError(`kaiming init: mode must be 'fan_in' or 'fan_out', got ${describe(mode)}`);
+    throw new ValueError(
+      `kaiming init: mode must be 'fan_in' or 'fan_out', got ${formatValue(mode)}`,
+    );
   }
   const { fanIn, fanOut } = calculateFanInAndFanOut(v.shape);
   const fan = mode === 'fan_in' ? fanIn : fanOut;

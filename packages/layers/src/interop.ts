@@ -1,10 +1,10 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 function expectRank(fn: string, t: tf.Tensor, rank: number, layout: string): void {
   if (t.rank !== rank) {
     throw new ValueError(
-      `${fn}: expected a ${rank}-D ${layout} tensor, got shape ${describe(t.shape)}`,
+      `${fn}: expected a ${rank}-D ${layout} tensor, got shape ${formatValue(t.shape)}`,
     );
   }
 }

@@ -1,7 +1,7 @@
-import { describe, type Generator, Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Generator, Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ReLU } from './activation.js';
-import { BatchNorm2d } from './batchnorm.js';
+import { BatchNorm2d } from './batch-norm.js';
 import { call, Sequential } from './containers.js';
 import { Conv2d } from './conv.js';
 import { integer } from './validate.js';
@@ -60,7 +60,7 @@ export function makeDownsample(
 function addShortcut(label: string, out: tf.Tensor, identity: tf.Tensor): tf.Tensor {
   if (out.shape.join() !== identity.shape.join()) {
     throw new ValueError(
-      `${label}: the main path gives shape ${describe(out.shape)} but the shortcut ${describe(identity.shape)}; a block that changes stride or channels needs a downsample (see makeDownsample)`,
+      `${label}: the main path gives shape ${formatValue(out.shape)} but the shortcut ${formatValue(identity.shape)}; a block that changes stride or channels needs a downsample (see makeDownsample)`,
     );
   }
   return tf.add(out, identity);

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import type { Tensor } from '@tensorflow/tfjs-core';
 
 /** A size given once for both spatial axes or as `[height, width]`, as PyTorch's `_pair`. */
@@ -12,7 +12,7 @@ export function pair(label: string, option: string, value: Pair, min: number): [
     out.every((v) => Number.isInteger(v) && v >= min);
   if (!ok) {
     throw new ValueError(
-      `${label}: ${option} must be an integer >= ${min} or a pair of them, got ${describe(value)}`,
+      `${label}: ${option} must be an integer >= ${min} or a pair of them, got ${formatValue(value)}`,
     );
   }
   return out;
@@ -22,7 +22,7 @@ export function pair(label: string, option: string, value: Pair, min: number): [
 export function integer(label: string, option: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) {
     throw new ValueError(
-      `${label}: ${option} must be an integer >= ${min}, got ${describe(value)}`,
+      `${label}: ${option} must be an integer >= ${min}, got ${formatValue(value)}`,
     );
   }
   return value;
@@ -32,7 +32,7 @@ export function integer(label: string, option: string, value: number, min: numbe
 export function checkNHWC(label: string, x: Tensor, channels?: number): void {
   if (x.rank !== 4) {
     throw new ValueError(
-      `${label}: expected a 4-D NHWC input [batch, height, width, channels], got shape ${describe(x.shape)}`,
+      `${label}: expected a 4-D NHWC input [batch, height, width, channels], got shape ${formatValue(x.shape)}`,
     );
   }
   if (channels !== undefined && x.shape[3] !== channels) {
@@ -42,7 +42,7 @@ export function checkNHWC(label: string, x: Tensor, channels?: number): void {
         ? `; this looks like NCHW (PyTorch's layout): convert it with nchwToNhwc(x) from @resnet-ts/layers`
         : '';
     throw new ValueError(
-      `${label}: expected input with ${channels} channels, got ${x.shape[3]} (input shape ${describe(x.shape)})${hint}`,
+      `${label}: expected input with ${channels} channels, got ${x.shape[3]} (input shape ${formatValue(x.shape)})${hint}`,
     );
   }
 }

@@ -10,6 +10,8 @@ export {
   type PickleKey,
   type PickleValue,
   PyTuple,
+  type StorageRef,
+  type TensorRef,
   unpickle,
 } from './pickle.js';
 export {
@@ -72,8 +74,8 @@ export {
   type TorchTensor,
   toTorchSafetensors,
   toTorchStateDict,
-} from './torchInterop.js';
-export { VanResNet, type VanResNetOptions } from './vanResNet.js';
+} from './torch-interop.js';
+export { VanResNet, type VanResNetOptions } from './van-resnet.js';
 export { type SniffResult, sniffWeightsFormat, type WeightsFormat } from './weights-format.js';
 export {
   checkWeightsFitSpec,

@@ -6,7 +6,7 @@ import { parseMnistDigits, splitMnistDigits } from '@resnet-ts/data';
 import { Adam, crossEntropy, valueAndGrads } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { VanResNet } from './vanResNet.js';
+import { VanResNet } from './van-resnet.js';
 
 const TRAIN = 6000;
 const TEST = 1000;

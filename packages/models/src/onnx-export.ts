@@ -12,8 +12,8 @@ import {
 } from '@resnet-ts/layers';
 import onnxProto from 'onnx-proto';
 import { ResNet } from './resnet.js';
-import { type TorchRawTensor, toTorchStateDict } from './torchInterop.js';
-import { VanResNet } from './vanResNet.js';
+import { type TorchRawTensor, toTorchStateDict } from './torch-interop.js';
+import { VanResNet } from './van-resnet.js';
 
 const { onnx } = onnxProto;
 

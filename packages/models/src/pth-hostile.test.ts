@@ -1,9 +1,9 @@
 import { SafetensorsError } from '@resnet-ts/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fixtureBytes } from './__tests__/fixtures.js';
 import { pickleTorch, unpickle } from './pickle.js';
 import { readTorchFile, writeTorchFile } from './pth.js';
+import { fixtureBytes } from './testing/fixtures.js';
 import { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
 import { readZip, writeZip } from './zip.js';
 

@@ -6,16 +6,11 @@ import { decodeSafetensors, Generator, type Module } from '@resnet-ts/core';
 import { Adam, crossEntropy, MultiStepLR, SGD, StepLR, valueAndGrads } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  fixtureBytes,
-  fixtureJson,
-  fixtureSafetensors,
-  formulaInput,
-} from './__tests__/fixtures.js';
-import { fillFormulaOurLayout } from './__tests__/formula.js';
 import { PyTuple } from './pickle.js';
 import { readTorchFile, type TorchFileValue, type TorchValue, writeTorchFile } from './pth.js';
 import { resnet18 } from './resnet.js';
+import { fixtureBytes, fixtureJson, fixtureSafetensors, formulaInput } from './testing/fixtures.js';
+import { fillFormulaOurLayout } from './testing/formula.js';
 import {
   fromTorchOptimizerState,
   fromTorchSchedulerState,
@@ -23,8 +18,8 @@ import {
   writeTorchCheckpoint,
 } from './torch-checkpoint.js';
 import { TorchFileError } from './torch-file-error.js';
-import { loadPretrainedWeights, loadTorchStateDict, toTorchStateDict } from './torchInterop.js';
-import { VanResNet } from './vanResNet.js';
+import { loadPretrainedWeights, loadTorchStateDict, toTorchStateDict } from './torch-interop.js';
+import { VanResNet } from './van-resnet.js';
 
 interface Case {
   inputName: string;
@@ -231,7 +226,7 @@ describe('PyTorch → .pth → ours', () => {
   }
 });
 
-describe('ours → .pth → PyTorch (make_pth_fixtures.py --check)', () => {
+describe('ours → .pth → PyTorch (make-pth-fixtures.py --check)', () => {
   const write = (name: string, bytes: Uint8Array) => {
     if (!process.env.RESNET_TS_WRITE_EXPORTS) return;
     const dir = new URL('../../../tools/fixtures/models/exported/', import.meta.url);
@@ -239,7 +234,7 @@ describe('ours → .pth → PyTorch (make_pth_fixtures.py --check)', () => {
     writeFileSync(new URL(name, dir), bytes);
   };
   const verified = (name: string, bytes: Uint8Array): Exported => {
-    expect(exported, 'run make_pth_fixtures.py --check').not.toBeNull();
+    expect(exported, 'run make-pth-fixtures.py --check').not.toBeNull();
     const record = exported!.files[name];
     expect(bytes.length).toBe(record.bytes);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(record.sha256);

@@ -2,7 +2,6 @@ import '@tensorflow/tfjs-backend-cpu';
 import { Generator, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixtureJson } from './__tests__/fixtures.js';
 import {
   buildModel,
   MODEL_NAMES,
@@ -13,7 +12,8 @@ import {
   stateDictSize,
 } from './registry.js';
 import { RESNET_ARCHITECTURES, ResNet } from './resnet.js';
-import { VanResNet } from './vanResNet.js';
+import { fixtureJson } from './testing/fixtures.js';
+import { VanResNet } from './van-resnet.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -7,7 +7,7 @@ import {
   type ResNetStem,
   resnet,
 } from './resnet.js';
-import { VanResNet } from './vanResNet.js';
+import { VanResNet } from './van-resnet.js';
 
 /** Every model the registry builds by name: the seed's VanResNet and torchvision's ResNets. */
 export const MODEL_NAMES = [

@@ -13,7 +13,7 @@ import {
   resnet18,
   resnet50,
 } from './resnet.js';
-import { torchShapes } from './torchInterop.js';
+import { torchShapes } from './torch-interop.js';
 
 const keysFixture = JSON.parse(
   readFileSync(new URL('./__fixtures__/torchvision-keys.json', import.meta.url), 'utf8'),

@@ -1,4 +1,4 @@
-import { defaultGenerator, describe, type Generator, Module, ValueError } from '@resnet-ts/core';
+import { defaultGenerator, formatValue, type Generator, Module, ValueError } from '@resnet-ts/core';
 import {
   AdaptiveAvgPool2d,
   BasicBlock,
@@ -93,7 +93,7 @@ export class ResNet extends Module {
     } = options;
     if (layers.length !== 4 || !layers.every((n) => Number.isInteger(n) && n >= 1)) {
       throw new ValueError(
-        `ResNet: layers must be four block counts >= 1 such as [2,2,2,2], got ${describe(layers)}`,
+        `ResNet: layers must be four block counts >= 1 such as [2,2,2,2], got ${formatValue(layers)}`,
       );
     }
     for (const [option, value] of Object.entries({
@@ -103,7 +103,9 @@ export class ResNet extends Module {
       inChannels,
     })) {
       if (!Number.isInteger(value) || value < 1) {
-        throw new ValueError(`ResNet: ${option} must be an integer >= 1, got ${describe(value)}`);
+        throw new ValueError(
+          `ResNet: ${option} must be an integer >= 1, got ${formatValue(value)}`,
+        );
       }
     }
     // Checked here, before any weight exists, rather than by the first block halfway through.
@@ -113,7 +115,7 @@ export class ResNet extends Module {
       );
     }
     if (stem !== 'imagenet' && stem !== 'cifar') {
-      throw new ValueError(`ResNet: stem must be 'imagenet' or 'cifar', got ${describe(stem)}`);
+      throw new ValueError(`ResNet: stem must be 'imagenet' or 'cifar', got ${formatValue(stem)}`);
     }
     this.block = block;
     this.layers = [layers[0], layers[1], layers[2], layers[3]];
@@ -228,7 +230,7 @@ export type ResNetName = keyof typeof RESNET_ARCHITECTURES;
 export function resnet(name: ResNetName, options: ResNetOptions = {}): ResNet {
   if (!Object.hasOwn(RESNET_ARCHITECTURES, name)) {
     throw new ValueError(
-      `resnet: unknown architecture ${describe(name)}; expected one of ${Object.keys(RESNET_ARCHITECTURES).join(', ')}`,
+      `resnet: unknown architecture ${formatValue(name)}; expected one of ${Object.keys(RESNET_ARCHITECTURES).join(', ')}`,
     );
   }
   const arch: ResNetArchitecture = RESNET_ARCHITECTURES[name];

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ResNet } from './resnet.js';
 import { summary } from './summary.js';
-import { VanResNet } from './vanResNet.js';
+import { VanResNet } from './van-resnet.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,4 +1,4 @@
-import { describe, type Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** One module's line in a {@link ModelSummary}, in the order the forward pass reached it. */
@@ -54,7 +54,7 @@ function firstShape(out: unknown): number[] {
 export function summary(model: Module, inputShape: readonly number[]): ModelSummary {
   if (!inputShape.every((d) => Number.isInteger(d) && d >= 1)) {
     throw new ValueError(
-      `summary: inputShape must be positive integers such as [1, 32, 32, 3], got ${describe(inputShape)}`,
+      `summary: inputShape must be positive integers such as [1, 32, 32, 3], got ${formatValue(inputShape)}`,
     );
   }
   const named = model.namedModules();
@@ -118,7 +118,7 @@ function formatSummary(s: ModelSummary): string {
   const header = ['Layer (type)', 'Output Shape', 'Param #'];
   const body = s.rows.map((r) => [
     r.path === '' ? r.type : `${'  '.repeat(r.depth)}${r.path.split('.').pop()} (${r.type})`,
-    describe(r.outputShape),
+    formatValue(r.outputShape),
     fmt(r.numParameters),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
@@ -135,7 +135,7 @@ function formatSummary(s: ModelSummary): string {
     rule('='),
     ...body.map(line),
     rule('='),
-    `Input shape: ${describe(s.inputShape)}`,
+    `Input shape: ${formatValue(s.inputShape)}`,
     `Total params: ${fmt(s.totalParameters)}`,
     `Trainable params: ${fmt(s.trainableParameters)}`,
     `Non-trainable params: ${fmt(s.nonTrainableParameters)}`,

@@ -5,7 +5,7 @@ import { PyCounter, PyTuple } from './pickle.js';
 import type { TorchFileValue, TorchValue } from './pth.js';
 import { writeTorchFile } from './pth.js';
 import { TorchFileError } from './torch-file-error.js';
-import { torchLayoutOf, toTorchStateDict } from './torchInterop.js';
+import { torchLayoutOf, toTorchStateDict } from './torch-interop.js';
 
 /**
  * An optimizer's state dict as `@resnet-ts/train`'s `Optimizer.stateDict()` returns it

@@ -15,8 +15,8 @@ import {
 } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureSafetensors } from './__tests__/fixtures.js';
 import { buildModel, type ModelSpec, modelSpec, specShapes } from './registry.js';
+import { fixtureSafetensors } from './testing/fixtures.js';
 import {
   describeForeignModel,
   encodeWeightsMeta,

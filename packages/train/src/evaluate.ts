@@ -1,4 +1,4 @@
-import { describe, type Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Loader } from './loader.js';
 import { crossEntropy } from './losses.js';
@@ -31,7 +31,7 @@ export interface EvaluateResult {
 export function forwardTensor(model: Module, x: tf.Tensor): tf.Tensor {
   const out = model.forward(x);
   if (!(out instanceof tf.Tensor)) {
-    throw new ValueError(`${model.typeName}.forward must return a tensor, got ${describe(out)}`);
+    throw new ValueError(`${model.typeName}.forward must return a tensor, got ${formatValue(out)}`);
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { describe, type Module, ValueError } from '@resnet-ts/core';
+import { formatValue, type Module, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { NonFiniteLossError } from './errors.js';
 import { evaluate, forwardTensor, isClassification, type LossFn } from './evaluate.js';
@@ -146,7 +146,7 @@ function checkLoss(loss: number, epoch: number, batch: number): void {
 function checkCount(name: string, value: number, min: 0 | 1): void {
   if (!(Number.isInteger(value) && value >= min)) {
     const kind = min === 0 ? 'a non-negative' : 'a positive';
-    throw new ValueError(`fit: ${name} must be ${kind} integer, got ${describe(value)}`);
+    throw new ValueError(`fit: ${name} must be ${kind} integer, got ${formatValue(value)}`);
   }
 }
 
@@ -410,7 +410,7 @@ function lossAndGradients(
       const l = run.loss(out, y);
       if (l.rank !== 0) {
         throw new ValueError(
-          `fit: the loss must be a scalar (reduction 'mean'), got shape ${describe(l.shape)}`,
+          `fit: the loss must be a scalar (reduction 'mean'), got shape ${formatValue(l.shape)}`,
         );
       }
       return l as tf.Scalar;
@@ -539,14 +539,14 @@ class EarlyStopper {
     this.monitor = o.monitor ?? (hasVal ? 'valLoss' : 'trainLoss');
     if ((this.monitor === 'valLoss' || this.monitor === 'valAcc') && !hasVal) {
       throw new ValueError(
-        `fit: earlyStopping monitors ${describe(this.monitor)} but there is no valLoader`,
+        `fit: earlyStopping monitors ${formatValue(this.monitor)} but there is no valLoader`,
       );
     }
     this.mode = o.mode ?? (this.monitor.endsWith('Acc') ? 'max' : 'min');
     this.minDelta = Math.abs(o.minDelta ?? 0);
     if (!(Number.isInteger(o.patience) && o.patience >= 0)) {
       throw new ValueError(
-        `fit: earlyStopping.patience must be a non-negative integer, got ${describe(o.patience)}`,
+        `fit: earlyStopping.patience must be a non-negative integer, got ${formatValue(o.patience)}`,
       );
     }
     this.patience = o.patience;

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The value of a scalar function and its gradients, from {@link valueAndGrads}. */
@@ -27,7 +27,7 @@ export function valueAndGrads(fn: () => tf.Scalar, params: tf.Variable[]): Value
       const y = fn();
       if (!(y instanceof tf.Tensor) || y.rank !== 0) {
         throw new ValueError(
-          `valueAndGrads: fn must return a scalar tensor, got ${y instanceof tf.Tensor ? `shape ${describe(y.shape)}` : describe(y)}`,
+          `valueAndGrads: fn must return a scalar tensor, got ${y instanceof tf.Tensor ? `shape ${formatValue(y.shape)}` : formatValue(y)}`,
         );
       }
       return y;
@@ -108,9 +108,9 @@ export interface ClippedGrads {
  * tensor so that clipping costs no device read.
  */
 export function clipGradNorm(grads: tf.Tensor[], maxNorm: number, normType = 2): ClippedGrads {
-  if (!(maxNorm >= 0)) throw new ValueError(`maxNorm must be >= 0, got ${describe(maxNorm)}`);
+  if (!(maxNorm >= 0)) throw new ValueError(`maxNorm must be >= 0, got ${formatValue(maxNorm)}`);
   if (!(normType > 0)) {
-    throw new ValueError(`normType must be > 0 or Infinity, got ${describe(normType)}`);
+    throw new ValueError(`normType must be > 0 or Infinity, got ${formatValue(normType)}`);
   }
   return tf.tidy(() => {
     if (grads.length === 0) return { grads: [], totalNorm: tf.scalar(0) };
@@ -134,7 +134,7 @@ export function clipGradNorm(grads: tf.Tensor[], maxNorm: number, normType = 2):
  */
 export function clipGradValue(grads: tf.Tensor[], clipValue: number): tf.Tensor[] {
   if (!(clipValue >= 0)) {
-    throw new ValueError(`clipValue must be >= 0, got ${describe(clipValue)}`);
+    throw new ValueError(`clipValue must be >= 0, got ${formatValue(clipValue)}`);
   }
   return tf.tidy(() => grads.map((g) => tf.clipByValue(g, -clipValue, clipValue)));
 }

@@ -3,6 +3,22 @@
  * losses and the usual training loop give PyTorch users, on TensorFlow.js. Browser-safe;
  * checkpoint files are written by `@resnet-ts/train/node`.
  */
+
+export {
+  type CheckpointJson,
+  type CheckpointSource,
+  checkpointJsonFromText,
+  checkpointJsonSchema,
+  checkpointJsonToText,
+  joinCheckpointTensors,
+  jsonFromText,
+  jsonToText,
+  type PackedCheckpoint,
+  packCheckpoint,
+  type RestoredState,
+  splitCheckpointTensors,
+  unpackCheckpoint,
+} from './checkpoint-packing.js';
 export { NonFiniteLossError } from './errors.js';
 export {
   type EvaluateOptions,
@@ -101,8 +117,8 @@ export {
   type PolynomialLROptions,
   StepLR,
   type StepLROptions,
-} from './schedulers/factorSchedules.js';
-export { OneCycleLR, type OneCycleLROptions } from './schedulers/oneCycle.js';
+} from './schedulers/factor-schedules.js';
+export { OneCycleLR, type OneCycleLROptions } from './schedulers/one-cycle.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './schedulers/plateau.js';
 export {
   type AnyOptimizer,
@@ -112,18 +128,3 @@ export {
   type SchedulerInterval,
   type SchedulerStateDict,
 } from './schedulers/scheduler.js';
-export {
-  type CheckpointJson,
-  type CheckpointSource,
-  checkpointJsonFromText,
-  checkpointJsonSchema,
-  checkpointJsonToText,
-  joinCheckpointTensors,
-  jsonFromText,
-  jsonToText,
-  type PackedCheckpoint,
-  packCheckpoint,
-  type RestoredState,
-  splitCheckpointTensors,
-  unpackCheckpoint,
-} from './trainingState.js';

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** How per-element losses are combined, as PyTorch's `reduction` argument. */
@@ -34,13 +34,13 @@ function reduce(loss: tf.Tensor, reduction: Reduction): tf.Tensor {
   if (reduction === 'mean') return tf.mean(loss);
   if (reduction === 'sum') return tf.sum(loss);
   if (reduction === 'none') return loss;
-  throw new ValueError(`reduction must be 'mean', 'sum' or 'none', got ${describe(reduction)}`);
+  throw new ValueError(`reduction must be 'mean', 'sum' or 'none', got ${formatValue(reduction)}`);
 }
 
 function checkWeight(weight: tf.Tensor | undefined, classes: number): void {
   if (weight && (weight.rank !== 1 || weight.shape[0] !== classes)) {
     throw new ValueError(
-      `weight must have shape [${classes}] (one per class), got ${describe(weight.shape)}`,
+      `weight must have shape [${classes}] (one per class), got ${formatValue(weight.shape)}`,
     );
   }
 }
@@ -69,13 +69,13 @@ function classTargets(
 function checkClassShapes(input: tf.Tensor, target: tf.Tensor, fn: string): number {
   if (input.rank < 2) {
     throw new ValueError(
-      `${fn}: input must be [N, C] or [N, ..., C], got ${describe(input.shape)}`,
+      `${fn}: input must be [N, C] or [N, ..., C], got ${formatValue(input.shape)}`,
     );
   }
   const lead = input.shape.slice(0, -1);
   if (target.rank !== lead.length || target.shape.some((d, i) => d !== lead[i])) {
     throw new ValueError(
-      `${fn}: class-index target must have shape ${describe(lead)} for input ${describe(input.shape)}, got ${describe(target.shape)}`,
+      `${fn}: class-index target must have shape ${formatValue(lead)} for input ${formatValue(input.shape)}, got ${formatValue(target.shape)}`,
     );
   }
   return input.shape[input.rank - 1];
@@ -128,12 +128,12 @@ export function crossEntropy(
   { weight, ignoreIndex = -100, reduction = 'mean', labelSmoothing = 0 }: CrossEntropyOptions = {},
 ): tf.Tensor {
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-    throw new ValueError(`labelSmoothing must be in [0, 1], got ${describe(labelSmoothing)}`);
+    throw new ValueError(`labelSmoothing must be in [0, 1], got ${formatValue(labelSmoothing)}`);
   }
   if (target.dtype !== 'int32') {
     if (target.rank !== logits.rank || target.shape.some((d, i) => d !== logits.shape[i])) {
       throw new ValueError(
-        `crossEntropy: a float target holds class probabilities and must have the logits' shape ${describe(logits.shape)}, got ${describe(target.shape)} (class indices must be int32)`,
+        `crossEntropy: a float target holds class probabilities and must have the logits' shape ${formatValue(logits.shape)}, got ${formatValue(target.shape)} (class indices must be int32)`,
       );
     }
     return probabilityCrossEntropy(logits, target, weight, reduction, labelSmoothing);
@@ -200,7 +200,7 @@ export function bceWithLogits(
 ): tf.Tensor {
   if (target.rank !== logits.rank || target.shape.some((d, i) => d !== logits.shape[i])) {
     throw new ValueError(
-      `bceWithLogits: target must have the logits' shape ${describe(logits.shape)}, got ${describe(target.shape)}`,
+      `bceWithLogits: target must have the logits' shape ${formatValue(logits.shape)}, got ${formatValue(target.shape)}`,
     );
   }
   return tf.tidy(() => {

@@ -1,10 +1,10 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 function checkPair(output: tf.Tensor, target: tf.Tensor, fn: string): void {
   if (output.rank !== 2 || target.rank !== 1 || output.shape[0] !== target.shape[0]) {
     throw new ValueError(
-      `${fn}: expected scores [N, C] and int labels [N], got ${describe(output.shape)} and ${describe(target.shape)}`,
+      `${fn}: expected scores [N, C] and int labels [N], got ${formatValue(output.shape)} and ${formatValue(target.shape)}`,
     );
   }
 }
@@ -33,7 +33,7 @@ export function accuracy(output: tf.Tensor, target: tf.Tensor): number {
 /** The fraction of rows whose `k` highest scores include the label (top-5 accuracy for k = 5). */
 export function topKAccuracy(output: tf.Tensor, target: tf.Tensor, k: number): number {
   if (!(Number.isInteger(k) && k >= 1)) {
-    throw new ValueError(`topKAccuracy: k must be a positive integer, got ${describe(k)}`);
+    throw new ValueError(`topKAccuracy: k must be a positive integer, got ${formatValue(k)}`);
   }
   const n = output.shape[0];
   if (n === 0) return 0;
@@ -55,7 +55,7 @@ export function confusionMatrix(
 ): number[][] {
   if (!(Number.isInteger(numClasses) && numClasses >= 1)) {
     throw new ValueError(
-      `confusionMatrix: numClasses must be a positive integer, got ${describe(numClasses)}`,
+      `confusionMatrix: numClasses must be a positive integer, got ${formatValue(numClasses)}`,
     );
   }
   const predicted = output.rank === 2 ? tf.argMax(output, 1) : output;
@@ -115,7 +115,7 @@ export class RunningMean {
   private add(term: () => tf.Tensor, count: number): void {
     if (!(Number.isFinite(count) && count >= 0)) {
       throw new ValueError(
-        `RunningMean: count must be a non-negative number, got ${describe(count)}`,
+        `RunningMean: count must be a non-negative number, got ${formatValue(count)}`,
       );
     }
     const old = this.sum;
@@ -156,7 +156,7 @@ export class RunningMean {
     if (!this.sum || this.n === 0) return undefined;
     if (this.sum.size !== 1) {
       throw new ValueError(
-        `RunningMean: the mean of a total of shape ${describe(this.sum.shape)} is not one number; read \`total\``,
+        `RunningMean: the mean of a total of shape ${formatValue(this.sum.shape)} is not one number; read \`total\``,
       );
     }
     return this.sum;
@@ -201,7 +201,7 @@ export class ConfusionMatrix implements Metric<number[][]> {
   constructor(readonly numClasses: number) {
     if (!(Number.isInteger(numClasses) && numClasses >= 1)) {
       throw new ValueError(
-        `ConfusionMatrix: numClasses must be a positive integer, got ${describe(numClasses)}`,
+        `ConfusionMatrix: numClasses must be a positive integer, got ${formatValue(numClasses)}`,
       );
     }
   }

@@ -3,6 +3,8 @@
  * entry so browser bundles never see a `node:` import; the packing itself
  * (`packCheckpoint`/`unpackCheckpoint`) is in the main entry for browser storage.
  */
+
+export type { CheckpointSource, RestoredState } from './checkpoint-packing.js';
 export {
   CHECKPOINT_POINTER,
   CHECKPOINTS_DIR,
@@ -46,4 +48,3 @@ export {
   scheduleFixesEpochs,
   TrainingRun,
 } from './training-run.js';
-export type { CheckpointSource, RestoredState } from './trainingState.js';

@@ -36,7 +36,6 @@ import {
 } from '@resnet-ts/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import * as v from 'valibot';
-import type { CheckpointHook, EpochLogs, TrainingState } from './fit.js';
 import {
   type CheckpointSource,
   checkpointJsonFromText,
@@ -48,7 +47,8 @@ import {
   type RestoredState,
   splitCheckpointTensors,
   unpackCheckpoint,
-} from './trainingState.js';
+} from './checkpoint-packing.js';
+import type { CheckpointHook, EpochLogs, TrainingState } from './fit.js';
 
 /** The run's configuration, written once when the run starts. */
 export const RUN_JSON = 'run.json';

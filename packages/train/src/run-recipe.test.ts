@@ -2,9 +2,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as v from 'valibot';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tinyConvNet } from './__tests__/fixtures.js';
 import { Adam, OneCycleLR, SGD } from './index.js';
 import { type RunRecipe, recipeOptimizer, recipeScheduler, runRecipeSchema } from './node.js';
+import { tinyConvNet } from './testing/fixtures.js';
 
 beforeAll(() => tf.setBackend('cpu'));
 

@@ -7,9 +7,9 @@ import { Generator } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LinearProbe, tinyConvNet } from './__tests__/fixtures.js';
 import { type EpochLogs, SGD } from './index.js';
 import { openRun, ResumeError, scheduleFixesEpochs, TrainingRun } from './node.js';
+import { LinearProbe, tinyConvNet } from './testing/fixtures.js';
 
 let parent: string;
 beforeAll(async () => {

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Generator } from '@resnet-ts/core';
 import type * as v from 'valibot';
+import type { CheckpointSource } from './checkpoint-packing.js';
 import type { Callback, CheckpointHook, EpochLogs } from './fit.js';
 import {
   type CheckpointPointer,
@@ -20,7 +21,6 @@ import {
   writeRunFile,
 } from './run-directory.js';
 import type { SchedulerName } from './schedulers/create-scheduler.js';
-import type { CheckpointSource } from './trainingState.js';
 
 /** Why a run directory cannot be continued; `problem` lets a caller word it in its own terms. */
 export type ResumeProblem = 'not-a-run' | 'unreadable' | 'no-checkpoint' | 'fewer-epochs' | 'done';

@@ -4,7 +4,7 @@ import '../index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
-import { randomInput, relativeError } from './__tests__/compare.js';
+import { randomInput, relativeError } from '../testing/kernel-compare.js';
 import { batchNormGrad } from './batch-norm-grad.js';
 
 const EPS = 1e-5;

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
-import { randomInput, relativeError, runOn } from './__tests__/compare.js';
+import { randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
 
 interface Case {
   x: [number, number, number, number];

@@ -14,7 +14,7 @@ import {
   type DepthwiseConv2dNativeBackpropInputInputs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { alloc, heapF32 } from './wasm_util.js';
+import { alloc, heapF32 } from './wasm-util.js';
 
 type Shape4D = [number, number, number, number];
 

@@ -20,18 +20,19 @@ import {
   Sum,
   Tile,
 } from '@tensorflow/tfjs-core';
-import { batchMatMulWasm } from './batch_mat_mul_wasm.js';
-import { BATCH_NORM_GRAD, batchNormGradWasm } from './batch-norm-grad.js';
-import { conv2DBackpropFilterWasm } from './conv2d_backprop_filter_wasm.js';
-import { conv2DBackpropInputWasm } from './conv2d_backprop_input_wasm.js';
+import { batchMatMulWasm } from './batch-mat-mul-wasm.js';
+import { BATCH_NORM_GRAD } from './batch-norm-grad.js';
+import { batchNormGradWasm } from './batch-norm-grad-wasm.js';
+import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter-wasm.js';
+import { conv2DBackpropInputWasm } from './conv2d-backprop-input-wasm.js';
 import {
   depthwiseConv2dNativeBackpropFilterWasm,
   depthwiseConv2dNativeBackpropInputWasm,
 } from './depthwise-backprop-wasm.js';
-import { maxPoolGradWasm } from './max_pool_grad_wasm.js';
-import { meanWasm, sumWasm } from './sum_wasm.js';
-import { tileWasm } from './tile_wasm.js';
-import { registerWasmKernel } from './wasm_util.js';
+import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
+import { meanWasm, sumWasm } from './sum-wasm.js';
+import { tileWasm } from './tile-wasm.js';
+import { registerWasmKernel } from './wasm-util.js';
 
 const KERNELS = [
   [Conv2DBackpropFilter, conv2DBackpropFilterWasm],

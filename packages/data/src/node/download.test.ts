@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { c as createTar } from 'tar';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cifarBatch, idx } from '../__tests__/formats.js';
+import { cifarBatch, idx } from '../testing/formats.js';
 import { loadCifar10 } from './cifar10.js';
 import { DownloadError, type DownloadProgress, download } from './download.js';
 import { loadMnist } from './mnist.js';

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, ResnetError, ValueError } from '@resnet-ts/core';
+import { formatValue, ResnetError, ValueError } from '@resnet-ts/core';
 import { x as extractTar } from 'tar';
 import { CIFAR10_FOLDER } from './cifar10.js';
 
@@ -255,7 +255,7 @@ export async function download(
   const spec = RESOURCES[name];
   if (!spec) {
     throw new ValueError(
-      `download: unknown dataset ${describe(name)}, expected 'mnist' or 'cifar10'`,
+      `download: unknown dataset ${formatValue(name)}, expected 'mnist' or 'cifar10'`,
     );
   }
   const mirrors = options.baseUrl ? [options.baseUrl] : spec.mirrors;

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { idx } from '../__tests__/formats.js';
-import { put, runIsolated } from '../__tests__/isolated.js';
+import { idx } from '../testing/formats.js';
+import { put, runIsolated } from '../testing/isolated.js';
 
 const LOAD_MNIST = "import { loadMnist } from './node/mnist.js';";
 const MAX_RSS_MB = 512;

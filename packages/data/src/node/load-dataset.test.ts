@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Generator } from '@resnet-ts/core';
 import { describe, expect, it } from 'vitest';
-import { idx } from '../__tests__/formats.js';
-import { bundleModule } from '../__tests__/isolated.js';
 import { datasetInfo } from '../catalog.js';
 import { DatasetFileError } from '../errors.js';
+import { idx } from '../testing/formats.js';
+import { bundleModule } from '../testing/isolated.js';
 import { loadDataset } from './load-dataset.js';
 
 describe('loadDataset', () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Generator } from '@resnet-ts/core';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { cifarBatch, idx } from '../__tests__/formats.js';
 import { DatasetFileError } from '../errors.js';
+import { cifarBatch, idx } from '../testing/formats.js';
 import { loadCifar10 } from './cifar10.js';
 import { loadMnist } from './mnist.js';
 

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { crc32, createDeflate } from 'node:zlib';
 import sharp from 'sharp';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { put, runIsolated } from '../__tests__/isolated.js';
 import { ImageFileError } from '../errors.js';
 import { readImageHeader } from '../image-header.js';
+import { put, runIsolated } from '../testing/isolated.js';
 import { readImage } from './read-image.js';
 
 let dir: string;

@@ -2,8 +2,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleModule } from '../__tests__/isolated.js';
 import { DataLoader } from '../data-loader.js';
+import { bundleModule } from '../testing/isolated.js';
 import { loadImageFolder } from './image-folder.js';
 import { WorkerPoolDataset } from './worker-pool.js';
 

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { describe, Generator, ResnetError, ValueError } from '@resnet-ts/core';
+import { formatValue, Generator, ResnetError, ValueError } from '@resnet-ts/core';
 import { checkIndex, type Dataset } from '../dataset.js';
 import type { ImageSample } from '../sample.js';
 
@@ -99,7 +99,7 @@ interface PoolWorker {
  * A dataset read by worker threads, PyTorch's `DataLoader(num_workers=N)` for Node: each
  * worker imports `module` and calls its factory (`createDataset(args)` by default) to build
  * its own copy of the dataset and transforms, then decodes and transforms the samples it is
- * sent. `get(i)` returns a promise, which a {@link DataLoader} awaits: with its `prefetch`,
+ * sent. `get(i)` returns a promise, which a `DataLoader` awaits: with its `prefetch`,
  * the workers fill batches ahead while training runs, and batches stay in order.
  *
  * Reproducible like the in-process loader: before each sample the worker re-seeds the
@@ -126,7 +126,7 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
     const { numWorkers } = options;
     if (!Number.isInteger(numWorkers) || numWorkers < 1) {
       throw new ValueError(
-        `WorkerPoolDataset numWorkers must be a positive integer, got ${describe(numWorkers)}`,
+        `WorkerPoolDataset numWorkers must be a positive integer, got ${formatValue(numWorkers)}`,
       );
     }
     if (options.generator && options.seed !== undefined) {

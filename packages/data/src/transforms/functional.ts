@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import type { HWCImage, Pixels } from '../sample.js';
 
 /** How {@link pad} fills the border, as torchvision's `padding_mode`. */
@@ -23,7 +23,7 @@ export function paddingSides(padding: Padding): [number, number, number, number]
           : undefined;
   if (!sides || sides.some((s) => !Number.isInteger(s) || s < 0)) {
     throw new ValueError(
-      `padding must be a non-negative integer, [leftRight, topBottom] or [left, top, right, bottom], got ${describe(padding)}`,
+      `padding must be a non-negative integer, [leftRight, topBottom] or [left, top, right, bottom], got ${formatValue(padding)}`,
     );
   }
   return sides as [number, number, number, number];
@@ -56,7 +56,7 @@ export function sourceIndex(i: number, n: number, mode: PaddingMode): number {
     }
     default:
       throw new ValueError(
-        `paddingMode must be 'constant', 'edge', 'reflect' or 'symmetric', got ${describe(mode)}`,
+        `paddingMode must be 'constant', 'edge', 'reflect' or 'symmetric', got ${formatValue(mode)}`,
       );
   }
 }
@@ -204,15 +204,16 @@ export function normalize(
   }
   if (mean.length !== c && mean.length !== 1) {
     throw new ValueError(
-      `normalize: ${c} channels but mean has ${mean.length} values ${describe(mean)}`,
+      `normalize: ${c} channels but mean has ${mean.length} values ${formatValue(mean)}`,
     );
   }
   if (std.length !== c && std.length !== 1) {
     throw new ValueError(
-      `normalize: ${c} channels but std has ${std.length} values ${describe(std)}`,
+      `normalize: ${c} channels but std has ${std.length} values ${formatValue(std)}`,
     );
   }
-  if (std.some((s) => s === 0)) throw new ValueError(`normalize: std ${describe(std)} contains 0`);
+  if (std.some((s) => s === 0))
+    throw new ValueError(`normalize: std ${formatValue(std)} contains 0`);
   const m = Float32Array.from({ length: c }, (_, k) => mean[mean.length === 1 ? 0 : k]);
   const s = Float32Array.from({ length: c }, (_, k) => std[std.length === 1 ? 0 : k]);
   const src = input.image;
@@ -284,7 +285,9 @@ export function resize(input: HWCImage, size: number | readonly [number, number]
   const [h, w, c] = input.shape;
   const [outH, outW] = resizeShape(h, w, size);
   if (!Number.isInteger(outH) || !Number.isInteger(outW) || outH <= 0 || outW <= 0) {
-    throw new ValueError(`resize size must be a positive integer or [h, w], got ${describe(size)}`);
+    throw new ValueError(
+      `resize size must be a positive integer or [h, w], got ${formatValue(size)}`,
+    );
   }
   const ry = bilinearAxis(h, outH);
   const rx = bilinearAxis(w, outW);

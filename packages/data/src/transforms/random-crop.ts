@@ -1,4 +1,4 @@
-import { defaultGenerator, describe, type Generator, ValueError } from '@resnet-ts/core';
+import { defaultGenerator, formatValue, type Generator, ValueError } from '@resnet-ts/core';
 import type { HWCImage } from '../sample.js';
 import { axisMap, type Padding, type PaddingMode, paddingSides, remap } from './functional.js';
 import type { Transform } from './transform.js';
@@ -35,7 +35,7 @@ export class RandomCrop implements Transform {
     this.size = typeof size === 'number' ? [size, size] : [size[0], size[1]];
     if (!this.size.every((s) => Number.isInteger(s) && s > 0)) {
       throw new ValueError(
-        `RandomCrop size must be a positive integer or [h, w], got ${describe(size)}`,
+        `RandomCrop size must be a positive integer or [h, w], got ${formatValue(size)}`,
       );
     }
     this.padding = paddingSides(options.padding ?? 0);
@@ -60,7 +60,7 @@ export class RandomCrop implements Transform {
     const [th, tw] = size;
     if (height < th || width < tw) {
       throw new ValueError(
-        `RandomCrop size ${describe(size)} is larger than the (padded) image ${describe([height, width])}`,
+        `RandomCrop size ${formatValue(size)} is larger than the (padded) image ${formatValue([height, width])}`,
       );
     }
     if (height === th && width === tw) return [0, 0];

@@ -31,7 +31,7 @@ function expectImage(got: HWCImage, want: FixtureImage, tol = 0): void {
 
 describe('transforms equal torchvision 0.14 (fixture from tools/fixtures/data)', () => {
   it(`records its origin (torch ${fixture.torch})`, () => {
-    expect(fixture.script).toBe('tools/fixtures/data/make_transform_fixtures.py');
+    expect(fixture.script).toBe('tools/fixtures/data/make-transform-fixtures.py');
   });
 
   it.each(fixture.pad.map((c) => [`${c.mode} ${c.padding}`, c] as const))('pad %s', (_, c) => {

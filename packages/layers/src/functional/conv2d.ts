@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNHWC, integer, type Pair, pair, windowCount } from '../validate.js';
 
@@ -46,7 +46,7 @@ export function convGeometry(
   } else if (padding === 'same') {
     if (s[0] !== 1 || s[1] !== 1) {
       throw new ValueError(
-        `${label}: padding='same' is not supported for strided convolutions (stride ${describe(s)})`,
+        `${label}: padding='same' is not supported for strided convolutions (stride ${formatValue(s)})`,
       );
     }
     // PyTorch puts the odd unit of padding on the bottom/right.
@@ -110,7 +110,7 @@ export function conv2dWithGeometry(
 ): tf.Tensor4D {
   if (weight.rank !== 4) {
     throw new ValueError(
-      `${label}: weight must be HWIO [kh, kw, in/groups, out], got shape ${describe(weight.shape)}`,
+      `${label}: weight must be HWIO [kh, kw, in/groups, out], got shape ${formatValue(weight.shape)}`,
     );
   }
   const [kh, kw, cig, co] = weight.shape;
@@ -121,7 +121,7 @@ export function conv2dWithGeometry(
     );
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== co)) {
-    throw new ValueError(`${label}: bias must have shape [${co}], got ${describe(bias.shape)}`);
+    throw new ValueError(`${label}: bias must have shape [${co}], got ${formatValue(bias.shape)}`);
   }
   const [, h, w] = x.shape;
   const [[pt, pb], [pl, pr]] = g.padding;
@@ -130,7 +130,7 @@ export function conv2dWithGeometry(
   if (oh < 1 || ow < 1) {
     const ek = [(kh - 1) * g.dilation[0] + 1, (kw - 1) * g.dilation[1] + 1];
     throw new ValueError(
-      `${label}: input of ${h}x${w} (padded ${h + pt + pb}x${w + pl + pr}) is smaller than the kernel ${ek[0]}x${ek[1]} (input shape ${describe(x.shape)})`,
+      `${label}: input of ${h}x${w} (padded ${h + pt + pb}x${w + pl + pr}) is smaller than the kernel ${ek[0]}x${ek[1]} (input shape ${formatValue(x.shape)})`,
     );
   }
   return tf.tidy(() => {
@@ -180,7 +180,7 @@ export function conv2d(
 ): tf.Tensor4D {
   if (weight.rank !== 4) {
     throw new ValueError(
-      `conv2d: weight must be HWIO [kh, kw, in/groups, out], got shape ${describe(weight.shape)}`,
+      `conv2d: weight must be HWIO [kh, kw, in/groups, out], got shape ${formatValue(weight.shape)}`,
     );
   }
   const g = convGeometry('conv2d', [weight.shape[0] as number, weight.shape[1] as number], options);

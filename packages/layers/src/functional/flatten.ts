@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -12,7 +12,7 @@ export function flatten(x: tf.Tensor, startDim = 1, endDim = -1): tf.Tensor {
   const e = endDim < 0 ? endDim + r : endDim;
   if (!Number.isInteger(s) || !Number.isInteger(e) || s < 0 || e >= r || s > e) {
     throw new ValueError(
-      `flatten: startDim=${startDim} and endDim=${endDim} do not select axes of an input of shape ${describe(x.shape)}`,
+      `flatten: startDim=${startDim} and endDim=${endDim} do not select axes of an input of shape ${formatValue(x.shape)}`,
     );
   }
   if (x.rank === 0) return tf.reshape(x, [1]);

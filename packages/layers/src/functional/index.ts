@@ -1,5 +1,5 @@
 export { leakyRelu, relu } from './activation.js';
-export { type BatchNormOptions, batchNorm } from './batchNorm.js';
+export { type BatchNormOptions, batchNorm } from './batch-norm.js';
 export { type Conv2dFunctionalOptions, type Conv2dPadding, conv2d } from './conv2d.js';
 export { type DropoutOptions, dropout } from './dropout.js';
 export { flatten } from './flatten.js';

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -12,16 +12,20 @@ export function linear(
   label = 'linear',
 ): tf.Tensor {
   if (weight.rank !== 2) {
-    throw new ValueError(`${label}: weight must be [in, out], got shape ${describe(weight.shape)}`);
+    throw new ValueError(
+      `${label}: weight must be [in, out], got shape ${formatValue(weight.shape)}`,
+    );
   }
   const [inF, outF] = weight.shape;
   if (x.rank < 1 || x.shape[x.rank - 1] !== inF) {
     throw new ValueError(
-      `${label}: expected input with ${inF} features, got ${x.rank ? x.shape[x.rank - 1] : 'a scalar'} (input shape ${describe(x.shape)})`,
+      `${label}: expected input with ${inF} features, got ${x.rank ? x.shape[x.rank - 1] : 'a scalar'} (input shape ${formatValue(x.shape)})`,
     );
   }
   if (bias && (bias.rank !== 1 || bias.shape[0] !== outF)) {
-    throw new ValueError(`${label}: bias must have shape [${outF}], got ${describe(bias.shape)}`);
+    throw new ValueError(
+      `${label}: bias must have shape [${outF}], got ${formatValue(bias.shape)}`,
+    );
   }
   return tf.tidy(() => {
     const x2 = x.rank === 2 ? (x as tf.Tensor2D) : tf.reshape(x, [-1, inF]);

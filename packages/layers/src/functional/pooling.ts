@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNHWC, type Pair, pair, windowCount } from '../validate.js';
 
@@ -39,7 +39,7 @@ export function poolGeometry(
   const p = pair(label, 'padding', padding, 0);
   if (p[0] > kernel[0] / 2 || p[1] > kernel[1] / 2) {
     throw new ValueError(
-      `${label}: padding ${describe(p)} must be at most half the kernel size ${describe(kernel)}`,
+      `${label}: padding ${formatValue(p)} must be at most half the kernel size ${formatValue(kernel)}`,
     );
   }
   return { kernel, stride: s, padding: p, ceilMode };
@@ -67,7 +67,7 @@ function plan(label: string, x: tf.Tensor, g: PoolGeometry): PoolPlan {
   ) as [number, number];
   if (out[0] < 1 || out[1] < 1) {
     throw new ValueError(
-      `${label}: input of ${h}x${w} (padded ${h + 2 * g.padding[0]}x${w + 2 * g.padding[1]}) is smaller than the kernel ${g.kernel[0]}x${g.kernel[1]} (input shape ${describe(x.shape)})`,
+      `${label}: input of ${h}x${w} (padded ${h + 2 * g.padding[0]}x${w + 2 * g.padding[1]}) is smaller than the kernel ${g.kernel[0]}x${g.kernel[1]} (input shape ${formatValue(x.shape)})`,
     );
   }
   const size = [h, w];
@@ -200,7 +200,7 @@ export function resolveAdaptiveSize(
     s.every((v) => v === null || (Number.isInteger(v) && v >= 1));
   if (!ok) {
     throw new ValueError(
-      `${label}: outputSize must be a positive integer or [h, w] of positive integers or null, got ${describe(outputSize)}`,
+      `${label}: outputSize must be a positive integer or [h, w] of positive integers or null, got ${formatValue(outputSize)}`,
     );
   }
   return s;
@@ -239,7 +239,7 @@ export function adaptiveAvgPool2dWithSize(
   const [, h, w] = x.shape;
   if (h < 1 || w < 1) {
     throw new ValueError(
-      `${label}: input has an empty spatial size (input shape ${describe(x.shape)})`,
+      `${label}: input has an empty spatial size (input shape ${formatValue(x.shape)})`,
     );
   }
   const oh = size[0] ?? h;

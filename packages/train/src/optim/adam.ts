@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkNumber,
@@ -59,7 +59,7 @@ export class Adam extends Optimizer<AdamOptions> {
     checkNumber(owner, 'weightDecay', g.weightDecay);
     const b = g.betas;
     if (!Array.isArray(b) || b.length !== 2 || !b.every((x) => x >= 0 && x < 1)) {
-      throw new ValueError(`${owner}: betas must be two numbers in [0, 1), got ${describe(b)}`);
+      throw new ValueError(`${owner}: betas must be two numbers in [0, 1), got ${formatValue(b)}`);
     }
   }
 

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { Adam, AdamW } from './adam.js';
 import type { Optimizer } from './optimizer.js';
@@ -42,13 +42,13 @@ export function createOptimizer(
 ): Optimizer<any> {
   if (!isOptimizerName(name)) {
     throw new ValueError(
-      `createOptimizer: unknown optimizer ${describe(name)}; expected one of ${OPTIMIZER_NAMES.join(', ')}`,
+      `createOptimizer: unknown optimizer ${formatValue(name)}; expected one of ${OPTIMIZER_NAMES.join(', ')}`,
     );
   }
   const { lr, momentum, weightDecay } = settings ?? {};
   if (!(typeof lr === 'number' && Number.isFinite(lr) && lr >= 0)) {
     throw new ValueError(
-      `createOptimizer: lr must be a non-negative finite number, got ${describe(lr)}`,
+      `createOptimizer: lr must be a non-negative finite number, got ${formatValue(lr)}`,
     );
   }
   // Spreading an explicit `undefined` would overwrite the class default, so only given values go in.
@@ -66,7 +66,7 @@ export function createOptimizer(
     case 'adamw': {
       if (momentum !== undefined) {
         throw new ValueError(
-          `createOptimizer: ${name} has no momentum (its betas play that part), got momentum ${describe(momentum)}`,
+          `createOptimizer: ${name} has no momentum (its betas play that part), got momentum ${formatValue(momentum)}`,
         );
       }
       return name === 'adam' ? new Adam(params, options) : new AdamW(params, options);

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Hyper-parameters every optimizer has: the learning rate, which schedulers change. */
@@ -61,7 +61,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
   constructor(params: tf.Variable[] | ParamGroupInit<O>[], defaults: O) {
     if (!(typeof defaults.lr === 'number' && defaults.lr >= 0)) {
       throw new ValueError(
-        `${this.constructor.name}: lr must be >= 0, got ${describe(defaults.lr)}`,
+        `${this.constructor.name}: lr must be >= 0, got ${formatValue(defaults.lr)}`,
       );
     }
     this.defaults = { ...defaults };
@@ -92,12 +92,12 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     for (const p of init.params) {
       if (!(p instanceof tf.Variable)) {
         throw new ValueError(
-          `${this.constructor.name}: group ${g} holds a ${describe(typeof p)} that is not a tf.Variable`,
+          `${this.constructor.name}: group ${g} holds a ${formatValue(typeof p)} that is not a tf.Variable`,
         );
       }
       if (seen.has(p)) {
         throw new ValueError(
-          `${this.constructor.name}: parameter ${describe(p.name)} appears in more than one group`,
+          `${this.constructor.name}: parameter ${formatValue(p.name)} appears in more than one group`,
         );
       }
       seen.add(p);
@@ -142,7 +142,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
           if (g == null) continue;
           if (g.rank !== p.rank || g.shape.some((d, k) => d !== p.shape[k])) {
             throw new ValueError(
-              `${this.constructor.name}.step: gradient ${i - 1} has shape ${describe(g.shape)}, parameter ${describe(p.name)} has ${describe(p.shape)}`,
+              `${this.constructor.name}.step: gradient ${i - 1} has shape ${formatValue(g.shape)}, parameter ${formatValue(p.name)} has ${formatValue(p.shape)}`,
             );
           }
           let st = this.state.get(p);
@@ -214,7 +214,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
     const name = this.constructor.name;
     if (!dict || !Array.isArray(dict.paramGroups) || typeof dict.state !== 'object') {
       throw new ValueError(
-        `${name}.loadStateDict: expected { state, paramGroups }, got ${describe(dict)}`,
+        `${name}.loadStateDict: expected { state, paramGroups }, got ${formatValue(dict)}`,
       );
     }
     if (dict.paramGroups.length !== this.paramGroups.length) {
@@ -238,7 +238,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
       const p = params[Number(key)];
       if (!p) {
         throw new ValueError(
-          `${name}.loadStateDict: state for parameter ${describe(key)}, which does not exist`,
+          `${name}.loadStateDict: state for parameter ${formatValue(key)}, which does not exist`,
         );
       }
       const copy: ParamState = {};
@@ -249,7 +249,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
           if (v.size !== p.size) {
             tf.dispose(Object.values(copy).filter((x) => x instanceof tf.Tensor));
             throw new ValueError(
-              `${name}.loadStateDict: state ${describe(k)} of parameter ${key} has shape ${describe(v.shape)}, the parameter ${describe(p.shape)}`,
+              `${name}.loadStateDict: state ${formatValue(k)} of parameter ${key} has shape ${formatValue(v.shape)}, the parameter ${formatValue(p.shape)}`,
             );
           }
           copy[k] = tf.variable(
@@ -258,7 +258,7 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
           );
         } else {
           throw new ValueError(
-            `${name}.loadStateDict: state ${describe(k)} of parameter ${key} must be a tensor or a number, got ${describe(v)}`,
+            `${name}.loadStateDict: state ${formatValue(k)} of parameter ${key} must be a tensor or a number, got ${formatValue(v)}`,
           );
         }
       }
@@ -288,7 +288,9 @@ export abstract class Optimizer<O extends OptimizerOptions = OptimizerOptions> {
 /** Checks that `value` is a finite number >= `min`, naming the option otherwise. */
 export function checkNumber(owner: string, option: string, value: unknown, min = 0): void {
   if (typeof value !== 'number' || !(value >= min) || !Number.isFinite(value)) {
-    throw new ValueError(`${owner}: ${option} must be a number >= ${min}, got ${describe(value)}`);
+    throw new ValueError(
+      `${owner}: ${option} must be a number >= ${min}, got ${formatValue(value)}`,
+    );
   }
 }
 

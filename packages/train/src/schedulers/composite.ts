@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import {
   LRScheduler,
   SchedulerBase,
@@ -9,7 +9,7 @@ import {
 function sameOptimizer(owner: string, schedulers: LRScheduler[]): void {
   if (!Array.isArray(schedulers) || schedulers.length === 0) {
     throw new ValueError(
-      `${owner}: expected a non-empty list of schedulers, got ${describe(schedulers)}`,
+      `${owner}: expected a non-empty list of schedulers, got ${formatValue(schedulers)}`,
     );
   }
   schedulers.forEach((s, i) => {
@@ -94,7 +94,7 @@ export class SequentialLR extends CompositeScheduler {
     }
     if (!Array.isArray(milestones) || milestones.length !== schedulers.length - 1) {
       throw new ValueError(
-        `SequentialLR: expected ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${describe(milestones)}`,
+        `SequentialLR: expected ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${formatValue(milestones)}`,
       );
     }
     this.milestones = [...milestones];

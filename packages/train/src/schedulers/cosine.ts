@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { type AnyOptimizer, LRScheduler } from './scheduler.js';
 
 /** Options of {@link CosineAnnealingLR}. */
@@ -30,7 +30,7 @@ export class CosineAnnealingLR extends LRScheduler {
   ) {
     super(optimizer, lastEpoch);
     if (!(tMax > 0))
-      throw new ValueError(`CosineAnnealingLR: tMax must be > 0, got ${describe(tMax)}`);
+      throw new ValueError(`CosineAnnealingLR: tMax must be > 0, got ${formatValue(tMax)}`);
     this.tMax = tMax;
     this.etaMin = etaMin;
     this.initialStep();
@@ -90,12 +90,12 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
     super(optimizer, lastEpoch);
     if (!(Number.isInteger(t0) && t0 > 0)) {
       throw new ValueError(
-        `CosineAnnealingWarmRestarts: t0 must be a positive integer, got ${describe(t0)}`,
+        `CosineAnnealingWarmRestarts: t0 must be a positive integer, got ${formatValue(t0)}`,
       );
     }
     if (!(Number.isInteger(tMult) && tMult >= 1)) {
       throw new ValueError(
-        `CosineAnnealingWarmRestarts: tMult must be an integer >= 1, got ${describe(tMult)}`,
+        `CosineAnnealingWarmRestarts: tMult must be an integer >= 1, got ${formatValue(tMult)}`,
       );
     }
     this.t0 = t0;

@@ -2,7 +2,6 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fixture from '../__fixtures__/factories.json' with { type: 'json' };
-import { LinearProbe, makeDataset, ShuffledLoader } from '../__tests__/fixtures.js';
 import {
   createOptimizer,
   createScheduler,
@@ -14,6 +13,7 @@ import {
   type SchedulerName,
   type SchedulerSettings,
 } from '../index.js';
+import { LinearProbe, makeDataset, ShuffledLoader } from '../testing/fixtures.js';
 
 interface Case {
   name: SchedulerName;

@@ -1,7 +1,7 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { CosineAnnealingLR } from './cosine.js';
-import { MultiStepLR, StepLR } from './factorSchedules.js';
-import { OneCycleLR } from './oneCycle.js';
+import { MultiStepLR, StepLR } from './factor-schedules.js';
+import { OneCycleLR } from './one-cycle.js';
 import { ReduceLROnPlateau } from './plateau.js';
 import type { AnyOptimizer, Scheduler } from './scheduler.js';
 
@@ -55,7 +55,7 @@ const READS: Record<SchedulerName, ReadonlyArray<'milestones' | 'stepSize' | 'ga
 function checkPositiveInteger(what: string, value: unknown): asserts value is number {
   if (!(Number.isInteger(value) && (value as number) >= 1)) {
     throw new ValueError(
-      `createScheduler: ${what} must be a positive integer, got ${describe(value)}`,
+      `createScheduler: ${what} must be a positive integer, got ${formatValue(value)}`,
     );
   }
 }
@@ -84,7 +84,7 @@ export function createScheduler(
 ): Scheduler | undefined {
   if (!isSchedulerName(name)) {
     throw new ValueError(
-      `createScheduler: unknown scheduler ${describe(name)}; expected one of ${SCHEDULER_NAMES.join(', ')}`,
+      `createScheduler: unknown scheduler ${formatValue(name)}; expected one of ${SCHEDULER_NAMES.join(', ')}`,
     );
   }
   const given = settings ?? ({} as Partial<SchedulerSettings>);
@@ -94,19 +94,21 @@ export function createScheduler(
     if (given[key] !== undefined && !READS[name].includes(key)) {
       const readers = SCHEDULER_NAMES.filter((n) => READS[n].includes(key));
       throw new ValueError(
-        `createScheduler: ${name} has no ${key} (got ${describe(given[key])}); only ${readers.join(', ')} read it`,
+        `createScheduler: ${name} has no ${key} (got ${formatValue(given[key])}); only ${readers.join(', ')} read it`,
       );
     }
   }
   if (gamma !== undefined && !(typeof gamma === 'number' && gamma > 0 && gamma <= 1)) {
-    throw new ValueError(`createScheduler: gamma must be in (0, 1], got ${describe(gamma)}`);
+    throw new ValueError(`createScheduler: gamma must be in (0, 1], got ${formatValue(gamma)}`);
   }
   const factor = gamma ?? 0.1;
   switch (name) {
     case 'onecycle':
       checkPositiveInteger('stepsPerEpoch', stepsPerEpoch);
       if (!(typeof lr === 'number' && Number.isFinite(lr) && lr > 0)) {
-        throw new ValueError(`createScheduler: lr must be a positive number, got ${describe(lr)}`);
+        throw new ValueError(
+          `createScheduler: lr must be a positive number, got ${formatValue(lr)}`,
+        );
       }
       return new OneCycleLR(optimizer, { maxLr: lr, epochs, stepsPerEpoch });
     case 'cosine':
@@ -139,7 +141,7 @@ function checkMilestones(milestones: unknown): void {
     )
   ) {
     throw new ValueError(
-      `createScheduler: milestones must be a non-empty list of increasing positive integers, got ${describe(milestones)}`,
+      `createScheduler: milestones must be a non-empty list of increasing positive integers, got ${formatValue(milestones)}`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { type AnyOptimizer, LRScheduler, type SchedulerInterval } from './scheduler.js';
 
 function withRates(
@@ -94,7 +94,7 @@ export class CyclicLR extends LRScheduler {
     this.stepRatio = up / this.totalSize;
     if (!['triangular', 'triangular2', 'exp_range'].includes(mode) && !scaleFn) {
       throw new ValueError(
-        `CyclicLR: mode must be triangular, triangular2 or exp_range, got ${describe(mode)}`,
+        `CyclicLR: mode must be triangular, triangular2 or exp_range, got ${formatValue(mode)}`,
       );
     }
     this.mode = mode;

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import { type AnyOptimizer, SchedulerBase } from './scheduler.js';
 
 /** Options of {@link ReduceLROnPlateau}, as PyTorch's keyword arguments. */
@@ -59,13 +59,15 @@ export class ReduceLROnPlateau extends SchedulerBase {
   ) {
     super(optimizer);
     if (!(factor < 1))
-      throw new ValueError(`ReduceLROnPlateau: factor must be < 1, got ${describe(factor)}`);
+      throw new ValueError(`ReduceLROnPlateau: factor must be < 1, got ${formatValue(factor)}`);
     if (mode !== 'min' && mode !== 'max') {
-      throw new ValueError(`ReduceLROnPlateau: mode must be 'min' or 'max', got ${describe(mode)}`);
+      throw new ValueError(
+        `ReduceLROnPlateau: mode must be 'min' or 'max', got ${formatValue(mode)}`,
+      );
     }
     if (thresholdMode !== 'rel' && thresholdMode !== 'abs') {
       throw new ValueError(
-        `ReduceLROnPlateau: thresholdMode must be 'rel' or 'abs', got ${describe(thresholdMode)}`,
+        `ReduceLROnPlateau: thresholdMode must be 'rel' or 'abs', got ${formatValue(thresholdMode)}`,
       );
     }
     this.mode = mode;
@@ -94,7 +96,7 @@ export class ReduceLROnPlateau extends SchedulerBase {
   /** Records one epoch's metric and reduces the rates if it has plateaued. */
   step(metric?: number): void {
     if (typeof metric !== 'number') {
-      throw new ValueError(`ReduceLROnPlateau.step needs the metric, got ${describe(metric)}`);
+      throw new ValueError(`ReduceLROnPlateau.step needs the metric, got ${formatValue(metric)}`);
     }
     this.lastEpoch += 1;
     if (this.isBetter(metric, this.best)) {

@@ -1,4 +1,4 @@
-import { describe, ValueError } from '@resnet-ts/core';
+import { formatValue, ValueError } from '@resnet-ts/core';
 import type { Optimizer, OptimizerOptions, ParamGroup } from '../optim/optimizer.js';
 
 /** When `fit` steps a scheduler: after every optimizer step, or once per epoch. */
@@ -42,7 +42,7 @@ export abstract class SchedulerBase implements Scheduler {
   constructor(optimizer: AnyOptimizer) {
     if (!optimizer || !Array.isArray(optimizer.paramGroups)) {
       throw new ValueError(
-        `${this.constructor.name}: expected an Optimizer, got ${describe(optimizer)}`,
+        `${this.constructor.name}: expected an Optimizer, got ${formatValue(optimizer)}`,
       );
     }
     this.optimizer = optimizer;
@@ -98,7 +98,7 @@ export abstract class SchedulerBase implements Scheduler {
   loadStateDict(state: SchedulerStateDict): void {
     if (!state || typeof state !== 'object') {
       throw new ValueError(
-        `${this.constructor.name}.loadStateDict: expected an object, got ${describe(state)}`,
+        `${this.constructor.name}.loadStateDict: expected an object, got ${formatValue(state)}`,
       );
     }
     const skip = new Set(this.transientKeys());

@@ -1,0 +1,64 @@
+/**
+ * The wasm kernel of `batchNormGrad`: both passes run over the backend's heap, with the
+ * channels innermost where NHWC keeps them contiguous.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { alloc, heapF32 } from './wasm-util.js';
+
+interface BatchNormGradInputs {
+  dy: TensorInfo;
+  x: TensorInfo;
+  mean: TensorInfo;
+  invStd: TensorInfo;
+  scale: TensorInfo;
+}
+
+/** The wasm kernel: [dx, dScale, dOffset] in two sequential passes with channels innermost. */
+export function batchNormGradWasm(args: {
+  inputs: BatchNormGradInputs;
+  backend: BackendWasm;
+}): TensorInfo[] {
+  const { inputs, backend } = args;
+  const { dy, x, mean, invStd, scale } = inputs;
+  const channels = x.shape[x.shape.length - 1];
+  const size = tf.util.sizeFromShape(x.shape);
+  const rows = size / channels;
+  const dx = alloc(backend, x.shape);
+  const dScale = alloc(backend, [channels]);
+  const dOffset = alloc(backend, [channels]);
+  const [heap, dxAt] = heapF32(backend, dx);
+  const at = (t: TensorInfo) => heapF32(backend, t)[1];
+  const [dyAt, xAt, meanAt, invAt, scaleAt] = [dy, x, mean, invStd, scale].map(at);
+  const sumDy = new Float64Array(channels);
+  const sumDyXmu = new Float64Array(channels);
+  const mu = heap.slice(meanAt, meanAt + channels);
+  for (let r = 0, p = 0; r < rows; r++, p += channels) {
+    for (let c = 0; c < channels; c++) {
+      const d = heap[dyAt + p + c];
+      sumDy[c] += d;
+      sumDyXmu[c] += d * (heap[xAt + p + c] - mu[c]);
+    }
+  }
+  const a = new Float32Array(channels);
+  const b = new Float32Array(channels);
+  const g = new Float32Array(channels);
+  const dScaleAt = at(dScale);
+  const dOffsetAt = at(dOffset);
+  for (let c = 0; c < channels; c++) {
+    const inv = heap[invAt + c];
+    a[c] = heap[scaleAt + c] * inv;
+    b[c] = sumDy[c] / rows;
+    g[c] = (inv * inv * sumDyXmu[c]) / rows;
+    heap[dScaleAt + c] = sumDyXmu[c] * inv;
+    heap[dOffsetAt + c] = sumDy[c];
+  }
+  for (let r = 0, p = 0; r < rows; r++, p += channels) {
+    for (let c = 0; c < channels; c++) {
+      const i = p + c;
+      heap[dxAt + i] = a[c] * (heap[dyAt + i] - b[c] - (heap[xAt + i] - mu[c]) * g[c]);
+    }
+  }
+  return [dx, dScale, dOffset];
+}

@@ -1,0 +1,96 @@
+/**
+ * Conv2DBackpropFilter for the wasm backend, which has none (tensorflow/tfjs#8474).
+ * dW [fh * fw * inC, outC] = colsT @ dy, one plain (NN) matrix product, which XNNPACK runs
+ * as fast as the forward convolution; its transposed forms run 10-20x slower on wasm, and so
+ * does the backend's 2-D transpose, so the transposed patch matrix colsT is built directly,
+ * from a channels-first copy of x (a cheap 4-D transpose) so that every row is made of
+ * contiguous runs. The product lands in HWIO order, so no transpose follows it.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type {
+  Conv2DBackpropFilterAttrs,
+  Conv2DBackpropFilterInputs,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { im2colTransposedCNHW } from './im2col.js';
+import {
+  alloc,
+  borrow,
+  heapF32,
+  matMulNN,
+  nhwcConvInfo,
+  release,
+  run,
+  unborrow,
+  view,
+} from './wasm-util.js';
+
+/** dy elements per chunk (256K floats, 1 MB), fastest of 16K-1M on VanResNet and ResNet-18 layers. */
+let chunkElements = 262144;
+
+/** Sets how many dy elements one chunk holds (at least one image's); for tests and tuning. */
+export function setBackpropFilterChunk(elements: number): void {
+  chunkElements = elements;
+}
+
+export function conv2DBackpropFilterWasm(args: {
+  inputs: Conv2DBackpropFilterInputs;
+  backend: BackendWasm;
+  attrs: Conv2DBackpropFilterAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const info = nhwcConvInfo(
+    'Conv2DBackpropFilter',
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs,
+  );
+  const { filterHeight: fh, filterWidth: fw, inChannels, outChannels } = info;
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  const k = fh * fw * inChannels;
+
+  const xT = run(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
+  // A 1x1, stride-1, unpadded convolution's transposed patches are x^T itself.
+  const identityPatches =
+    fh === 1 &&
+    fw === 1 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0;
+  if (identityPatches) {
+    const dw = matMulNN(backend, xT, dy, k, rows, outChannels);
+    release(backend, xT);
+    return view(dw, [fh, fw, inChannels, outChannels]);
+  }
+  // The product runs over a few images at a time: XNNPACK streams its packed right operand
+  // (the dy rows) once per 4 output rows, so that operand must stay in cache, and the patch
+  // chunk is read back while still warm.
+  const perImage = info.outHeight * info.outWidth;
+  const images = Math.max(
+    1,
+    Math.min(info.batchSize, Math.floor(chunkElements / (perImage * outChannels))),
+  );
+  const colsT = alloc(backend, [k, images * perImage]);
+  const dw = alloc(backend, [fh, fw, inChannels, outChannels]);
+  for (let b0 = 0; b0 < info.batchSize; b0 += images) {
+    const b1 = Math.min(info.batchSize, b0 + images);
+    const m = (b1 - b0) * perImage;
+    const [heap, xOff] = heapF32(backend, xT);
+    const [, colOff] = heapF32(backend, colsT);
+    im2colTransposedCNHW(heap, xOff, colOff, info, b0, b1);
+    const dyRows = borrow(backend, dy, b0 * perImage * outChannels, [m, outChannels]);
+    const part = matMulNN(backend, view(colsT, [k, m]), dyRows, k, m, outChannels);
+    unborrow(backend, dyRows);
+    const [h, partOff] = heapF32(backend, part);
+    const [, dwOff] = heapF32(backend, dw);
+    if (b0 === 0) h.copyWithin(dwOff, partOff, partOff + k * outChannels);
+    else for (let i = 0; i < k * outChannels; i++) h[dwOff + i] += h[partOff + i];
+    release(backend, part);
+  }
+  release(backend, colsT);
+  release(backend, xT);
+  return dw;
+}

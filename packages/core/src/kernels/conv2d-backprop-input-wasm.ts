@@ -1,0 +1,125 @@
+/**
+ * Conv2DBackpropInput for the wasm backend. The stock kernel is a scalar loop (2-4 GFLOP/s);
+ * both routes here spend their time in XNNPACK instead:
+ * - stride 1: dx is the convolution of dy with the spatially flipped filter whose in and out
+ *   channels are swapped, padded by (filter size - 1 - forward padding);
+ * - otherwise: dcols = dy @ W^T (a plain matrix product), scattered back by col2im.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type {
+  backend_util,
+  Conv2DBackpropInputAttrs,
+  Conv2DBackpropInputInputs,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { col2imNHWC } from './im2col.js';
+import {
+  alloc,
+  heapF32,
+  matMulNN,
+  nhwcConvInfo,
+  release,
+  run,
+  transpose2d,
+  view,
+} from './wasm-util.js';
+
+/**
+ * Below this many input channels the flipped convolution has too few output channels for
+ * XNNPACK to run well, and matMul + col2im is faster (first layers: 1 or 3 channels).
+ */
+const FLIPPED_CONV_MIN_CHANNELS = 8;
+
+export function conv2DBackpropInputWasm(args: {
+  inputs: Conv2DBackpropInputInputs;
+  backend: BackendWasm;
+  attrs: Conv2DBackpropInputAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const info = nhwcConvInfo(
+    'Conv2DBackpropInput',
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs,
+  );
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const top = fh - 1 - info.padInfo.top;
+  const bottom = info.inHeight - info.outHeight - top + fh - 1;
+  const left = fw - 1 - info.padInfo.left;
+  const right = info.inWidth - info.outWidth - left + fw - 1;
+  if (
+    info.inChannels >= FLIPPED_CONV_MIN_CHANNELS &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    top >= 0 &&
+    bottom >= 0 &&
+    left >= 0 &&
+    right >= 0
+  ) {
+    return viaFlippedConv(backend, dy, filter, info, [top, bottom, left, right]);
+  }
+  return viaCol2im(backend, dy, filter, info);
+}
+
+function viaFlippedConv(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  [top, bottom, left, right]: number[],
+): TensorInfo {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  // Swap in/out channels with the backend's transpose (a strided copy, fast in wasm), then
+  // reverse the taps by moving whole [co, ci] blocks.
+  const swapped = run(backend, 'Transpose', { x: filter }, { perm: [0, 1, 3, 2] });
+  const flipped = alloc(backend, [fh, fw, co, ci]);
+  const [heap, sOff] = heapF32(backend, swapped);
+  const [, fOff] = heapF32(backend, flipped);
+  const block = ci * co;
+  const taps = fh * fw;
+  for (let t = 0; t < taps; t++) {
+    const src = sOff + t * block;
+    heap.copyWithin(fOff + (taps - 1 - t) * block, src, src + block);
+  }
+  release(backend, swapped);
+  const dx = run(
+    backend,
+    'Conv2D',
+    { x: dy, filter: flipped },
+    {
+      strides: 1,
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dilations: 1,
+      dataFormat: 'NHWC',
+    },
+  );
+  release(backend, flipped);
+  return dx;
+}
+
+function viaCol2im(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  const k = fh * fw * ci;
+  const wT = transpose2d(backend, filter, k, co);
+  const dcols = matMulNN(backend, dy, wT, rows, co, k);
+  release(backend, wT);
+  const dx = alloc(backend, info.inShape);
+  const [heap, colOff] = heapF32(backend, dcols);
+  const [, dxOff] = heapF32(backend, dx);
+  col2imNHWC(heap, colOff, dxOff, info);
+  release(backend, dcols);
+  return view(dx, info.inShape);
+}

@@ -1,0 +1,63 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '../index.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Generator } from '../generator.js';
+import { type RawInput, randomInput, relativeError } from '../testing/kernel-compare.js';
+
+interface Case {
+  x: [number, number, number, number];
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'same' | 'valid' | number;
+  /** Fraction of inputs set to zero, as after a relu, so that windows tie. */
+  zeros: number;
+}
+
+const cases: Case[] = [
+  { x: [4, 8, 8, 3], filterSize: 2, strides: 2, pad: 'valid', zeros: 0 },
+  { x: [2, 8, 8, 5], filterSize: 2, strides: 2, pad: 'valid', zeros: 0.6 },
+  { x: [2, 7, 7, 4], filterSize: 2, strides: 2, pad: 'valid', zeros: 0.3 },
+  { x: [2, 7, 9, 4], filterSize: 2, strides: 2, pad: 'same', zeros: 0.3 },
+  { x: [1, 9, 9, 2], filterSize: 3, strides: 2, pad: 'same', zeros: 0.5 },
+  { x: [2, 8, 8, 3], filterSize: 3, strides: 2, pad: 1, zeros: 0 },
+  { x: [2, 6, 7, 3], filterSize: 3, strides: 1, pad: 'same', zeros: 0.5 },
+  { x: [1, 6, 8, 2], filterSize: [2, 3], strides: [1, 2], pad: 'valid', zeros: 0.2 },
+  { x: [1, 5, 5, 1], filterSize: 5, strides: 1, pad: 'valid', zeros: 0 },
+];
+
+async function maxPoolGradOn(backend: string, c: Case, x: RawInput, dy: RawInput) {
+  await tf.setBackend(backend);
+  const input = tf.tensor(x.values, x.shape);
+  const output = tf.maxPool(input as tf.Tensor4D, c.filterSize, c.strides, c.pad);
+  const dyT = tf.tensor(dy.values, dy.shape);
+  const dx = tf.engine().runKernel('MaxPoolGrad', { dy: dyT, input, output }, {
+    filterSize: c.filterSize,
+    strides: c.strides,
+    pad: c.pad,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const values = dx.dataSync() as Float32Array;
+  tf.dispose([input, output, dyT, dx]);
+  return values;
+}
+
+describe('MaxPoolGrad on wasm', () => {
+  beforeAll(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  for (const c of cases) {
+    it(`matches cpu for x ${c.x} window ${c.filterSize} strides ${c.strides} pad ${c.pad} zeros ${c.zeros}`, async () => {
+      const gen = new Generator(c.x[1] * 100 + c.x[3]);
+      const x = randomInput(gen, c.x);
+      for (let i = 0; i < x.values.length; i++) if (gen.random() < c.zeros) x.values[i] = 0;
+      const info = backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad);
+      const dy = randomInput(gen, info.outShape);
+      const want = await maxPoolGradOn('cpu', c, x, dy);
+      const got = await maxPoolGradOn('wasm', c, x, dy);
+      expect(relativeError(got, want)).toBeLessThan(1e-6);
+    });
+  }
+});
