@@ -125,7 +125,8 @@ describe('train --dataset folder', () => {
     }
     expect(after['fc.weight'].shape).toEqual([512, 3]);
 
-    const ev = await runCli(['eval', runDir, '--data-dir', more, ...COMMON]);
+    // Decoded in worker threads, which the bundled CLI starts from its own dist/.
+    const ev = await runCli(['eval', runDir, '--data-dir', more, '--workers', '2', ...COMMON]);
     expect(ev.code).toBe(0);
     const result = jsonEvents(ev.stdout).find((e) => e.event === 'eval')!;
     expect(result.classes).toEqual(['diagonal', 'horizontal', 'vertical']);
