@@ -43,6 +43,27 @@ const COMMON = ['--backend', 'wasm', '--json', '--skip-bad-files'];
 
 const tensorsOf = (file: string) => decodeSafetensors(new Uint8Array(readFileSync(file)));
 
+/** One epoch on the folder `dir` through the CLI; the run directory it wrote. */
+async function trainOn(dir: string, ...extra: string[]): Promise<string> {
+  const r = await runCli([
+    'train',
+    '--dataset',
+    'folder',
+    '--data-dir',
+    dir,
+    ...SMALL,
+    '--epochs',
+    '1',
+    ...extra,
+    '--out',
+    join(tmp, 'runs'),
+    ...COMMON,
+  ]);
+  expect(r.stderr).not.toMatch(/^error:/m);
+  expect(r.code).toBe(0);
+  return jsonEvents(r.stdout).find((e) => e.event === 'done')!.runDir;
+}
+
 describe('train --dataset folder', () => {
   const shapes = join(tmp, 'shapes');
   const more = join(tmp, 'more-shapes');
@@ -51,22 +72,7 @@ describe('train --dataset folder', () => {
   beforeAll(async () => {
     writeStripes(shapes, ['horizontal', 'vertical'], 10, 1);
     writeStripes(more, ['horizontal', 'vertical', 'diagonal'], 8, 2);
-    const r = await runCli([
-      'train',
-      '--dataset',
-      'folder',
-      '--data-dir',
-      shapes,
-      ...SMALL,
-      '--epochs',
-      '1',
-      '--out',
-      join(tmp, 'runs'),
-      ...COMMON,
-    ]);
-    expect(r.stderr).not.toMatch(/^error:/m);
-    expect(r.code).toBe(0);
-    pretrained = jsonEvents(r.stdout).find((e) => e.event === 'done')!.runDir;
+    pretrained = await trainOn(shapes);
   });
 
   it('trains on the folder at the image size asked for, recording how the data was read', () => {
@@ -94,26 +100,7 @@ describe('train --dataset folder', () => {
     const exported = await runCli(['export', pretrained, '--format', 'pth', '--json']);
     expect(exported.code).toBe(0);
     const pth = jsonEvents(exported.stdout).find((e) => e.event === 'export')!.file;
-    const r = await runCli([
-      'train',
-      '--dataset',
-      'folder',
-      '--data-dir',
-      more,
-      ...SMALL,
-      '--epochs',
-      '1',
-      '--weights',
-      pth,
-      '--freeze',
-      'backbone',
-      '--out',
-      join(tmp, 'runs'),
-      ...COMMON,
-    ]);
-    expect(r.stderr).not.toMatch(/^error:/m);
-    expect(r.code).toBe(0);
-    const runDir = jsonEvents(r.stdout).find((e) => e.event === 'done')!.runDir;
+    const runDir = await trainOn(more, '--weights', pth, '--freeze', 'backbone');
     const run = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8'));
     expect(run).toMatchObject({ weights: pth, freeze: 'backbone' });
     // The backbone is the pretrained one, untouched; the head is new, for three classes
