@@ -278,7 +278,7 @@ describe('our export loaded by PyTorch (exported-logits.json)', () => {
         producer: '@resnet-ts/models toTorchSafetensors (torchInterop.test.ts)',
       });
       if (process.env.RESNET_TS_WRITE_EXPORTS) {
-        const dir = new URL('../../../tools/fixtures/models/exported', import.meta.url);
+        const dir = new URL('../../../tools/fixtures/models/exported/', import.meta.url);
         mkdirSync(dir, { recursive: true });
         writeFileSync(new URL(`${name}.safetensors`, dir), bytes);
       }

@@ -21,7 +21,7 @@ import { jsonEvents, runCli, tempDir } from '../testing/run-cli.js';
 // Debian's interpreter by default: python3-torch installs there, not in a pyenv or venv.
 const PYTHON = process.env.RESNET_TS_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(
-  new URL('../../../../examples/continue-in-pytorch/continue_ddp.py', import.meta.url),
+  new URL('../../../../examples/continue-in-pytorch/continue-ddp.py', import.meta.url),
 );
 const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], {
   encoding: 'utf8',

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FormulaSpec } from './formula.js';
 import { formulaValues } from './formula.js';
 
-const dir = new URL('../__fixtures__', import.meta.url);
+const dir = new URL('../__fixtures__/', import.meta.url);
 
 /** A fixture file's bytes. */
 export function fixtureBytes(name: string): Uint8Array {

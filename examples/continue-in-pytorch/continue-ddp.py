@@ -3,7 +3,7 @@
 
     resnet-ts train --optimizer sgd --momentum 0.9 --scheduler step --out runs
     resnet-ts export runs/<timestamp> --format pth --training-state --out ckpt.pth
-    python3 continue_ddp.py --checkpoint ckpt.pth --digits mnist-digits.bin --out continued.pth
+    python3 continue-ddp.py --checkpoint ckpt.pth --digits mnist-digits.bin --out continued.pth
 
 The checkpoint holds {'epoch', 'model', 'optimizer', 'scheduler'} in PyTorch's formats, so
 the model, the optimizer's momentum buffers (or Adam's moments) and the learning-rate
