@@ -18,9 +18,17 @@ const external = [
   'webgpu',
 ];
 
+const require = createRequire(join(app, 'package.json'));
+const data = dirname(require.resolve('@resnet-ts/data/package.json'));
+
 rmSync(join(app, 'dist'), { recursive: true, force: true });
 await build({
-  entryPoints: { cli: join(app, 'src', 'cli.ts') },
+  // The folder dataset's decoding workers load `./folder-worker.js` beside the module that
+  // starts them, which in the bundle is a chunk in dist/.
+  entryPoints: {
+    cli: join(app, 'src', 'cli.ts'),
+    'folder-worker': join(data, 'dist', 'node', 'folder-worker.js'),
+  },
   outdir: join(app, 'dist'),
   bundle: true,
   splitting: true,
@@ -34,8 +42,6 @@ await build({
   logLevel: 'warning',
 });
 
-const require = createRequire(join(app, 'package.json'));
-const data = dirname(require.resolve('@resnet-ts/data/package.json'));
 mkdirSync(join(app, 'assets'), { recursive: true });
 copyFileSync(
   join(data, 'dist', 'assets', 'mnist-digits.bin'),

@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli } from './testing/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, tempDir } from './testing/run-cli.js';
 
 // SwiftShader's Vulkan driver ships with Debian's chromium; .ci/run installs it. Without it
 // the test is skipped with the reason, unless CI=true requires it.
@@ -13,11 +12,7 @@ const noSwiftShader =
     : null;
 if (noSwiftShader) console.warn(`skipped: ${noSwiftShader}`);
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-webgpu-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('webgpu');
 
 describe('--backend webgpu in Node (Dawn on SwiftShader)', () => {
   it('trains, checkpoints and evaluates on a software GPU', { timeout: 400_000 }, async (ctx) => {

@@ -8,6 +8,13 @@ import type { BackendChoice } from './choices.js';
 import { CliError } from './errors.js';
 import type { Reporter } from './reporter.js';
 
+/** `--backend` and `--threads`, as every command that computes takes them. */
+export interface BackendOptions {
+  backend: BackendChoice;
+  /** Threads of the wasm backend; every core when not given. */
+  threads?: number;
+}
+
 /**
  * Activates the requested backend (or the best one, for `auto`). A backend asked for by name
  * that cannot start is an error rather than a silent fallback, so a user who asked for the GPU
@@ -15,13 +22,15 @@ import type { Reporter } from './reporter.js';
  * `report`.
  */
 export async function activateBackend(
-  choice: BackendChoice,
+  { backend: choice, threads }: BackendOptions,
   report: Reporter,
 ): Promise<BackendSelection> {
   let selection: BackendSelection;
   try {
-    selection =
-      choice === 'auto' ? await selectBackend() : await selectBackend([choice as BackendName]);
+    selection = await selectBackend({
+      ...(choice === 'auto' ? {} : { prefer: [choice as BackendName] }),
+      threads: threads ?? 'all',
+    });
   } catch (e) {
     const hint =
       choice === 'tensorflow'

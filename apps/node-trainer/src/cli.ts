@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { DATASET_NAMES } from '@resnet-ts/data';
 import { MODEL_NAMES } from '@resnet-ts/models';
 import { Command, CommanderError, Option } from 'commander';
-import { BACKEND_CHOICES, TRAINABLE_DATASETS } from './choices.js';
+import { BACKEND_CHOICES, FREEZE_CHOICES } from './choices.js';
 import { CliError, ExitCode } from './errors.js';
 import { sanitizeLines } from './format.js';
 import { integer } from './parse.js';
@@ -20,13 +21,13 @@ function outputOptions(cmd: Command): Command {
 }
 
 function dataOptions(cmd: Command, defaultDataset: string | undefined): Command {
-  const dataset = new Option('--dataset <name>', 'dataset').choices(TRAINABLE_DATASETS);
+  const dataset = new Option('--dataset <name>', 'dataset').choices(DATASET_NAMES);
   if (defaultDataset) dataset.default(defaultDataset);
   return cmd
     .addOption(dataset)
     .option(
       '--data-dir <dir>',
-      'directory holding mnist-idx or cifar10 files (default: data/<dataset>)',
+      'directory holding mnist-idx or cifar10 files (default: data/<dataset>), or a folder of class subfolders',
     )
     .option('--download', 'download the dataset into --data-dir if it is missing');
 }
@@ -41,6 +42,13 @@ function recipeOption(o: (typeof RECIPE_OPTIONS)[number]): Option {
 
 function backendOption(): Option {
   return new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
+}
+
+function threadsOption(): Option {
+  return new Option(
+    '--threads <n>',
+    'threads of the wasm backend (default: every core, at most 8; 1: single-threaded)',
+  ).argParser(integer(1));
 }
 
 // Each command's module is imported when it runs, so --help and usage errors answer at once
@@ -70,10 +78,24 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .addOption(
       new Option('--model <name>', 'model to train').choices(MODEL_NAMES).default('vanresnet'),
     );
-  dataOptions(train, 'mnist');
+  dataOptions(train, 'mnist')
+    .option('--val-dir <dir>', 'folder: validation pictures in the same class subfolders')
+    .option('--image-size <n>', 'folder: side of the square model input (default: 224)', integer(8))
+    .option(
+      '--weights <file>',
+      "initial weights, .pth or PyTorch-layout .safetensors (torchvision's)",
+    )
+    .addOption(
+      new Option('--freeze <part>', 'train only the classifier head (fc) of a ResNet').choices(
+        FREEZE_CHOICES,
+      ),
+    )
+    .option('--workers <n>', 'folder: decode pictures in n worker threads (default: 0)', integer(0))
+    .option('--skip-bad-files', 'folder: skip (and list) files that are not decodable pictures');
   for (const o of RECIPE_OPTIONS.filter((o) => !o.advanced)) train.addOption(recipeOption(o));
   train
     .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--out <dir>', 'where each run gets its own <timestamp>/ directory', 'runs')
     .option('--resume <dir>', 'continue an interrupted run from its directory');
   outputOptions(train);
@@ -94,9 +116,12 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .argument('<checkpoint>', 'a run directory, its checkpoint directory or a .safetensors file');
   dataOptions(evalCmd, undefined)
     .option('--batch-size <n>', 'images per batch', integer(1), 256)
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(evalCmd)
     .optionsGroup('Advanced options:')
+    .option('--workers <n>', 'folder: decode pictures in n worker threads (default: 0)', integer(0))
+    .option('--skip-bad-files', 'folder: skip (and list) files that are not decodable pictures')
     .option('--limit-test <n>', 'use only the first n test images', integer(1))
     .action(async (checkpoint, opts) => {
       const { runEval } = await import('./commands/eval.js');
@@ -114,7 +139,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
         .choices(['auto', 'yes', 'no'])
         .default('auto'),
     )
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(predict).action(async (checkpoint, images, opts) => {
     const { runPredict } = await import('./commands/predict.js');
     await runPredict(checkpoint, images, opts, reporterFor(opts));
@@ -138,7 +164,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
       "pth: also the optimizer's and scheduler's state, to continue in PyTorch",
     )
     .option('--opset <n>', 'onnx: operator set version (9-17)', integer(9), 13)
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(exportCmd).action(async (checkpoint, opts) => {
     const { runExport } = await import('./commands/export.js');
     await runExport(checkpoint, opts, reporterFor(opts));
@@ -147,7 +174,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
   const backends = program
     .command('backends')
     .description('report which backend would be used, and why each other one is skipped')
-    .addOption(backendOption());
+    .addOption(backendOption())
+    .addOption(threadsOption());
   outputOptions(backends).action(async (opts) => {
     const { runBackends } = await import('./commands/backends.js');
     await runBackends(opts, reporterFor(opts));

@@ -2,7 +2,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -10,13 +9,12 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeSafetensors, encodeSafetensors } from '@resnet-ts/core';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, jsonEvents } from './testing/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, jsonEvents, tempDir } from './testing/run-cli.js';
 
 // Each case runs the CLI in a child process against a run directory (a copy of one written
 // by resnet-ts 0.1.0) or a weights file made hostile in one way, and checks: a non-zero exit
@@ -85,12 +83,8 @@ function snapshot(dir: string, skip: string): string[] {
   return out.sort();
 }
 
-let tmp: string;
+const tmp = tempDir('hostile');
 let caseNo = 0;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-hostile-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A fresh sandbox: `root/run` (a valid run), `root/victim/keep.txt` beside it. */
 function sandbox() {

@@ -1,26 +1,10 @@
-import {
-  OPTIMIZER_NAMES,
-  type OptimizerName,
-  SCHEDULER_NAMES,
-  type SchedulerName,
-} from '@resnet-ts/train';
-import * as v from 'valibot';
-import type { TrainableDataset as DatasetName } from './choices.js';
+import type { DatasetName } from '@resnet-ts/data';
+import { OPTIMIZER_NAMES, SCHEDULER_NAMES } from '@resnet-ts/train';
+import { MOMENTUM_OPTIMIZERS, type RunRecipe } from '@resnet-ts/train/node';
 import { fraction, integer, integerList, number } from './parse.js';
 
-/** Every hyper-parameter of a run, after defaults are filled in; saved with the run to resume it. */
-export interface Recipe {
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  optimizer: OptimizerName;
-  scheduler: SchedulerName;
-  weightDecay: number;
-  momentum: number;
-  milestones: number[];
-  valSplit: number;
-  seed: number;
-}
+/** Every hyper-parameter of a run, after defaults are filled in (train/node's run.json recipe). */
+export type Recipe = RunRecipe;
 
 /** Options given on the command line; anything left out comes from the recipe. */
 export type RecipeOverrides = Partial<Recipe>;
@@ -54,12 +38,24 @@ const BY_DATASET: Record<DatasetName, Omit<Recipe, 'seed' | 'milestones'>> = {
     momentum: 0.9,
     valSplit: 0.1,
   },
+  // Fine-tuning pretrained weights (--weights), as torchvision's transfer-learning tutorial:
+  // SGD with momentum at a rate that keeps the pretrained features, a few epochs.
+  folder: {
+    epochs: 5,
+    batchSize: 32,
+    lr: 0.01,
+    optimizer: 'sgd',
+    scheduler: 'cosine',
+    weightDecay: 1e-4,
+    momentum: 0.9,
+    valSplit: 0.2,
+  },
 };
 
 /** What a default may depend on: the dataset and the options resolved before it in the table. */
 type Context = { dataset: DatasetName } & Partial<Recipe>;
 
-/** One hyper-parameter: its flag, parser, help, default and the schema run.json is checked with. */
+/** One hyper-parameter: its flag, parser, help and default. */
 interface RecipeOption<K extends keyof Recipe = keyof Recipe> {
   key: K;
   flag: string;
@@ -74,7 +70,6 @@ interface RecipeOption<K extends keyof Recipe = keyof Recipe> {
   defaultHelp: string;
   /** The optimizers or schedulers that use it; giving it for another one draws a warning. */
   usedWith?: (r: Recipe) => string | undefined;
-  schema: v.GenericSchema<unknown, Recipe[K]>;
 }
 
 const byDataset = <K extends keyof (typeof BY_DATASET)['mnist']>(key: K) =>
@@ -82,18 +77,10 @@ const byDataset = <K extends keyof (typeof BY_DATASET)['mnist']>(key: K) =>
     .map(([d, r]) => `${d} ${typeof r[key] === 'number' ? Number(r[key].toPrecision(4)) : r[key]}`)
     .join(', ')}`;
 
-const positive = v.pipe(v.number(), v.gtValue(0), v.finite());
-const wholeFrom = (min: number) =>
-  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(Number.MAX_SAFE_INTEGER));
-const nonNegative = v.pipe(v.number(), v.minValue(0), v.finite());
-
-/** The optimizers with a momentum (PyTorch's SGD and RMSprop); Adam's betas play that part. */
-export const MOMENTUM_OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'rmsprop'];
-
 /**
  * The recipe's options, in the order their defaults are resolved (a default may use the
  * options before it). This one table gives the CLI its flags and help, the recipe its
- * defaults, run.json its schema, and `--resume` the list of flags a run keeps.
+ * defaults, and `--resume` the list of flags a run keeps; run.json's schema is train's.
  */
 export const RECIPE_OPTIONS: RecipeOption[] = [
   {
@@ -103,7 +90,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     parse: integer(1),
     default: (c) => BY_DATASET[c.dataset].epochs,
     defaultHelp: byDataset('epochs'),
-    schema: wholeFrom(1),
   },
   {
     key: 'batchSize',
@@ -112,7 +98,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     parse: integer(1),
     default: (c) => BY_DATASET[c.dataset].batchSize,
     defaultHelp: byDataset('batchSize'),
-    schema: wholeFrom(1),
   },
   {
     key: 'optimizer',
@@ -121,7 +106,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     choices: OPTIMIZER_NAMES,
     default: (c) => BY_DATASET[c.dataset].optimizer,
     defaultHelp: byDataset('optimizer'),
-    schema: v.picklist(OPTIMIZER_NAMES),
   },
   {
     key: 'lr',
@@ -136,7 +120,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
       return c.optimizer === 'sgd' ? 0.05 : 0.001;
     },
     defaultHelp: `${byDataset('lr')}; with another --optimizer 0.05 for sgd, 0.001 for the others`,
-    schema: positive,
   },
   {
     key: 'scheduler',
@@ -145,7 +128,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     choices: SCHEDULER_NAMES,
     default: (c) => BY_DATASET[c.dataset].scheduler,
     defaultHelp: byDataset('scheduler'),
-    schema: v.picklist(SCHEDULER_NAMES),
   },
   {
     key: 'weightDecay',
@@ -154,7 +136,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     parse: number(0, { inclusive: true }),
     default: (c) => BY_DATASET[c.dataset].weightDecay,
     defaultHelp: byDataset('weightDecay'),
-    schema: nonNegative,
   },
   {
     key: 'seed',
@@ -163,7 +144,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     parse: integer(0),
     default: () => 0,
     defaultHelp: '0',
-    schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 32 - 3)),
   },
   {
     key: 'momentum',
@@ -175,7 +155,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     defaultHelp: "0.9 for sgd, PyTorch's 0 for rmsprop",
     usedWith: (r) =>
       MOMENTUM_OPTIMIZERS.includes(r.optimizer) ? undefined : `--optimizer ${r.optimizer}`,
-    schema: nonNegative,
   },
   {
     key: 'milestones',
@@ -189,7 +168,6 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
         : [],
     defaultHelp: 'half and three quarters of the epochs',
     usedWith: (r) => (r.scheduler === 'multistep' ? undefined : `--scheduler ${r.scheduler}`),
-    schema: v.pipe(v.array(wholeFrom(0)), v.maxLength(10_000)),
   },
   {
     key: 'valSplit',
@@ -199,16 +177,8 @@ export const RECIPE_OPTIONS: RecipeOption[] = [
     advanced: true,
     default: (c) => BY_DATASET[c.dataset].valSplit,
     defaultHelp: byDataset('valSplit'),
-    schema: v.pipe(v.number(), v.minValue(0), v.ltValue(1)),
   },
 ];
-
-/** The schema of a recipe in run.json, made from {@link RECIPE_OPTIONS}. */
-export const recipeSchema = v.object(
-  Object.fromEntries(RECIPE_OPTIONS.map((o) => [o.key, o.schema])) as {
-    [K in keyof Recipe]: v.GenericSchema<unknown, Recipe[K]>;
-  },
-);
 
 /** Fills in the defaults for `dataset` under what the user gave explicitly; nothing given is changed. */
 export function resolveRecipe(dataset: DatasetName, given: RecipeOverrides): Recipe {

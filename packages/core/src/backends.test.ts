@@ -58,6 +58,7 @@ describe('selectBackend', () => {
     const expected = await convProbe();
     const sel = await selectBackend(['wasm']);
     expect(sel.name).toBe('wasm');
+    expect(sel.threads).toBe(1);
     expect(tf.getBackend()).toBe('wasm');
     const got = await convProbe();
     for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i], 4);

@@ -25,6 +25,8 @@ export interface BackendAttempt {
 export interface BackendSelection {
   name: BackendName;
   tried: BackendAttempt[];
+  /** Threads the wasm backend computes on, when wasm was picked under Node. */
+  threads?: number;
 }
 
 /** Options of {@link selectBackend}. */
@@ -39,6 +41,13 @@ export interface SelectBackendOptions {
   allowSoftwareWebGPU?: boolean;
   /** Where the wasm backend finds its `.wasm` files (browsers); see tfjs `setWasmPaths`. */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Threads for the wasm backend under Node: more than 1 (or `'all'`: every logical core, at
+   * most 8) runs tfjs's threaded build through `useThreadedWasm`. Default 1, the
+   * single-threaded build. Browsers pick their build themselves (threads need cross-origin
+   * isolation), so it is ignored there, as by every other backend.
+   */
+  threads?: number | 'all';
 }
 
 /** True under Node.js (not a browser or web worker). */
@@ -258,7 +267,11 @@ async function setUpWebGL(): Promise<string> {
   return 'WebGL';
 }
 
-async function setUpWasm(wasmPaths: SelectBackendOptions['wasmPaths']): Promise<string> {
+async function setUpWasm(
+  wasmPaths: SelectBackendOptions['wasmPaths'],
+  threads: SelectBackendOptions['threads'] = 1,
+  ranOn: (threads: number) => void = () => {},
+): Promise<string> {
   const wasm = await loadBackendPackage('wasm', { needModule: wasmPaths !== undefined }).catch(
     (err: unknown) => {
       if (wasmPaths !== undefined && tf.findBackendFactory('wasm')) {
@@ -273,6 +286,13 @@ async function setUpWasm(wasmPaths: SelectBackendOptions['wasmPaths']): Promise<
   if (!registerWasmTrainingKernels()) {
     throw new Skip('the wasm backend registered no kernels (version mismatch?)');
   }
+  if (threads !== 1 && isNode()) {
+    const { useThreadedWasm } = await import('./kernels/threaded-wasm-node.js');
+    const count = await useThreadedWasm({ threads: threads === 'all' ? undefined : threads });
+    ranOn(count);
+    return `XNNPACK on ${count} thread${count === 1 ? '' : 's'} with resnet-ts training kernels`;
+  }
+  if (isNode()) ranOn(1);
   return 'XNNPACK with resnet-ts training kernels';
 }
 
@@ -307,6 +327,12 @@ export async function selectBackend(
     ? { prefer: preferences as BackendName[] }
     : ((preferences as SelectBackendOptions | undefined) ?? {});
   const order = opts.prefer ?? defaultBackendOrder();
+  const { threads } = opts;
+  if (threads !== undefined && threads !== 'all' && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new RangeError(
+      `threads must be a whole number >= 1 or 'all', got ${JSON.stringify(threads)}`,
+    );
+  }
   for (const name of order) {
     if (!BACKEND_NAMES.includes(name)) {
       throw new RangeError(
@@ -316,6 +342,7 @@ export async function selectBackend(
   }
   const allowSoftware = opts.allowSoftwareWebGPU ?? (opts.prefer !== undefined || !isNode());
   const tried: BackendAttempt[] = [];
+  let wasmThreads: number | undefined;
   for (const name of order) {
     try {
       if (name === 'tensorflow' && !isNode()) throw new Skip('only available in Node');
@@ -328,13 +355,17 @@ export async function selectBackend(
             : name === 'webgl'
               ? await setUpWebGL()
               : name === 'wasm'
-                ? await setUpWasm(opts.wasmPaths)
+                ? await setUpWasm(opts.wasmPaths, threads, (n) => {
+                    wasmThreads = n;
+                  })
                 : await setUpCpu();
       if (!(await tf.setBackend(name))) throw new Skip('failed to initialise');
       quietFirstUseNotice();
       await smokeTest();
       tried.push({ name, ok: true, reason: detail });
-      return { name, tried };
+      return name === 'wasm' && wasmThreads !== undefined
+        ? { name, tried, threads: wasmThreads }
+        : { name, tried };
     } catch (err) {
       const reason =
         err instanceof Skip ? err.message : `failed: ${(err as Error)?.message ?? err}`;

@@ -83,6 +83,7 @@ export {
   encodeWeightsMeta,
   loadModelFromSafetensors,
   MODEL_META_KEY,
+  modelSpecSchema,
   parseWeightsMeta,
   readWeightsMeta,
   WEIGHTS_META_LIMITS,

@@ -55,14 +55,17 @@ const count = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.
 
 const finite = v.pipe(v.number(), v.finite());
 
+/** The schema of a {@link ModelSpec} read from a file, held to {@link WEIGHTS_META_LIMITS}. */
+export const modelSpecSchema = v.object({
+  name: v.picklist(MODEL_NAMES),
+  inChannels: count(L.inChannels),
+  inputSize: count(L.inputSize),
+  numClasses: count(L.numClasses),
+  stem: v.optional(v.picklist(['imagenet', 'cifar'])),
+});
+
 const WeightsMetaSchema = v.object({
-  model: v.object({
-    name: v.picklist(MODEL_NAMES),
-    inChannels: count(L.inChannels),
-    inputSize: count(L.inputSize),
-    numClasses: count(L.numClasses),
-    stem: v.optional(v.picklist(['imagenet', 'cifar'])),
-  }),
+  model: modelSpecSchema,
   dataset: v.object({
     name: v.pipe(v.string(), v.maxLength(L.labelLength)),
     input: v.object({

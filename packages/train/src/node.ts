@@ -32,3 +32,19 @@ export {
   writeMetrics,
   writeRunFile,
 } from './run-directory.js';
+export {
+  MOMENTUM_OPTIMIZERS,
+  type RunRecipe,
+  recipeOptimizer,
+  recipeScheduler,
+  runRecipeSchema,
+} from './run-recipe.js';
+export {
+  type OpenedRun,
+  openRun,
+  ResumeError,
+  type ResumeProblem,
+  type RunCheckpointOptions,
+  scheduleFixesEpochs,
+  TrainingRun,
+} from './training-run.js';

@@ -1,12 +1,8 @@
-import { activateBackend } from '../backend.js';
-import type { BackendChoice } from '../choices.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import type { Reporter } from '../reporter.js';
 
 /** `resnet-ts backends`: the backend report alone (with --quiet, just the picked name). */
-export async function runBackends(
-  opts: { backend: BackendChoice },
-  report: Reporter,
-): Promise<void> {
-  const selection = await activateBackend(opts.backend, report);
+export async function runBackends(opts: BackendOptions, report: Reporter): Promise<void> {
+  const selection = await activateBackend(opts, report);
   if (report.mode === 'quiet') report.result(selection.name);
 }

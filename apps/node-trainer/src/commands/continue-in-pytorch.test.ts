@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Generator, selectBackend } from '@resnet-ts/core';
@@ -16,8 +15,8 @@ import {
 } from '@resnet-ts/models';
 import { SGD, StepLR } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli } from '../testing/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, tempDir } from '../testing/run-cli.js';
 
 // Debian's interpreter by default: python3-torch installs there, not in a pyenv or venv.
 const PYTHON = process.env.RESNET_TS_PYTHON ?? '/usr/bin/python3';
@@ -30,11 +29,7 @@ const probe = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)']
 const torchVersion = probe.status === 0 ? probe.stdout.trim() : null;
 const SKIP_REASON = `needs ${PYTHON} with torch (Debian's python3-torch): ${probe.error?.message ?? probe.stderr?.trim().split('\n').pop() ?? 'not found'}`;
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-continue-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('continue');
 
 describe('examples/continue-in-pytorch', () => {
   it('a run exported with its training state continues under DDP in 2 PyTorch processes and comes back', async (ctx) => {

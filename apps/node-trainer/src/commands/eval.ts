@@ -1,27 +1,28 @@
 import { formatValue, sanitizeForTerminal } from '@resnet-ts/core';
-import { DataLoader, datasetInfo } from '@resnet-ts/data';
+import {
+  DATASET_NAMES,
+  DataLoader,
+  type DatasetName,
+  datasetInfo,
+  isDatasetName,
+} from '@resnet-ts/data';
 import { loadDataset } from '@resnet-ts/data/node';
 import { evaluate, type Metric } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
-import {
-  type BackendChoice,
-  isTrainableDataset,
-  TRAINABLE_DATASETS,
-  type TrainableDataset,
-} from '../choices.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { percent, table } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `eval`. */
-export interface EvalOptions {
-  dataset?: TrainableDataset;
+export interface EvalOptions extends BackendOptions {
+  dataset?: DatasetName;
+  workers?: number;
+  skipBadFiles?: boolean;
   dataDir?: string;
   download?: boolean;
   batchSize: number;
-  backend: BackendChoice;
   limitTest?: number;
 }
 
@@ -58,16 +59,20 @@ export async function runEval(
   opts: EvalOptions,
   report: Reporter,
 ): Promise<void> {
-  await activateBackend(opts.backend, report);
+  await activateBackend(opts, report);
   const { model, meta, weights } = await loadModel(checkpoint);
   const name = opts.dataset ?? meta.dataset.name;
-  if (!isTrainableDataset(name)) {
+  if (!isDatasetName(name)) {
     throw new CliError(
-      `${displayPath(weights)} was trained on ${formatValue(name)}, which eval cannot load by name; pass --dataset (${TRAINABLE_DATASETS.join(', ')})`,
+      `${displayPath(weights)} was trained on ${formatValue(name)}, which eval cannot load by name; pass --dataset (${DATASET_NAMES.join(', ')})`,
     );
   }
-  const wanted = datasetInfo(name).input;
+  if (name === 'folder' && !opts.dataDir) {
+    throw new UsageError('a folder dataset needs --data-dir DIR: a folder of class subfolders');
+  }
   const have = meta.dataset.input;
+  // A folder is read at the size the model was trained at, through the run's test transforms.
+  const wanted = name === 'folder' ? have : datasetInfo(name).input;
   if (wanted.size !== have.size || wanted.channels !== have.channels) {
     throw new CliError(
       `${displayPath(weights)} takes ${have.size}×${have.size}×${have.channels} images, but --dataset ${name} has ${wanted.size}×${wanted.size}×${wanted.channels}`,
@@ -81,12 +86,21 @@ export async function runEval(
     seed: 0,
     limitTest: opts.limitTest,
     testOnly: true,
+    imageSize: have.size,
+    workers: opts.workers,
+    skipBadFiles: opts.skipBadFiles,
   });
   const classes = meta.dataset.classes;
+  if (name === 'folder' && ds.classes.join('\n') !== classes.join('\n')) {
+    await ds.close?.();
+    throw new CliError(
+      `${displayPath(weights)} knows the classes ${classes.join(', ')}, but the data has ${ds.classes.join(', ')}`,
+    );
+  }
   const labels = classes.map(sanitizeForTerminal);
   const loader = new DataLoader(ds.test, { batchSize: opts.batchSize });
   const confusion = new ConfusionCounter();
-  const r = await evaluate(model, loader, { metrics: { confusion } });
+  const r = await evaluate(model, loader, { metrics: { confusion } }).finally(() => ds.close?.());
   model.dispose();
   const matrix = await confusion.matrix(classes.length);
   const correct = matrix.reduce((s, row, i) => s + row[i], 0);

@@ -1,16 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors, type SafetensorsTensor } from '@resnet-ts/core';
 import { readTorchFile, type TorchValue } from '@resnet-ts/models';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli } from '../testing/run-cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, tempDir } from '../testing/run-cli.js';
 
-let tmp: string;
+const tmp = tempDir('export');
 let runDir: string;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-export-'));
   const r = await runCli([
     'train',
     '--epochs',
@@ -38,7 +36,6 @@ beforeAll(async () => {
   expect(r.code, r.stderr).toBe(0);
   runDir = jsonEvents(r.stdout).find((e) => e.event === 'start')!.runDir;
 }, 120_000);
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function exportRun(...args: string[]) {
   const r = await runCli(['export', runDir, '--json', '--backend', 'cpu', ...args]);

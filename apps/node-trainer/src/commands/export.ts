@@ -8,27 +8,30 @@ import {
   writeTorchCheckpoint,
   writeTorchFile,
 } from '@resnet-ts/models';
-import { findCheckpoint, loadCheckpoint, readRunFile } from '@resnet-ts/train/node';
+import {
+  findCheckpoint,
+  loadCheckpoint,
+  readRunFile,
+  recipeOptimizer,
+  recipeScheduler,
+  runRecipeSchema,
+} from '@resnet-ts/train/node';
 import * as v from 'valibot';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
-import type { BackendChoice } from '../choices.js';
 import { CliError } from '../errors.js';
-import { buildOptimizer, buildScheduler } from '../optimization.js';
-import { recipeSchema } from '../recipe.js';
 import type { Reporter } from '../reporter.js';
 
 /** The formats `export` writes. */
 export const EXPORT_FORMATS = ['pth', 'safetensors', 'onnx'] as const;
 
 /** The options of `export`. */
-export interface ExportOptions {
+export interface ExportOptions extends BackendOptions {
   format: (typeof EXPORT_FORMATS)[number];
   out?: string;
   /** pth only: also the optimizer's and scheduler's state, as a training checkpoint dict. */
   trainingState?: boolean;
   opset: number;
-  backend: BackendChoice;
 }
 
 const FILE_NAMES: Record<ExportOptions['format'], string> = {
@@ -48,7 +51,7 @@ export async function runExport(
   opts: ExportOptions,
   report: Reporter,
 ): Promise<void> {
-  await activateBackend(opts.backend, report);
+  await activateBackend(opts, report);
   const { model, meta, weights } = await loadModel(checkpoint);
   const { dir, runDir } = await findCheckpoint(checkpoint);
   const out = resolve(opts.out ?? join(dir ?? dirname(weights), FILE_NAMES[opts.format]));
@@ -97,12 +100,12 @@ async function trainingCheckpoint(
       '--training-state needs a run directory made by resnet-ts train (with run.json and a checkpoint)',
     );
   }
-  const { recipe } = await readRunFile(runDir, v.object({ recipe: recipeSchema })).catch((e) => {
+  const { recipe } = await readRunFile(runDir, v.object({ recipe: runRecipeSchema })).catch((e) => {
     throw new CliError(`cannot export the training state of ${displayPath(runDir)}: ${e.message}`);
   });
-  const optimizer = buildOptimizer(model, recipe);
+  const optimizer = recipeOptimizer(model, recipe);
   // Steps per epoch only shape a fresh OneCycle schedule; the saved state replaces them.
-  const scheduler = buildScheduler(optimizer, recipe, 1);
+  const scheduler = recipeScheduler(optimizer, recipe, 1);
   await loadCheckpoint(dir, {
     model,
     optimizer,

@@ -1,23 +1,20 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli } from '../testing/run-cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, tempDir } from '../testing/run-cli.js';
 
 // A run directory written by resnet-ts 0.1.0 (before train/node owned the format):
 // `train --epochs 1 --optimizer sgd --scheduler step --limit-train 64 --limit-test 32
 // --batch-size 32 --backend wasm --seed 3`. Runs made before the change must keep working.
 const FIXTURE = fileURLToPath(new URL('../__fixtures__/run-made-by-0.1.0', import.meta.url));
 
-let tmp: string;
+const tmp = tempDir('legacy');
 let runDir: string;
 beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-legacy-'));
   runDir = join(tmp, 'run');
   cpSync(FIXTURE, runDir, { recursive: true });
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 

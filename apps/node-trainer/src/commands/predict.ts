@@ -1,19 +1,18 @@
-import { sanitizeForTerminal } from '@resnet-ts/core';
-import { toModelInput } from '@resnet-ts/data';
-import { readImage } from '@resnet-ts/data/node';
+import { type InputSpec, sanitizeForTerminal } from '@resnet-ts/core';
+import { readRegularFile } from '@resnet-ts/core/node';
+import { Compose, Normalize, Resize, ToTensor, toModelInput } from '@resnet-ts/data';
+import { decodeImage, MAX_IMAGE_FILE_BYTES, readImage } from '@resnet-ts/data/node';
 import { predict } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { loadModel } from '../checkpoint.js';
-import type { BackendChoice } from '../choices.js';
 import { percent } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `predict`. */
-export interface PredictOptions {
+export interface PredictOptions extends BackendOptions {
   top: number;
   invert: 'auto' | 'yes' | 'no';
-  backend: BackendChoice;
 }
 
 /** `resnet-ts predict <checkpoint> <image…>`: the top-k classes of each image with probabilities. */
@@ -23,13 +22,17 @@ export async function runPredict(
   opts: PredictOptions,
   report: Reporter,
 ): Promise<void> {
-  await activateBackend(opts.backend, report);
+  await activateBackend(opts, report);
   const { model, meta } = await loadModel(checkpoint);
   const spec = meta.dataset.input;
   const classes = meta.dataset.classes;
   const inputs: Array<{ path: string } & ReturnType<typeof toModelInput>> = [];
   for (const path of images) {
-    inputs.push({ path, ...toModelInput(await readImage(path), spec, opts.invert) });
+    const input =
+      meta.dataset.name === 'folder'
+        ? await folderInput(path, spec)
+        : toModelInput(await readImage(path), spec, opts.invert);
+    inputs.push({ path, ...input });
   }
   const k = Math.min(opts.top, classes.length);
   const probs = tf.tidy(() => {
@@ -53,4 +56,23 @@ export async function runPredict(
       'prediction',
     );
   });
+}
+
+/**
+ * A picture as a folder run's evaluation reads it: decoded to RGB, then the test transforms
+ * of `loadDataset('folder')` (Resize to the model's side, ToTensor, Normalize).
+ */
+async function folderInput(
+  path: string,
+  spec: InputSpec,
+): Promise<ReturnType<typeof toModelInput>> {
+  const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES, what: 'picture' });
+  const { data, width, height } = await decodeImage(bytes, path);
+  const test = new Compose([
+    new Resize([spec.size, spec.size]),
+    new ToTensor(),
+    new Normalize(spec.mean, spec.std),
+  ]);
+  const { image } = test.apply({ image: data, shape: [height, width, 3] });
+  return { pixels: image as Float32Array, info: { from: { width, height }, inverted: false } };
 }

@@ -1,16 +1,7 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli, startCli, waitForOutput } from '../testing/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, startCli, tempDir, waitForOutput } from '../testing/run-cli.js';
 
 const RUN = [
   'train',
@@ -31,11 +22,7 @@ const RUN = [
   '1',
 ];
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-resume-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('resume');
 
 const lines = (out: string) => jsonEvents(out.slice(0, out.lastIndexOf('\n') + 1));
 

@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CIFAR10_CLASSES } from '@resnet-ts/data';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli } from '../testing/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, tempDir } from '../testing/run-cli.js';
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-datasets-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('datasets');
 
 /** CIFAR-10's binary format: per record one label byte, then 3,072 pixel bytes (CHW). */
 function writeCifar(dir: string, records: number): void {

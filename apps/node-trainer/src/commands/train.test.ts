@@ -2,21 +2,19 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
-  rmSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors } from '@resnet-ts/core';
 import { parseMnistDigits, splitMnistDigits } from '@resnet-ts/data';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonEvents, runCli } from '../testing/run-cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonEvents, runCli, tempDir } from '../testing/run-cli.js';
 
 // A slice small enough for seconds on the wasm path, big enough that every stage runs.
 const TINY = [
@@ -40,14 +38,25 @@ const SLICE = [
   'wasm',
 ];
 
-let tmp: string;
-beforeAll(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-train-'));
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('train');
 
 let events: Array<Record<string, any>>;
 let runDir: string;
+
+describe('--threads', () => {
+  it('runs the wasm backend on the threads asked for; 1 is the single-threaded build', async () => {
+    const reason = async (threads: string) => {
+      const r = await runCli(['backends', '--backend', 'wasm', '--threads', threads, '--json']);
+      expect(r.code).toBe(0);
+      return jsonEvents(r.stdout).find((e) => e.event === 'backend')!.tried[0].reason;
+    };
+    expect(await reason('1')).toBe('XNNPACK with resnet-ts training kernels');
+    expect(await reason('2')).toBe('XNNPACK on 2 threads with resnet-ts training kernels');
+    const bad = await runCli(['backends', '--threads', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("expected a whole number >= 1, got '0'");
+  });
+});
 
 describe('train --json', () => {
   beforeAll(async () => {
@@ -72,17 +81,29 @@ describe('train --json', () => {
     expect(backend.tried).toEqual([{ name: 'wasm', ok: true, reason: expect.any(String) }]);
   });
 
+  it('trains on every core (at most 8) by default, and records how many in run.json', () => {
+    const cores = Math.min(cpus().length, 8);
+    const backend = events.find((e) => e.event === 'backend')!;
+    expect(backend.tried[0].reason).toBe(
+      cores === 1
+        ? 'XNNPACK with resnet-ts training kernels'
+        : `XNNPACK on ${cores} threads with resnet-ts training kernels`,
+    );
+    expect(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).threads).toBe(cores);
+  });
+
   it('emits one event per epoch with the figures of the table', () => {
     const epochs = events.filter((e) => e.event === 'epoch');
     expect(epochs.map((e) => e.epoch)).toEqual([1, 2]);
     for (const e of epochs) {
       expect(e.epochs).toBe(2);
-      expect(e.trainLoss).toBeGreaterThan(0);
-      expect(e.trainAccuracy).toBeGreaterThanOrEqual(0);
-      expect(e.trainAccuracy).toBeLessThanOrEqual(1);
-      expect(e.valLoss).toBeGreaterThan(0);
-      expect(e.imagesPerSec).toBeGreaterThan(0);
-      expect(e.seconds).toBeGreaterThan(0);
+      for (const key of ['trainLoss', 'valLoss', 'imagesPerSec', 'seconds']) {
+        expect(e[key], key).toBeGreaterThan(0);
+      }
+      for (const key of ['trainAccuracy', 'valAccuracy']) {
+        expect(e[key], key).toBeGreaterThanOrEqual(0);
+        expect(e[key], key).toBeLessThanOrEqual(1);
+      }
     }
     // Learning happened: the second epoch's training loss is below the first's.
     expect(epochs[1].trainLoss).toBeLessThan(epochs[0].trainLoss);

@@ -1,21 +1,20 @@
-import { existsSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { type BackendSelection, Generator, type Module, manualSeed } from '@resnet-ts/core';
-import { DataLoader, type ImageSample } from '@resnet-ts/data';
+import { basename, resolve } from 'node:path';
+import { type BackendSelection, Generator, Module, manualSeed } from '@resnet-ts/core';
+import { readRegularFile } from '@resnet-ts/core/node';
+import { DATASET_NAMES, DataLoader, type DatasetName, type ImageSample } from '@resnet-ts/data';
 import { type LoadedDataset, loadDataset } from '@resnet-ts/data/node';
 import {
   buildModel,
   encodeWeightsMeta,
-  MODEL_NAMES,
+  loadPretrainedWeights,
   type ModelName,
   type ModelSpec,
   modelSpec,
-  WEIGHTS_META_LIMITS,
+  modelSpecSchema,
+  type PretrainedWeightsReport,
   type WeightsMeta,
 } from '@resnet-ts/models';
 import {
-  type Callback,
-  type EpochLogs,
   evaluate,
   fit,
   NonFiniteLossError,
@@ -23,70 +22,56 @@ import {
   type Scheduler,
 } from '@resnet-ts/train';
 import {
-  cleanRunDirectory,
-  createRunDirectory,
-  epochMetrics,
-  loadCheckpoint,
+  openRun,
+  ResumeError,
   RUN_JSON,
-  type RunMetrics,
-  readMetrics,
-  readPointer,
-  readRunFile,
-  saveCheckpoint,
-  writeMetrics,
+  recipeOptimizer,
+  recipeScheduler,
+  runRecipeSchema,
+  scheduleFixesEpochs,
+  TrainingRun,
   writeRunFile,
 } from '@resnet-ts/train/node';
 import type { Command } from 'commander';
 import * as v from 'valibot';
-import { activateBackend } from '../backend.js';
+import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath } from '../checkpoint.js';
-import {
-  type BackendChoice,
-  type TrainableDataset as DatasetName,
-  TRAINABLE_DATASETS,
-} from '../choices.js';
+import { FREEZE_CHOICES } from '../choices.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { percent } from '../format.js';
-import { buildOptimizer, buildScheduler } from '../optimization.js';
 import { TrainingProgress } from '../progress.js';
 import {
   RECIPE_OPTIONS,
   type Recipe,
   type RecipeOverrides,
-  recipeSchema,
   resolveRecipe,
   unusedOptions,
 } from '../recipe.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `train`, as commander parses them. */
-export interface TrainOptions extends RecipeOverrides {
+export interface TrainOptions extends RecipeOverrides, BackendOptions {
   model: ModelName;
   dataset: DatasetName;
   dataDir?: string;
   download?: boolean;
-  backend: BackendChoice;
   out: string;
   resume?: string;
   limitTrain?: number;
   limitTest?: number;
+  valDir?: string;
+  imageSize?: number;
+  skipBadFiles?: boolean;
+  workers?: number;
+  weights?: string;
+  freeze?: (typeof FREEZE_CHOICES)[number];
   logEvery?: number;
   json?: boolean;
   quiet?: boolean;
 }
 
-const size = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
-
-/** A model spec as run.json records it, held to the limits a weights file is held to. */
-const modelSpecSchema = v.object({
-  name: v.picklist(MODEL_NAMES),
-  inChannels: size(WEIGHTS_META_LIMITS.inChannels),
-  inputSize: size(WEIGHTS_META_LIMITS.inputSize),
-  numClasses: size(WEIGHTS_META_LIMITS.numClasses),
-  stem: v.optional(v.picklist(['cifar', 'imagenet'])),
-});
-
 const limit = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
+const path = v.pipe(v.string(), v.maxLength(4096));
 
 /** What run.json records: enough to resume the run and to know how it was made. */
 const runFileSchema = v.object({
@@ -94,18 +79,40 @@ const runFileSchema = v.object({
   argv: v.pipe(v.array(v.pipe(v.string(), v.maxLength(10_000))), v.maxLength(1000)),
   model: modelSpecSchema,
   data: v.object({
-    name: v.picklist(TRAINABLE_DATASETS),
-    dataDir: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+    name: v.picklist(DATASET_NAMES),
+    dataDir: v.optional(path),
     limitTrain: v.optional(limit),
     limitTest: v.optional(limit),
+    valDir: v.optional(path),
+    imageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(4096))),
+    skipBadFiles: v.optional(v.boolean()),
   }),
-  recipe: recipeSchema,
+  recipe: runRecipeSchema,
+  /** The weights the run started from (--weights), and what of the model it trains. */
+  weights: v.optional(path),
+  freeze: v.optional(v.picklist(FREEZE_CHOICES)),
+  /** Threads the wasm backend trained on when the run was started (runs before 0.2 lack it). */
+  threads: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))),
 });
 
 type RunFile = v.InferOutput<typeof runFileSchema>;
 
 /** Options that shape the run besides the recipe; on --resume they come from the run itself. */
-const DATA_SHAPING = ['model', 'dataset', 'dataDir', 'limitTrain', 'limitTest'] as const;
+const DATA_SHAPING = [
+  'model',
+  'dataset',
+  'dataDir',
+  'limitTrain',
+  'limitTest',
+  'valDir',
+  'imageSize',
+  'skipBadFiles',
+  'weights',
+  'freeze',
+] as const;
+
+/** Options that only a `--dataset folder` uses. */
+const FOLDER_ONLY = ['valDir', 'imageSize', 'skipBadFiles', 'workers'] as const;
 
 const EVAL_BATCH = 256;
 
@@ -120,26 +127,19 @@ interface RunPlan {
 
 /** The objects a run trains, built from its plan. */
 interface Training {
-  ds: LoadedDataset;
+  ds: LoadedDataset<Sample>;
   spec: ModelSpec;
   model: Module;
   optimizer: Optimizer;
   scheduler?: Scheduler;
   generators: { loader: Generator; augment: Generator };
-  trainLoader: DataLoader<ImageSample>;
-  valLoader?: DataLoader<ImageSample>;
-  testLoader: DataLoader<ImageSample>;
+  trainLoader: DataLoader<Sample>;
+  valLoader?: DataLoader<Sample>;
+  testLoader: DataLoader<Sample>;
 }
 
-/** Where a run directory stands before training: its epochs done and their history. */
-interface RunState {
-  runDir: string;
-  startEpoch: number;
-  history: EpochLogs[];
-  lastCheckpoint?: { dir: string; epoch: number };
-  /** All epochs were done before this invocation, but the final test was never recorded. */
-  onlyTest: boolean;
-}
+/** A folder's samples decode when read: a promise the DataLoader awaits. */
+type Sample = ImageSample | Promise<ImageSample>;
 
 const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
 
@@ -151,18 +151,24 @@ function planNewRun(opts: TrainOptions, given: (k: string) => boolean, report: R
   }
   const recipe = resolveRecipe(opts.dataset, overrides);
   for (const warning of unusedOptions(recipe, overrides)) report.warn(warning);
+  const { dataset: name, dataDir, limitTrain, limitTest, valDir, imageSize, skipBadFiles } = opts;
+  if (name === 'folder' && !dataDir) {
+    throw new UsageError('--dataset folder needs --data-dir DIR: a folder of class subfolders');
+  }
+  const unused = FOLDER_ONLY.filter((k) => name !== 'folder' && given(k));
+  if (unused.length > 0) {
+    report.warn(`${unused.map(kebab).join(', ')} only apply to --dataset folder; ignoring them`);
+  }
+  const folder = name === 'folder' ? { valDir, imageSize, skipBadFiles } : {};
   return {
     modelName: opts.model,
     run: {
       createdAt: new Date().toISOString(),
       argv: process.argv.slice(2),
-      data: {
-        name: opts.dataset,
-        dataDir: opts.dataDir,
-        limitTrain: opts.limitTrain,
-        limitTest: opts.limitTest,
-      },
+      data: { name, dataDir, limitTrain, limitTest, ...folder },
       recipe,
+      weights: opts.weights && resolve(opts.weights),
+      freeze: opts.freeze,
     },
   };
 }
@@ -177,25 +183,9 @@ async function planResume(
   given: (k: string) => boolean,
   report: Reporter,
 ): Promise<RunPlan> {
-  const runDir = resolve(dir);
-  if (!existsSync(join(runDir, RUN_JSON))) {
-    throw new CliError(
-      `cannot resume ${runDir}: no ${RUN_JSON} there (expected a directory made by resnet-ts train)`,
-    );
-  }
-  let run: RunFile;
-  let pointer: Awaited<ReturnType<typeof readPointer>>;
-  try {
-    run = await readRunFile(runDir, runFileSchema);
-    pointer = await readPointer(runDir);
-  } catch (e) {
-    throw new CliError(`cannot resume ${runDir}: ${(e as Error).message}`);
-  }
-  if (!pointer) {
-    throw new CliError(
-      `cannot resume ${runDir}: no epoch was completed, so there is no checkpoint; start a new run`,
-    );
-  }
+  const { runDir, run } = await openRun(dir, runFileSchema).catch((e) => {
+    throw e instanceof ResumeError ? new CliError(e.message) : e;
+  });
   const ignored = [
     ...DATA_SHAPING,
     ...RECIPE_OPTIONS.map((o) => o.key).filter((k) => k !== 'epochs'),
@@ -206,7 +196,7 @@ async function planResume(
     );
   }
   const epochs = given('epochs') ? opts.epochs! : run.recipe.epochs;
-  if (epochs !== run.recipe.epochs && fixesTotal(run.recipe.scheduler)) {
+  if (epochs !== run.recipe.epochs && scheduleFixesEpochs(run.recipe.scheduler)) {
     throw new UsageError(
       `--epochs cannot change when resuming a run with the ${run.recipe.scheduler} schedule, whose every step depends on the total (${run.recipe.epochs} epochs)`,
     );
@@ -216,11 +206,6 @@ async function planResume(
     run: { ...run, recipe: { ...run.recipe, epochs } },
     resume: { runDir, epochsChanged: epochs !== run.recipe.epochs },
   };
-}
-
-/** Schedules whose every step depends on the total number of epochs. */
-function fixesTotal(scheduler: Recipe['scheduler']): boolean {
-  return scheduler === 'onecycle' || scheduler === 'cosine';
 }
 
 /** Loads the data and builds model, optimizer, schedule and loaders, seeded by the recipe. */
@@ -245,6 +230,10 @@ async function buildTraining(
     augmentGenerator: generators.augment,
     limitTrain: data.limitTrain,
     limitTest: data.limitTest,
+    valDir: data.valDir,
+    imageSize: data.imageSize,
+    skipBadFiles: data.skipBadFiles,
+    workers: opts.workers,
   });
   const spec = modelSpec(plan.modelName, {
     inChannels: ds.input.channels,
@@ -264,7 +253,12 @@ async function buildTraining(
     );
   }
   const model = buildModel(spec, initGenerator);
-  const optimizer = buildOptimizer(model, recipe);
+  // A resumed run's weights come from its checkpoint; its frozen part must be frozen again so
+  // the optimizer holds the parameters its saved state belongs to.
+  if (plan.run.weights && !plan.resume) await loadWeights(model, plan.run.weights, report);
+  if (plan.run.freeze) freezeBackbone(model, spec);
+  const optimizer = recipeOptimizer(model, recipe);
+  const evalBatch = data.name === 'folder' ? recipe.batchSize : EVAL_BATCH;
   const trainLoader = new DataLoader(ds.train, {
     batchSize: recipe.batchSize,
     shuffle: true,
@@ -275,99 +269,77 @@ async function buildTraining(
     spec,
     model,
     optimizer,
-    scheduler: buildScheduler(optimizer, recipe, trainLoader.length),
+    scheduler: recipeScheduler(optimizer, recipe, trainLoader.length),
     generators,
     trainLoader,
-    valLoader: ds.val ? new DataLoader(ds.val, { batchSize: EVAL_BATCH }) : undefined,
-    testLoader: new DataLoader(ds.test, { batchSize: EVAL_BATCH }),
+    valLoader: ds.val ? new DataLoader(ds.val, { batchSize: evalBatch }) : undefined,
+    testLoader: new DataLoader(ds.test, { batchSize: evalBatch }),
   };
 }
 
-/** Creates the run directory of a new run and records its settings. */
-async function startRun(plan: RunPlan, t: Training, out: string): Promise<RunState> {
-  const runDir = await createRunDirectory(out);
-  await writeRunFile(runDir, { ...plan.run, model: t.spec });
-  return { runDir, startEpoch: 0, history: [], onlyTest: false };
+/** Starts the model from pretrained weights, reporting what did not fit (a head of another size). */
+async function loadWeights(model: Module, file: string, report: Reporter): Promise<void> {
+  let r: PretrainedWeightsReport;
+  try {
+    const bytes = await readRegularFile(file, { maxBytes: 2 ** 31 - 1, what: 'weights file' });
+    r = loadPretrainedWeights(model, bytes);
+  } catch (e) {
+    throw new CliError(`cannot load --weights ${displayPath(file)}: ${(e as Error).message}`);
+  }
+  if (r.loaded.length === 0) {
+    throw new CliError(
+      `--weights ${displayPath(file)} holds no tensor of this model (names or shapes differ everywhere)`,
+    );
+  }
+  const fresh = [...r.shapeMismatched.map((m) => m.key), ...r.missing];
+  report.info(
+    `Weights: ${r.loaded.length} tensors from ${displayPath(file)}` +
+      (fresh.length > 0 ? `; newly initialised: ${fresh.join(', ')}` : '') +
+      (r.unexpected.length > 0 ? `; unused: ${r.unexpected.length} tensors of the file` : ''),
+  );
+}
+
+/** `--freeze backbone`: everything but the classifier head stops training. */
+function freezeBackbone(model: Module, spec: ModelSpec): void {
+  const head = (model as { fc?: unknown }).fc;
+  if (!(head instanceof Module)) {
+    throw new UsageError(
+      `--freeze backbone needs a model with a classifier head fc (the resnet family); ${spec.name} has none`,
+    );
+  }
+  model.requiresGrad(false);
+  head.requiresGrad(true);
 }
 
 /**
  * Restores the latest checkpoint into the freshly built objects, which validates all of it;
  * only then is the run directory cleaned of a crash's leftovers and run.json updated.
  */
-async function continueRun(plan: RunPlan, t: Training, report: Reporter): Promise<RunState> {
+async function continueRun(plan: RunPlan, t: Training, report: Reporter): Promise<TrainingRun> {
   const { runDir, epochsChanged } = plan.resume!;
   const { recipe } = plan.run;
-  let state: Awaited<ReturnType<typeof loadCheckpoint>>;
-  let metrics: RunMetrics | undefined;
-  try {
-    state = await loadCheckpoint(runDir, {
-      model: t.model,
-      optimizer: t.optimizer,
-      scheduler: t.scheduler,
-      generators: t.generators,
-    });
-    metrics = await readMetrics(runDir).catch(() => undefined);
-  } catch (e) {
-    throw new CliError(`cannot resume ${displayPath(runDir)}: ${(e as Error).message}`);
-  }
-  if (state.epoch > recipe.epochs) {
-    throw new UsageError(
-      `--epochs ${recipe.epochs} is fewer than the ${state.epoch} epochs ${displayPath(runDir)} has already completed`,
-    );
-  }
-  const completed = metrics?.status === 'completed';
-  if (state.epoch >= recipe.epochs && completed) {
-    const hint = fixesTotal(recipe.scheduler)
+  const where = displayPath(runDir);
+  const { run, removed } = await TrainingRun.resume(runDir, t, {
+    epochs: recipe.epochs,
+    showPath: displayPath,
+  }).catch((e) => {
+    if (!(e instanceof ResumeError)) throw e;
+    if (e.problem === 'fewer-epochs') {
+      throw new UsageError(
+        `--epochs ${recipe.epochs} is fewer than the ${e.epoch} epochs ${where} has already completed`,
+      );
+    }
+    if (e.problem !== 'done') throw new CliError(e.message);
+    const hint = scheduleFixesEpochs(recipe.scheduler)
       ? `its ${recipe.scheduler} schedule was planned for ${recipe.epochs} epochs and cannot be extended; start a new run with more --epochs`
-      : `pass --epochs N (N > ${state.epoch}) to train further`;
-    throw new CliError(
-      `${displayPath(runDir)} already completed ${state.epoch} of ${recipe.epochs} epochs; ${hint}`,
-    );
-  }
-  const removed = await cleanRunDirectory(runDir);
+      : `pass --epochs N (N > ${e.epoch}) to train further`;
+    throw new CliError(`${where} already completed ${e.epoch} of ${recipe.epochs} epochs; ${hint}`);
+  });
   if (removed.length > 0) {
     report.info(`Removed what an interrupted save left: ${removed.map(displayPath).join(', ')}`);
   }
   if (epochsChanged) await writeRunFile(runDir, { ...plan.run, model: t.spec });
-  return {
-    runDir,
-    startEpoch: state.epoch,
-    history: state.history,
-    lastCheckpoint: { dir: state.dir, epoch: state.epoch },
-    onlyTest: state.epoch >= recipe.epochs,
-  };
-}
-
-/** Saves the epoch's checkpoint with the weights' description for `eval` and `predict`. */
-function checkpointHook(
-  t: Training,
-  runDir: string,
-  extra: unknown,
-  onSaved: (dir: string, epoch: number) => void,
-) {
-  const meta = (epoch: number): WeightsMeta => ({
-    model: t.spec,
-    dataset: { name: t.ds.name, input: t.ds.input, classes: t.ds.classes },
-    epoch,
-  });
-  return {
-    save: async (s: { epoch: number; history: EpochLogs[] }) => {
-      const dir = await saveCheckpoint(
-        runDir,
-        {
-          model: t.model,
-          optimizer: t.optimizer,
-          scheduler: t.scheduler,
-          generators: t.generators,
-          epoch: s.epoch,
-          history: s.history,
-          extra,
-        },
-        { weightsMetadata: encodeWeightsMeta(meta(s.epoch)) },
-      );
-      onSaved(dir, s.epoch);
-    },
-  };
+  return run;
 }
 
 /**
@@ -380,40 +352,47 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
   const plan = opts.resume
     ? await planResume(opts.resume, opts, given, report)
     : planNewRun(opts, given, report);
-  const selection = await activateBackend(opts.backend, report);
+  const selection = await activateBackend(opts, report);
   const t = await buildTraining(plan, opts, report);
-  const state = plan.resume
+  const run = plan.resume
     ? await continueRun(plan, t, report)
-    : await startRun(plan, t, opts.out);
-  announce(plan, t, state, report);
-
-  const metrics: RunMetrics = { epochs: state.history.map(epochMetrics), status: 'running' };
-  if (!state.onlyTest) {
-    const stopReason = await trainEpochs(plan.run.recipe, t, state, metrics, selection, report);
-    report.epochTable(metrics.epochs);
-    if (stopReason === 'aborted') await stopInterrupted(state, metrics, report);
+    : await TrainingRun.create(opts.out, {
+        ...plan.run,
+        model: t.spec,
+        threads: selection.threads,
+      });
+  announce(plan, t, run, report);
+  try {
+    if (run.startEpoch < plan.run.recipe.epochs) {
+      const stopReason = await trainEpochs(plan.run.recipe, t, run, selection, report);
+      report.epochTable(run.metrics.epochs);
+      if (stopReason === 'aborted') await stopInterrupted(run, report);
+    }
+    await finishRun(t, run, selection, report);
+  } finally {
+    // A folder read by worker threads stops them.
+    await t.ds.close?.();
   }
-  await finishRun(t, state, metrics, selection, report);
 }
 
 /** The start event and the lines that say what is about to be trained. */
-function announce(plan: RunPlan, t: Training, state: RunState, report: Reporter): void {
+function announce(plan: RunPlan, t: Training, run: TrainingRun, report: Reporter): void {
   const { recipe, data } = plan.run;
   const { ds, model, spec } = t;
   const sizes = `${ds.train.length} train / ${ds.val?.length ?? 0} validation / ${ds.test.length} test`;
   report.event('start', {
-    runDir: state.runDir,
+    runDir: run.runDir,
     model: spec,
     parameters: model.numParameters(),
     dataset: data.name,
     sizes: { train: ds.train.length, val: ds.val?.length ?? 0, test: ds.test.length },
     recipe,
-    startEpoch: state.startEpoch,
+    startEpoch: run.startEpoch,
   });
   report.info(
     `Model: ${spec.name} (${model.numParameters().toLocaleString('en-US')} parameters)  Data: ${data.name}, ${sizes}\n` +
       `Recipe: ${recipe.optimizer} lr ${recipe.lr} (${recipe.scheduler}), batch ${recipe.batchSize}, ${recipe.epochs} epochs, weight decay ${recipe.weightDecay}, seed ${recipe.seed}\n` +
-      `${plan.resume ? `Resuming ${displayPath(state.runDir)} after epoch ${state.startEpoch}` : `Run directory: ${displayPath(state.runDir)}`}`,
+      `${plan.resume ? `Resuming ${displayPath(run.runDir)} after epoch ${run.startEpoch}` : `Run directory: ${displayPath(run.runDir)}`}`,
   );
 }
 
@@ -421,8 +400,7 @@ function announce(plan: RunPlan, t: Training, state: RunState, report: Reporter)
 async function trainEpochs(
   recipe: Recipe,
   t: Training,
-  state: RunState,
-  metrics: RunMetrics,
+  run: TrainingRun,
   selection: BackendSelection,
   report: Reporter,
 ): Promise<string> {
@@ -432,14 +410,6 @@ async function trainEpochs(
     recipe.epochs,
     t.trainLoader.length,
   );
-  const recorder: Callback = {
-    async onEpochEnd(_epoch, logs) {
-      const m = epochMetrics(logs);
-      metrics.epochs.push(m);
-      report.epoch(m, recipe.epochs);
-      await writeMetrics(state.runDir, metrics);
-    },
-  };
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) {
@@ -452,6 +422,11 @@ async function trainEpochs(
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const meta = (epoch: number): WeightsMeta => ({
+    model: t.spec,
+    dataset: { name: t.ds.name, input: t.ds.input, classes: t.ds.classes },
+    epoch,
+  });
   try {
     const result = await fit({
       model: t.model,
@@ -461,28 +436,25 @@ async function trainEpochs(
       trainLoader: t.trainLoader,
       valLoader: t.valLoader,
       epochs: recipe.epochs,
-      startEpoch: state.startEpoch,
-      history: state.history,
-      callbacks: [progress, recorder],
+      startEpoch: run.startEpoch,
+      history: run.history,
+      callbacks: [progress, run.recorder((m) => report.epoch(m, recipe.epochs))],
       signal: controller.signal,
-      checkpoint: checkpointHook(
-        t,
-        state.runDir,
-        { recipe, backend: selection.name },
-        (dir, epoch) => {
-          state.lastCheckpoint = { dir, epoch };
-          report.event('checkpoint', { epoch, dir });
-        },
-      ),
+      checkpoint: run.checkpoint({
+        generators: t.generators,
+        extra: { recipe, backend: selection.name },
+        weightsMetadata: (epoch) => encodeWeightsMeta(meta(epoch)),
+        onSaved: (dir, epoch) => report.event('checkpoint', { epoch, dir }),
+      }),
     });
     return result.stopReason;
   } catch (e) {
     report.clearBar();
-    metrics.status = 'failed';
-    await writeMetrics(state.runDir, metrics);
+    await run.finish('failed');
     if (e instanceof NonFiniteLossError) {
-      const kept = state.lastCheckpoint
-        ? `The last good checkpoint (epoch ${state.lastCheckpoint.epoch}) is kept in ${displayPath(state.lastCheckpoint.dir)}.`
+      const last = run.lastCheckpoint;
+      const kept = last
+        ? `The last good checkpoint (epoch ${last.epoch}) is kept in ${displayPath(last.dir)}.`
         : 'No epoch had completed, so there is no checkpoint.';
       throw new CliError(
         `training diverged: the loss became ${e.loss} at epoch ${e.epoch + 1}, batch ${e.batch + 1}, so the run stopped. ` +
@@ -497,20 +469,15 @@ async function trainEpochs(
 }
 
 /** Records and reports a run stopped by Ctrl-C, then ends with exit code 130. */
-async function stopInterrupted(
-  state: RunState,
-  metrics: RunMetrics,
-  report: Reporter,
-): Promise<never> {
-  metrics.status = 'interrupted';
-  await writeMetrics(state.runDir, metrics);
-  const last = state.lastCheckpoint;
+async function stopInterrupted(run: TrainingRun, report: Reporter): Promise<never> {
+  await run.finish('interrupted');
+  const last = run.lastCheckpoint;
   const message = last
-    ? `Interrupted. Checkpoint of epoch ${last.epoch} in ${displayPath(last.dir)}; continue with: ${invocation()} --resume ${displayPath(state.runDir)}`
+    ? `Interrupted. Checkpoint of epoch ${last.epoch} in ${displayPath(last.dir)}; continue with: ${invocation()} --resume ${displayPath(run.runDir)}`
     : 'Interrupted before the first epoch completed; nothing was saved.';
   report.result(
     message,
-    { runDir: state.runDir, epoch: last?.epoch ?? 0, resumable: !!last },
+    { runDir: run.runDir, epoch: last?.epoch ?? 0, resumable: !!last },
     'interrupted',
   );
   throw new InterruptedExit();
@@ -519,20 +486,22 @@ async function stopInterrupted(
 /** The test accuracy of the trained model, recorded in metrics.json and reported. */
 async function finishRun(
   t: Training,
-  state: RunState,
-  metrics: RunMetrics,
+  run: TrainingRun,
   selection: BackendSelection,
   report: Reporter,
 ): Promise<void> {
   const test = await evaluate(t.model, t.testLoader);
   const correct = Math.round(test.accuracy * test.count);
-  metrics.test = { accuracy: test.accuracy, loss: test.loss, correct, total: test.count };
-  metrics.status = 'completed';
-  await writeMetrics(state.runDir, metrics);
-  const totalSeconds = metrics.epochs.reduce((s, m) => s + m.seconds, 0);
+  await run.finish('completed', {
+    accuracy: test.accuracy,
+    loss: test.loss,
+    correct,
+    total: test.count,
+  });
+  const totalSeconds = run.metrics.epochs.reduce((s, m) => s + m.seconds, 0);
   report.result(
     `Test accuracy: ${percent(test.accuracy)} (${correct}/${test.count}), loss ${test.loss.toFixed(4)}, ` +
-      `${metrics.epochs.length} epochs in ${totalSeconds.toFixed(1)} s on ${selection.name}\nRun saved to ${displayPath(state.runDir)}`,
+      `${run.metrics.epochs.length} epochs in ${totalSeconds.toFixed(1)} s on ${selection.name}\nRun saved to ${displayPath(run.runDir)}`,
     {
       accuracy: test.accuracy,
       loss: test.loss,
@@ -540,8 +509,8 @@ async function finishRun(
       total: test.count,
       backend: selection.name,
       trainSeconds: totalSeconds,
-      runDir: state.runDir,
-      checkpoint: state.lastCheckpoint?.dir,
+      runDir: run.runDir,
+      checkpoint: run.lastCheckpoint?.dir,
     },
     'done',
   );

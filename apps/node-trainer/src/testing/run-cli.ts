@@ -1,8 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 /** The built CLI: tests exercise what users run, so `pnpm build` (or turbo's test task) comes first. */
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+/** A fresh temporary directory for the calling test file, removed after its tests. */
+export function tempDir(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `resnet-ts-${name}-`));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** What a finished CLI process left behind. */
 export interface CliResult {

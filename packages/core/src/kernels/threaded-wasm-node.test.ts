@@ -2,10 +2,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import '../index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
+import { selectBackend } from '../index.js';
 import { randomInput, relativeError } from '../testing/kernel-compare.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 
@@ -37,6 +37,44 @@ describe('useThreadedWasm', () => {
     }
     expect(relativeError(results[1][0], results[0][0])).toBeLessThan(1e-4);
     expect(relativeError(results[1][1], results[0][1])).toBeLessThan(1e-4);
+  });
+});
+
+describe('selectBackend({ threads })', () => {
+  afterAll(() => {
+    tf.removeBackend('wasm');
+  });
+
+  it('refuses a thread count that is not a whole number >= 1 or all, naming it', async () => {
+    await expect(selectBackend({ prefer: ['cpu'], threads: 0 })).rejects.toThrow(
+      "threads must be a whole number >= 1 or 'all', got 0",
+    );
+    await expect(selectBackend({ prefer: ['cpu'], threads: 1.5 })).rejects.toThrow(/got 1.5/);
+  });
+
+  it('runs the threaded wasm build under Node, reports the threads and matches cpu', async () => {
+    await selectBackend(['cpu']);
+    const x = tf.tensor4d(
+      Array.from({ length: 2 * 6 * 6 * 3 }, (_, i) => Math.sin(i)),
+      [2, 6, 6, 3],
+    );
+    const w = tf.tensor4d(
+      Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)),
+      [3, 3, 3, 4],
+    );
+    const probe = () => tf.tidy(() => tf.conv2d(x, w, 1, 'same').dataSync() as Float32Array);
+    const expected = probe();
+    const sel = await selectBackend({ prefer: ['wasm'], threads: 2 });
+    expect(sel).toEqual({
+      name: 'wasm',
+      threads: 2,
+      tried: [
+        { name: 'wasm', ok: true, reason: 'XNNPACK on 2 threads with resnet-ts training kernels' },
+      ],
+    });
+    expect(tf.getBackend()).toBe('wasm');
+    expect(relativeError(probe(), expected)).toBeLessThan(1e-5);
+    tf.dispose([x, w]);
   });
 });
 

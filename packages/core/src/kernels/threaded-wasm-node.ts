@@ -6,24 +6,46 @@
  * to a temporary file, the main script is given by path, and the core count is doubled while
  * the module initialises so that the cap becomes the real core count.
  *
- * Node-only (it reads files and spawns workers): not exported from the browser entry.
+ * Node-only (it writes a file and spawns workers): exported from `@resnet-ts/core/node`, and
+ * loaded by `selectBackend({ threads })` under Node only.
  */
-import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import * as os from 'node:os';
-import { dirname, join } from 'node:path';
 import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { ResnetError } from '../errors.js';
 
-const require = createRequire(import.meta.url);
+/**
+ * Node's built-ins, imported on first use with a computed specifier: `selectBackend` (in the
+ * browser entry) loads this module only under Node, and bundlers leave these imports alone.
+ */
+interface NodeParts {
+  require: NodeJS.Require;
+  writeFileSync: typeof import('node:fs').writeFileSync;
+  os: typeof import('node:os');
+  join: typeof import('node:path').join;
+  dirname: typeof import('node:path').dirname;
+}
+let nodeParts: NodeParts | undefined;
+async function node(): Promise<NodeParts> {
+  if (!nodeParts) {
+    const builtin = (name: string) => import(/* @vite-ignore */ `node:${name}`);
+    const [fs, module, os, path] = await Promise.all(['fs', 'module', 'os', 'path'].map(builtin));
+    nodeParts = {
+      require: module.createRequire(import.meta.url),
+      writeFileSync: fs.writeFileSync,
+      os: os.default ?? os,
+      join: path.join,
+      dirname: path.dirname,
+    };
+  }
+  return nodeParts;
+}
 
 /**
  * tfjs-backend-wasm, an optional peer, loaded when first needed so `@resnet-ts/core/node`
  * imports without it. Node gives `require` and `import` the same (CommonJS) module.
  */
-function wasmBackend(): typeof WasmBackend {
+function wasmBackend({ require }: NodeParts): typeof WasmBackend {
   try {
     return require('@tensorflow/tfjs-backend-wasm');
   } catch (err) {
@@ -44,8 +66,9 @@ export interface ThreadedWasmOptions {
 
 type WasmFactory = (config: Record<string, unknown>) => Promise<any>;
 
-async function instantiate(threads: number): Promise<BackendWasm> {
-  wasmBackend();
+async function instantiate(n: NodeParts, threads: number): Promise<BackendWasm> {
+  const { require, join, dirname, os } = n;
+  wasmBackend(n);
   const pkgDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const outDir = join(pkgDir, 'wasm-out');
   const mainScript = join(outDir, 'tfjs-backend-wasm-threaded-simd.js');
@@ -53,8 +76,9 @@ async function instantiate(threads: number): Promise<BackendWasm> {
   const { wasmWorkerContents } = require(join(outDir, 'tfjs-backend-wasm-threaded-simd.worker.js'));
   // The worker source is kept in a template literal whose `\n` escapes became newlines.
   const workerFile = join(os.tmpdir(), `resnet-ts-tfjs-wasm-worker-${process.pid}.cjs`);
-  writeFileSync(workerFile, (wasmWorkerContents as string).replace(/\n/g, '\\n'));
+  n.writeFileSync(workerFile, (wasmWorkerContents as string).replace(/\n/g, '\\n'));
 
+  // The same object Emscripten's `require('os')` returns, so the patch is seen there.
   const osModule = require('node:os') as typeof os;
   const cpus = osModule.cpus;
   osModule.cpus = () => [...cpus(), ...cpus()];
@@ -75,7 +99,7 @@ async function instantiate(threads: number): Promise<BackendWasm> {
     disposeData: module.cwrap('dispose_data', null, ['number']),
     dispose: module.cwrap('dispose', null, []),
   };
-  const { BackendWasm, setThreadsCount } = wasmBackend();
+  const { BackendWasm, setThreadsCount } = wasmBackend(n);
   setThreadsCount(threads);
   return new BackendWasm(module);
 }
@@ -86,17 +110,18 @@ async function instantiate(threads: number): Promise<BackendWasm> {
  * Call before creating tensors on wasm. Resolves to the number of threads in use.
  */
 export async function useThreadedWasm(options: ThreadedWasmOptions = {}): Promise<number> {
-  const threads = options.threads ?? Math.min(os.cpus().length, 8);
+  const n = await node();
+  const threads = options.threads ?? Math.min(n.os.cpus().length, 8);
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`useThreadedWasm: threads must be an integer >= 1, got ${threads}`);
   }
-  wasmBackend();
+  wasmBackend(n);
   if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
-  tf.registerBackend('wasm', () => instantiate(threads), options.priority ?? 3);
+  tf.registerBackend('wasm', () => instantiate(n, threads), options.priority ?? 3);
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('useThreadedWasm: the threaded wasm backend failed to initialise');
   releaseEventLoop((tf.backend() as unknown as { wasm: EmscriptenModule }).wasm);
-  return wasmBackend().getThreadsCount();
+  return wasmBackend(n).getThreadsCount();
 }
 
 /** The part of an Emscripten pthreads module that holds its Node workers. */
