@@ -2,10 +2,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import { Generator } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeDataset, ShuffledLoader, tinyConvNet } from './testing/fixtures.js';
 import { fit } from './fit.js';
 import { freeze, unfreeze } from './freeze.js';
 import { SGD } from './optim/sgd.js';
+import { makeDataset, ShuffledLoader, tinyConvNet } from './testing/fixtures.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
