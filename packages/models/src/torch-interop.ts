@@ -2,14 +2,17 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   formatValue,
+  isTensor,
   type LoadResult,
   type Module,
   type RawTensor,
-  type SafetensorsDtype,
   type SafetensorsFile,
   type SafetensorsTensor,
   type ShapeMismatch,
   type StateDictTransform,
+  safetensorsDtypeOf,
+  sameShape,
+  tfjsDtypeOf,
   ValueError,
 } from '@resnet-ts/core';
 import {
@@ -68,7 +71,7 @@ export interface TorchStateDictOptions {
 
 /** A PyTorch-layout tensor as {@link toTorchStateDict} returns it; `encodeSafetensors` writes it. */
 export interface TorchRawTensor {
-  dtype: 'F32' | 'I64' | 'BOOL';
+  dtype: 'F32' | 'I64' | 'I32' | 'BOOL';
   shape: number[];
   data: Float32Array | Int32Array | Uint8Array;
 }
@@ -161,20 +164,11 @@ function toTorch(layout: Layout, t: tf.Tensor): tf.Tensor {
   return t;
 }
 
-function isTfTensor(value: unknown): value is tf.Tensor {
-  return value instanceof tf.Tensor;
-}
-
-function tfDtype(dtype: SafetensorsDtype): 'float32' | 'int32' | 'bool' {
-  if (dtype === 'BOOL') return 'bool';
-  return dtype.startsWith('F') || dtype === 'BF16' ? 'float32' : 'int32';
-}
-
 /** A decoded file, not a state dict that happens to have `tensors` and `metadata` keys. */
 function isSafetensorsFile(source: object): source is SafetensorsFile {
   const { tensors, metadata } = source as Partial<Record<string, unknown>>;
   const isRecord = (v: unknown) =>
-    typeof v === 'object' && v !== null && !isTfTensor(v) && !Array.isArray((v as RawTensor).shape);
+    typeof v === 'object' && v !== null && !isTensor(v) && !Array.isArray((v as RawTensor).shape);
   return Object.keys(source).length === 2 && isRecord(tensors) && isRecord(metadata);
 }
 
@@ -263,7 +257,7 @@ function entriesOf(
 }
 
 function checkEntry(name: string, value: unknown): asserts value is TorchTensor {
-  if (isTfTensor(value)) return;
+  if (isTensor(value)) return;
   const v = value as Partial<RawTensor> | null;
   if (
     typeof v !== 'object' ||
@@ -279,8 +273,8 @@ function checkEntry(name: string, value: unknown): asserts value is TorchTensor 
 }
 
 function toTfTensor(value: TorchTensor): tf.Tensor {
-  if (isTfTensor(value)) return value;
-  const dtype = tfDtype(value.dtype);
+  if (isTensor(value)) return value;
+  const dtype = tfjsDtypeOf(value.dtype);
   const data =
     dtype === 'float32'
       ? value.data instanceof Float32Array
@@ -290,10 +284,6 @@ function toTfTensor(value: TorchTensor): tf.Tensor {
         ? (value.data as Int32Array | Uint8Array)
         : Int32Array.from(value.data);
   return tf.tensor(data, [...value.shape], dtype);
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /**
@@ -360,13 +350,14 @@ export function toTorchStateDict(model: Module): Record<string, TorchRawTensor> 
       return torch === t ? tf.clone(t) : torch;
     });
     const data = converted.dataSync() as Float32Array | Int32Array | Uint8Array;
-    const dtype = t.dtype === 'float32' ? 'F32' : t.dtype === 'int32' ? 'I64' : 'BOOL';
     if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') {
       converted.dispose();
       throw new ValueError(
         `toTorchStateDict: ${formatValue(key)} has unsupported dtype ${t.dtype}`,
       );
     }
+    // The one int64 policy: num_batches_tracked is PyTorch's int64 buffer, other int32 stay I32.
+    const dtype = safetensorsDtypeOf(t.dtype, { name: key }) as TorchRawTensor['dtype'];
     out[key] = { dtype, shape: [...converted.shape], data: data.slice() };
     converted.dispose();
   }

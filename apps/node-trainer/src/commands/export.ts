@@ -2,6 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Generator } from '@resnet-ts/core';
 import { writeFileAtomic } from '@resnet-ts/core/node';
 import {
+  encodeWeightsMeta,
   exportOnnx,
   toTorchSafetensors,
   toTorchStateDict,
@@ -66,7 +67,7 @@ export async function runExport(
       });
       layout = `ONNX opset ${opts.opset}, input "input" [N, ${inChannels}, ${inputSize}, ${inputSize}] (NCHW), output "logits"`;
     } else if (opts.format === 'safetensors') {
-      bytes = toTorchSafetensors(model, { 'resnet-ts': JSON.stringify(meta), layout: 'pytorch' });
+      bytes = toTorchSafetensors(model, { ...encodeWeightsMeta(meta), layout: 'pytorch' });
       layout =
         "PyTorch's state-dict layout (conv OIHW, Linear [out, in]), for safetensors.torch.load_file";
     } else if (opts.trainingState) {
