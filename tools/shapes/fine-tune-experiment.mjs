@@ -48,6 +48,7 @@ const normalize = imagenetNormalize();
 function square(hwc) {
   const [h, w] = hwc.shape;
   const d = Math.abs(h - w);
+  /** @type {[number, number, number, number]} */
   const padding = h < w ? [0, d >> 1, 0, d - (d >> 1)] : [d >> 1, 0, d - (d >> 1), 0];
   return d === 0 ? hwc : pad(hwc, padding, 0, 'edge');
 }
@@ -86,7 +87,10 @@ async function trainEpochs(model, optimizer, params, x, y, epochs, seed, evaluat
       const idx = tf.tensor1d(order.slice(i, i + BATCH), 'int32');
       const xb = tf.gather(x, idx);
       const yb = tf.gather(labels, idx);
-      const { value, grads } = valueAndGrads(() => crossEntropy(model.forward(xb), yb), params);
+      const { value, grads } = valueAndGrads(
+        () => /** @type {tf.Scalar} */ (crossEntropy(model.forward(xb), yb)),
+        params,
+      );
       optimizer.step(new Map(params.map((p, k) => [p, grads[k]])));
       lossSum += value.dataSync()[0];
       batches++;
@@ -189,7 +193,7 @@ async function finetune(weights) {
     const oldHead = model.fc;
     model.fc = new Linear(512, TARGET_CLASSES.length, { generator: new Generator(seed + 1) });
     oldHead.dispose();
-    const head = [model.fc.weight, model.fc.bias];
+    const head = /** @type {tf.Variable[]} */ ([model.fc.weight, model.fc.bias]);
     const backbone = model.parameters().filter((p) => p.trainable && !head.includes(p));
     // Per-group rates: the new head learns fast, the pretrained backbone slowly.
     const optimizer = new Adam(

@@ -129,7 +129,8 @@ function hsvToRgb(h, s, v) {
   return [r * 255, g * 255, b * 255];
 }
 
-const luma = ([r, g, b]) => (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+/** @param {number[]} rgb */
+const luma = (rgb) => (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255;
 
 /** A foreground and a background colour far enough apart in brightness to see the shape. */
 function colours(rng) {
@@ -250,6 +251,7 @@ export async function makeShapesFolder(dir, options = {}) {
   const existing = await readdir(dir);
   if (existing.length > 0) throw new Error(`${dir} is not empty; choose a new directory`);
   const rng = createRng(seed);
+  /** @type {{ train: string[], val: string[] }} */
   const files = { train: [], val: [] };
   for (const [split, count] of [
     ['train', train],

@@ -3,9 +3,9 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { test } from 'vitest';
 import { makeShapesFolder, PRETRAIN_CLASSES, shapeSamples, TARGET_CLASSES } from './shapes.mjs';
 
 async function digest(dir) {
@@ -47,7 +47,9 @@ test('class folders, mixed formats and sizes, one corrupt file that does not dec
     assert.deepEqual(await readdir(join(root, 'train')), [...TARGET_CLASSES]);
     assert.equal(result.files.train.length, 24);
     assert.equal(result.files.val.length, 8);
+    /** @type {Set<string>} */
     const exts = new Set();
+    /** @type {Set<string>} */
     const sizes = new Set();
     for (const path of [...result.files.train, ...result.files.val]) {
       const image = decode(path, await readFile(path));
