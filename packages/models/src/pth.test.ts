@@ -28,7 +28,7 @@ import {
   toTorchSchedulerState,
   writeTorchCheckpoint,
 } from './torch-checkpoint.js';
-import { TorchFileError } from './torch-file-error.js';
+import { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
 import { loadPretrainedWeights, loadTorchStateDict, toTorchStateDict } from './torch-interop.js';
 import { VanResNet } from './van-resnet.js';
 
@@ -409,6 +409,12 @@ describe('OneCycleLR, CosineAnnealingLR and ReduceLROnPlateau state, both ways',
 });
 
 describe('scheduler state in PyTorch types', () => {
+  it("refuses OneCycleLR's state_dict() saved as is, naming the bound method to leave out", () => {
+    const bytes = fixtureBytes('pth/sched-onecycle-raw.pth');
+    expect(() => readTorchFile(bytes)).toThrow(UnsafeGlobalError);
+    expect(() => readTorchFile(bytes)).toThrow(/__builtin__\.getattr.*without 'anneal_func'/);
+  });
+
   it("writes MultiStepLR's milestones as PyTorch's Counter and reads them back", () => {
     const model = smallModel();
     const opt = new SGD(model.parameters(), { lr: 0.1 });
