@@ -6,6 +6,7 @@ import { decodeSafetensors, Generator, type Module } from '@resnet-ts/core';
 import {
   Adam,
   CosineAnnealingLR,
+  CosineAnnealingWarmRestarts,
   crossEntropy,
   MultiStepLR,
   OneCycleLR,
@@ -316,6 +317,8 @@ function caseScheduler(name: string, opt: SGD | Adam): Scheduler {
     });
   }
   if (name === 'cosine-sgd') return new CosineAnnealingLR(opt, { tMax: 3, etaMin: 0.001 });
+  if (name === 'warm-restarts-sgd')
+    return new CosineAnnealingWarmRestarts(opt, { t0: 2, tMult: 2, etaMin: 0.001 });
   return new ReduceLROnPlateau(opt, { factor: 0.5, patience: 1, cooldown: 1, minLr: 0.01 });
 }
 
@@ -357,7 +360,7 @@ function sameTrace(
   expect(d).toBeLessThan(1e-12);
 }
 
-describe('OneCycleLR, CosineAnnealingLR and ReduceLROnPlateau state, both ways', () => {
+describe('OneCycleLR, cosine annealing (with restarts) and ReduceLROnPlateau state, both ways', () => {
   for (const name of Object.keys(schedMade.cases)) {
     const c = schedMade.cases[name];
     it(`${name}: PyTorch's state read into ours continues with PyTorch's rates and momenta`, () => {
