@@ -65,6 +65,13 @@ class Global {
   constructor(readonly qualified: string) {}
 }
 
+/**
+ * `getattr` rebuilds a bound method, which pickles its whole object: in a training checkpoint
+ * that is almost always OneCycleLR's `anneal_func`, which its `state_dict()` keeps.
+ */
+const BOUND_METHOD_HINT =
+  "it rebuilds a bound method, like the anneal_func of PyTorch's OneCycleLR.state_dict(), and with it the whole scheduler and optimizer; save that state without 'anneal_func' (nothing from the file is run)";
+
 /** Every global a state dict needs; any other is refused. */
 const ALLOWED_GLOBALS = new Set([
   'collections.OrderedDict',
@@ -262,7 +269,9 @@ export function unpickle(bytes: Uint8Array, limits: UnpickleLimits = {}): Pickle
     if (!ALLOWED_GLOBALS.has(qualified)) {
       throw new UnsafeGlobalError(
         qualified,
-        `pickle: global ${formatValue(qualified)} is not allowed; a state dict needs only dicts, tensors and storages (nothing from the file is run)`,
+        qualified === 'builtins.getattr' || qualified === '__builtin__.getattr'
+          ? `pickle: global ${formatValue(qualified)} is not allowed: ${BOUND_METHOD_HINT}`
+          : `pickle: global ${formatValue(qualified)} is not allowed; a state dict needs only dicts, tensors and storages (nothing from the file is run)`,
       );
     }
     return new Global(qualified);

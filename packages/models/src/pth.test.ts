@@ -3,7 +3,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { decodeSafetensors, Generator, type Module } from '@resnet-ts/core';
-import { Adam, crossEntropy, MultiStepLR, SGD, StepLR, valueAndGrads } from '@resnet-ts/train';
+import {
+  Adam,
+  CosineAnnealingLR,
+  CosineAnnealingWarmRestarts,
+  crossEntropy,
+  MultiStepLR,
+  OneCycleLR,
+  ReduceLROnPlateau,
+  type Scheduler,
+  SGD,
+  StepLR,
+  valueAndGrads,
+} from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PyTuple } from './pickle.js';
@@ -17,7 +29,7 @@ import {
   toTorchSchedulerState,
   writeTorchCheckpoint,
 } from './torch-checkpoint.js';
-import { TorchFileError } from './torch-file-error.js';
+import { TorchFileError, UnsafeGlobalError } from './torch-file-error.js';
 import { loadPretrainedWeights, loadTorchStateDict, toTorchStateDict } from './torch-interop.js';
 import { VanResNet } from './van-resnet.js';
 
@@ -32,6 +44,17 @@ interface Case {
 interface Exported extends Case {
   bytes: number;
   sha256: string;
+  torchKeys?: string[];
+  lrs?: number[];
+  momenta?: number[];
+}
+interface SchedCase {
+  optimizer: 'sgd' | 'adam';
+  before: number;
+  after: number;
+  metrics?: number[];
+  lrs: number[];
+  momenta: number[];
 }
 
 const made = fixtureJson<{ torch: string; cases: Record<string, Case> }>('pth/pth-fixtures.json');
@@ -277,7 +300,124 @@ describe('ours → .pth → PyTorch (make-pth-fixtures.py --check)', () => {
   }
 });
 
+const schedMade = fixtureJson<{ cases: Record<string, SchedCase> }>('pth/scheduler-fixtures.json');
+
+/** The scheduler of each case, constructed as make-pth-fixtures.py's `make_case_scheduler`. */
+function caseScheduler(name: string, opt: SGD | Adam): Scheduler {
+  if (name === 'onecycle-sgd')
+    return new OneCycleLR(opt, { maxLr: 0.1, totalSteps: 20, pctStart: 0.3 });
+  if (name === 'onecycle-adam') {
+    return new OneCycleLR(opt, {
+      maxLr: 0.01,
+      totalSteps: 16,
+      pctStart: 0.25,
+      annealStrategy: 'linear',
+      threePhase: true,
+      baseMomentum: 0.8,
+    });
+  }
+  if (name === 'cosine-sgd') return new CosineAnnealingLR(opt, { tMax: 3, etaMin: 0.001 });
+  if (name === 'warm-restarts-sgd')
+    return new CosineAnnealingWarmRestarts(opt, { t0: 2, tMult: 2, etaMin: 0.001 });
+  return new ReduceLROnPlateau(opt, { factor: 0.5, patience: 1, cooldown: 1, minLr: 0.01 });
+}
+
+const momentumOf = (g: Record<string, unknown>) =>
+  Array.isArray(g.betas) ? (g.betas[0] as number) : (g.momentum as number);
+
+/** The rates and momenta of the steps after `start`, as the script's `sched_trace`. */
+function schedTrace(c: SchedCase, opt: SGD | Adam, sched: Scheduler, start: number) {
+  const lrs: number[] = [];
+  const momenta: number[] = [];
+  for (let i = start; i < start + c.after; i++) {
+    sched.step(c.metrics?.[i]);
+    lrs.push(opt.paramGroups[0].lr);
+    momenta.push(momentumOf(opt.paramGroups[0] as Record<string, unknown>));
+  }
+  return { lrs, momenta };
+}
+
+const schedDeviations: string[] = [];
+afterAll(() => {
+  console.log(`largest |ours - PyTorch| of rates and momenta:\n  ${schedDeviations.join('\n  ')}`);
+});
+
+function sameTrace(
+  label: string,
+  ours: { lrs: number[]; momenta: number[] },
+  ref: SchedCase | Exported,
+) {
+  expect(ours.lrs.length).toBe(ref.lrs!.length);
+  let d = 0;
+  for (let i = 0; i < ours.lrs.length; i++) {
+    d = Math.max(
+      d,
+      Math.abs(ours.lrs[i] - ref.lrs![i]),
+      Math.abs(ours.momenta[i] - ref.momenta![i]),
+    );
+  }
+  schedDeviations.push(`${label}: ${d.toExponential(2)}`);
+  expect(d).toBeLessThan(1e-12);
+}
+
+describe('OneCycleLR, cosine annealing (with restarts) and ReduceLROnPlateau state, both ways', () => {
+  for (const name of Object.keys(schedMade.cases)) {
+    const c = schedMade.cases[name];
+    it(`${name}: PyTorch's state read into ours continues with PyTorch's rates and momenta`, () => {
+      const file = readTorchFile(fixtureBytes(`pth/sched-${name}.pth`)) as Map<string, TorchValue>;
+      const model = smallModel();
+      const opt = makeOptimizer(c.optimizer, model);
+      const sched = caseScheduler(name, opt);
+      opt.loadStateDict(
+        fromTorchOptimizerState(model, file.get('optimizer')!) as Parameters<
+          typeof opt.loadStateDict
+        >[0],
+      );
+      const state = fromTorchSchedulerState(file.get('scheduler')!);
+      for (const k of ['verbose', 'modeWorse', '_getLrCalledWithinStep', 'annealFunc'])
+        expect(state).not.toHaveProperty(k);
+      sched.loadStateDict(state);
+      // What was loaded is what a scheduler of ours would have after the same steps.
+      const fresh = caseScheduler(name, makeOptimizer(c.optimizer, model));
+      for (let i = 0; i < c.before; i++) fresh.step(c.metrics?.[i]);
+      expect(sched.stateDict()).toEqual(fresh.stateDict());
+      sameTrace(`${name} PyTorch → ours`, schedTrace(c, opt, sched, c.before), c);
+      model.dispose();
+    });
+
+    it(`${name}: our state loaded by PyTorch's own scheduler continues with our rates and momenta`, () => {
+      const model = smallModel();
+      const opt = makeOptimizer(c.optimizer, model);
+      const sched = caseScheduler(name, opt);
+      for (let i = 0; i < c.before; i++) sched.step(c.metrics?.[i]);
+      const bytes = writeTorchCheckpoint(model, { optimizer: opt.stateDict(), scheduler: sched });
+      const fileName = `sched-${name}.pth`;
+      if (process.env.RESNET_TS_WRITE_EXPORTS) {
+        const dir = new URL('../../../tools/fixtures/models/exported/', import.meta.url);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(new URL(fileName, dir), bytes);
+      }
+      expect(exported, 'run make-pth-fixtures.py --check').not.toBeNull();
+      const record = exported!.files[fileName];
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(record.sha256);
+      const written = readTorchFile(bytes) as Map<string, Map<string, TorchValue>>;
+      expect([...written.get('scheduler')!.keys()].sort()).toEqual(record.torchKeys);
+      const ours = schedTrace(c, opt, sched, c.before);
+      sameTrace(`${name} ours → PyTorch`, ours, record);
+      // And PyTorch continuing its own run agrees with both.
+      sameTrace(`${name} PyTorch's own run vs ours`, ours, c);
+      model.dispose();
+    });
+  }
+});
+
 describe('scheduler state in PyTorch types', () => {
+  it("refuses OneCycleLR's state_dict() saved as is, naming the bound method to leave out", () => {
+    const bytes = fixtureBytes('pth/sched-onecycle-raw.pth');
+    expect(() => readTorchFile(bytes)).toThrow(UnsafeGlobalError);
+    expect(() => readTorchFile(bytes)).toThrow(/__builtin__\.getattr.*without 'anneal_func'/);
+  });
+
   it("writes MultiStepLR's milestones as PyTorch's Counter and reads them back", () => {
     const model = smallModel();
     const opt = new SGD(model.parameters(), { lr: 0.1 });

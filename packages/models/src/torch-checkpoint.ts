@@ -18,7 +18,16 @@ export interface OptimizerStateLike {
 }
 
 /** Fields whose PyTorch names are not the snake case of ours. */
-const SPECIAL_NAMES: Record<string, string> = { stepCount: '_step_count', lastLr: '_last_lr' };
+const SPECIAL_NAMES: Record<string, string> = {
+  stepCount: '_step_count',
+  lastLr: '_last_lr',
+  phases: '_schedule_phases',
+  tMax: 'T_max',
+  t0: 'T_0',
+  tI: 'T_i',
+  tMult: 'T_mult',
+  tCur: 'T_cur',
+};
 const SPECIAL_BACK = Object.fromEntries(Object.entries(SPECIAL_NAMES).map(([a, b]) => [b, a]));
 
 function snake(name: string): string {
@@ -197,15 +206,71 @@ export function fromTorchOptimizerState(
   return { state, paramGroups };
 }
 
-/** A scheduler's `stateDict()` with PyTorch's field names (`last_epoch`, `_step_count`, ...). */
-export function toTorchSchedulerState(dict: Record<string, unknown>): TorchFileValue {
-  return plainToTorch(dict, 'scheduler');
+/**
+ * Fields PyTorch 1.13's schedulers hold that ours do not: an epoch-indexed scheduler's
+ * `verbose` and `_get_lr_called_within_step` (false between steps), ReduceLROnPlateau's
+ * `verbose` and `mode_worse`. OneCycleLR's `anneal_func` is a bound method: it is neither
+ * written (its `load_state_dict` is `__dict__.update`, so the scheduler the user constructs
+ * keeps its own) nor readable (pickling it pickles the whole scheduler).
+ */
+const TORCH_ONLY = new Set(['verbose', '_get_lr_called_within_step', 'mode_worse', 'anneal_func']);
+
+function mapPhases(
+  phases: unknown,
+  rename: (name: string) => string,
+  where: string,
+): Record<string, unknown>[] {
+  if (!Array.isArray(phases)) throw new TorchFileError('format', `${where}: expected a list`);
+  return phases.map((p, i) => {
+    if (!p || typeof p !== 'object' || Array.isArray(p))
+      throw new TorchFileError('format', `${where}[${i}]: expected a dict`);
+    return Object.fromEntries(
+      Object.entries(p).map(([k, v]) => [k, typeof v === 'string' ? rename(v) : v]),
+    );
+  });
 }
 
-/** PyTorch's `scheduler.state_dict()` with our field names, for `loadStateDict`. */
+/**
+ * A scheduler's `stateDict()` in PyTorch 1.13's `state_dict()` format: PyTorch's field names
+ * (`last_epoch`, `_step_count`, CosineAnnealingLR's `T_max`, OneCycleLR's `_schedule_phases`
+ * naming the groups' `initial_lr`, `max_lr`, ...), MultiStepLR's milestones as a Counter, and
+ * the fields only PyTorch keeps at their between-steps values, so that PyTorch's
+ * `load_state_dict` leaves the scheduler as its own would be after the same steps.
+ */
+export function toTorchSchedulerState(dict: Record<string, unknown>): TorchFileValue {
+  const out = plainToTorch(dict, 'scheduler') as Record<string, TorchFileValue>;
+  if ('_schedule_phases' in out) {
+    // OneCycleLR: the phases name group fields, which PyTorch spells in snake case.
+    out._schedule_phases = mapPhases(
+      out._schedule_phases,
+      snake,
+      'scheduler._schedule_phases',
+    ) as TorchFileValue;
+    delete out.anneal_strategy;
+    if (out.cycle_momentum === false) delete out.use_beta1;
+  }
+  if ('base_lrs' in out && 'last_epoch' in out) {
+    out.verbose ??= false;
+    out._get_lr_called_within_step ??= false;
+  }
+  if ('num_bad_epochs' in out && 'mode' in out) {
+    out.verbose ??= false;
+    out.mode_worse = out.mode === 'max' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  }
+  return out;
+}
+
+/**
+ * PyTorch's `scheduler.state_dict()` with our field names, for `loadStateDict`: the inverse of
+ * {@link toTorchSchedulerState}, PyTorch-only fields left out. Options PyTorch does not save
+ * (OneCycleLR's anneal strategy) stay those of the scheduler it is loaded into.
+ */
 export function fromTorchSchedulerState(value: TorchValue): Record<string, unknown> {
-  mapOf(value, 'scheduler state');
-  return plainFromTorch(value, 'scheduler') as Record<string, unknown>;
+  const dict = mapOf(value, 'scheduler state');
+  const kept = new Map([...dict].filter(([k]) => !TORCH_ONLY.has(String(k))));
+  const out = plainFromTorch(kept, 'scheduler') as Record<string, unknown>;
+  if ('phases' in out) out.phases = mapPhases(out.phases, camel, 'scheduler._schedule_phases');
+  return out;
 }
 
 /** What {@link writeTorchCheckpoint} saves besides the model. */

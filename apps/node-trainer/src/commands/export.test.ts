@@ -113,3 +113,79 @@ describe('resnet-ts export', () => {
     expect(r.stderr).toMatch(/--training-state needs a run directory/);
   });
 });
+
+describe('resnet-ts export --training-state of the default onecycle schedule', () => {
+  let oneCycleRun: string;
+  beforeAll(async () => {
+    const r = await runCli([
+      'train',
+      '--epochs',
+      '1',
+      '--limit-train',
+      '64',
+      '--limit-test',
+      '32',
+      '--batch-size',
+      '16',
+      '--optimizer',
+      'sgd',
+      '--momentum',
+      '0.9',
+      '--scheduler',
+      'onecycle',
+      '--backend',
+      'wasm',
+      '--seed',
+      '3',
+      '--json',
+      '--out',
+      join(tmp, 'onecycle'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    oneCycleRun = jsonEvents(r.stdout).find((e) => e.event === 'start')!.runDir;
+  }, 120_000);
+
+  it("holds exactly the fields of PyTorch 1.13's OneCycleLR.state_dict() but its bound anneal_func", async () => {
+    const out = join(tmp, 'onecycle.pth');
+    const r = await runCli([
+      'export',
+      oneCycleRun,
+      '--json',
+      '--backend',
+      'cpu',
+      '--format',
+      'pth',
+      '--training-state',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = readTorchFile(new Uint8Array(readFileSync(out))) as Map<string, TorchValue>;
+    const scheduler = file.get('scheduler') as Map<string, TorchValue>;
+    expect([...scheduler.keys()].sort()).toEqual([
+      '_get_lr_called_within_step',
+      '_last_lr',
+      '_schedule_phases',
+      '_step_count',
+      'base_lrs',
+      'cycle_momentum',
+      'last_epoch',
+      'total_steps',
+      'use_beta1',
+      'verbose',
+    ]);
+    // 64 samples in batches of 16: four steps, all of the schedule.
+    expect(scheduler.get('total_steps')).toBe(4);
+    expect(scheduler.get('last_epoch')).toBe(4);
+    expect(scheduler.get('use_beta1')).toBe(false);
+    const phases = scheduler.get('_schedule_phases') as Array<Map<string, TorchValue>>;
+    expect(phases.map((p) => [p.get('start_lr'), p.get('end_lr'), p.get('end_momentum')])).toEqual([
+      ['initial_lr', 'max_lr', 'base_momentum'],
+      ['max_lr', 'min_lr', 'max_momentum'],
+    ]);
+    const optimizer = file.get('optimizer') as Map<string, TorchValue>;
+    const group = (optimizer.get('param_groups') as Array<Map<string, TorchValue>>)[0];
+    for (const k of ['initial_lr', 'max_lr', 'min_lr', 'max_momentum', 'base_momentum'])
+      expect(typeof group.get(k), k).toBe('number');
+  });
+});

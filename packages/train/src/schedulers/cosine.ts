@@ -116,7 +116,8 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
       this.stepTo(0);
       return;
     }
-    this.stepCount += 1;
+    // PyTorch 1.13's override never counts its steps: `_step_count` stays 0, and so does ours,
+    // so that state dicts agree field for field.
     this.lastEpoch += 1;
     this.tCur += 1;
     if (this.tCur >= this.tI) {
@@ -128,7 +129,6 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   override stepTo(epoch: number): void {
     if (epoch < 0)
       throw new ValueError(`CosineAnnealingWarmRestarts: epoch must be >= 0, got ${epoch}`);
-    this.stepCount += 1;
     if (epoch >= this.t0) {
       if (this.tMult === 1) {
         this.tCur = epoch % this.t0;
