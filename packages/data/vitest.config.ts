@@ -1,5 +1,5 @@
 import { mergeConfig } from 'vitest/config';
-import { sharedConfig } from '../../vitest.shared';
+import { sharedConfig } from '../../vitest.shared.ts';
 
 // The embedded-digits tests read dist/assets/mnist-digits.bin, which the build generates.
 export default mergeConfig(sharedConfig, {
