@@ -1,5 +1,6 @@
 import {
   decodeSafetensors,
+  dtypeByteSize,
   encodeSafetensors,
   formatValue,
   type SafetensorsDtype,
@@ -35,19 +36,6 @@ export type TorchValue =
 /** Limits of {@link readTorchFile}. */
 export interface ReadTorchFileOptions extends ZipLimits {}
 
-const ITEM_SIZE: Record<SafetensorsDtype, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
-
 function fail(message: string): never {
   throw new TorchFileError('tensor', message);
 }
@@ -79,7 +67,7 @@ function storageReader(zip: ZipArchive, root: string) {
     if (cached) return cached;
     const entry = zip.get(`${root}data/${s.key}`);
     if (!entry) fail(`storage ${formatValue(s.key)} is not in the archive (${root}data/${s.key})`);
-    const bytes = s.numel * ITEM_SIZE[s.dtype];
+    const bytes = s.numel * dtypeByteSize(s.dtype);
     if (entry.size !== bytes) {
       fail(
         `storage ${formatValue(s.key)} holds ${entry.size} bytes; ${s.numel} ${s.dtype} elements need ${bytes}`,
