@@ -47,7 +47,7 @@ async function waitFor(page: Page, predicate: string, timeout = 180_000): Promis
 }
 
 async function open(session: Session, query: string): Promise<void> {
-  await session.page.goto(`${server.url}?${query}`);
+  await session.page.goto(`${server.url}?hooks=1&${query}`);
   await waitFor(
     session.page,
     'window.__demo && (window.__demo.state === "idle" || window.__demo.errors.length > 0)',
@@ -153,7 +153,11 @@ describe('with WebGPU (SwiftShader)', () => {
   beforeAll(async () => {
     if (noChromium) return;
     session = await openBrowser(WEBGPU_ARGS);
-    await open(session, 'trainSize=16&batchSize=4&epochs=5&valSize=16&optimizer=adam&lr=0.003');
+    // Named: Automatic would measure SwiftShader's software WebGPU and rightly pick wasm.
+    await open(
+      session,
+      'backend=webgpu&trainSize=16&batchSize=4&epochs=5&valSize=16&optimizer=adam&lr=0.003',
+    );
   });
   afterAll(async () => {
     await session?.close();
@@ -167,10 +171,12 @@ describe('with WebGPU (SwiftShader)', () => {
     expect(foreign).toEqual([]);
   });
 
-  it('picks webgpu and lists it as the first backend tried', async () => {
+  it('runs on webgpu when asked, and names the adapter as software', async () => {
     const d = await demo(session.page);
     expect(d.backend).toBe('webgpu');
     expect(d.tried[0]).toMatchObject({ name: 'webgpu', ok: true });
+    expect(d.tried[0].reason).toMatch(/^software adapter/);
+    expect(d.probes).toEqual([]);
     await expect(session.page.getByTestId('backend-status').textContent()).resolves.toContain(
       'webgpu',
     );
@@ -285,6 +291,30 @@ describe('without WebGPU', () => {
     expect(session.problems).toEqual([]);
   });
 
+  it('measures the usable backends and does not pick a software renderer when wasm is faster', async () => {
+    const { page } = session;
+    const d = await demo(page);
+    const wasm = d.probes.find((p) => p.name === 'wasm')!;
+    expect(wasm).toMatchObject({ software: false });
+    expect(wasm.imagesPerSec).toBeGreaterThan(0);
+    // Chromium without a GPU draws WebGL with SwiftShader: measured, named as software, not picked.
+    const webgl = d.probes.find((p) => p.name === 'webgl')!;
+    expect(webgl).toMatchObject({ software: true });
+    expect(webgl.imagesPerSec).toBeGreaterThan(0);
+    expect(d.backend).toBe('wasm');
+    expect(d.tried.find((t) => t.name === 'webgl')).toMatchObject({ ok: false });
+    expect(d.tried.find((t) => t.name === 'webgl')!.reason).toMatch(/software: .*img\/s$/);
+    // cpu is never faster than wasm, so it is not started once wasm measured.
+    expect(d.tried.map((t) => t.name)).toEqual(['webgpu', 'webgl', 'wasm']);
+    const status = (await page.getByTestId('backend-status').textContent()) ?? '';
+    console.log(`automatic backend choice: ${status}`);
+    expect(status).toMatch(
+      /^Training on wasm, picked by measurement: webgl \(software\) \d+ img\/s; wasm \d+ img\/s$/,
+    );
+    expect(await page.locator('[data-testid="backend-tried"] li.untried').count()).toBe(1);
+    expect(session.problems).toEqual([]);
+  });
+
   it('still trains, and pauses and resumes', async () => {
     const { page } = session;
     await page.getByTestId('start').click();
@@ -374,6 +404,65 @@ describe('without WebGPU', () => {
     for (const [i, p] of after.prediction!.probs.entries()) {
       expect(p).toBeCloseTo(before.prediction!.probs[i], 3);
     }
+    expect(session.problems).toEqual([]);
+  });
+
+  it('refuses Start during a switch, and a switch to an unavailable backend returns with the weights', async () => {
+    const { page } = session;
+    expect((await demo(page)).backend).toBe('wasm');
+    const { gridUpdates: g0, predictions: p0 } = await demo(page);
+    await page.getByTestId('grid-refresh').click();
+    await waitFor(page, `window.__demo.gridUpdates > ${g0}`);
+    await drawStroke(page);
+    await waitFor(page, `window.__demo.predictions > ${p0}`);
+    const before = await demo(page);
+    // This Chromium runs without WebGPU, so a switch to it cannot succeed.
+    await page.getByTestId('backend-select').selectOption('webgpu');
+    // Click Switch and, in the same task, look at the controls and ask to start training.
+    const during = await page.evaluate(() => {
+      const byId = (id: string) => document.getElementById(id) as HTMLButtonElement;
+      byId('backend-apply').click();
+      const seen = {
+        state: window.__demo.state,
+        start: byId('start').disabled,
+        apply: byId('backend-apply').disabled,
+        download: byId('download').disabled,
+        upload: byId('upload').disabled,
+      };
+      (document.getElementById('train-form') as HTMLFormElement).requestSubmit();
+      return {
+        ...seen,
+        refused: window.__demo.refusedStarts,
+        message: document.getElementById('train-message')!.textContent,
+      };
+    });
+    expect(during).toEqual({
+      state: 'switching',
+      start: true,
+      apply: true,
+      download: true,
+      upload: true,
+      refused: before.refusedStarts + 1,
+      message: 'Not started: the backend is switching. Start again once it is ready.',
+    });
+    await waitFor(page, `window.__demo.switchFailures.length > ${before.switchFailures.length}`);
+    await waitFor(page, 'window.__demo.state === "idle"');
+    const after = await demo(page);
+    expect(after.backend).toBe('wasm');
+    expect(after.steps).toBe(0);
+    const message = (await page.getByTestId('backend-message').textContent()) ?? '';
+    expect(message).toMatch(
+      /^Could not switch to webgpu: .+\. Still on wasm with the same weights\.$/,
+    );
+    // The weights panel is for weights: the failed switch says nothing there.
+    expect(after.weightsMessage).toBe(before.weightsMessage);
+    await expect(page.getByTestId('start').isDisabled()).resolves.toBe(false);
+    await expect(page.getByTestId('backend-apply').isDisabled()).resolves.toBe(false);
+    // Same worker, same weights: the grid and the drawn digit's probabilities are unchanged.
+    await page.getByTestId('grid-refresh').click();
+    await waitFor(page, `window.__demo.gridUpdates > ${after.gridUpdates}`);
+    expect((await demo(page)).gridPredictions).toEqual(before.gridPredictions);
+    await page.getByTestId('backend-select').selectOption('wasm');
     expect(session.problems).toEqual([]);
   });
 
