@@ -45,6 +45,8 @@ const el = {
   trainMessage: $('train-message'),
   drawPad: $<HTMLCanvasElement>('draw-pad'),
   prediction: $<HTMLOutputElement>('prediction'),
+  predictionStatus: $('prediction-status'),
+  predictionAnnounce: $('prediction-announce'),
   clear: $<HTMLButtonElement>('clear'),
   grid: $('digit-grid'),
   gridRefresh: $<HTMLButtonElement>('grid-refresh'),
@@ -89,6 +91,8 @@ let whenIdle: (() => void) | null = null;
 let batchesPerEpoch = 1;
 let totalEpochs = 1;
 let predictionId = 0;
+/** The id of the one prediction the worker is computing, or null. */
+let predictionInFlight: number | null = null;
 let pendingWeights: ((bytes: Uint8Array) => void) | null = null;
 /** Set by the worker once it knows the model: an upload above it is refused unread. */
 let maxUploadBytes = Number.POSITIVE_INFINITY;
@@ -191,8 +195,10 @@ function onMessage(msg: FromWorker): void {
       requestGrid();
       break;
     case 'prediction':
-      if (msg.id !== predictionId) break;
-      showPrediction(msg.probs);
+      if (msg.id === predictionInFlight) predictionInFlight = null;
+      // An answer overtaken by newer ink is dropped, and the newest drawing is asked for.
+      if (msg.id !== predictionId) sendPrediction();
+      else showPrediction(msg.probs);
       break;
     case 'grid':
       renderDigitGrid(el.grid, msg.pixels, msg.labels, msg.predictions);
@@ -299,19 +305,34 @@ function requestGrid(): void {
 
 const pad = createDrawPad(el.drawPad, () => requestPrediction());
 
+/**
+ * Asks for a prediction of the pad as it is now. At most one request is in the worker at a
+ * time: while one is, a newer drawing only marks itself wanted, and the answer's arrival
+ * sends the pad as it is then — so a burst of pointer moves costs two predictions, not one
+ * per move, and a download or grid request never queues behind dozens of them.
+ */
 function requestPrediction(): void {
   if (state === 'loading' || state === 'error' || switching) return;
-  const pixels = pad.pixels();
   predictionId++;
+  sendPrediction();
+}
+
+function sendPrediction(): void {
+  if (predictionInFlight !== null || state === 'loading' || state === 'error' || switching) return;
+  const pixels = pad.pixels();
   if (!pixels) {
     showPrediction(null);
     return;
   }
+  predictionInFlight = predictionId;
+  el.predictionStatus.textContent = 'predicting…';
+  demo.predictRequests++;
   post({ type: 'predict', id: predictionId, pixels }, [pixels.buffer]);
 }
 
 function showPrediction(probs: Float32Array | null): void {
   probChart.show(probs);
+  el.predictionStatus.textContent = '';
   if (!probs) {
     el.prediction.textContent = '–';
     demo.prediction = null;
@@ -322,6 +343,11 @@ function showPrediction(probs: Float32Array | null): void {
   el.prediction.textContent = String(best);
   demo.prediction = { label: best, probs: Array.from(probs) };
   demo.predictions++;
+  // Screen readers hear the answer for a finished stroke only, not one per pointer move.
+  if (!pad.drawing()) {
+    el.predictionAnnounce.textContent = `Prediction: ${best}`;
+    demo.announced.push(best);
+  }
 }
 
 el.form.addEventListener('submit', (e) => {
@@ -387,6 +413,8 @@ async function switchBackend(choice: BackendChoice): Promise<void> {
       if (first.type === 'ready') {
         worker.terminate();
         worker = candidate;
+        // A prediction the old worker was computing will never be answered.
+        predictionInFlight = null;
       } else candidate.terminate();
       resolve(first);
     });

@@ -23,6 +23,10 @@ export interface DemoState {
   epochs: EpochReport[];
   prediction: { label: number; probs: number[] } | null;
   predictions: number;
+  /** Prediction requests sent to the worker. */
+  predictRequests: number;
+  /** Labels the live region announced, one per settled prediction. */
+  announced: number[];
   gridPredictions: number[];
   gridLabels: number[];
   gridUpdates: number;
@@ -53,6 +57,8 @@ export function exposeDemoState(): DemoState {
     epochs: [],
     prediction: null,
     predictions: 0,
+    predictRequests: 0,
+    announced: [],
     gridPredictions: [],
     gridLabels: [],
     gridUpdates: 0,

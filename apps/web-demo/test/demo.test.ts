@@ -317,10 +317,20 @@ describe('without WebGPU', () => {
 
   it('still trains, and pauses and resumes', async () => {
     const { page } = session;
+    // Automatic picked wasm, fast enough to finish a few steps before a test's click lands:
+    // more digits, and the page itself clicks Pause as the second step is shown.
+    await page.locator('#train-size').fill('64');
+    await page.evaluate(() => {
+      const step = document.getElementById('stat-step')!;
+      const observer = new MutationObserver(() => {
+        if (Number(step.textContent) < 2) return;
+        observer.disconnect();
+        document.getElementById('pause')!.click();
+      });
+      observer.observe(step, { childList: true, characterData: true, subtree: true });
+    });
     await page.getByTestId('start').click();
-    await waitFor(page, 'window.__demo.steps >= 2', 300_000);
-    await page.getByTestId('pause').click();
-    await waitFor(page, 'window.__demo.state === "paused"');
+    await waitFor(page, 'window.__demo.state === "paused"', 300_000);
     const paused = (await demo(page)).steps;
     await expect(page.getByTestId('pause').textContent()).resolves.toBe('Resume');
     await page.waitForTimeout(1500);
@@ -332,7 +342,11 @@ describe('without WebGPU', () => {
       300_000,
     );
     const d = await demo(page);
-    expect(d.steps).toBe(8);
+    expect(d.steps).toBe(32);
+    expect(paused).toBeLessThan(32);
+    await expect(page.getByTestId('train-message').textContent()).resolves.toBe(
+      'Finished 2 epochs (32 steps).',
+    );
     expect(d.losses.every(Number.isFinite)).toBe(true);
     expect(d.errors).toEqual([]);
     await page.screenshot({ path: `${results}trained-fallback-phone.png`, fullPage: true });
@@ -428,6 +442,8 @@ describe('without WebGPU', () => {
         apply: byId('backend-apply').disabled,
         download: byId('download').disabled,
         upload: byId('upload').disabled,
+        // The label is all that shows of the file input: it must look disabled too.
+        loadCursor: getComputedStyle(document.querySelector('label.file')!).cursor,
       };
       (document.getElementById('train-form') as HTMLFormElement).requestSubmit();
       return {
@@ -442,6 +458,7 @@ describe('without WebGPU', () => {
       apply: true,
       download: true,
       upload: true,
+      loadCursor: 'not-allowed',
       refused: before.refusedStarts + 1,
       message: 'Not started: the backend is switching. Start again once it is ready.',
     });
@@ -458,11 +475,79 @@ describe('without WebGPU', () => {
     expect(after.weightsMessage).toBe(before.weightsMessage);
     await expect(page.getByTestId('start').isDisabled()).resolves.toBe(false);
     await expect(page.getByTestId('backend-apply').isDisabled()).resolves.toBe(false);
+    expect(
+      await page.evaluate(() => getComputedStyle(document.querySelector('label.file')!).cursor),
+    ).toBe('pointer');
     // Same worker, same weights: the grid and the drawn digit's probabilities are unchanged.
     await page.getByTestId('grid-refresh').click();
     await waitFor(page, `window.__demo.gridUpdates > ${after.gridUpdates}`);
     expect((await demo(page)).gridPredictions).toEqual(before.gridPredictions);
     await page.getByTestId('backend-select').selectOption('wasm');
+    expect(session.problems).toEqual([]);
+  });
+
+  it('answers a burst of pointer moves with one settled prediction, announced once', async () => {
+    const { page } = session;
+    await page.getByTestId('clear').click();
+    await waitFor(page, 'window.__demo.prediction === null');
+    const before = await demo(page);
+    await page.getByTestId('draw-pad').scrollIntoViewIfNeeded();
+    // One task: a pointer down, 30 moves and an up, as a fast stroke delivers them.
+    const sentDuringBurst = await page.evaluate(() => {
+      const pad = document.getElementById('draw-pad')!;
+      const r = pad.getBoundingClientRect();
+      const fire = (type: string, fy: number) =>
+        pad.dispatchEvent(
+          new PointerEvent(type, {
+            pointerId: 1,
+            pointerType: 'mouse',
+            isPrimary: true,
+            bubbles: true,
+            cancelable: true,
+            buttons: type === 'pointerup' ? 0 : 1,
+            clientX: r.left + 0.5 * r.width,
+            clientY: r.top + fy * r.height,
+          }),
+        );
+      fire('pointerdown', 0.15);
+      for (let i = 1; i <= 30; i++) fire('pointermove', 0.15 + (0.7 * i) / 30);
+      fire('pointerup', 0.85);
+      return window.__demo.predictRequests;
+    });
+    // The down sent one request; the 30 moves and the up waited for its answer.
+    expect(sentDuringBurst).toBe(before.predictRequests + 1);
+    await waitFor(page, `window.__demo.announced.length > ${before.announced.length}`);
+    const after = await demo(page);
+    // The first answer was already stale, so the finished stroke was sent once more: two in all.
+    expect(after.predictRequests).toBe(before.predictRequests + 2);
+    expect(after.predictions).toBe(before.predictions + 1);
+    expect(after.announced).toEqual([...before.announced, after.prediction!.label]);
+    await expect(page.getByTestId('prediction-announce').textContent()).resolves.toBe(
+      `Prediction: ${after.prediction!.label}`,
+    );
+    await expect(page.getByTestId('prediction').textContent()).resolves.toBe(
+      String(after.prediction!.label),
+    );
+    await expect(page.getByTestId('prediction-status').textContent()).resolves.toBe('');
+    expect(session.problems).toEqual([]);
+  });
+
+  it('keeps the test hooks out of the page, and follows a dark colour scheme', async () => {
+    const page = await session.context.newPage();
+    try {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.goto(`${server.url}?backend=wasm`);
+      await waitFor(page, 'window.__demo && window.__demo.state === "idle"');
+      expect(await page.getByTestId('ping').isVisible()).toBe(false);
+      expect(await page.getByTestId('start').isVisible()).toBe(true);
+      const colours = await page.evaluate(() => ({
+        page: getComputedStyle(document.documentElement).backgroundColor,
+        panel: getComputedStyle(document.querySelector('.panel')!).backgroundColor,
+      }));
+      expect(colours).toEqual({ page: 'rgb(2, 6, 23)', panel: 'rgb(15, 23, 42)' });
+    } finally {
+      await page.close();
+    }
     expect(session.problems).toEqual([]);
   });
 
