@@ -414,10 +414,41 @@ describe('without WebGPU', () => {
     const after = await demo(page);
     expect(after.tried).toEqual([expect.objectContaining({ name: 'wasm', ok: true })]);
     expect(after.weightsMessage).toMatch(/^Loaded \d+ tensors/);
+    // The last run's numbers belonged to the backend left behind.
+    expect(after.steps).toBe(0);
+    await expect(page.getByTestId('stat-speed').textContent()).resolves.toBe('–');
     // Same weights, another backend's kernels: equal up to float rounding.
     for (const [i, p] of after.prediction!.probs.entries()) {
       expect(p).toBeCloseTo(before.prediction!.probs[i], 3);
     }
+    expect(session.problems).toEqual([]);
+  });
+
+  it('stops a run to switch backends mid-training, says so, and ends idle on the new backend', async () => {
+    const { page } = session;
+    await page.getByTestId('backend-select').selectOption('wasm');
+    // The page clicks Switch itself as the second step shows, so the run is surely mid-way.
+    await page.evaluate(() => {
+      const step = document.getElementById('stat-step')!;
+      const observer = new MutationObserver(() => {
+        if (Number(step.textContent) < 2) return;
+        observer.disconnect();
+        document.getElementById('backend-apply')!.click();
+      });
+      observer.observe(step, { childList: true, characterData: true, subtree: true });
+    });
+    const { weightsLoads } = await demo(page);
+    await page.getByTestId('start').click();
+    await waitFor(
+      page,
+      `window.__demo.weightsLoads > ${weightsLoads} && window.__demo.state === "idle" && window.__demo.backend === "wasm"`,
+    );
+    const d = await demo(page);
+    expect(d.weightsMessage).toMatch(/^Loaded \d+ tensors from previous backend\.$/);
+    expect(d.steps).toBe(0);
+    await expect(page.getByTestId('train-message').textContent()).resolves.toMatch(
+      /^Stopped after \d+ steps?\. Training stopped to switch backends\.$/,
+    );
     expect(session.problems).toEqual([]);
   });
 
