@@ -10,6 +10,8 @@ const BOX = 20;
 export interface DrawPad {
   /** The current drawing as 784 floats in [0, 1] (white ink on black), or null when blank. */
   pixels(): Float32Array | null;
+  /** True while a stroke is under way (pointer down). */
+  drawing(): boolean;
   clear(): void;
 }
 
@@ -56,7 +58,11 @@ export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): 
   canvas.addEventListener('pointerdown', (e) => {
     drawing = true;
     last = null;
-    canvas.setPointerCapture(e.pointerId);
+    try {
+      canvas.setPointerCapture(e.pointerId);
+    } catch {
+      // A pointer that is already gone cannot be captured; the stroke still draws.
+    }
     stroke(toCanvas(e));
     onChange();
     e.preventDefault();
@@ -70,14 +76,18 @@ export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): 
     e.preventDefault();
   });
   const end = () => {
+    if (!drawing) return;
     drawing = false;
     last = null;
+    // The finished stroke's prediction is the settled one.
+    onChange();
   };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
 
   return {
     pixels: () => (inked ? toMnist(canvas) : null),
+    drawing: () => drawing,
     clear: () => {
       reset();
       onChange();

@@ -11,7 +11,14 @@ import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-was
 import { ProbabilityChart, TrainingCharts } from './charts.js';
 import { renderDigitGrid } from './digit-grid.js';
 import { createDrawPad } from './draw-pad.js';
-import type { BackendChoice, FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
+import type {
+  BackendChoice,
+  BackendProbe,
+  FromWorker,
+  ToWorker,
+  TrainConfig,
+  TrainState,
+} from './protocol.js';
 import { formatBytes, UNCHANGED } from './refusals.js';
 import { type DemoState, exposeDemoState } from './test-hooks.js';
 
@@ -22,6 +29,7 @@ const el = {
   backendTried: $<HTMLUListElement>('backend-tried'),
   backendSelect: $<HTMLSelectElement>('backend-select'),
   backendApply: $<HTMLButtonElement>('backend-apply'),
+  backendMessage: $('backend-message'),
   form: $<HTMLFormElement>('train-form'),
   start: $<HTMLButtonElement>('start'),
   pause: $<HTMLButtonElement>('pause'),
@@ -37,6 +45,8 @@ const el = {
   trainMessage: $('train-message'),
   drawPad: $<HTMLCanvasElement>('draw-pad'),
   prediction: $<HTMLOutputElement>('prediction'),
+  predictionStatus: $('prediction-status'),
+  predictionAnnounce: $('prediction-announce'),
   clear: $<HTMLButtonElement>('clear'),
   grid: $('digit-grid'),
   gridRefresh: $<HTMLButtonElement>('grid-refresh'),
@@ -65,16 +75,24 @@ for (const input of Array.from(el.form.elements) as HTMLInputElement[]) {
   const v = input.name ? params.get(input.name) : null;
   if (v !== null) input.value = v;
 }
+// The tests' Ping panel stays out of the page unless asked for.
+if (params.has('hooks')) $('hooks-panel').hidden = false;
 const initialBackend = params.get('backend');
 if (initialBackend && [...el.backendSelect.options].some((o) => o.value === initialBackend)) {
   el.backendSelect.value = initialBackend;
 }
 
 let worker: Worker;
+/** What the worker last said its state was. */
 let state: TrainState = 'loading';
+/** True from a Switch click until the new backend is ready or the switch has failed. */
+let switching = false;
+let whenIdle: (() => void) | null = null;
 let batchesPerEpoch = 1;
 let totalEpochs = 1;
 let predictionId = 0;
+/** The id of the one prediction the worker is computing, or null. */
+let predictionInFlight: number | null = null;
 let pendingWeights: ((bytes: Uint8Array) => void) | null = null;
 /** Set by the worker once it knows the model: an upload above it is refused unread. */
 let maxUploadBytes = Number.POSITIVE_INFINITY;
@@ -83,38 +101,64 @@ function post(msg: ToWorker, transfer: Transferable[] = []): void {
   worker.postMessage(msg, transfer);
 }
 
-function startWorker(choice: BackendChoice, weights?: Uint8Array): void {
-  worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
-  worker.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data, weights);
-  worker.onerror = (e) => {
-    showError(`worker failed: ${e.message}`);
+type ReadyMessage = Extract<FromWorker, { type: 'ready' }>;
+
+/** A worker that has been asked to start `choice`; it answers 'ready' or 'initError' first. */
+function spawnWorker(choice: BackendChoice, onFirst: (msg: FromWorker) => void): Worker {
+  const w = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
+  let started = false;
+  w.onmessage = (e: MessageEvent<FromWorker>) => {
+    if (!started) {
+      started = e.data.type === 'ready' || e.data.type === 'initError';
+      if (started) onFirst(e.data);
+      return;
+    }
+    if (w === worker) onMessage(e.data);
   };
-  setState('loading');
-  el.backendStatus.textContent = 'Choosing a backend…';
-  el.backendTried.replaceChildren();
-  post({
+  w.onerror = (e) => {
+    e.preventDefault();
+    if (!started) {
+      started = true;
+      onFirst({ type: 'initError', message: `worker failed: ${e.message}` });
+    } else if (w === worker) showError(`worker failed: ${e.message}`);
+  };
+  w.postMessage({
     type: 'init',
     backend: choice,
     dataUrl: new URL(mnistUrl, location.href).href,
     wasmPaths,
+  } satisfies ToWorker);
+  return w;
+}
+
+function startWorker(choice: BackendChoice): void {
+  setState('loading');
+  el.backendStatus.textContent =
+    choice === 'auto' ? 'Measuring each backend on one batch…' : `Starting ${choice}…`;
+  el.backendTried.replaceChildren();
+  worker = spawnWorker(choice, (msg) => {
+    if (msg.type === 'ready') {
+      onReady(msg);
+      requestGrid();
+      requestPrediction();
+    } else onMessage(msg);
   });
 }
 
-function onMessage(msg: FromWorker, carriedWeights?: Uint8Array): void {
+function onReady(msg: ReadyMessage): void {
+  demo.backend = msg.selection.name;
+  demo.tried = msg.selection.tried;
+  demo.probes = msg.probes;
+  maxUploadBytes = msg.maxUploadBytes;
+  showBackend(msg.selection.name, msg.selection.tried, msg.probes);
+  demo.ready = true;
+  setState('idle');
+}
+
+function onMessage(msg: FromWorker): void {
   switch (msg.type) {
-    case 'ready': {
-      demo.backend = msg.selection.name;
-      demo.tried = msg.selection.tried;
-      maxUploadBytes = msg.maxUploadBytes;
-      showBackend(msg.selection.name, msg.selection.tried);
-      demo.ready = true;
-      setState('idle');
-      if (carriedWeights)
-        post({ type: 'importWeights', bytes: carriedWeights, fileName: 'previous backend' });
-      else requestGrid();
-      requestPrediction();
+    case 'ready':
       break;
-    }
     case 'initError':
       showBackend(null, msg.selection?.tried ?? []);
       el.backendStatus.textContent = `No backend could start: ${msg.message}`;
@@ -122,6 +166,7 @@ function onMessage(msg: FromWorker, carriedWeights?: Uint8Array): void {
       break;
     case 'state':
       setState(msg.state);
+      if (msg.state === 'idle') whenIdle?.();
       if (msg.message) el.trainMessage.textContent = msg.message;
       if (msg.state === 'idle') {
         requestGrid();
@@ -150,8 +195,10 @@ function onMessage(msg: FromWorker, carriedWeights?: Uint8Array): void {
       requestGrid();
       break;
     case 'prediction':
-      if (msg.id !== predictionId) break;
-      showPrediction(msg.probs);
+      if (msg.id === predictionInFlight) predictionInFlight = null;
+      // An answer overtaken by newer ink is dropped, and the newest drawing is asked for.
+      if (msg.id !== predictionId) sendPrediction();
+      else showPrediction(msg.probs);
       break;
     case 'grid':
       renderDigitGrid(el.grid, msg.pixels, msg.labels, msg.predictions);
@@ -181,27 +228,39 @@ function onMessage(msg: FromWorker, carriedWeights?: Uint8Array): void {
 function showBackend(
   name: string | null,
   tried: { name: string; ok: boolean; reason: string }[],
+  probes: BackendProbe[] = [],
 ): void {
   const picked = tried.find((t) => t.ok);
-  el.backendStatus.textContent = name
-    ? `Training on ${name}${picked ? ` (${picked.reason})` : ''}`
-    : 'No backend available';
+  const measured = probes
+    .map((p) => `${p.name}${p.software ? ' (software)' : ''} ${p.imagesPerSec.toFixed(0)} img/s`)
+    .join('; ');
+  el.backendStatus.textContent = !name
+    ? 'No backend available'
+    : probes.length > 0
+      ? `Training on ${name}, picked by measurement: ${measured}`
+      : `Training on ${name}${picked ? ` (${picked.reason})` : ''}`;
+  const wasMeasured = new Set<string>(probes.map((p) => p.name));
   el.backendTried.replaceChildren(
     ...tried.map((t) => {
       const li = document.createElement('li');
-      li.className = t.ok ? 'ok' : 'skip';
+      const slower = !t.ok && wasMeasured.has(t.name);
+      li.className = t.ok ? 'ok' : slower ? 'untried' : 'skip';
       li.dataset.backend = t.name;
-      li.textContent = `${t.name}: ${t.ok ? 'picked' : 'skipped'}: ${t.reason}`;
+      const verdict = t.ok ? 'picked' : slower ? 'not picked' : 'skipped';
+      li.textContent = `${t.name}: ${verdict}: ${t.reason}`;
       return li;
     }),
   );
 }
 
-function setState(s: TrainState): void {
-  state = s;
+function setState(next: TrainState): void {
+  state = next;
+  // While switching, the page shows 'switching' and keeps every control that could act on
+  // the weights disabled, whatever the old worker reports as it stops.
+  const s: TrainState | 'switching' = switching ? 'switching' : next;
   demo.state = s;
   el.state.textContent = s;
-  const ready = s !== 'loading' && s !== 'error';
+  const ready = s !== 'loading' && s !== 'error' && s !== 'switching';
   el.start.disabled = s !== 'idle';
   el.pause.disabled = s !== 'training' && s !== 'paused';
   el.pause.textContent = s === 'paused' ? 'Resume' : 'Pause';
@@ -209,7 +268,8 @@ function setState(s: TrainState): void {
   el.download.disabled = !ready;
   el.upload.disabled = s !== 'idle';
   el.gridRefresh.disabled = !ready;
-  el.backendApply.disabled = s === 'loading';
+  el.backendApply.disabled = s === 'loading' || s === 'switching';
+  el.backendSelect.disabled = s === 'switching';
 }
 
 function showError(message: string): void {
@@ -239,25 +299,40 @@ function readConfig(): TrainConfig {
 }
 
 function requestGrid(): void {
-  if (state === 'loading' || state === 'error') return;
+  if (state === 'loading' || state === 'error' || switching) return;
   post({ type: 'grid', count: 40 });
 }
 
 const pad = createDrawPad(el.drawPad, () => requestPrediction());
 
+/**
+ * Asks for a prediction of the pad as it is now. At most one request is in the worker at a
+ * time: while one is, a newer drawing only marks itself wanted, and the answer's arrival
+ * sends the pad as it is then — so a burst of pointer moves costs two predictions, not one
+ * per move, and a download or grid request never queues behind dozens of them.
+ */
 function requestPrediction(): void {
-  if (state === 'loading' || state === 'error') return;
-  const pixels = pad.pixels();
+  if (state === 'loading' || state === 'error' || switching) return;
   predictionId++;
+  sendPrediction();
+}
+
+function sendPrediction(): void {
+  if (predictionInFlight !== null || state === 'loading' || state === 'error' || switching) return;
+  const pixels = pad.pixels();
   if (!pixels) {
     showPrediction(null);
     return;
   }
+  predictionInFlight = predictionId;
+  el.predictionStatus.textContent = 'predicting…';
+  demo.predictRequests++;
   post({ type: 'predict', id: predictionId, pixels }, [pixels.buffer]);
 }
 
 function showPrediction(probs: Float32Array | null): void {
   probChart.show(probs);
+  el.predictionStatus.textContent = '';
   if (!probs) {
     el.prediction.textContent = '–';
     demo.prediction = null;
@@ -268,10 +343,21 @@ function showPrediction(probs: Float32Array | null): void {
   el.prediction.textContent = String(best);
   demo.prediction = { label: best, probs: Array.from(probs) };
   demo.predictions++;
+  // Screen readers hear the answer for a finished stroke only, not one per pointer move.
+  if (!pad.drawing()) {
+    el.predictionAnnounce.textContent = `Prediction: ${best}`;
+    demo.announced.push(best);
+  }
 }
 
 el.form.addEventListener('submit', (e) => {
   e.preventDefault();
+  if (switching) {
+    el.trainMessage.textContent =
+      'Not started: the backend is switching. Start again once it is ready.';
+    demo.refusedStarts++;
+    return;
+  }
   if (state !== 'idle' || !el.form.reportValidity()) return;
   const config = readConfig();
   totalEpochs = config.epochs;
@@ -289,14 +375,77 @@ el.stop.addEventListener('click', () => post({ type: 'stop' }));
 el.clear.addEventListener('click', () => pad.clear());
 el.gridRefresh.addEventListener('click', requestGrid);
 
-el.backendApply.addEventListener('click', async () => {
+el.backendApply.addEventListener('click', () => {
   const choice = el.backendSelect.value as BackendChoice;
-  // The model moves to the new backend through the same safetensors bytes a user downloads.
-  const weights = demo.ready ? await exportWeights() : undefined;
-  worker.terminate();
-  demo.ready = false;
-  startWorker(choice, weights);
+  if (!demo.ready) {
+    // Nothing to keep: the first start failed, so this is a fresh start.
+    worker.terminate();
+    el.backendMessage.textContent = '';
+    startWorker(choice);
+    return;
+  }
+  void switchBackend(choice);
 });
+
+/**
+ * Moves the model to another backend without risking it: the old worker keeps running until
+ * the new one is ready and holds the weights, so a backend that fails to start leaves the
+ * page where it was. The weights travel as the same safetensors bytes a user downloads.
+ */
+async function switchBackend(choice: BackendChoice): Promise<void> {
+  const previous = demo.backend;
+  switching = true;
+  setState(state);
+  el.backendMessage.textContent = '';
+  el.backendStatus.textContent = `Switching to ${choice === 'auto' ? 'the fastest backend' : choice}…`;
+  if (state === 'training' || state === 'paused' || state === 'stopping') {
+    const idle = new Promise<void>((resolve) => {
+      whenIdle = resolve;
+    });
+    if (state !== 'stopping') post({ type: 'stop' });
+    await idle;
+    whenIdle = null;
+    el.trainMessage.textContent = `${el.trainMessage.textContent} Training stopped to switch backends.`;
+  }
+  const weights = await exportWeights();
+  const msg = await new Promise<FromWorker>((resolve) => {
+    const candidate = spawnWorker(choice, (first) => {
+      if (first.type === 'ready') {
+        worker.terminate();
+        worker = candidate;
+        // A prediction the old worker was computing will never be answered.
+        predictionInFlight = null;
+      } else candidate.terminate();
+      resolve(first);
+    });
+  });
+  switching = false;
+  if (msg.type === 'ready') {
+    clearStats();
+    onReady(msg);
+    post({ type: 'importWeights', bytes: weights, fileName: 'previous backend' }, [weights.buffer]);
+    requestPrediction();
+    return;
+  }
+  const why = msg.type === 'initError' ? msg.message : 'it did not start';
+  el.backendMessage.textContent = `Could not switch to ${choice}: ${why}. Still on ${previous} with the same weights.`;
+  el.backendMessage.className = 'error';
+  demo.switchFailures.push(el.backendMessage.textContent);
+  showBackend(demo.backend, demo.tried, demo.probes);
+  setState(state);
+}
+
+/** Empties the numbers and charts of the last run, which belong to the backend left behind. */
+function clearStats(): void {
+  for (const dd of [el.epoch, el.loss, el.speed, el.lr, el.acc]) dd.textContent = '–';
+  el.step.textContent = '0';
+  el.progress.value = 0;
+  charts.reset();
+  demo.steps = 0;
+  demo.losses = [];
+  demo.lrs = [];
+  demo.epochs = [];
+}
 
 function exportWeights(): Promise<Uint8Array> {
   return new Promise((resolve) => {

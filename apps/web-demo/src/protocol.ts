@@ -8,6 +8,14 @@ import type { OptimizerName, SchedulerName } from '@resnet-ts/train';
 /** `auto` lets the worker try WebGPU, WebGL, WASM and CPU in turn. */
 export type BackendChoice = 'auto' | BackendName;
 
+/** What Automatic measured on one usable backend: a warm one-batch training step. */
+export interface BackendProbe {
+  name: BackendName;
+  /** Drawn by a software rasteriser (SwiftShader, llvmpipe): ranked below wasm. */
+  software: boolean;
+  imagesPerSec: number;
+}
+
 /** What the training controls ask for. */
 export interface TrainConfig {
   epochs: number;
@@ -64,6 +72,8 @@ export type FromWorker =
       numParameters: number;
       /** The largest upload that could hold the page's weights; bigger files are not read. */
       maxUploadBytes: number;
+      /** Automatic's measurements in the order tried; empty for a named backend. */
+      probes: BackendProbe[];
     }
   | { type: 'initError'; message: string; selection?: BackendSelection }
   | { type: 'state'; state: TrainState; message?: string }

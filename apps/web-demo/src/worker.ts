@@ -38,7 +38,7 @@ import {
 import { createOptimizer, createScheduler, fit, type Optimizer } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from './backends.js';
-import type { FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
+import type { BackendProbe, FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
 import { sniffNonWeights, UNCHANGED } from './refusals.js';
 import { MAX_UPLOAD_BYTES, PAGE_DATASET, PAGE_SPEC, weightsMetadata } from './weights-meta.js';
 
@@ -140,20 +140,23 @@ async function init(
   wasmPaths: Record<string, string>,
 ): Promise<void> {
   let selection: BackendSelection;
+  let probes: BackendProbe[] = [];
   try {
     setWasmPaths(wasmPaths);
-    selection = await selectBackend(choice === 'auto' ? {} : { prefer: [choice] });
+    if (choice === 'auto') {
+      ({ selection, probes } = await chooseByMeasurement(() => loadDigits(dataUrl)));
+    } else {
+      selection = await selectBackend({ prefer: [choice] });
+      const software = softwareRenderer(choice);
+      if (software) selection.tried[0].reason += ` (software: ${software})`;
+    }
   } catch (err) {
-    send({ type: 'initError', message: errorText(err) });
+    const message = choice === 'auto' ? errorText(err) : attemptReason(err, choice);
+    send({ type: 'initError', message });
     return;
   }
   try {
-    digits = await fetchMnistDigits(dataUrl, {
-      transform: new Compose([
-        new ToTensor(),
-        new Normalize(PAGE_DATASET.input.mean, PAGE_DATASET.input.std),
-      ]),
-    });
+    await loadDigits(dataUrl);
     model = newModel(0);
     model.eval();
   } catch (err) {
@@ -167,8 +170,124 @@ async function init(
     testCount: digits.test.length,
     numParameters: model.numParameters(),
     maxUploadBytes: MAX_UPLOAD_BYTES,
+    probes,
   });
   setState('idle');
+}
+
+async function loadDigits(dataUrl: string): Promise<void> {
+  digits ??= await fetchMnistDigits(dataUrl, {
+    transform: new Compose([
+      new ToTensor(),
+      new Normalize(PAGE_DATASET.input.mean, PAGE_DATASET.input.std),
+    ]),
+  });
+}
+
+/** The order Automatic tries backends in; cpu is measured only when nothing else starts. */
+const AUTO_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+/** Images in the probe's batch: big enough to time, small enough to stay a fraction of a second on wasm. */
+const PROBE_BATCH = 16;
+
+/**
+ * Automatic: starts every backend the browser offers, trains one batch on each (after one
+ * warm-up batch, so shader compilation is not counted) and keeps the fastest. A software
+ * adapter (SwiftShader, llvmpipe) ranks below wasm whatever it measured: on a machine
+ * without a GPU it shares the CPU wasm already uses, and its first steps compile for
+ * seconds.
+ */
+async function chooseByMeasurement(
+  load: () => Promise<void>,
+): Promise<{ selection: BackendSelection; probes: BackendProbe[] }> {
+  const tried: BackendSelection['tried'] = [];
+  const probes: BackendProbe[] = [];
+  for (const name of AUTO_ORDER) {
+    if (name === 'cpu' && probes.length > 0) break;
+    let attempt: BackendSelection['tried'][number];
+    try {
+      attempt = (await selectBackend({ prefer: [name] })).tried[0];
+    } catch (err) {
+      tried.push({ name, ok: false, reason: attemptReason(err, name) });
+      continue;
+    }
+    const software =
+      softwareRenderer(name) ?? (attempt.reason.startsWith('software') ? 'adapter' : null);
+    await load();
+    try {
+      const imagesPerSec = await measureOneBatch();
+      probes.push({ name, software: software !== null, imagesPerSec });
+      tried.push({
+        name,
+        ok: true,
+        reason: `${attempt.reason}${software && software !== 'adapter' ? ` (software: ${software})` : ''}; ${imagesPerSec.toFixed(0)} img/s`,
+      });
+    } catch (err) {
+      tried.push({ name, ok: false, reason: `failed a training step: ${errorText(err)}` });
+    }
+  }
+  const rank = (p: BackendProbe) => (p.name === 'cpu' ? 0 : p.software ? 1 : 2);
+  const best = [...probes].sort((a, b) => rank(b) - rank(a) || b.imagesPerSec - a.imagesPerSec)[0];
+  if (!best) {
+    throw new Error(
+      `no usable backend among ${AUTO_ORDER.join(', ')}: ${tried.map((t) => `${t.name}: ${t.reason}`).join('; ')}`,
+    );
+  }
+  if (!(await tf.setBackend(best.name))) throw new Error(`${best.name} failed to start again`);
+  // 'ok' marks the backend in use; the others that measured are listed as not picked.
+  const marked = tried.map((t) => ({ ...t, ok: t.ok && t.name === best.name }));
+  return { selection: { name: best.name, tried: marked }, probes };
+}
+
+/** Why `name` did not start, from selectBackend's error, which ends with one "  name: reason" line per attempt. */
+function attemptReason(err: unknown, name: BackendName): string {
+  const line = errorText(err)
+    .split('\n')
+    .find((l) => l.trim().startsWith(`${name}:`));
+  return (
+    line
+      ?.trim()
+      .slice(name.length + 1)
+      .trim() ?? errorText(err)
+  );
+}
+
+/** Trains a fresh model for one warm-up batch, then times one more; returns images per second. */
+async function measureOneBatch(): Promise<number> {
+  const probeModel = newModel(0);
+  const optimizer = createOptimizer('sgd', probeModel.parameters(), { lr: 0.01, momentum: 0.9 });
+  const sync = async () => {
+    const weights = await readTensors(probeModel.stateDict());
+    return Object.keys(weights).length;
+  };
+  try {
+    const batch = (n: number) =>
+      new DataLoader(firstN(digits.train, n * PROBE_BATCH), { batchSize: PROBE_BATCH });
+    await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
+    await sync();
+    const t0 = performance.now();
+    await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
+    await sync();
+    return (PROBE_BATCH * 1000) / Math.max(performance.now() - t0, 1e-3);
+  } finally {
+    optimizer.dispose();
+    probeModel.dispose();
+  }
+}
+
+/**
+ * The renderer's name when the active backend draws with a software rasteriser (WebGL on
+ * SwiftShader or llvmpipe, a fallback WebGPU adapter), else null.
+ */
+function softwareRenderer(name: BackendName): string | null {
+  const software = /swiftshader|llvmpipe|softpipe|software|fallback/i;
+  if (name === 'webgl') {
+    const gl = (tf.backend() as { gpgpu?: { gl?: WebGL2RenderingContext } }).gpgpu?.gl;
+    if (!gl) return null;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    return software.test(renderer) ? renderer : null;
+  }
+  return null;
 }
 
 function newModel(seed: number): Module {
@@ -255,8 +374,8 @@ async function train(config: TrainConfig): Promise<void> {
       ],
     });
     message = controller.signal.aborted
-      ? `Stopped after ${step} steps.`
-      : `Finished ${config.epochs} epoch${config.epochs === 1 ? '' : 's'} (${step} steps).`;
+      ? `Stopped after ${plural(step, 'step')}.`
+      : `Finished ${plural(config.epochs, 'epoch')} (${plural(step, 'step')}).`;
   } catch (err) {
     send({ type: 'error', message: `training failed: ${errorText(err)}` });
   } finally {
@@ -266,6 +385,11 @@ async function train(config: TrainConfig): Promise<void> {
     resumeGate = null;
     setState('idle', message);
   }
+}
+
+/** "1 step", "2 steps". */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function yieldToEventLoop(): Promise<void> {

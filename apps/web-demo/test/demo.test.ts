@@ -47,7 +47,7 @@ async function waitFor(page: Page, predicate: string, timeout = 180_000): Promis
 }
 
 async function open(session: Session, query: string): Promise<void> {
-  await session.page.goto(`${server.url}?${query}`);
+  await session.page.goto(`${server.url}?hooks=1&${query}`);
   await waitFor(
     session.page,
     'window.__demo && (window.__demo.state === "idle" || window.__demo.errors.length > 0)',
@@ -153,7 +153,11 @@ describe('with WebGPU (SwiftShader)', () => {
   beforeAll(async () => {
     if (noChromium) return;
     session = await openBrowser(WEBGPU_ARGS);
-    await open(session, 'trainSize=16&batchSize=4&epochs=5&valSize=16&optimizer=adam&lr=0.003');
+    // Named: Automatic would measure SwiftShader's software WebGPU and rightly pick wasm.
+    await open(
+      session,
+      'backend=webgpu&trainSize=16&batchSize=4&epochs=5&valSize=16&optimizer=adam&lr=0.003',
+    );
   });
   afterAll(async () => {
     await session?.close();
@@ -167,10 +171,12 @@ describe('with WebGPU (SwiftShader)', () => {
     expect(foreign).toEqual([]);
   });
 
-  it('picks webgpu and lists it as the first backend tried', async () => {
+  it('runs on webgpu when asked, and names the adapter as software', async () => {
     const d = await demo(session.page);
     expect(d.backend).toBe('webgpu');
     expect(d.tried[0]).toMatchObject({ name: 'webgpu', ok: true });
+    expect(d.tried[0].reason).toMatch(/^software adapter/);
+    expect(d.probes).toEqual([]);
     await expect(session.page.getByTestId('backend-status').textContent()).resolves.toContain(
       'webgpu',
     );
@@ -285,12 +291,46 @@ describe('without WebGPU', () => {
     expect(session.problems).toEqual([]);
   });
 
+  it('measures the usable backends and does not pick a software renderer when wasm is faster', async () => {
+    const { page } = session;
+    const d = await demo(page);
+    const wasm = d.probes.find((p) => p.name === 'wasm')!;
+    expect(wasm).toMatchObject({ software: false });
+    expect(wasm.imagesPerSec).toBeGreaterThan(0);
+    // Chromium without a GPU draws WebGL with SwiftShader: measured, named as software, not picked.
+    const webgl = d.probes.find((p) => p.name === 'webgl')!;
+    expect(webgl).toMatchObject({ software: true });
+    expect(webgl.imagesPerSec).toBeGreaterThan(0);
+    expect(d.backend).toBe('wasm');
+    expect(d.tried.find((t) => t.name === 'webgl')).toMatchObject({ ok: false });
+    expect(d.tried.find((t) => t.name === 'webgl')!.reason).toMatch(/software: .*img\/s$/);
+    // cpu is never faster than wasm, so it is not started once wasm measured.
+    expect(d.tried.map((t) => t.name)).toEqual(['webgpu', 'webgl', 'wasm']);
+    const status = (await page.getByTestId('backend-status').textContent()) ?? '';
+    console.log(`automatic backend choice: ${status}`);
+    expect(status).toMatch(
+      /^Training on wasm, picked by measurement: webgl \(software\) \d+ img\/s; wasm \d+ img\/s$/,
+    );
+    expect(await page.locator('[data-testid="backend-tried"] li.untried').count()).toBe(1);
+    expect(session.problems).toEqual([]);
+  });
+
   it('still trains, and pauses and resumes', async () => {
     const { page } = session;
+    // Automatic picked wasm, fast enough to finish a few steps before a test's click lands:
+    // more digits, and the page itself clicks Pause as the second step is shown.
+    await page.locator('#train-size').fill('64');
+    await page.evaluate(() => {
+      const step = document.getElementById('stat-step')!;
+      const observer = new MutationObserver(() => {
+        if (Number(step.textContent) < 2) return;
+        observer.disconnect();
+        document.getElementById('pause')!.click();
+      });
+      observer.observe(step, { childList: true, characterData: true, subtree: true });
+    });
     await page.getByTestId('start').click();
-    await waitFor(page, 'window.__demo.steps >= 2', 300_000);
-    await page.getByTestId('pause').click();
-    await waitFor(page, 'window.__demo.state === "paused"');
+    await waitFor(page, 'window.__demo.state === "paused"', 300_000);
     const paused = (await demo(page)).steps;
     await expect(page.getByTestId('pause').textContent()).resolves.toBe('Resume');
     await page.waitForTimeout(1500);
@@ -302,7 +342,11 @@ describe('without WebGPU', () => {
       300_000,
     );
     const d = await demo(page);
-    expect(d.steps).toBe(8);
+    expect(d.steps).toBe(32);
+    expect(paused).toBeLessThan(32);
+    await expect(page.getByTestId('train-message').textContent()).resolves.toBe(
+      'Finished 2 epochs (32 steps).',
+    );
     expect(d.losses.every(Number.isFinite)).toBe(true);
     expect(d.errors).toEqual([]);
     await page.screenshot({ path: `${results}trained-fallback-phone.png`, fullPage: true });
@@ -370,9 +414,170 @@ describe('without WebGPU', () => {
     const after = await demo(page);
     expect(after.tried).toEqual([expect.objectContaining({ name: 'wasm', ok: true })]);
     expect(after.weightsMessage).toMatch(/^Loaded \d+ tensors/);
+    // The last run's numbers belonged to the backend left behind.
+    expect(after.steps).toBe(0);
+    await expect(page.getByTestId('stat-speed').textContent()).resolves.toBe('–');
     // Same weights, another backend's kernels: equal up to float rounding.
     for (const [i, p] of after.prediction!.probs.entries()) {
       expect(p).toBeCloseTo(before.prediction!.probs[i], 3);
+    }
+    expect(session.problems).toEqual([]);
+  });
+
+  it('stops a run to switch backends mid-training, says so, and ends idle on the new backend', async () => {
+    const { page } = session;
+    await page.getByTestId('backend-select').selectOption('wasm');
+    // The page clicks Switch itself as the second step shows, so the run is surely mid-way.
+    await page.evaluate(() => {
+      const step = document.getElementById('stat-step')!;
+      const observer = new MutationObserver(() => {
+        if (Number(step.textContent) < 2) return;
+        observer.disconnect();
+        document.getElementById('backend-apply')!.click();
+      });
+      observer.observe(step, { childList: true, characterData: true, subtree: true });
+    });
+    const { weightsLoads } = await demo(page);
+    await page.getByTestId('start').click();
+    await waitFor(
+      page,
+      `window.__demo.weightsLoads > ${weightsLoads} && window.__demo.state === "idle" && window.__demo.backend === "wasm"`,
+    );
+    const d = await demo(page);
+    expect(d.weightsMessage).toMatch(/^Loaded \d+ tensors from previous backend\.$/);
+    expect(d.steps).toBe(0);
+    await expect(page.getByTestId('train-message').textContent()).resolves.toMatch(
+      /^Stopped after \d+ steps?\. Training stopped to switch backends\.$/,
+    );
+    expect(session.problems).toEqual([]);
+  });
+
+  it('refuses Start during a switch, and a switch to an unavailable backend returns with the weights', async () => {
+    const { page } = session;
+    expect((await demo(page)).backend).toBe('wasm');
+    const { gridUpdates: g0, predictions: p0 } = await demo(page);
+    await page.getByTestId('grid-refresh').click();
+    await waitFor(page, `window.__demo.gridUpdates > ${g0}`);
+    await drawStroke(page);
+    await waitFor(page, `window.__demo.predictions > ${p0}`);
+    const before = await demo(page);
+    // This Chromium runs without WebGPU, so a switch to it cannot succeed.
+    await page.getByTestId('backend-select').selectOption('webgpu');
+    // Click Switch and, in the same task, look at the controls and ask to start training.
+    const during = await page.evaluate(() => {
+      const byId = (id: string) => document.getElementById(id) as HTMLButtonElement;
+      byId('backend-apply').click();
+      const seen = {
+        state: window.__demo.state,
+        start: byId('start').disabled,
+        apply: byId('backend-apply').disabled,
+        download: byId('download').disabled,
+        upload: byId('upload').disabled,
+        // The label is all that shows of the file input: it must look disabled too.
+        loadCursor: getComputedStyle(document.querySelector('label.file')!).cursor,
+      };
+      (document.getElementById('train-form') as HTMLFormElement).requestSubmit();
+      return {
+        ...seen,
+        refused: window.__demo.refusedStarts,
+        message: document.getElementById('train-message')!.textContent,
+      };
+    });
+    expect(during).toEqual({
+      state: 'switching',
+      start: true,
+      apply: true,
+      download: true,
+      upload: true,
+      loadCursor: 'not-allowed',
+      refused: before.refusedStarts + 1,
+      message: 'Not started: the backend is switching. Start again once it is ready.',
+    });
+    await waitFor(page, `window.__demo.switchFailures.length > ${before.switchFailures.length}`);
+    await waitFor(page, 'window.__demo.state === "idle"');
+    const after = await demo(page);
+    expect(after.backend).toBe('wasm');
+    expect(after.steps).toBe(0);
+    const message = (await page.getByTestId('backend-message').textContent()) ?? '';
+    expect(message).toMatch(
+      /^Could not switch to webgpu: .+\. Still on wasm with the same weights\.$/,
+    );
+    // The weights panel is for weights: the failed switch says nothing there.
+    expect(after.weightsMessage).toBe(before.weightsMessage);
+    await expect(page.getByTestId('start').isDisabled()).resolves.toBe(false);
+    await expect(page.getByTestId('backend-apply').isDisabled()).resolves.toBe(false);
+    expect(
+      await page.evaluate(() => getComputedStyle(document.querySelector('label.file')!).cursor),
+    ).toBe('pointer');
+    // Same worker, same weights: the grid and the drawn digit's probabilities are unchanged.
+    await page.getByTestId('grid-refresh').click();
+    await waitFor(page, `window.__demo.gridUpdates > ${after.gridUpdates}`);
+    expect((await demo(page)).gridPredictions).toEqual(before.gridPredictions);
+    await page.getByTestId('backend-select').selectOption('wasm');
+    expect(session.problems).toEqual([]);
+  });
+
+  it('answers a burst of pointer moves with one settled prediction, announced once', async () => {
+    const { page } = session;
+    await page.getByTestId('clear').click();
+    await waitFor(page, 'window.__demo.prediction === null');
+    const before = await demo(page);
+    await page.getByTestId('draw-pad').scrollIntoViewIfNeeded();
+    // One task: a pointer down, 30 moves and an up, as a fast stroke delivers them.
+    const sentDuringBurst = await page.evaluate(() => {
+      const pad = document.getElementById('draw-pad')!;
+      const r = pad.getBoundingClientRect();
+      const fire = (type: string, fy: number) =>
+        pad.dispatchEvent(
+          new PointerEvent(type, {
+            pointerId: 1,
+            pointerType: 'mouse',
+            isPrimary: true,
+            bubbles: true,
+            cancelable: true,
+            buttons: type === 'pointerup' ? 0 : 1,
+            clientX: r.left + 0.5 * r.width,
+            clientY: r.top + fy * r.height,
+          }),
+        );
+      fire('pointerdown', 0.15);
+      for (let i = 1; i <= 30; i++) fire('pointermove', 0.15 + (0.7 * i) / 30);
+      fire('pointerup', 0.85);
+      return window.__demo.predictRequests;
+    });
+    // The down sent one request; the 30 moves and the up waited for its answer.
+    expect(sentDuringBurst).toBe(before.predictRequests + 1);
+    await waitFor(page, `window.__demo.announced.length > ${before.announced.length}`);
+    const after = await demo(page);
+    // The first answer was already stale, so the finished stroke was sent once more: two in all.
+    expect(after.predictRequests).toBe(before.predictRequests + 2);
+    expect(after.predictions).toBe(before.predictions + 1);
+    expect(after.announced).toEqual([...before.announced, after.prediction!.label]);
+    await expect(page.getByTestId('prediction-announce').textContent()).resolves.toBe(
+      `Prediction: ${after.prediction!.label}`,
+    );
+    await expect(page.getByTestId('prediction').textContent()).resolves.toBe(
+      String(after.prediction!.label),
+    );
+    await expect(page.getByTestId('prediction-status').textContent()).resolves.toBe('');
+    expect(session.problems).toEqual([]);
+  });
+
+  it('keeps the test hooks out of the page, and follows a dark colour scheme', async () => {
+    const page = await session.context.newPage();
+    try {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.goto(`${server.url}?backend=wasm`);
+      await waitFor(page, 'window.__demo && window.__demo.state === "idle"');
+      expect(await page.getByTestId('ping').isVisible()).toBe(false);
+      expect(await page.getByTestId('start').isVisible()).toBe(true);
+      const colours = await page.evaluate(() => ({
+        page: getComputedStyle(document.documentElement).backgroundColor,
+        panel: getComputedStyle(document.querySelector('.panel')!).backgroundColor,
+      }));
+      expect(colours).toEqual({ page: 'rgb(2, 6, 23)', panel: 'rgb(15, 23, 42)' });
+    } finally {
+      await page.close();
     }
     expect(session.problems).toEqual([]);
   });
