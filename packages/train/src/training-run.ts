@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Generator } from '@resnet-ts/core';
+import { type Generator, ResnetError } from '@resnet-ts/core';
 import type * as v from 'valibot';
 import type { CheckpointSource } from './checkpoint-packing.js';
 import type { Callback, CheckpointHook, EpochLogs } from './fit.js';
@@ -26,7 +26,9 @@ import type { SchedulerName } from './schedulers/create-scheduler.js';
 export type ResumeProblem = 'not-a-run' | 'unreadable' | 'no-checkpoint' | 'fewer-epochs' | 'done';
 
 /** A run directory that cannot be continued as asked. */
-export class ResumeError extends Error {
+export class ResumeError extends ResnetError {
+  override name = 'ResumeError';
+
   constructor(
     message: string,
     readonly problem: ResumeProblem,
@@ -35,7 +37,6 @@ export class ResumeError extends Error {
     readonly epoch?: number,
   ) {
     super(message);
-    this.name = 'ResumeError';
   }
 }
 
