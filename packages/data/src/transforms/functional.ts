@@ -234,12 +234,6 @@ export function normalize(
   return { image: out, shape: input.shape };
 }
 
-/** Rounds half to even, as `torch.round`. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
 const f32 = Math.fround;
 
 /**
@@ -282,36 +276,67 @@ export function resizeShape(
  * even like torch; float stays float.
  */
 export function resize(input: HWCImage, size: number | readonly [number, number]): HWCImage {
-  const [h, w, c] = input.shape;
+  const [h, w] = input.shape;
   const [outH, outW] = resizeShape(h, w, size);
   if (!Number.isInteger(outH) || !Number.isInteger(outW) || outH <= 0 || outW <= 0) {
     throw new ValueError(
       `resize size must be a positive integer or [h, w], got ${formatValue(size)}`,
     );
   }
-  const ry = bilinearAxis(h, outH);
-  const rx = bilinearAxis(w, outW);
+  return resizeWindow(input, 0, 0, h, w, outH, outW);
+}
+
+/**
+ * The bilinear resize of {@link resize} applied to the `height × width` window at (`top`,
+ * `left`), which must lie inside the image: the result of resizing a cropped copy, without
+ * the copy.
+ */
+export function resizeWindow(
+  input: HWCImage,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  outH: number,
+  outW: number,
+): HWCImage {
+  const c = input.shape[2];
+  const stride = input.shape[1] * c;
+  const ry = bilinearAxis(height, outH);
+  const rx = bilinearAxis(width, outW);
   const src = input.image;
-  const isByte = src instanceof Uint8Array;
-  const out: Pixels = isByte ? new Uint8Array(outH * outW * c) : new Float32Array(outH * outW * c);
+  // A Uint8ClampedArray store rounds half to even and clamps (the spec's ToUint8Clamp), as
+  // torch rounds its uint8 output, far faster than rounding by hand.
+  const out =
+    src instanceof Uint8Array
+      ? new Uint8ClampedArray(outH * outW * c)
+      : new Float32Array(outH * outW * c);
+  // Source offsets of each output column, in values, with the window's left edge added once.
+  const p0 = new Int32Array(outW);
+  const p1 = new Int32Array(outW);
+  for (let x = 0; x < outW; x++) {
+    p0[x] = (left + rx.i0[x]) * c;
+    p1[x] = (left + rx.i1[x]) * c;
+  }
+  const { w0, w1 } = rx;
   let o = 0;
   for (let y = 0; y < outH; y++) {
-    const a = ry.i0[y] * w * c;
-    const b = ry.i1[y] * w * c;
+    const a = (top + ry.i0[y]) * stride;
+    const b = (top + ry.i1[y]) * stride;
     const wy0 = ry.w0[y];
     const wy1 = ry.w1[y];
     for (let x = 0; x < outW; x++) {
-      const p = rx.i0[x] * c;
-      const q = rx.i1[x] * c;
-      const wx0 = rx.w0[x];
-      const wx1 = rx.w1[x];
+      const p = p0[x];
+      const q = p1[x];
+      const wx0 = w0[x];
+      const wx1 = w1[x];
       for (let k = 0; k < c; k++) {
-        const top = f32(f32(src[a + p + k] * wx0) + f32(src[a + q + k] * wx1));
-        const bottom = f32(f32(src[b + p + k] * wx0) + f32(src[b + q + k] * wx1));
-        const v = f32(f32(top * wy0) + f32(bottom * wy1));
-        out[o++] = isByte ? Math.min(255, Math.max(0, roundHalfEven(v))) : v;
+        const upper = f32(f32(src[a + p + k] * wx0) + f32(src[a + q + k] * wx1));
+        const lower = f32(f32(src[b + p + k] * wx0) + f32(src[b + q + k] * wx1));
+        out[o++] = f32(f32(upper * wy0) + f32(lower * wy1));
       }
     }
   }
-  return { image: out, shape: [outH, outW, c] };
+  const image: Pixels = out instanceof Uint8ClampedArray ? new Uint8Array(out.buffer) : out;
+  return { image, shape: [outH, outW, c] };
 }

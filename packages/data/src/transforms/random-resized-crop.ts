@@ -6,6 +6,7 @@ import {
   type ResampleOptions,
   type ResizeInterpolation,
   resample,
+  resampleCrop,
   roundHalfEven,
 } from './resample.js';
 import type { Transform } from './transform.js';
@@ -37,8 +38,22 @@ export function resizedCrop(
   size: CropSize,
   options: ResampleOptions = {},
 ): HWCImage {
-  const cropped = crop(input, box.top, box.left, box.height, box.width);
-  return resample(cropped, cropSize(size, 'resized crop size'), options);
+  const [outH, outW] = cropSize(size, 'resized crop size');
+  const [h, w] = input.shape;
+  const { top, left, height, width } = box;
+  if (
+    [top, left, height, width].every(Number.isInteger) &&
+    top >= 0 &&
+    left >= 0 &&
+    height > 0 &&
+    width > 0 &&
+    top + height <= h &&
+    left + width <= w
+  ) {
+    return resampleCrop(input, top, left, height, width, outH, outW, options);
+  }
+  // A window reaching outside the image reads zeros there, as torchvision's crop pads.
+  return resample(crop(input, top, left, height, width), [outH, outW], options);
 }
 
 function checkRange(what: string, r: readonly [number, number], min: number): [number, number] {

@@ -1,6 +1,6 @@
 import { formatValue, ValueError } from '@resnet-ts/core';
 import type { HWCImage, Pixels } from '../sample.js';
-import { resize, resizeShape } from './functional.js';
+import { resize, resizeShape, resizeWindow } from './functional.js';
 
 /** How a resize samples between pixels, as torchvision's `InterpolationMode` for resizing. */
 export type ResizeInterpolation = 'bilinear' | 'bicubic';
@@ -104,35 +104,114 @@ function bicubicTaps(inSize: number, outSize: number): AxisTaps {
   return { taps, count, index, weight };
 }
 
-/** One pass of separable resampling along the width (`alongRows`) or the height. */
-function pass(
-  src: ArrayLike<number>,
-  shape: [number, number, number],
+/**
+ * The horizontal pass over `rows` rows of `src` starting at (`top`, `left`), `stride` values a
+ * row: float32 `[rows, outW, c]`. Each output channel sums its taps in order in a double, as
+ * ATen does, so reading a window of the full image equals reading a cropped copy of it.
+ */
+function passAcross(
+  src: Uint8Array | Float32Array,
+  stride: number,
+  top: number,
+  left: number,
+  rows: number,
+  c: number,
   t: AxisTaps,
-  alongRows: boolean,
-): { data: Float32Array; shape: [number, number, number] } {
-  const [h, w, c] = shape;
-  const outH = alongRows ? h : t.count.length;
-  const outW = alongRows ? t.count.length : w;
-  const out = new Float32Array(outH * outW * c);
-  // Stride between neighbouring samples along the resampled axis.
-  const step = alongRows ? c : w * c;
-  for (let y = 0; y < outH; y++) {
-    for (let x = 0; x < outW; x++) {
-      const o = alongRows ? x : y;
-      const base = alongRows ? y * w * c : x * c;
-      const n = t.count[o];
-      const dst = (y * outW + x) * c;
-      for (let k = 0; k < c; k++) {
-        let acc = 0;
+): Float32Array {
+  const outW = t.count.length;
+  const { taps, count, index, weight } = t;
+  const out = new Float32Array(rows * outW * c);
+  let d = 0;
+  for (let y = 0; y < rows; y++) {
+    const base = (top + y) * stride + left * c;
+    if (c === 3) {
+      for (let x = 0; x < outW; x++) {
+        const n = count[x];
+        const o = x * taps;
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
         for (let j = 0; j < n; j++) {
-          acc += t.weight[o * t.taps + j] * src[base + t.index[o * t.taps + j] * step + k];
+          const wt = weight[o + j];
+          const s = base + index[o + j] * 3;
+          a0 += wt * src[s];
+          a1 += wt * src[s + 1];
+          a2 += wt * src[s + 2];
         }
-        out[dst + k] = acc;
+        out[d] = a0;
+        out[d + 1] = a1;
+        out[d + 2] = a2;
+        d += 3;
+      }
+    } else {
+      for (let x = 0; x < outW; x++) {
+        const n = count[x];
+        const o = x * taps;
+        for (let k = 0; k < c; k++) {
+          let acc = 0;
+          for (let j = 0; j < n; j++) acc += weight[o + j] * src[base + index[o + j] * c + k];
+          out[d++] = acc;
+        }
       }
     }
   }
-  return { data: out, shape: [outH, outW, c] };
+  return out;
+}
+
+/**
+ * The vertical pass over the `[rows, width, c]` result of {@link passAcross}: each value sums
+ * its taps in order in a double as {@link passAcross} does. uint8 output is rounded half to
+ * even and clamped after the float32 rounding, as torch rounds its float32 result.
+ */
+function passDown(src: Float32Array, rowLength: number, t: AxisTaps, toByte: boolean): Pixels {
+  const outH = t.count.length;
+  const { taps, count, index, weight } = t;
+  // Storing into a Uint8ClampedArray rounds half to even and clamps to [0, 255] (the spec's
+  // ToUint8Clamp), torch's rounding of uint8 output, much faster than doing it by hand.
+  const bytes = toByte ? new Uint8ClampedArray(outH * rowLength) : undefined;
+  const floats = toByte ? undefined : new Float32Array(outH * rowLength);
+  // Start of each tap's source row, in values.
+  const rows = new Int32Array(taps);
+  const w = new Float64Array(taps);
+  for (let y = 0; y < outH; y++) {
+    const n = count[y];
+    for (let j = 0; j < n; j++) {
+      rows[j] = index[y * taps + j] * rowLength;
+      w[j] = weight[y * taps + j];
+    }
+    const d = y * rowLength;
+    for (let x = 0; x < rowLength; x++) {
+      let acc = 0;
+      for (let j = 0; j < n; j++) acc += w[j] * src[rows[j] + x];
+      if (bytes) bytes[d + x] = f32(acc);
+      else if (floats) floats[d + x] = acc;
+    }
+  }
+  return bytes ? new Uint8Array(bytes.buffer) : (floats as Float32Array);
+}
+
+/**
+ * Resamples the `box` window of `input` (inside the image) to `outH × outW` with separable
+ * taps, without copying the window out first.
+ */
+function resampleWindow(
+  input: HWCImage,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  outH: number,
+  outW: number,
+  interpolation: ResizeInterpolation,
+  antialias: boolean,
+): HWCImage {
+  const [, w, c] = input.shape;
+  const taps = (n: number, m: number) =>
+    antialias ? antialiasTaps(n, m, interpolation) : bicubicTaps(n, m);
+  // Width first, then height, the order of ATen's separable kernel.
+  const across = passAcross(input.image, w * c, top, left, height, c, taps(width, outW));
+  const image = passDown(across, outW * c, taps(height, outH), input.image instanceof Uint8Array);
+  return { image, shape: [outH, outW, c] };
 }
 
 /**
@@ -154,22 +233,39 @@ export function resample(
     );
   }
   if (interpolation === 'bilinear' && !antialias) return resize(input, size);
-  const [h, w, c] = input.shape;
+  const [h, w] = input.shape;
   const [outH, outW] = resizeShape(h, w, size);
   if (!Number.isInteger(outH) || !Number.isInteger(outW) || outH <= 0 || outW <= 0) {
     throw new ValueError(
       `resize size must be a positive integer or [h, w], got ${formatValue(size)}`,
     );
   }
-  const taps = (n: number, m: number) =>
-    antialias ? antialiasTaps(n, m, interpolation) : bicubicTaps(n, m);
-  // Width first, then height, the order of ATen's separable kernel.
-  const across = pass(input.image, input.shape, taps(w, outW), true);
-  const down = pass(across.data, across.shape, taps(h, outH), false);
-  if (!(input.image instanceof Uint8Array)) return { image: down.data, shape: down.shape };
-  const out: Pixels = new Uint8Array(down.data.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = Math.min(255, Math.max(0, roundHalfEven(down.data[i])));
+  return resampleWindow(input, 0, 0, h, w, outH, outW, interpolation, antialias);
+}
+
+/**
+ * Resizes the `height × width` window at (`top`, `left`), which must lie inside the image, to
+ * `outH × outW`: the same result as {@link resample} of a cropped copy, without the copy.
+ */
+export function resampleCrop(
+  input: HWCImage,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  outH: number,
+  outW: number,
+  options: ResampleOptions = {},
+): HWCImage {
+  const interpolation = options.interpolation ?? 'bilinear';
+  const antialias = options.antialias ?? false;
+  if (interpolation !== 'bilinear' && interpolation !== 'bicubic') {
+    throw new ValueError(
+      `resize interpolation must be 'bilinear' or 'bicubic', got ${formatValue(interpolation)}`,
+    );
   }
-  return { image: out, shape: [outH, outW, c] };
+  if (interpolation === 'bilinear' && !antialias) {
+    return resizeWindow(input, top, left, height, width, outH, outW);
+  }
+  return resampleWindow(input, top, left, height, width, outH, outW, interpolation, antialias);
 }
