@@ -8,7 +8,8 @@ import { jsonEvents, runCli, tempDir } from '../testing/run-cli.js';
 const tmp = tempDir('export');
 let runDir: string;
 
-beforeAll(async () => {
+/** A one-epoch SGD run of 64 digits with `scheduler`, written under `out`; its run directory. */
+async function tinyRun(scheduler: string, out: string): Promise<string> {
   const r = await runCli([
     'train',
     '--epochs',
@@ -24,17 +25,21 @@ beforeAll(async () => {
     '--momentum',
     '0.9',
     '--scheduler',
-    'step',
+    scheduler,
     '--backend',
     'wasm',
     '--seed',
     '3',
     '--json',
     '--out',
-    tmp,
+    out,
   ]);
   expect(r.code, r.stderr).toBe(0);
-  runDir = jsonEvents(r.stdout).find((e) => e.event === 'start')!.runDir;
+  return jsonEvents(r.stdout).find((e) => e.event === 'start')!.runDir;
+}
+
+beforeAll(async () => {
+  runDir = await tinyRun('step', tmp);
 }, 120_000);
 
 async function exportRun(...args: string[]) {
@@ -117,32 +122,7 @@ describe('resnet-ts export', () => {
 describe('resnet-ts export --training-state of the default onecycle schedule', () => {
   let oneCycleRun: string;
   beforeAll(async () => {
-    const r = await runCli([
-      'train',
-      '--epochs',
-      '1',
-      '--limit-train',
-      '64',
-      '--limit-test',
-      '32',
-      '--batch-size',
-      '16',
-      '--optimizer',
-      'sgd',
-      '--momentum',
-      '0.9',
-      '--scheduler',
-      'onecycle',
-      '--backend',
-      'wasm',
-      '--seed',
-      '3',
-      '--json',
-      '--out',
-      join(tmp, 'onecycle'),
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    oneCycleRun = jsonEvents(r.stdout).find((e) => e.event === 'start')!.runDir;
+    oneCycleRun = await tinyRun('onecycle', join(tmp, 'onecycle'));
   }, 120_000);
 
   it("holds exactly the fields of PyTorch 1.13's OneCycleLR.state_dict() but its bound anneal_func", async () => {
