@@ -214,6 +214,20 @@ function resampleWindow(
   return { image, shape: [outH, outW, c] };
 }
 
+/** The options with their defaults, the interpolation checked. */
+function checkedOptions(options: ResampleOptions): {
+  interpolation: ResizeInterpolation;
+  antialias: boolean;
+} {
+  const interpolation = options.interpolation ?? 'bilinear';
+  if (interpolation !== 'bilinear' && interpolation !== 'bicubic') {
+    throw new ValueError(
+      `resize interpolation must be 'bilinear' or 'bicubic', got ${formatValue(interpolation)}`,
+    );
+  }
+  return { interpolation, antialias: options.antialias ?? false };
+}
+
 /**
  * Resizes an image as `torchvision.transforms.functional.resize` does on a tensor:
  * bilinear or bicubic, with or without antialias. `size` is `[h, w]` or the length the
@@ -225,13 +239,7 @@ export function resample(
   size: number | readonly [number, number],
   options: ResampleOptions = {},
 ): HWCImage {
-  const interpolation = options.interpolation ?? 'bilinear';
-  const antialias = options.antialias ?? false;
-  if (interpolation !== 'bilinear' && interpolation !== 'bicubic') {
-    throw new ValueError(
-      `resize interpolation must be 'bilinear' or 'bicubic', got ${formatValue(interpolation)}`,
-    );
-  }
+  const { interpolation, antialias } = checkedOptions(options);
   if (interpolation === 'bilinear' && !antialias) return resize(input, size);
   const [h, w] = input.shape;
   const [outH, outW] = resizeShape(h, w, size);
@@ -257,13 +265,7 @@ export function resampleCrop(
   outW: number,
   options: ResampleOptions = {},
 ): HWCImage {
-  const interpolation = options.interpolation ?? 'bilinear';
-  const antialias = options.antialias ?? false;
-  if (interpolation !== 'bilinear' && interpolation !== 'bicubic') {
-    throw new ValueError(
-      `resize interpolation must be 'bilinear' or 'bicubic', got ${formatValue(interpolation)}`,
-    );
-  }
+  const { interpolation, antialias } = checkedOptions(options);
   if (interpolation === 'bilinear' && !antialias) {
     return resizeWindow(input, top, left, height, width, outH, outW);
   }
