@@ -43,7 +43,8 @@ export function isClassification(out: tf.Tensor, y: tf.Tensor): boolean {
 
 /**
  * Runs the model in evaluation mode over a loader and returns the mean loss, the accuracy
- * and any extra metrics, reading the device once at the end. The model's mode is restored
+ * and any extra metrics, reading the device once at the end (without blocking where a metric
+ * can: `Metric.read`). The model's mode is restored
  * afterwards; the batches are disposed.
  */
 export async function evaluate(
@@ -74,7 +75,11 @@ export async function evaluate(
       loss: lossValue,
       accuracy,
       count: meanLoss.count,
-      metrics: Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, m.result()])),
+      metrics: Object.fromEntries(
+        await Promise.all(
+          Object.entries(metrics).map(async ([k, m]) => [k, m.read ? await m.read() : m.result()]),
+        ),
+      ),
     };
   } finally {
     meanLoss.reset();

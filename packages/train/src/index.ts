@@ -61,6 +61,7 @@ export {
 export {
   accuracy,
   ConfusionMatrix,
+  classRecall,
   confusionMatrix,
   countCorrect,
   type Metric,
@@ -129,3 +130,8 @@ export {
   type SchedulerInterval,
   type SchedulerStateDict,
 } from './schedulers/scheduler.js';
+export {
+  type BatchProgress,
+  TrainingProgress,
+  type TrainingProgressOptions,
+} from './training-progress.js';

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   accuracy,
   ConfusionMatrix,
+  classRecall,
   confusionMatrix,
   countCorrect,
   RunningMean,
@@ -120,7 +121,7 @@ describe('metrics', () => {
     tf.dispose([s, y]);
   });
 
-  it('ConfusionMatrix accumulates on the device and agrees with confusionMatrix', () => {
+  it('ConfusionMatrix accumulates on the device and agrees with confusionMatrix', async () => {
     const [s, y] = [scores(), labels()];
     const metric = new ConfusionMatrix(3);
     expect(metric.result()).toEqual([
@@ -132,8 +133,22 @@ describe('metrics', () => {
     tf.tidy(() => metric.update(s, y));
     tf.tidy(() => metric.update(s, y));
     expect(tf.memory().numTensors).toBe(before + 1);
-    expect(metric.result()).toEqual(confusionMatrix(s, y, 3).map((row) => row.map((v) => 2 * v)));
+    const twice = confusionMatrix(s, y, 3).map((row) => row.map((v) => 2 * v));
+    expect(metric.result()).toEqual(twice);
+    expect(await metric.read()).toEqual(twice);
+    expect(
+      classRecall([
+        [3, 1, 0],
+        [0, 0, 0],
+        [2, 0, 2],
+      ]),
+    ).toEqual([0.75, 0, 0.5]);
     metric.reset();
+    expect(await metric.read()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     expect(tf.memory().numTensors).toBe(before);
     expect(() => new ConfusionMatrix(0)).toThrow(/numClasses must be a positive integer, got 0/);
     tf.dispose([s, y]);

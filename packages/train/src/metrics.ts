@@ -44,6 +44,21 @@ export function topKAccuracy(output: tf.Tensor, target: tf.Tensor, k: number): n
 }
 
 /**
+ * Each class's recall from a confusion matrix (`m[label][predicted]`): the share of its
+ * examples predicted as it (the diagonal over the row), 0 for a class with no examples.
+ */
+export function classRecall(matrix: readonly (readonly number[])[]): number[] {
+  return matrix.map(
+    (row, i) =>
+      row[i] /
+      Math.max(
+        1,
+        row.reduce((a, b) => a + b, 0),
+      ),
+  );
+}
+
+/**
  * The confusion matrix of predictions against labels: `m[label][predicted]` counts, as
  * torchmetrics' and scikit-learn's layout. `output` is either scores `[N, C]` (the arg-max
  * is taken) or int predictions `[N]`.
@@ -174,6 +189,8 @@ export class RunningMean {
 export interface Metric<R = unknown> {
   update(output: tf.Tensor, target: tf.Tensor): void;
   result(): R;
+  /** The result read without blocking, where GPU backends cannot read synchronously. */
+  read?(): Promise<R>;
   reset(): void;
 }
 
@@ -208,19 +225,22 @@ export class ConfusionMatrix implements Metric<number[][]> {
   update(output: tf.Tensor, target: tf.Tensor): void {
     const c = this.numClasses;
     const predicted = output.rank === 2 ? tf.argMax(output, 1) : output;
-    const batch = tf.matMul(
-      tf.oneHot(tf.cast(target, 'int32') as tf.Tensor1D, c),
-      tf.oneHot(tf.cast(predicted, 'int32') as tf.Tensor1D, c),
-      true,
-      false,
-    );
+    // float32 one-hots: the wasm and WebGL backends multiply no int32 matrices.
+    const oneHot = (t: tf.Tensor) =>
+      tf.cast(tf.oneHot(tf.cast(t, 'int32') as tf.Tensor1D, c), 'float32');
+    const batch = tf.matMul(oneHot(target), oneHot(predicted), true, false);
     this.counts.addSum(batch, target.shape[0]);
   }
   result(): number[][] {
-    const total = this.counts.total;
+    return this.matrixOf(this.counts.total?.arraySync());
+  }
+  async read(): Promise<number[][]> {
+    return this.matrixOf(await this.counts.total?.array());
+  }
+  private matrixOf(total: unknown): number[][] {
     if (!total)
       return Array.from({ length: this.numClasses }, () => new Array(this.numClasses).fill(0));
-    return (total.arraySync() as number[][]).map((row) => row.map((v) => Math.round(v)));
+    return (total as number[][]).map((row) => row.map((v) => Math.round(v)));
   }
   reset(): void {
     this.counts.reset();

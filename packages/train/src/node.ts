@@ -6,6 +6,40 @@
 
 export type { CheckpointSource, RestoredState } from './checkpoint-packing.js';
 export {
+  integerParser,
+  numberParser,
+  parseFraction,
+  parseIntegerList,
+  type TextParser,
+} from './parse-text.js';
+export {
+  formatDuration,
+  formatPercent,
+  formatTable,
+  ProgressPrinter,
+  type ProgressPrinterOptions,
+  type TextSink,
+} from './progress-text.js';
+export {
+  DATASET_RECIPES,
+  RECIPE_SETTINGS,
+  type RecipeDefaults,
+  type RecipeSetting,
+  resolveRecipe,
+  type UnusedSetting,
+  unusedSettings,
+} from './recipe-settings.js';
+export {
+  type RecipeGenerators,
+  type RecipeOutcome,
+  type RecipeParts,
+  type RecipeRunOptions,
+  RecipeTraining,
+  recipeRunSchema,
+  restoreRecipeState,
+  seedRecipe,
+} from './recipe-training.js';
+export {
   CHECKPOINT_POINTER,
   CHECKPOINTS_DIR,
   type CheckpointLocation,
