@@ -5,6 +5,7 @@
  * (safetensors in and out, with every layout difference handled in one place).
  */
 
+export { freezeBackbone } from './freeze-backbone.js';
 export { type ExportOnnxOptions, exportOnnx } from './onnx-export.js';
 export {
   type PickleKey,
@@ -86,6 +87,7 @@ export {
   modelSpecSchema,
   parseWeightsMeta,
   readWeightsMeta,
+  sameModelSpec,
   WEIGHTS_META_LIMITS,
   type WeightsMeta,
 } from './weights-meta.js';

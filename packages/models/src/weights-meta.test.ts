@@ -24,6 +24,7 @@ import {
   MODEL_META_KEY,
   parseWeightsMeta,
   readWeightsMeta,
+  sameModelSpec,
   type WeightsMeta,
 } from './weights-meta.js';
 
@@ -331,6 +332,9 @@ describe('weights metadata', () => {
     expect(describeForeignModel(resnet, { ...resnet.model, stem: 'imagenet' })).toMatch(
       /\(cifar stem\), but the model here is .*\(imagenet stem\)$/,
     );
+    expect(sameModelSpec(noStem, resnet.model)).toBe(true);
+    expect(sameModelSpec(resnet.model, { ...resnet.model, numClasses: 9 })).toBe(false);
+    expect(sameModelSpec(MNIST_SPEC, { ...MNIST_SPEC, inputSize: 32 })).toBe(false);
   });
 });
 

@@ -266,16 +266,21 @@ function describeSpec(spec: ModelSpec): string {
  * holds a resnet18 for 3×32×32 images …, but this is a vanresnet …`), or null when they do.
  */
 export function describeForeignModel(meta: WeightsMeta, expected: ModelSpec): string | null {
-  const m = meta.model;
+  if (sameModelSpec(meta.model, expected)) return null;
+  return `it holds ${describeSpec(meta.model)}, but the model here is ${describeSpec(expected)}`;
+}
+
+/**
+ * True when the two specs build the same model: same architecture, input and classes (a
+ * ResNet spec without a stem, as written before stems existed, has the `cifar` stem).
+ */
+export function sameModelSpec(a: ModelSpec, b: ModelSpec): boolean {
   const stem = (s: ModelSpec) => (s.name === 'vanresnet' ? undefined : (s.stem ?? 'cifar'));
-  if (
-    m.name === expected.name &&
-    m.inChannels === expected.inChannels &&
-    m.inputSize === expected.inputSize &&
-    m.numClasses === expected.numClasses &&
-    stem(m) === stem(expected)
-  ) {
-    return null;
-  }
-  return `it holds ${describeSpec(m)}, but the model here is ${describeSpec(expected)}`;
+  return (
+    a.name === b.name &&
+    a.inChannels === b.inChannels &&
+    a.inputSize === b.inputSize &&
+    a.numClasses === b.numClasses &&
+    stem(a) === stem(b)
+  );
 }

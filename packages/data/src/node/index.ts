@@ -23,6 +23,7 @@ export {
 } from './load-dataset.js';
 export { type LoadMnistOptions, loadMnist } from './mnist.js';
 export { mnistDigits, mnistDigitsPath } from './mnist-digits.js';
+export { type ModelInput, readModelInput } from './model-input.js';
 export {
   type DecodedImage,
   type DecodeImageOptions,
