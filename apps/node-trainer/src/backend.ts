@@ -4,13 +4,13 @@ import {
   formatBackendReport,
   selectBackend,
 } from '@resnet-ts/core';
-import type { BackendChoice } from './choices.js';
 import { CliError } from './errors.js';
 import type { Reporter } from './reporter.js';
 
 /** `--backend` and `--threads`, as every command that computes takes them. */
 export interface BackendOptions {
-  backend: BackendChoice;
+  /** `auto`, or a backend of `defaultBackendOrder()` (those Node can run). */
+  backend: 'auto' | BackendName;
   /** Threads of the wasm backend; every core when not given. */
   threads?: number;
 }
@@ -28,7 +28,7 @@ export async function activateBackend(
   let selection: BackendSelection;
   try {
     selection = await selectBackend({
-      ...(choice === 'auto' ? {} : { prefer: [choice as BackendName] }),
+      ...(choice === 'auto' ? {} : { prefer: [choice] }),
       threads: threads ?? 'all',
     });
   } catch (e) {

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { defaultBackendOrder } from '@resnet-ts/core';
 import { DATASET_NAMES } from '@resnet-ts/data';
 import { MODEL_NAMES } from '@resnet-ts/models';
+import { RECIPE_SETTINGS, type RecipeSetting } from '@resnet-ts/train/node';
 import { Command, CommanderError, Option } from 'commander';
-import { BACKEND_CHOICES, FREEZE_CHOICES } from './choices.js';
+import { FREEZE_CHOICES } from './choices.js';
 import { CliError, ExitCode } from './errors.js';
 import { sanitizeLines } from './format.js';
-import { integer } from './parse.js';
-import { RECIPE_OPTIONS } from './recipe.js';
+import { argParser, flagOf, integer } from './parse.js';
 import { outputMode, Reporter } from './reporter.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -32,23 +33,37 @@ function dataOptions(cmd: Command, defaultDataset: string | undefined): Command 
     .option('--download', 'download the dataset into --data-dir if it is missing');
 }
 
-/** A recipe option as a flag; its default is the recipe's, filled in by `resolveRecipe`. */
-function recipeOption(o: (typeof RECIPE_OPTIONS)[number]): Option {
-  const option = new Option(o.flag, `${o.help} (default: ${o.defaultHelp})`);
-  if (o.parse) option.argParser(o.parse);
-  if (o.choices) option.choices(o.choices);
+/** A recipe setting as a flag; its default is the recipe's, filled in by `resolveRecipe`. */
+function recipeOption(s: RecipeSetting): Option {
+  const option = new Option(
+    `${flagOf(s.key)} <${s.valueName}>`,
+    `${s.help} (default: ${s.defaultHelp})`,
+  );
+  if (s.parse) option.argParser(argParser(s.parse));
+  if (s.choices) option.choices(s.choices);
   return option;
 }
 
-function backendOption(): Option {
-  return new Option('--backend <name>', 'compute backend').choices(BACKEND_CHOICES).default('auto');
+/** `--backend` and `--threads`, which every command that computes takes. */
+function backendOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--backend <name>', 'compute backend')
+        .choices(['auto', ...defaultBackendOrder()])
+        .default('auto'),
+    )
+    .option(
+      '--threads <n>',
+      'threads of the wasm backend (default: every core, at most 8; 1: single-threaded)',
+      integer(1),
+    );
 }
 
-function threadsOption(): Option {
-  return new Option(
-    '--threads <n>',
-    'threads of the wasm backend (default: every core, at most 8; 1: single-threaded)',
-  ).argParser(integer(1));
+/** How a folder of pictures is read (`--dataset folder`). */
+function folderReadOptions(cmd: Command): Command {
+  return cmd
+    .option('--workers <n>', 'folder: decode pictures in n worker threads (default: 0)', integer(0))
+    .option('--skip-bad-files', 'folder: skip (and list) files that are not decodable pictures');
 }
 
 // Each command's module is imported when it runs, so --help and usage errors answer at once
@@ -89,18 +104,15 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
       new Option('--freeze <part>', 'train only the classifier head (fc) of a ResNet').choices(
         FREEZE_CHOICES,
       ),
-    )
-    .option('--workers <n>', 'folder: decode pictures in n worker threads (default: 0)', integer(0))
-    .option('--skip-bad-files', 'folder: skip (and list) files that are not decodable pictures');
-  for (const o of RECIPE_OPTIONS.filter((o) => !o.advanced)) train.addOption(recipeOption(o));
-  train
-    .addOption(backendOption())
-    .addOption(threadsOption())
+    );
+  folderReadOptions(train);
+  for (const s of RECIPE_SETTINGS.filter((s) => !s.advanced)) train.addOption(recipeOption(s));
+  backendOptions(train)
     .option('--out <dir>', 'where each run gets its own <timestamp>/ directory', 'runs')
     .option('--resume <dir>', 'continue an interrupted run from its directory');
   outputOptions(train);
   train.optionsGroup('Advanced options:');
-  for (const o of RECIPE_OPTIONS.filter((o) => o.advanced)) train.addOption(recipeOption(o));
+  for (const s of RECIPE_SETTINGS.filter((s) => s.advanced)) train.addOption(recipeOption(s));
   train
     .option('--limit-train <n>', 'use only the first n training images (quick checks)', integer(1))
     .option('--limit-test <n>', 'use only the first n test images (quick checks)', integer(1))
@@ -114,14 +126,10 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
     .command('eval')
     .description("accuracy and confusion matrix of a checkpoint on its dataset's test split")
     .argument('<checkpoint>', 'a run directory, its checkpoint directory or a .safetensors file');
-  dataOptions(evalCmd, undefined)
-    .option('--batch-size <n>', 'images per batch', integer(1), 256)
-    .addOption(backendOption())
-    .addOption(threadsOption());
-  outputOptions(evalCmd)
-    .optionsGroup('Advanced options:')
-    .option('--workers <n>', 'folder: decode pictures in n worker threads (default: 0)', integer(0))
-    .option('--skip-bad-files', 'folder: skip (and list) files that are not decodable pictures')
+  backendOptions(
+    dataOptions(evalCmd, undefined).option('--batch-size <n>', 'images per batch', integer(1), 256),
+  );
+  folderReadOptions(outputOptions(evalCmd).optionsGroup('Advanced options:'))
     .option('--limit-test <n>', 'use only the first n test images', integer(1))
     .action(async (checkpoint, opts) => {
       const { runEval } = await import('./commands/eval.js');
@@ -138,10 +146,8 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
       new Option('--invert <when>', 'invert gray images (auto: when the background is light)')
         .choices(['auto', 'yes', 'no'])
         .default('auto'),
-    )
-    .addOption(backendOption())
-    .addOption(threadsOption());
-  outputOptions(predict).action(async (checkpoint, images, opts) => {
+    );
+  outputOptions(backendOptions(predict)).action(async (checkpoint, images, opts) => {
     const { runPredict } = await import('./commands/predict.js');
     await runPredict(checkpoint, images, opts, reporterFor(opts));
   });
@@ -163,20 +169,16 @@ Exit codes: 0 done, 1 failed (data, checkpoint, divergence), 2 bad command line,
       '--training-state',
       "pth: also the optimizer's and scheduler's state, to continue in PyTorch",
     )
-    .option('--opset <n>', 'onnx: operator set version (9-17)', integer(9), 13)
-    .addOption(backendOption())
-    .addOption(threadsOption());
-  outputOptions(exportCmd).action(async (checkpoint, opts) => {
+    .option('--opset <n>', 'onnx: operator set version (9-17)', integer(9), 13);
+  outputOptions(backendOptions(exportCmd)).action(async (checkpoint, opts) => {
     const { runExport } = await import('./commands/export.js');
     await runExport(checkpoint, opts, reporterFor(opts));
   });
 
   const backends = program
     .command('backends')
-    .description('report which backend would be used, and why each other one is skipped')
-    .addOption(backendOption())
-    .addOption(threadsOption());
-  outputOptions(backends).action(async (opts) => {
+    .description('report which backend would be used, and why each other one is skipped');
+  outputOptions(backendOptions(backends)).action(async (opts) => {
     const { runBackends } = await import('./commands/backends.js');
     await runBackends(opts, reporterFor(opts));
   });

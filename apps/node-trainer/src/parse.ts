@@ -1,48 +1,20 @@
+import { ValueError } from '@resnet-ts/core';
+import { integerParser, type TextParser } from '@resnet-ts/train/node';
 import { InvalidArgumentError } from 'commander';
 
-/** Parses a whole number of at least `min`; commander turns the thrown error into a usage error. */
-export function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`expected a whole number >= ${min}, got '${value}'.`);
+/** A text parser as commander's argParser: its error becomes commander's usage error. */
+export function argParser<T>(parse: TextParser<T>): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (e) {
+      throw e instanceof ValueError ? new InvalidArgumentError(e.message) : e;
     }
-    return n;
   };
 }
 
-/** Parses a finite number strictly above `exclusiveMin` (or at least it, with `inclusive`). */
-export function number(exclusiveMin: number, { inclusive = false } = {}) {
-  return (value: string): number => {
-    const n = Number(value);
-    const ok =
-      value.trim() !== '' &&
-      Number.isFinite(n) &&
-      (inclusive ? n >= exclusiveMin : n > exclusiveMin);
-    if (!ok) {
-      const bound = inclusive ? `>= ${exclusiveMin}` : `> ${exclusiveMin}`;
-      throw new InvalidArgumentError(`expected a number ${bound}, got '${value}'.`);
-    }
-    return n;
-  };
-}
+/** Parses a whole number of at least `min` as a flag's value. */
+export const integer = (min: number) => argParser(integerParser(min));
 
-/** Parses a fraction in [0, 1). */
-export function fraction(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) {
-    throw new InvalidArgumentError(`expected a fraction in [0, 1), got '${value}'.`);
-  }
-  return n;
-}
-
-/** Parses a comma-separated list of whole numbers, e.g. `30,60,80`. */
-export function integerList(value: string): number[] {
-  const parts = value.split(',').map((s) => s.trim());
-  if (parts.some((p) => !/^\d+$/.test(p))) {
-    throw new InvalidArgumentError(
-      `expected comma-separated whole numbers such as 30,60, got '${value}'.`,
-    );
-  }
-  return parts.map(Number);
-}
+/** An option's key as its flag: `batchSize` as `--batch-size`. */
+export const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;

@@ -7,12 +7,11 @@ import {
   isDatasetName,
 } from '@resnet-ts/data';
 import { loadDataset } from '@resnet-ts/data/node';
-import { evaluate, type Metric } from '@resnet-ts/train';
-import * as tf from '@tensorflow/tfjs-core';
+import { ConfusionMatrix, classRecall, evaluate } from '@resnet-ts/train';
+import { formatPercent, formatTable } from '@resnet-ts/train/node';
 import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
 import { CliError, UsageError } from '../errors.js';
-import { percent, table } from '../format.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `eval`. */
@@ -24,33 +23,6 @@ export interface EvalOptions extends BackendOptions {
   download?: boolean;
   batchSize: number;
   limitTest?: number;
-}
-
-/**
- * Keeps each batch's predicted and true classes on the device and counts them once at the end,
- * with an asynchronous read that GPU backends in Node can do.
- */
-class ConfusionCounter implements Metric<void> {
-  private parts: tf.Tensor[] = [];
-  update(output: tf.Tensor, target: tf.Tensor): void {
-    this.parts.push(tf.keep(tf.stack([tf.argMax(output, 1), tf.cast(target, 'int32')])));
-  }
-  result(): void {}
-  reset(): void {
-    tf.dispose(this.parts);
-    this.parts = [];
-  }
-  /** The matrix of counts: rows are true classes, columns predicted ones. */
-  async matrix(classes: number): Promise<number[][]> {
-    const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-    for (const part of this.parts) {
-      const v = await part.data();
-      const n = v.length / 2;
-      for (let i = 0; i < n; i++) m[v[n + i]][v[i]] += 1;
-    }
-    this.reset();
-    return m;
-  }
 }
 
 /** `resnet-ts eval <checkpoint>`: test accuracy, loss and the confusion matrix. */
@@ -99,32 +71,23 @@ export async function runEval(
   }
   const labels = classes.map(sanitizeForTerminal);
   const loader = new DataLoader(ds.test, { batchSize: opts.batchSize });
-  const confusion = new ConfusionCounter();
+  const confusion = new ConfusionMatrix(classes.length);
   const r = await evaluate(model, loader, { metrics: { confusion } }).finally(() => ds.close?.());
   model.dispose();
-  const matrix = await confusion.matrix(classes.length);
+  const matrix = r.metrics.confusion as number[][];
   const correct = matrix.reduce((s, row, i) => s + row[i], 0);
+  const recall = classRecall(matrix);
   report.info(
     `Checkpoint: ${displayPath(weights)} (${sanitizeForTerminal(meta.model.name)}, epoch ${meta.epoch})  Data: ${name} test split, ${r.count} images`,
   );
   report.info(
-    `\nConfusion matrix (rows: true class, columns: predicted)\n${table(
+    `\nConfusion matrix (rows: true class, columns: predicted)\n${formatTable(
       ['', ...labels.map((c) => c.slice(0, 5)), 'recall'],
-      matrix.map((row, i) => [
-        labels[i],
-        ...row.map(String),
-        percent(
-          row[i] /
-            Math.max(
-              1,
-              row.reduce((a, b) => a + b, 0),
-            ),
-        ),
-      ]),
+      matrix.map((row, i) => [labels[i], ...row.map(String), formatPercent(recall[i])]),
     )}\n`,
   );
   report.result(
-    `Test accuracy: ${percent(r.accuracy)} (${correct}/${r.count}), loss ${r.loss.toFixed(4)}`,
+    `Test accuracy: ${formatPercent(r.accuracy)} (${correct}/${r.count}), loss ${r.loss.toFixed(4)}`,
     {
       accuracy: r.accuracy,
       loss: r.loss,

@@ -1,5 +1,4 @@
 import { dirname, join, resolve } from 'node:path';
-import { Generator } from '@resnet-ts/core';
 import { writeFileAtomic } from '@resnet-ts/core/node';
 import {
   encodeWeightsMeta,
@@ -9,15 +8,7 @@ import {
   writeTorchCheckpoint,
   writeTorchFile,
 } from '@resnet-ts/models';
-import {
-  findCheckpoint,
-  loadCheckpoint,
-  readRunFile,
-  recipeOptimizer,
-  recipeScheduler,
-  runRecipeSchema,
-} from '@resnet-ts/train/node';
-import * as v from 'valibot';
+import { findCheckpoint, restoreRecipeState } from '@resnet-ts/train/node';
 import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath, loadModel } from '../checkpoint.js';
 import { CliError } from '../errors.js';
@@ -90,6 +81,7 @@ export async function runExport(
   }
 }
 
+/** `--training-state`: the run's optimizer and schedule restored, in a PyTorch training checkpoint. */
 async function trainingCheckpoint(
   model: Parameters<typeof writeTorchCheckpoint>[0],
   dir: string | undefined,
@@ -101,17 +93,8 @@ async function trainingCheckpoint(
       '--training-state needs a run directory made by resnet-ts train (with run.json and a checkpoint)',
     );
   }
-  const { recipe } = await readRunFile(runDir, v.object({ recipe: runRecipeSchema })).catch((e) => {
+  const { optimizer, scheduler } = await restoreRecipeState(model, runDir, dir).catch((e) => {
     throw new CliError(`cannot export the training state of ${displayPath(runDir)}: ${e.message}`);
-  });
-  const optimizer = recipeOptimizer(model, recipe);
-  // Steps per epoch only shape a fresh OneCycle schedule; the saved state replaces them.
-  const scheduler = recipeScheduler(optimizer, recipe, 1);
-  await loadCheckpoint(dir, {
-    model,
-    optimizer,
-    scheduler,
-    generators: { loader: new Generator(0), augment: new Generator(0) },
   });
   const paramNames = model
     .namedParameters()

@@ -1,35 +1,38 @@
 import { basename, resolve } from 'node:path';
-import { type BackendSelection, Generator, Module, manualSeed } from '@resnet-ts/core';
+import type { BackendSelection, Module } from '@resnet-ts/core';
 import { readRegularFile } from '@resnet-ts/core/node';
 import { DATASET_NAMES, DataLoader, type DatasetName, type ImageSample } from '@resnet-ts/data';
 import { type LoadedDataset, loadDataset } from '@resnet-ts/data/node';
 import {
   buildModel,
   encodeWeightsMeta,
+  freezeBackbone,
   loadPretrainedWeights,
   type ModelName,
   type ModelSpec,
   modelSpec,
   modelSpecSchema,
   type PretrainedWeightsReport,
+  sameModelSpec,
   type WeightsMeta,
 } from '@resnet-ts/models';
+import { type Callback, NonFiniteLossError, TrainingProgress } from '@resnet-ts/train';
 import {
-  evaluate,
-  fit,
-  NonFiniteLossError,
-  type Optimizer,
-  type Scheduler,
-} from '@resnet-ts/train';
-import {
+  DATASET_RECIPES,
+  formatPercent,
   openRun,
+  RECIPE_SETTINGS,
+  type RecipeOutcome,
+  RecipeTraining,
   ResumeError,
   RUN_JSON,
-  recipeOptimizer,
-  recipeScheduler,
-  runRecipeSchema,
+  type RunRecipe,
+  recipeRunSchema,
+  resolveRecipe,
   scheduleFixesEpochs,
+  seedRecipe,
   TrainingRun,
+  unusedSettings,
   writeRunFile,
 } from '@resnet-ts/train/node';
 import type { Command } from 'commander';
@@ -38,19 +41,11 @@ import { activateBackend, type BackendOptions } from '../backend.js';
 import { displayPath } from '../checkpoint.js';
 import { FREEZE_CHOICES } from '../choices.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
-import { percent } from '../format.js';
-import { TrainingProgress } from '../progress.js';
-import {
-  RECIPE_OPTIONS,
-  type Recipe,
-  type RecipeOverrides,
-  resolveRecipe,
-  unusedOptions,
-} from '../recipe.js';
+import { flagOf } from '../parse.js';
 import type { Reporter } from '../reporter.js';
 
 /** The options of `train`, as commander parses them. */
-export interface TrainOptions extends RecipeOverrides, BackendOptions {
+export interface TrainOptions extends Partial<RunRecipe>, BackendOptions {
   model: ModelName;
   dataset: DatasetName;
   dataDir?: string;
@@ -73,26 +68,24 @@ export interface TrainOptions extends RecipeOverrides, BackendOptions {
 const limit = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(Number.MAX_SAFE_INTEGER));
 const path = v.pipe(v.string(), v.maxLength(4096));
 
+/** The dataset a run trains on, as run.json records it: `loadDataset`'s options. */
+const dataSchema = v.object({
+  name: v.picklist(DATASET_NAMES),
+  dataDir: v.optional(path),
+  limitTrain: v.optional(limit),
+  limitTest: v.optional(limit),
+  valDir: v.optional(path),
+  imageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(4096))),
+  skipBadFiles: v.optional(v.boolean()),
+});
+
 /** What run.json records: enough to resume the run and to know how it was made. */
-const runFileSchema = v.object({
-  createdAt: v.pipe(v.string(), v.maxLength(100)),
-  argv: v.pipe(v.array(v.pipe(v.string(), v.maxLength(10_000))), v.maxLength(1000)),
+const runFileSchema = recipeRunSchema({
   model: modelSpecSchema,
-  data: v.object({
-    name: v.picklist(DATASET_NAMES),
-    dataDir: v.optional(path),
-    limitTrain: v.optional(limit),
-    limitTest: v.optional(limit),
-    valDir: v.optional(path),
-    imageSize: v.optional(v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(4096))),
-    skipBadFiles: v.optional(v.boolean()),
-  }),
-  recipe: runRecipeSchema,
+  data: dataSchema,
   /** The weights the run started from (--weights), and what of the model it trains. */
   weights: v.optional(path),
   freeze: v.optional(v.picklist(FREEZE_CHOICES)),
-  /** Threads the wasm backend trained on when the run was started (runs before 0.2 lack it). */
-  threads: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1024))),
 });
 
 type RunFile = v.InferOutput<typeof runFileSchema>;
@@ -101,15 +94,10 @@ type RunFile = v.InferOutput<typeof runFileSchema>;
 const DATA_SHAPING = [
   'model',
   'dataset',
-  'dataDir',
-  'limitTrain',
-  'limitTest',
-  'valDir',
-  'imageSize',
-  'skipBadFiles',
+  ...Object.keys(dataSchema.entries).filter((k) => k !== 'name'),
   'weights',
   'freeze',
-] as const;
+];
 
 /** Options that only a `--dataset folder` uses. */
 const FOLDER_ONLY = ['valDir', 'imageSize', 'skipBadFiles', 'workers'] as const;
@@ -125,39 +113,33 @@ interface RunPlan {
   resume?: { runDir: string; epochsChanged: boolean };
 }
 
-/** The objects a run trains, built from its plan. */
+/** What a run trains, built from its plan: train's recipe training, with its data and model spec. */
 interface Training {
   ds: LoadedDataset<Sample>;
   spec: ModelSpec;
-  model: Module;
-  optimizer: Optimizer;
-  scheduler?: Scheduler;
-  generators: { loader: Generator; augment: Generator };
-  trainLoader: DataLoader<Sample>;
-  valLoader?: DataLoader<Sample>;
-  testLoader: DataLoader<Sample>;
+  training: RecipeTraining;
 }
 
 /** A folder's samples decode when read: a promise the DataLoader awaits. */
 type Sample = ImageSample | Promise<ImageSample>;
 
-const kebab = (key: string) => `--${key.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
-
 /** A new run's plan: the recipe of the dataset under what the user gave. */
 function planNewRun(opts: TrainOptions, given: (k: string) => boolean, report: Reporter): RunPlan {
-  const overrides: RecipeOverrides = {};
-  for (const o of RECIPE_OPTIONS) {
-    if (given(o.key)) (overrides as Record<string, unknown>)[o.key] = opts[o.key];
+  const overrides: Partial<RunRecipe> = {};
+  for (const { key } of RECIPE_SETTINGS) {
+    if (given(key)) (overrides as Record<string, unknown>)[key] = opts[key];
   }
-  const recipe = resolveRecipe(opts.dataset, overrides);
-  for (const warning of unusedOptions(recipe, overrides)) report.warn(warning);
+  const recipe = resolveRecipe(DATASET_RECIPES[opts.dataset], overrides);
+  for (const { key, because } of unusedSettings(recipe, overrides)) {
+    report.warn(`${flagOf(key)} has no effect with ${flagOf(because)} ${recipe[because]}`);
+  }
   const { dataset: name, dataDir, limitTrain, limitTest, valDir, imageSize, skipBadFiles } = opts;
   if (name === 'folder' && !dataDir) {
     throw new UsageError('--dataset folder needs --data-dir DIR: a folder of class subfolders');
   }
   const unused = FOLDER_ONLY.filter((k) => name !== 'folder' && given(k));
   if (unused.length > 0) {
-    report.warn(`${unused.map(kebab).join(', ')} only apply to --dataset folder; ignoring them`);
+    report.warn(`${unused.map(flagOf).join(', ')} only apply to --dataset folder; ignoring them`);
   }
   const folder = name === 'folder' ? { valDir, imageSize, skipBadFiles } : {};
   return {
@@ -188,11 +170,11 @@ async function planResume(
   });
   const ignored = [
     ...DATA_SHAPING,
-    ...RECIPE_OPTIONS.map((o) => o.key).filter((k) => k !== 'epochs'),
+    ...RECIPE_SETTINGS.map((s) => s.key).filter((k) => k !== 'epochs'),
   ].filter(given);
   if (ignored.length > 0) {
     report.warn(
-      `--resume continues the run as it was configured; ignoring ${ignored.map(kebab).join(', ')}`,
+      `--resume continues the run as it was configured; ignoring ${ignored.map(flagOf).join(', ')}`,
     );
   }
   const epochs = given('epochs') ? opts.epochs! : run.recipe.epochs;
@@ -215,24 +197,15 @@ async function buildTraining(
   report: Reporter,
 ): Promise<Training> {
   const { recipe, data } = plan.run;
-  manualSeed(recipe.seed);
-  const initGenerator = new Generator(recipe.seed);
-  const generators = {
-    loader: new Generator(recipe.seed + 1),
-    augment: new Generator(recipe.seed + 2),
-  };
+  const generators = seedRecipe(recipe.seed);
+  // run.json's data are loadDataset's options (dataDir, limits, the folder's settings).
   const ds = await loadDataset(data.name, {
-    dataDir: data.dataDir,
+    ...data,
     download: opts.download,
     log: (message) => report.info(message),
     valSplit: recipe.valSplit,
     seed: recipe.seed,
     augmentGenerator: generators.augment,
-    limitTrain: data.limitTrain,
-    limitTest: data.limitTest,
-    valDir: data.valDir,
-    imageSize: data.imageSize,
-    skipBadFiles: data.skipBadFiles,
     workers: opts.workers,
   });
   const spec = modelSpec(plan.modelName, {
@@ -242,39 +215,33 @@ async function buildTraining(
   });
   // A resumed run's model must be the one its data implies, checked before anything is built.
   const saved = plan.run.model;
-  if (
-    saved &&
-    !(['name', 'inChannels', 'inputSize', 'numClasses', 'stem'] as const).every(
-      (k) => saved[k] === spec[k],
-    )
-  ) {
+  if (saved && !sameModelSpec(saved, spec)) {
     throw new CliError(
       `cannot resume: ${RUN_JSON} describes the model ${JSON.stringify(saved)}, but its dataset ${data.name} needs ${JSON.stringify(spec)}`,
     );
   }
-  const model = buildModel(spec, initGenerator);
+  const model = buildModel(spec, generators.init);
   // A resumed run's weights come from its checkpoint; its frozen part must be frozen again so
   // the optimizer holds the parameters its saved state belongs to.
   if (plan.run.weights && !plan.resume) await loadWeights(model, plan.run.weights, report);
-  if (plan.run.freeze) freezeBackbone(model, spec);
-  const optimizer = recipeOptimizer(model, recipe);
+  if (plan.run.freeze && !freezeBackbone(model)) {
+    throw new UsageError(
+      `--freeze backbone needs a model with a classifier head fc (the resnet family); ${spec.name} has none`,
+    );
+  }
   const evalBatch = data.name === 'folder' ? recipe.batchSize : EVAL_BATCH;
-  const trainLoader = new DataLoader(ds.train, {
-    batchSize: recipe.batchSize,
-    shuffle: true,
-    generator: generators.loader,
-  });
-  return {
-    ds,
-    spec,
+  const training = new RecipeTraining(recipe, {
     model,
-    optimizer,
-    scheduler: recipeScheduler(optimizer, recipe, trainLoader.length),
     generators,
-    trainLoader,
+    trainLoader: new DataLoader(ds.train, {
+      batchSize: recipe.batchSize,
+      shuffle: true,
+      generator: generators.loader,
+    }),
     valLoader: ds.val ? new DataLoader(ds.val, { batchSize: evalBatch }) : undefined,
     testLoader: new DataLoader(ds.test, { batchSize: evalBatch }),
-  };
+  });
+  return { ds, spec, training };
 }
 
 /** Starts the model from pretrained weights, reporting what did not fit (a head of another size). */
@@ -299,18 +266,6 @@ async function loadWeights(model: Module, file: string, report: Reporter): Promi
   );
 }
 
-/** `--freeze backbone`: everything but the classifier head stops training. */
-function freezeBackbone(model: Module, spec: ModelSpec): void {
-  const head = (model as { fc?: unknown }).fc;
-  if (!(head instanceof Module)) {
-    throw new UsageError(
-      `--freeze backbone needs a model with a classifier head fc (the resnet family); ${spec.name} has none`,
-    );
-  }
-  model.requiresGrad(false);
-  head.requiresGrad(true);
-}
-
 /**
  * Restores the latest checkpoint into the freshly built objects, which validates all of it;
  * only then is the run directory cleaned of a crash's leftovers and run.json updated.
@@ -319,7 +274,7 @@ async function continueRun(plan: RunPlan, t: Training, report: Reporter): Promis
   const { runDir, epochsChanged } = plan.resume!;
   const { recipe } = plan.run;
   const where = displayPath(runDir);
-  const { run, removed } = await TrainingRun.resume(runDir, t, {
+  const { run, removed } = await TrainingRun.resume(runDir, t.training.state, {
     epochs: recipe.epochs,
     showPath: displayPath,
   }).catch((e) => {
@@ -363,13 +318,13 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
       });
   announce(plan, t, run, report);
   try {
-    if (run.startEpoch < plan.run.recipe.epochs) {
-      const stopReason = await trainEpochs(plan.run.recipe, t, run, selection, report);
-      report.epochTable(run.metrics.epochs);
-      if (stopReason === 'aborted') await stopInterrupted(run, report);
-    }
-    await finishRun(t, run, selection, report);
+    const trains = run.startEpoch < plan.run.recipe.epochs;
+    const outcome = await trainEpochs(plan.run.recipe, t, run, selection, report);
+    if (trains) report.epochTable(run.metrics.epochs);
+    if (outcome.status === 'interrupted') stopInterrupted(run, report);
+    else reportResult(outcome.test, run, selection, report);
   } finally {
+    t.training.parts.model.dispose();
     // A folder read by worker threads stops them.
     await t.ds.close?.();
   }
@@ -378,7 +333,8 @@ export async function runTrain(opts: TrainOptions, report: Reporter, cmd: Comman
 /** The start event and the lines that say what is about to be trained. */
 function announce(plan: RunPlan, t: Training, run: TrainingRun, report: Reporter): void {
   const { recipe, data } = plan.run;
-  const { ds, model, spec } = t;
+  const { ds, spec } = t;
+  const { model } = t.training.parts;
   const sizes = `${ds.train.length} train / ${ds.val?.length ?? 0} validation / ${ds.test.length} test`;
   report.event('start', {
     runDir: run.runDir,
@@ -396,20 +352,19 @@ function announce(plan: RunPlan, t: Training, run: TrainingRun, report: Reporter
   );
 }
 
-/** Runs `fit` from the run's state, writing metrics and a checkpoint after every epoch. */
+/** Trains the recipe from the run's state, with a checkpoint and metrics after every epoch. */
 async function trainEpochs(
-  recipe: Recipe,
+  recipe: RunRecipe,
   t: Training,
   run: TrainingRun,
   selection: BackendSelection,
   report: Reporter,
-): Promise<string> {
-  const progress = new TrainingProgress(
-    report,
-    () => t.model.training,
-    recipe.epochs,
-    t.trainLoader.length,
-  );
+): Promise<RecipeOutcome> {
+  const progress = new TrainingProgress(t.training.parts.model, {
+    epochs: recipe.epochs,
+    batches: t.training.parts.trainLoader.length,
+    onBatch: (p) => report.batch(p),
+  });
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) {
@@ -428,29 +383,19 @@ async function trainEpochs(
     epoch,
   });
   try {
-    const result = await fit({
-      model: t.model,
-      optimizer: t.optimizer,
-      scheduler: t.scheduler,
+    return await t.training.run(run, {
       loss: progress.loss,
-      trainLoader: t.trainLoader,
-      valLoader: t.valLoader,
-      epochs: recipe.epochs,
-      startEpoch: run.startEpoch,
-      history: run.history,
-      callbacks: [progress, run.recorder((m) => report.epoch(m, recipe.epochs))],
+      callbacks: [yieldToSignals, progress],
+      onEpoch: (m) => report.epoch(m, recipe.epochs),
       signal: controller.signal,
-      checkpoint: run.checkpoint({
-        generators: t.generators,
+      checkpoint: {
         extra: { recipe, backend: selection.name },
         weightsMetadata: (epoch) => encodeWeightsMeta(meta(epoch)),
         onSaved: (dir, epoch) => report.event('checkpoint', { epoch, dir }),
-      }),
+      },
     });
-    return result.stopReason;
   } catch (e) {
     report.clearBar();
-    await run.finish('failed');
     if (e instanceof NonFiniteLossError) {
       const last = run.lastCheckpoint;
       const kept = last
@@ -468,9 +413,16 @@ async function trainEpochs(
   }
 }
 
-/** Records and reports a run stopped by Ctrl-C, then ends with exit code 130. */
-async function stopInterrupted(run: TrainingRun, report: Reporter): Promise<never> {
-  await run.finish('interrupted');
+/**
+ * A macrotask turn per batch lets Node deliver Ctrl-C; on the CPU backends every other await of
+ * a step resolves as a microtask, which would hold the signal until the epoch ends.
+ */
+const yieldToSignals: Callback = {
+  onBatchEnd: () => new Promise((resolve) => setImmediate(resolve)),
+};
+
+/** Reports a run stopped by Ctrl-C, then ends with exit code 130. */
+function stopInterrupted(run: TrainingRun, report: Reporter): never {
   const last = run.lastCheckpoint;
   const message = last
     ? `Interrupted. Checkpoint of epoch ${last.epoch} in ${displayPath(last.dir)}; continue with: ${invocation()} --resume ${displayPath(run.runDir)}`
@@ -483,30 +435,23 @@ async function stopInterrupted(run: TrainingRun, report: Reporter): Promise<neve
   throw new InterruptedExit();
 }
 
-/** The test accuracy of the trained model, recorded in metrics.json and reported. */
-async function finishRun(
-  t: Training,
+/** The test accuracy of the trained model (recorded in metrics.json by the recipe training). */
+function reportResult(
+  test: { accuracy: number; loss: number; correct: number; total: number },
   run: TrainingRun,
   selection: BackendSelection,
   report: Reporter,
-): Promise<void> {
-  const test = await evaluate(t.model, t.testLoader);
-  const correct = Math.round(test.accuracy * test.count);
-  await run.finish('completed', {
-    accuracy: test.accuracy,
-    loss: test.loss,
-    correct,
-    total: test.count,
-  });
+): void {
+  const { accuracy, loss, correct, total } = test;
   const totalSeconds = run.metrics.epochs.reduce((s, m) => s + m.seconds, 0);
   report.result(
-    `Test accuracy: ${percent(test.accuracy)} (${correct}/${test.count}), loss ${test.loss.toFixed(4)}, ` +
+    `Test accuracy: ${formatPercent(accuracy)} (${correct}/${total}), loss ${loss.toFixed(4)}, ` +
       `${run.metrics.epochs.length} epochs in ${totalSeconds.toFixed(1)} s on ${selection.name}\nRun saved to ${displayPath(run.runDir)}`,
     {
-      accuracy: test.accuracy,
-      loss: test.loss,
+      accuracy,
+      loss,
       correct,
-      total: test.count,
+      total,
       backend: selection.name,
       trainSeconds: totalSeconds,
       runDir: run.runDir,
@@ -514,7 +459,6 @@ async function finishRun(
     },
     'done',
   );
-  t.model.dispose();
 }
 
 /** How the user started training, so the --resume hint can be pasted as it is. */
