@@ -65,7 +65,7 @@ describe('RecipeTraining', () => {
     const outcome = await t.run(run, { onEpoch: (m) => rows.push(m) });
     expect(rows.map((m) => m.epoch)).toEqual([1, 2]);
     expect(outcome.status).toBe('completed');
-    const metrics = await readMetrics(run.runDir);
+    const metrics = (await readMetrics(run.runDir))!;
     expect(metrics.status).toBe('completed');
     expect(outcome.status === 'completed' && outcome.test).toEqual(metrics.test);
     expect(metrics.test!.total).toBe(20);
@@ -88,12 +88,12 @@ describe('RecipeTraining', () => {
     const controller = new AbortController();
     controller.abort();
     expect(await t.run(stopped, { signal: controller.signal })).toEqual({ status: 'interrupted' });
-    expect((await readMetrics(stopped.runDir)).status).toBe('interrupted');
+    expect((await readMetrics(stopped.runDir))?.status).toBe('interrupted');
 
     const failed = await TrainingRun.create(parent, { recipe });
     const nan = () => tf.scalar(Number.NaN);
     await expect(t.run(failed, { loss: nan })).rejects.toThrow(NonFiniteLossError);
-    expect((await readMetrics(failed.runDir)).status).toBe('failed');
+    expect((await readMetrics(failed.runDir))?.status).toBe('failed');
     parts.model.dispose();
   });
 });
