@@ -70,7 +70,7 @@ export class ProgressPrinter {
     private readonly options: ProgressPrinterOptions,
   ) {}
 
-  /** Progress inside an epoch (e.g. {@link TrainingProgress}'s `onBatch`). */
+  /** Progress inside an epoch (e.g. `TrainingProgress`'s `onBatch`). */
   batch(p: BatchProgress): void {
     const figures =
       ` loss ${loss(p.loss)} acc ${formatPercent(p.accuracy)} lr ${rate(p.lr)}` +
