@@ -1,3 +1,4 @@
+import { PILLOW_RESAMPLE_WASM } from './pillow-resample-wasm.js';
 import type { ResizeInterpolation } from './resample.js';
 
 /**
@@ -225,11 +226,125 @@ function scratchRow(n: number): Uint8ClampedArray {
   return row;
 }
 
+type Pass = (...args: number[]) => void;
+
+/** The SIMD passes of pillow-resample.wat, on their own memory. */
+interface SimdKernel {
+  memory: WebAssembly.Memory;
+  across: Pass;
+  down: Pass;
+}
+
+let simd: SimdKernel | null | undefined;
+
+/** The SIMD kernel, or null where WebAssembly SIMD is missing (the JavaScript passes run). */
+function simdKernel(): SimdKernel | null {
+  if (simd !== undefined) return simd;
+  simd = null;
+  try {
+    if (typeof WebAssembly === 'object' && typeof atob === 'function') {
+      const bytes = Uint8Array.from(atob(PILLOW_RESAMPLE_WASM), (ch) => ch.charCodeAt(0));
+      const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports;
+      simd = {
+        memory: exports.memory as WebAssembly.Memory,
+        across: exports.across as Pass,
+        down: exports.down as Pass,
+      };
+    }
+  } catch {
+    simd = null; // no SIMD in this engine
+  }
+  return simd;
+}
+
+/**
+ * Lets tests compare the two implementations: `false` runs the JavaScript passes only, `true`
+ * the SIMD ones where available. Returns whether SIMD runs now.
+ */
+export function useSimdResample(enabled: boolean): boolean {
+  simd = enabled ? undefined : null;
+  return simdKernel() !== null;
+}
+
+/** Room for the passes to read and write past their ends, as pillow-resample.wat allows. */
+const PAD = 16;
+
+/**
+ * The two passes in WebAssembly: the window's rows are copied into the module's memory with
+ * the tap tables, and the bytes come back in a new array (or through `sink`'s tables).
+ */
+function simdResample(
+  k: SimdKernel,
+  src: Uint8Array,
+  w: number,
+  top: number,
+  left: number,
+  rows: number,
+  tx: FixedTaps,
+  ty: FixedTaps,
+  sink: ResampleSink,
+): Uint8Array | Float32Array {
+  const stride = w * 3;
+  const outW = tx.first.length;
+  const outH = ty.first.length;
+  const rowLength = outW * 3;
+  const align = (n: number) => (n + 15) & ~15;
+  // Layout: source rows | horizontal result | output | tap tables.
+  const srcAt = 0;
+  const tmpAt = align(srcAt + rows * stride + PAD);
+  const outAt = align(tmpAt + rows * rowLength + PAD);
+  const tablesAt = align(outAt + outH * rowLength + PAD);
+  const txAt = tablesAt;
+  const tyAt = txAt + (2 + tx.taps) * outW * 4;
+  const end = tyAt + (2 + ty.taps) * outH * 4;
+  const grow = Math.ceil((end - k.memory.buffer.byteLength) / 65536);
+  if (grow > 0) k.memory.grow(grow);
+  const heap = new Uint8Array(k.memory.buffer);
+  const words = new Int32Array(k.memory.buffer);
+  heap.set(src.subarray(top * stride, (top + rows) * stride), srcAt);
+  const putTaps = (at: number, t: FixedTaps) => {
+    const n = t.first.length;
+    words.set(t.first, at >> 2);
+    words.set(t.size, (at >> 2) + n);
+    words.set(t.weight, (at >> 2) + 2 * n);
+  };
+  putTaps(txAt, tx);
+  putTaps(tyAt, ty);
+  const tab = (at: number, n: number) => [at, at + 4 * n, at + 8 * n] as const;
+  const [xFirst, xSize, xWeight] = tab(txAt, outW);
+  const [yFirst, ySize, yWeight] = tab(tyAt, outH);
+  k.across(srcAt + left * 3, stride, rows, outW, tx.taps, xFirst, xSize, xWeight, tmpAt);
+  k.down(tmpAt, rowLength, outH, ty.taps, yFirst, ySize, yWeight, outAt);
+  const bytes = heap.subarray(outAt, outAt + outH * rowLength);
+  const tables = sink.tables;
+  if (!tables) return bytes.slice();
+  const floats = new Float32Array(outH * rowLength);
+  const [t0, t1, t2] = tables;
+  for (let y = 0; y < outH; y++) {
+    const o = y * rowLength;
+    if (sink.flip) {
+      for (let x = o, q = o + rowLength - 3; q >= o; x += 3, q -= 3) {
+        floats[q] = t0[bytes[x]];
+        floats[q + 1] = t1[bytes[x + 1]];
+        floats[q + 2] = t2[bytes[x + 2]];
+      }
+    } else {
+      for (let x = o; x < o + rowLength; x += 3) {
+        floats[x] = t0[bytes[x]];
+        floats[x + 1] = t1[bytes[x + 1]];
+        floats[x + 2] = t2[bytes[x + 2]];
+      }
+    }
+  }
+  return floats;
+}
+
 /**
  * Resamples the `height × width` window at (`top`, `left`) of a uint8 HWC image (`w` pixels
  * a row, `c` channels) to `outH × outW` in Pillow's 8-bit fixed point (`Image.resize`),
  * horizontal pass first into 8-bit rows, then vertical, exactly as Pillow 9 computes it for
- * a cropped copy. Returns bytes, or floats through `sink`'s tables (mirrored if asked).
+ * a cropped copy. Returns bytes, or floats through `sink`'s tables (mirrored if asked). RGB
+ * runs in WebAssembly with 128-bit SIMD where the engine has it, with the same results.
  */
 export function pillowResample(
   src: Uint8Array,
@@ -250,6 +365,9 @@ export function pillowResample(
   const rowFirst = ty.first[0];
   const rowEnd = ty.first[outH - 1] + ty.size[outH - 1];
   for (let y = 0; y < outH; y++) ty.first[y] -= rowFirst;
+  const kernel = c === 3 ? simdKernel() : null;
+  if (kernel)
+    return simdResample(kernel, src, w, top + rowFirst, left, rowEnd - rowFirst, tx, ty, sink);
   const rowLength = outW * c;
   const tmp = scratchBytes((rowEnd - rowFirst) * rowLength);
   across(src, w * c, top + rowFirst, left, rowEnd - rowFirst, c, tx, tmp);

@@ -6,6 +6,7 @@ import { Compose, Lambda } from './compose.js';
 import { crop, hflip, normalize, pad, resize, toFloat } from './functional.js';
 import { Normalize } from './normalize.js';
 import { Pad } from './pad.js';
+import { pillowResample, useSimdResample } from './pillow-resample.js';
 import { RandomCrop } from './random-crop.js';
 import { RandomHorizontalFlip } from './random-horizontal-flip.js';
 import { RandomResizedCrop } from './random-resized-crop.js';
@@ -206,6 +207,44 @@ describe('random transforms', () => {
     const a = new Compose(recipe(new Generator(2), 8, 3, 0.5)).apply(floats);
     const b = recipe(new Generator(2), 8, 3, 0.5).reduce((img, t) => t.apply(img), floats);
     expect(a.image).toEqual(b.image);
+  });
+
+  it("Pillow's resampling gives the same bytes in WebAssembly SIMD and in JavaScript", () => {
+    const [h, w] = [61, 83];
+    const src = Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 2654435761) >>> 24);
+    const g = new Generator(11);
+    const tables = [0.2, 0.3, 0.4].map((m) =>
+      Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / 0.25),
+    );
+    try {
+      for (let k = 0; k < 60; k++) {
+        const box = RandomResizedCrop.getParams(h, w, [0.05, 1], [0.5, 2], g);
+        const [outH, outW] = [1 + g.randint(70), 1 + g.randint(70)];
+        const sink = k % 3 === 0 ? {} : { tables, flip: k % 3 === 1 };
+        const run = () =>
+          pillowResample(
+            src,
+            w,
+            3,
+            box.top,
+            box.left,
+            box.height,
+            box.width,
+            outH,
+            outW,
+            'bilinear',
+            sink,
+          );
+        expect(useSimdResample(true)).toBe(true); // Node has WebAssembly SIMD
+        const simd = run();
+        useSimdResample(false);
+        const js = run();
+        expect(simd.length).toBe(outH * outW * 3);
+        expect(simd).toEqual(js);
+      }
+    } finally {
+      useSimdResample(true);
+    }
   });
 
   it('transforms never write into their input', () => {
