@@ -233,6 +233,7 @@ interface SimdKernel {
   memory: WebAssembly.Memory;
   across: Pass;
   down: Pass;
+  lookup: Pass;
 }
 
 let simd: SimdKernel | null | undefined;
@@ -249,6 +250,7 @@ function simdKernel(): SimdKernel | null {
         memory: exports.memory as WebAssembly.Memory,
         across: exports.across as Pass,
         down: exports.down as Pass,
+        lookup: exports.lookup as Pass,
       };
     }
   } catch {
@@ -289,14 +291,15 @@ function simdResample(
   const outH = ty.first.length;
   const rowLength = outW * 3;
   const align = (n: number) => (n + 15) & ~15;
-  // Layout: source rows | horizontal result | output | tap tables.
+  // Layout: source rows | horizontal result | output | tap tables | float tables | floats.
   const srcAt = 0;
   const tmpAt = align(srcAt + rows * stride + PAD);
   const outAt = align(tmpAt + rows * rowLength + PAD);
-  const tablesAt = align(outAt + outH * rowLength + PAD);
-  const txAt = tablesAt;
+  const txAt = align(outAt + outH * rowLength + PAD);
   const tyAt = txAt + (2 + tx.taps) * outW * 4;
-  const end = tyAt + (2 + ty.taps) * outH * 4;
+  const floatTablesAt = align(tyAt + (2 + ty.taps) * outH * 4);
+  const floatsAt = floatTablesAt + 3 * 256 * 4;
+  const end = floatsAt + outH * rowLength * 4;
   const grow = Math.ceil((end - k.memory.buffer.byteLength) / 65536);
   if (grow > 0) k.memory.grow(grow);
   const heap = new Uint8Array(k.memory.buffer);
@@ -315,28 +318,12 @@ function simdResample(
   const [yFirst, ySize, yWeight] = tab(tyAt, outH);
   k.across(srcAt + left * 3, stride, rows, outW, tx.taps, xFirst, xSize, xWeight, tmpAt);
   k.down(tmpAt, rowLength, outH, ty.taps, yFirst, ySize, yWeight, outAt);
-  const bytes = heap.subarray(outAt, outAt + outH * rowLength);
   const tables = sink.tables;
-  if (!tables) return bytes.slice();
-  const floats = new Float32Array(outH * rowLength);
-  const [t0, t1, t2] = tables;
-  for (let y = 0; y < outH; y++) {
-    const o = y * rowLength;
-    if (sink.flip) {
-      for (let x = o, q = o + rowLength - 3; q >= o; x += 3, q -= 3) {
-        floats[q] = t0[bytes[x]];
-        floats[q + 1] = t1[bytes[x + 1]];
-        floats[q + 2] = t2[bytes[x + 2]];
-      }
-    } else {
-      for (let x = o; x < o + rowLength; x += 3) {
-        floats[x] = t0[bytes[x]];
-        floats[x + 1] = t1[bytes[x + 1]];
-        floats[x + 2] = t2[bytes[x + 2]];
-      }
-    }
-  }
-  return floats;
+  if (!tables) return heap.slice(outAt, outAt + outH * rowLength);
+  const floatTables = new Float32Array(k.memory.buffer, floatTablesAt, 3 * 256);
+  for (let ch = 0; ch < 3; ch++) floatTables.set(tables[ch], ch * 256);
+  k.lookup(outAt, outH, rowLength, floatTablesAt, sink.flip ? 1 : 0, floatsAt);
+  return new Float32Array(k.memory.buffer, floatsAt, outH * rowLength).slice();
 }
 
 /**

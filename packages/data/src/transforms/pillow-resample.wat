@@ -56,6 +56,38 @@
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rowLoop))))
 
+  ;; Bytes to floats through one 256-entry f32 table per channel (`tables`, three in a row),
+;; `rows` rows of `rowLength` RGB bytes from `src` to `dst`, each row mirrored if `flip`.
+(func (export "lookup")
+    (param $src i32) (param $rows i32) (param $rowLength i32) (param $tables i32)
+    (param $flip i32) (param $dst i32)
+    (local $y i32) (local $s i32) (local $end i32) (local $q i32) (local $step i32)
+    (block $rowsDone
+      (loop $rowLoop
+        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $s (i32.add (local.get $src) (i32.mul (local.get $y) (local.get $rowLength))))
+        (local.set $end (i32.add (local.get $s) (local.get $rowLength)))
+        (local.set $q (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $y) (local.get $rowLength)) (i32.const 2))))
+        (local.set $step (i32.const 12))
+        (if (local.get $flip)
+          (then
+            (local.set $q (i32.add (local.get $q) (i32.shl (i32.sub (local.get $rowLength) (i32.const 3)) (i32.const 2))))
+            (local.set $step (i32.const -12))))
+        (block $colsDone
+          (loop $colLoop
+            (br_if $colsDone (i32.ge_u (local.get $s) (local.get $end)))
+            (f32.store (local.get $q)
+              (f32.load (i32.add (local.get $tables) (i32.shl (i32.load8_u (local.get $s)) (i32.const 2)))))
+            (f32.store offset=4 (local.get $q)
+              (f32.load offset=1024 (i32.add (local.get $tables) (i32.shl (i32.load8_u offset=1 (local.get $s)) (i32.const 2)))))
+            (f32.store offset=8 (local.get $q)
+              (f32.load offset=2048 (i32.add (local.get $tables) (i32.shl (i32.load8_u offset=2 (local.get $s)) (i32.const 2)))))
+            (local.set $s (i32.add (local.get $s) (i32.const 3)))
+            (local.set $q (i32.add (local.get $q) (local.get $step)))
+            (br $colLoop)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowLoop))))
+
   ;; Vertical pass: `outH` rows of `rowLength` bytes at `dst`, row y the weighted sum of
   ;; size[y] rows of `src` from row first[y]. Sixteen bytes at a time, in four i32x4.
   (func (export "down")
