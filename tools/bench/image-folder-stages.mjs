@@ -15,7 +15,6 @@ const dist = (p) => new URL(`../../packages/${p}`, import.meta.url).href;
 const require = createRequire(fileURLToPath(dist('data/package.json')));
 const tf = await import(require.resolve('@tensorflow/tfjs-core'));
 await import(require.resolve('@tensorflow/tfjs-backend-cpu'));
-const sharp = require('sharp');
 const core = await import(dist('core/dist/index.js'));
 const data = await import(dist('data/dist/index.js'));
 const dataNode = await import(dist('data/dist/node/index.js'));
