@@ -268,6 +268,9 @@ export function useSimdResample(enabled: boolean): boolean {
   return simdKernel() !== null;
 }
 
+/** The most the SIMD path takes of the module's memory (which never shrinks), in bytes. */
+const SIMD_MEMORY_LIMIT = 64 * 2 ** 20;
+
 /** Room for the passes to read and write past their ends, as pillow-resample.wat allows. */
 const PAD = 16;
 
@@ -285,10 +288,12 @@ function simdResample(
   tx: FixedTaps,
   ty: FixedTaps,
   sink: ResampleSink,
-): Uint8Array | Float32Array {
+): Uint8Array | Float32Array | undefined {
   const stride = w * 3;
   const outW = tx.first.length;
   const outH = ty.first.length;
+  // Past this the module's memory would stay large for good: such pictures run in JavaScript.
+  if (rows * (stride + outW * 3) + outW * outH * 15 > SIMD_MEMORY_LIMIT) return undefined;
   const rowLength = outW * 3;
   const align = (n: number) => (n + 15) & ~15;
   // Layout: source rows | horizontal result | output | tap tables | float tables | floats.
@@ -331,7 +336,8 @@ function simdResample(
  * a row, `c` channels) to `outH × outW` in Pillow's 8-bit fixed point (`Image.resize`),
  * horizontal pass first into 8-bit rows, then vertical, exactly as Pillow 9 computes it for
  * a cropped copy. Returns bytes, or floats through `sink`'s tables (mirrored if asked). RGB
- * runs in WebAssembly with 128-bit SIMD where the engine has it, with the same results.
+ * runs in WebAssembly with 128-bit SIMD where the engine has it (up to 64 MiB of work memory),
+ * with the same results.
  */
 export function pillowResample(
   src: Uint8Array,
@@ -353,8 +359,9 @@ export function pillowResample(
   const rowEnd = ty.first[outH - 1] + ty.size[outH - 1];
   for (let y = 0; y < outH; y++) ty.first[y] -= rowFirst;
   const kernel = c === 3 ? simdKernel() : null;
-  if (kernel)
-    return simdResample(kernel, src, w, top + rowFirst, left, rowEnd - rowFirst, tx, ty, sink);
+  const viaSimd =
+    kernel && simdResample(kernel, src, w, top + rowFirst, left, rowEnd - rowFirst, tx, ty, sink);
+  if (viaSimd) return viaSimd;
   const rowLength = outW * c;
   const tmp = scratchBytes((rowEnd - rowFirst) * rowLength);
   across(src, w * c, top + rowFirst, left, rowEnd - rowFirst, c, tx, tmp);
