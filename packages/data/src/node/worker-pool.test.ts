@@ -16,14 +16,23 @@ import { Generator } from '@resnet-ts/core';
 import { loadImageFolder } from './node/image-folder.js';
 import { RandomCrop } from './transforms/random-crop.js';
 import { RandomHorizontalFlip } from './transforms/random-horizontal-flip.js';
+import { RandomResizedCrop } from './transforms/random-resized-crop.js';
+import { ToTensor } from './transforms/to-tensor.js';
+import { Normalize } from './transforms/normalize.js';
 import { Compose } from './transforms/compose.js';
-export async function createDataset({ root, skip }) {
+export async function createDataset({ root, skip, recipe }) {
   const generator = new Generator(0);
   const dataset = await loadImageFolder(root, { onBadFile: skip ? 'skip' : 'error' });
-  dataset.transform = new Compose([
-    new RandomCrop(2, { generator }),
-    new RandomHorizontalFlip(0.5, { generator }),
-  ]);
+  dataset.transform = new Compose(
+    recipe
+      ? [
+          new RandomResizedCrop(3, { antialias: true, generator }),
+          new RandomHorizontalFlip(0.5, { generator }),
+          new ToTensor(),
+          new Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+      : [new RandomCrop(2, { generator }), new RandomHorizontalFlip(0.5, { generator })],
+  );
   return { dataset, generator };
 }
 `;
@@ -106,19 +115,31 @@ describe('WorkerPoolDataset', () => {
       [16, 5, 9],
       [8, 6, 11],
     ];
-    const open = () =>
-      WorkerPoolDataset.open(module, { numWorkers: 2, seed: 5, args: { root, skip: true } });
-    const [packedPool, samplePool] = await Promise.all([open(), open()]);
-    try {
-      for (const indices of batches) {
-        const packed = await packedPool.getPackedBatch(indices);
-        const want = packImages(await Promise.all(indices.map((i) => samplePool.get(i))));
-        expect(packed.shape).toEqual([3, 2, 2, 3]);
-        expect(packed.y).toEqual(want.y);
-        expect(packed.x).toEqual(want.x);
+    // A crop and flip (copied into the batch), and the ImageNet recipe, which writes its
+    // floats into the batch itself.
+    for (const [recipe, side] of [
+      [false, 2],
+      [true, 3],
+    ] as const) {
+      const open = () =>
+        WorkerPoolDataset.open(module, {
+          numWorkers: 2,
+          seed: 5,
+          args: { root, skip: true, recipe },
+        });
+      const [packedPool, samplePool] = await Promise.all([open(), open()]);
+      try {
+        for (const indices of batches) {
+          const packed = await packedPool.getPackedBatch(indices);
+          const want = packImages(await Promise.all(indices.map((i) => samplePool.get(i))));
+          expect(packed.shape).toEqual([3, side, side, 3]);
+          expect(packed.y).toEqual(want.y);
+          expect(packed.x).toEqual(want.x);
+          expect(packed.x.some((v) => v !== 0)).toBe(true);
+        }
+      } finally {
+        await Promise.all([packedPool.close(), samplePool.close()]);
       }
-    } finally {
-      await Promise.all([packedPool.close(), samplePool.close()]);
     }
   });
 

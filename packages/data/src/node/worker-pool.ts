@@ -60,12 +60,15 @@ const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e &
       const s = await sample;
       let image = s.image;
       if (m.out && image.length === m.size && String(s.shape) === String(m.shape)) {
-        // Straight into the batch the loader shares with the workers: nothing to transfer.
-        new Float32Array(m.out, m.offset * 4, m.size).set(image);
+        // Straight into the batch the loader shares with the workers: nothing to transfer
+        // (and nothing to copy when the transform wrote its result there already).
+        if (image.buffer !== m.out || image.byteOffset !== m.offset * 4) {
+          new Float32Array(m.out, m.offset * 4, m.size).set(image);
+        }
         parentPort.postMessage({ type: 'written', id: m.id, label: s.label });
         return;
       }
-      if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
+      if (image.buffer instanceof SharedArrayBuffer || image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
       parentPort.postMessage({ type: 'sample', id: m.id, image, shape: s.shape, label: s.label }, [image.buffer]);
     } catch (e) {
       parentPort.postMessage({ type: 'error', id: m.id, ...fail(e) });
@@ -78,7 +81,8 @@ const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e &
       // An ImageFolder decodes the next pictures while this one is transformed, and re-seeds
       // right before each transform, in order.
       let sample;
-      try { sample = dataset.getWith(m.index, reseed(m.seed)); } catch (e) { sample = Promise.reject(e); }
+      const out = m.out ? new Float32Array(m.out, m.offset * 4, m.size) : undefined;
+      try { sample = dataset.getWith(m.index, reseed(m.seed), out); } catch (e) { sample = Promise.reject(e); }
       reply(m, sample);
       return;
     }

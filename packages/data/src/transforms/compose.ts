@@ -91,11 +91,11 @@ class ResizedCropFlipScale implements Transform {
     private readonly steps: readonly Transform[],
   ) {}
 
-  apply(input: HWCImage): HWCImage {
+  apply(input: HWCImage, out?: Float32Array): HWCImage {
     if (!(input.image instanceof Uint8Array)) {
-      let out = input;
-      for (const t of this.steps) out = t.apply(out);
-      return out;
+      let result = input;
+      for (const t of this.steps) result = t.apply(result);
+      return result;
     }
     const [h, w, c] = input.shape;
     const { crop } = this;
@@ -114,7 +114,7 @@ class ResizedCropFlipScale implements Transform {
       outH,
       outW,
       'bilinear',
-      { tables, flip },
+      { tables, flip, out },
     );
     return { image, shape: [outH, outW, c] };
   }
@@ -165,10 +165,12 @@ export class Compose implements Transform {
     this.steps = fuse(transforms);
   }
 
-  apply(input: HWCImage): HWCImage {
-    let out = input;
-    for (const t of this.steps) out = t.apply(out);
-    return out;
+  apply(input: HWCImage, out?: Float32Array): HWCImage {
+    let result = input;
+    const last = this.steps.length - 1;
+    for (let i = 0; i <= last; i++)
+      result = this.steps[i].apply(result, i === last ? out : undefined);
+    return result;
   }
 }
 

@@ -139,6 +139,8 @@ export interface ResampleSink {
   tables?: readonly Float32Array[];
   /** Mirror left to right. */
   flip?: boolean;
+  /** Where to write the floats when it has exactly their length; a new array otherwise. */
+  out?: Float32Array;
 }
 
 /**
@@ -157,7 +159,7 @@ function down(
   const { taps, first, size, weight } = t;
   const tables = sink.tables;
   const bytes = tables ? scratchRow(rowLength) : new Uint8ClampedArray(outH * rowLength);
-  const floats = tables ? new Float32Array(outH * rowLength) : undefined;
+  const floats = tables ? floatsFor(outH * rowLength, sink.out) : undefined;
   const k = new Int32Array(taps);
   const outW = rowLength / c;
   for (let y = 0; y < outH; y++) {
@@ -217,6 +219,11 @@ function down(
     }
   }
   return floats ?? new Uint8Array(bytes.buffer, 0, outH * rowLength);
+}
+
+/** `out` when it has exactly `n` values, else a new array. */
+function floatsFor(n: number, out: Float32Array | undefined): Float32Array {
+  return out?.length === n ? out : new Float32Array(n);
 }
 
 let row = new Uint8ClampedArray(0);
@@ -328,7 +335,10 @@ function simdResample(
   const floatTables = new Float32Array(k.memory.buffer, floatTablesAt, 3 * 256);
   for (let ch = 0; ch < 3; ch++) floatTables.set(tables[ch], ch * 256);
   k.lookup(outAt, outH, rowLength, floatTablesAt, sink.flip ? 1 : 0, floatsAt);
-  return new Float32Array(k.memory.buffer, floatsAt, outH * rowLength).slice();
+  const floats = new Float32Array(k.memory.buffer, floatsAt, outH * rowLength);
+  if (sink.out?.length !== floats.length) return floats.slice();
+  sink.out.set(floats);
+  return sink.out;
 }
 
 /**
