@@ -8,7 +8,8 @@
 // DataLoader, prefetch 2) and torchvision (ImageFolder + DataLoader(num_workers=--workers),
 // /usr/bin/python3 with Debian's python3-torchvision), each one epoch of decode +
 // RandomResizedCrop(224) + flip + ToTensor + Normalize per round after a warm-up epoch. Prints
-// the best images/s of each and the ratio resnet-ts / torchvision.
+// images/s and CPU time per image (all threads or processes of each side) per round, then the
+// ratio resnet-ts / torchvision of the best and of the median rounds, and the load average.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -76,13 +77,18 @@ async function ours(root) {
   try {
     const loader = new data.DataLoader(pool, { batchSize: BATCH, shuffle: true, seed: 0 });
     const epoch = async () => {
+      const c = process.cpuUsage(); // every thread of the process: main, workers, decoders
       const t = performance.now();
       let n = 0;
       for await (const { x, y } of loader) {
         n += x.shape[0];
         tf.dispose([x, y]);
       }
-      return n / ((performance.now() - t) / 1000);
+      const cpu = process.cpuUsage(c);
+      return {
+        rate: n / ((performance.now() - t) / 1000),
+        cpuPerImage: (cpu.user + cpu.system) / 1e6 / n,
+      };
     };
     await epoch(); // warm-up: workers' JIT, file cache
     return await epoch();
@@ -107,7 +113,11 @@ function torchvision(root) {
   const out = JSON.parse(
     execFileSync('/usr/bin/python3', args, { encoding: 'utf8' }).trim().split('\n').at(-1) ?? '{}',
   );
-  return { rate: out.images_per_s[1], version: out.torchvision };
+  return {
+    rate: out.images_per_s[1],
+    cpuPerImage: out.cpu_s_per_image[1],
+    version: out.torchvision,
+  };
 }
 
 await tf.setBackend('cpu');
@@ -130,23 +140,40 @@ let version = '';
 for (let r = 0; r < ROUNDS; r++) {
   mine.push(await ours(root));
   const t = torchvision(root);
-  theirs.push(t.rate);
+  theirs.push(t);
   version = t.version;
   console.log(
-    `round ${r + 1}: resnet-ts ${mine[r].toFixed(1)} img/s, torchvision ${theirs[r].toFixed(1)} img/s`,
+    `round ${r + 1}: resnet-ts ${mine[r].rate.toFixed(1)} img/s (${(mine[r].cpuPerImage * 1000).toFixed(2)} CPU-ms/img), ` +
+      `torchvision ${t.rate.toFixed(1)} img/s (${(t.cpuPerImage * 1000).toFixed(2)} CPU-ms/img)`,
   );
 }
 const best = (xs) => Math.max(...xs);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const rates = (xs) => xs.map((x) => x.rate);
+const perCpu = (xs) => xs.map((x) => 1 / x.cpuPerImage);
+const round1 = (v) => Number(v.toFixed(1));
 const result = {
   pipeline: `decode + ${plainCrop ? 'RandomCrop' : 'RandomResizedCrop'}(224) + flip + ToTensor + Normalize`,
   images: IMAGES,
   workers: WORKERS,
-  resnetTs: Number(best(mine).toFixed(1)),
-  torchvision: Number(best(theirs).toFixed(1)),
+  rounds: ROUNDS,
+  resnetTs: round1(best(rates(mine))),
+  torchvision: round1(best(rates(theirs))),
   torchvisionVersion: version,
-  ratio: Number((best(mine) / best(theirs)).toFixed(2)),
+  ratio: Number((best(rates(mine)) / best(rates(theirs))).toFixed(2)),
+  ratioOfMedians: Number((median(rates(mine)) / median(rates(theirs))).toFixed(2)),
+  imagesPerCpuSecond: {
+    resnetTs: round1(median(perCpu(mine))),
+    torchvision: round1(median(perCpu(theirs))),
+  },
+  loadAverage: loadavg().map((l) => Number(l.toFixed(1))),
 };
 console.log(
-  `resnet-ts / torchvision ${version}: ${result.ratio}× (${result.resnetTs} vs ${result.torchvision} images/s)`,
+  `resnet-ts / torchvision ${version}: ${result.ratio}× best (${result.resnetTs} vs ${result.torchvision} images/s), ` +
+    `${result.ratioOfMedians}× median; images per CPU-second ${result.imagesPerCpuSecond.resnetTs} vs ` +
+    `${result.imagesPerCpuSecond.torchvision}; load ${result.loadAverage.join(' ')}`,
 );
 console.log(JSON.stringify(result));

@@ -39,6 +39,15 @@ export interface DataLoaderOptions<T, B> {
   prefetch?: number;
 }
 
+/**
+ * A dataset that packs whole image batches itself (a Node worker pool writing into shared
+ * memory); a {@link DataLoader} without `collate` asks it for batches instead of samples.
+ */
+export interface PackedBatchSource {
+  /** The samples at `indices` as `packImages` would pack them. */
+  getPackedBatch(indices: readonly number[]): Promise<PackedBatch>;
+}
+
 type Ready<T> = { packed: PackedBatch } | { samples: T[] };
 /** A batch being prepared: ready, or still awaiting samples of an asynchronous dataset. */
 type Prepared<T> = Ready<T> | { pending: Promise<Ready<T>> };
@@ -205,6 +214,13 @@ class EpochIterator<T, B> implements AsyncIterator<B> {
     if (step.done) {
       this.exhausted = true;
       return false;
+    }
+    const source = this.dataset as Partial<PackedBatchSource>;
+    if (!this.collate && typeof source.getPackedBatch === 'function') {
+      const pending = source.getPackedBatch(step.value).then((packed) => ({ packed }));
+      pending.catch(noop); // reported when the consumer reaches this batch
+      this.queue.push({ pending });
+      return true;
     }
     const samples = step.value.map((i) => this.dataset.get(i));
     if (samples.some(isThenable)) {

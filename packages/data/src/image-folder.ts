@@ -159,21 +159,26 @@ export class ImageFolder<F = string> implements Dataset<Promise<ImageSample>> {
   /**
    * `get(index)`, running `beforeTransform` right before this sample's transform (in request
    * order, like the transforms): how a worker pool re-seeds the transforms' generator per
-   * sample while decoding several pictures at once.
+   * sample while decoding several pictures at once. `out` is passed to the transform (see
+   * {@link Transform.apply}).
    */
-  getWith(index: number, beforeTransform: (() => void) | undefined): Promise<ImageSample> {
+  getWith(
+    index: number,
+    beforeTransform: (() => void) | undefined,
+    out?: Float32Array,
+  ): Promise<ImageSample> {
     checkIndex(index, this.samples.length, 'ImageFolder');
     const [file, label] = this.samples[index];
     const decoded = this.load(file);
     // Decoding overlaps; the transform waits for the previous sample's, so random draws are
     // made in request order whatever order the decoders finish in.
-    const out = Promise.all([decoded, this.previous]).then(([image]) => {
+    const sample = Promise.all([decoded, this.previous]).then(([image]) => {
       beforeTransform?.();
-      const t = this.transform ? this.transform.apply(image) : image;
+      const t = this.transform ? this.transform.apply(image, out) : image;
       return { image: t.image, shape: t.shape, label };
     });
-    this.previous = out.catch(() => undefined);
-    return out;
+    this.previous = sample.catch(() => undefined);
+    return sample;
   }
 
   /**

@@ -36,6 +36,7 @@ export {
   type BatchSamplerLike,
   DataLoader,
   type DataLoaderOptions,
+  type PackedBatchSource,
 } from './data-loader.js';
 export { ConcatDataset, type Dataset, firstN, randomSplit, Subset } from './dataset.js';
 export { DatasetFileError, ImageFileError } from './errors.js';

@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { packImages } from '../collate.js';
 import { DataLoader } from '../data-loader.js';
 import { bundleModule } from '../testing/isolated.js';
 import { loadImageFolder } from './image-folder.js';
@@ -15,14 +16,23 @@ import { Generator } from '@resnet-ts/core';
 import { loadImageFolder } from './node/image-folder.js';
 import { RandomCrop } from './transforms/random-crop.js';
 import { RandomHorizontalFlip } from './transforms/random-horizontal-flip.js';
+import { RandomResizedCrop } from './transforms/random-resized-crop.js';
+import { ToTensor } from './transforms/to-tensor.js';
+import { Normalize } from './transforms/normalize.js';
 import { Compose } from './transforms/compose.js';
-export async function createDataset({ root, skip }) {
+export async function createDataset({ root, skip, recipe }) {
   const generator = new Generator(0);
   const dataset = await loadImageFolder(root, { onBadFile: skip ? 'skip' : 'error' });
-  dataset.transform = new Compose([
-    new RandomCrop(2, { generator }),
-    new RandomHorizontalFlip(0.5, { generator }),
-  ]);
+  dataset.transform = new Compose(
+    recipe
+      ? [
+          new RandomResizedCrop(3, { antialias: true, generator }),
+          new RandomHorizontalFlip(0.5, { generator }),
+          new ToTensor(),
+          new Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        ]
+      : [new RandomCrop(2, { generator }), new RandomHorizontalFlip(0.5, { generator })],
+  );
   return { dataset, generator };
 }
 `;
@@ -96,6 +106,74 @@ describe('WorkerPoolDataset', () => {
     const one = await draws(1);
     expect(new Set(one).size).toBeGreaterThan(4);
     expect(await draws(3)).toEqual(one);
+  });
+
+  it('packs batches in shared memory with the values and labels get() gives', async () => {
+    const batches = [
+      [3, 0, 7],
+      [1, 2, 4],
+      [16, 5, 9],
+      [8, 6, 11],
+    ];
+    // A crop and flip (copied into the batch), and the ImageNet recipe, which writes its
+    // floats into the batch itself.
+    for (const [recipe, side] of [
+      [false, 2],
+      [true, 3],
+    ] as const) {
+      const open = () =>
+        WorkerPoolDataset.open(module, {
+          numWorkers: 2,
+          seed: 5,
+          args: { root, skip: true, recipe },
+        });
+      const [packedPool, samplePool] = await Promise.all([open(), open()]);
+      try {
+        for (const indices of batches) {
+          const packed = await packedPool.getPackedBatch(indices);
+          const want = packImages(await Promise.all(indices.map((i) => samplePool.get(i))));
+          expect(packed.shape).toEqual([3, side, side, 3]);
+          expect(packed.y).toEqual(want.y);
+          expect(packed.x).toEqual(want.x);
+          expect(packed.x.some((v) => v !== 0)).toBe(true);
+        }
+      } finally {
+        await Promise.all([packedPool.close(), samplePool.close()]);
+      }
+    }
+  });
+
+  it('collates a packed batch whose samples change shape as get() would, naming them', async () => {
+    const sized = pathToFileURL(
+      await bundleModule(
+        'worker-sized',
+        `export function createDataset() {
+           const get = (i) => {
+             const side = i < 4 ? 2 : i === 7 ? 3 : 1;
+             return { image: new Uint8Array(side * side).fill(i), shape: [side, side, 1], label: i };
+           };
+           return { dataset: { length: 8, get } };
+         }`,
+      ),
+    );
+    const pool = await WorkerPoolDataset.open(sized, { numWorkers: 2 });
+    try {
+      expect((await pool.getPackedBatch([0, 1])).x).toEqual(
+        Float32Array.of(0, 0, 0, 0, 1, 1, 1, 1),
+      );
+      // Shared memory from here on; the uint8 pixels become float32 as packImages makes them.
+      const next = await pool.getPackedBatch([3, 2]);
+      expect(next.x).toEqual(Float32Array.of(3, 3, 3, 3, 2, 2, 2, 2));
+      expect(next.y).toEqual(Int32Array.of(3, 2));
+      await expect(pool.getPackedBatch([2, 5])).rejects.toThrow(
+        /different shapes: sample 0 is \[2,2,1\], sample 1 is \[1,1,1\]/,
+      );
+      const whole = await pool.getPackedBatch([5, 6]);
+      expect(whole.shape).toEqual([2, 1, 1, 1]);
+      expect(whole.x).toEqual(Float32Array.of(5, 6));
+    } finally {
+      await pool.close();
+    }
   });
 
   it("passes a worker's error on, naming the file", async () => {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { formatValue, Generator, ResnetError, ValueError } from '@resnet-ts/core';
+import { type PackedBatch, packImages } from '../collate.js';
 import { checkIndex, type Dataset } from '../dataset.js';
 import type { ImageSample } from '../sample.js';
 
@@ -58,7 +59,16 @@ const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e &
     try {
       const s = await sample;
       let image = s.image;
-      if (image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
+      if (m.out && image.length === m.size && String(s.shape) === String(m.shape)) {
+        // Straight into the batch the loader shares with the workers: nothing to transfer
+        // (and nothing to copy when the transform wrote its result there already).
+        if (image.buffer !== m.out || image.byteOffset !== m.offset * 4) {
+          new Float32Array(m.out, m.offset * 4, m.size).set(image);
+        }
+        parentPort.postMessage({ type: 'written', id: m.id, label: s.label });
+        return;
+      }
+      if (image.buffer instanceof SharedArrayBuffer || image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
       parentPort.postMessage({ type: 'sample', id: m.id, image, shape: s.shape, label: s.label }, [image.buffer]);
     } catch (e) {
       parentPort.postMessage({ type: 'error', id: m.id, ...fail(e) });
@@ -71,7 +81,8 @@ const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e &
       // An ImageFolder decodes the next pictures while this one is transformed, and re-seeds
       // right before each transform, in order.
       let sample;
-      try { sample = dataset.getWith(m.index, reseed(m.seed)); } catch (e) { sample = Promise.reject(e); }
+      const out = m.out ? new Float32Array(m.out, m.offset * 4, m.size) : undefined;
+      try { sample = dataset.getWith(m.index, reseed(m.seed), out); } catch (e) { sample = Promise.reject(e); }
       reply(m, sample);
       return;
     }
@@ -85,9 +96,20 @@ const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e &
 })();
 `;
 
+/** A worker's answer: the sample, or its label once its pixels are written into a batch. */
+type Reply = ImageSample | { written: true; label: number };
+
 interface Pending {
-  resolve: (sample: ImageSample) => void;
+  resolve: (reply: Reply) => void;
   reject: (error: Error) => void;
+}
+
+/** Where a worker writes a sample's pixels as float32: `size` values from `offset` of `out`. */
+interface BatchSlot {
+  out: SharedArrayBuffer;
+  offset: number;
+  size: number;
+  shape: readonly number[];
 }
 
 interface PoolWorker {
@@ -113,6 +135,8 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
   readonly length: number;
   private readonly workers: PoolWorker[];
   private nextId = 0;
+  /** `[H, W, C]` of the samples, once a packed batch has shown it. */
+  private sampleShape: number[] | undefined;
 
   private constructor(workers: PoolWorker[], length: number, generator: Generator) {
     this.workers = workers;
@@ -178,15 +202,60 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
   }
 
   get(index: number): Promise<ImageSample> {
+    return this.request(index, undefined) as Promise<ImageSample>;
+  }
+
+  /**
+   * The samples at `indices` packed into one float32 batch, as `packImages` of their `get`s
+   * (same seeds, same values): once a batch has shown the samples' shape, the workers write
+   * each sample's pixels straight into a shared batch, so nothing is copied on this thread.
+   * A `DataLoader` without a `collate` reads batches this way.
+   */
+  async getPackedBatch(indices: readonly number[]): Promise<PackedBatch> {
+    const shape = this.sampleShape;
+    if (!shape) {
+      const samples = await Promise.all(indices.map((i) => this.get(i)));
+      const packed = packImages(samples);
+      this.sampleShape = packed.shape.slice(1);
+      return packed;
+    }
+    const size = shape[0] * shape[1] * shape[2];
+    const out = new SharedArrayBuffer(indices.length * size * 4);
+    const replies = await Promise.all(
+      indices.map((i, k) => this.request(i, { out, offset: k * size, size, shape })),
+    );
+    const x = new Float32Array(out);
+    if (replies.every((r) => 'written' in r)) {
+      return {
+        x,
+        shape: [indices.length, shape[0], shape[1], shape[2]],
+        y: Int32Array.from(replies, (r) => r.label),
+      };
+    }
+    // A sample of another shape: collate as get() would have, which names the odd one out.
+    const samples = replies.map(
+      (r, k): ImageSample =>
+        'written' in r
+          ? {
+              image: x.subarray(k * size, (k + 1) * size),
+              shape: [shape[0], shape[1], shape[2]],
+              label: r.label,
+            }
+          : r,
+    );
+    return packImages(samples);
+  }
+
+  private request(index: number, slot: BatchSlot | undefined): Promise<Reply> {
     checkIndex(index, this.length, 'WorkerPoolDataset');
     const seed = this.generator.nextUint32();
     // The least busy worker takes it; which one does not change the sample (see the class note).
     const target = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
-    return new Promise<ImageSample>((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       if (target.pending.size === 0) target.worker.ref(); // keep Node alive while a sample is owed
       target.pending.set(id, { resolve, reject });
-      target.worker.postMessage({ id, index, seed });
+      target.worker.postMessage({ id, index, seed, ...slot });
     });
   }
 
@@ -206,6 +275,7 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
       const p = settle(m.id);
       if (!p) return;
       if (m.type === 'sample') p.resolve({ image: m.image, shape: m.shape, label: m.label });
+      else if (m.type === 'written') p.resolve({ written: true, label: m.label });
       else p.reject(Object.assign(new WorkerSampleError(m.message), { name: m.name }));
     });
     const failAll = (why: string) => {

@@ -94,6 +94,14 @@ describe('torchvision 0.14 transforms (fixture from tools/fixtures/data/make-tor
     }
   });
 
+  it("antialiased bilinear resized crops of uint8 equal torchvision's PIL path exactly", () => {
+    // What torchvision's ImageFolder + RandomResizedCrop computes: PIL's 8-bit fixed point.
+    for (const c of fixture.pilResizedCrop) {
+      const t = new RandomResizedCrop(c.size as [number, number], { antialias: true });
+      expect(worstError(t.applyParams(u8, c), c.output)).toBe(0);
+    }
+  });
+
   it('RandomResizedCrop falls back to torchvision central crop after 10 misses', () => {
     for (const c of fixture.rrcFallback) {
       const g = new Generator(1);

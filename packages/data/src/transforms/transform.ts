@@ -6,5 +6,10 @@ import type { HWCImage } from '../sample.js';
  * datasets hand out views of their storage.
  */
 export interface Transform {
-  apply(input: HWCImage): HWCImage;
+  /**
+   * `out`, when given, is where the result may be written if it is float32 of exactly that
+   * length (a worker pool's slot in a shared batch); a transform that uses it returns an image
+   * whose pixels are `out`. Most transforms ignore it.
+   */
+  apply(input: HWCImage, out?: Float32Array): HWCImage;
 }

@@ -6,8 +6,10 @@ import { Compose, Lambda } from './compose.js';
 import { crop, hflip, normalize, pad, resize, toFloat } from './functional.js';
 import { Normalize } from './normalize.js';
 import { Pad } from './pad.js';
+import { pillowResample, useSimdResample } from './pillow-resample.js';
 import { RandomCrop } from './random-crop.js';
 import { RandomHorizontalFlip } from './random-horizontal-flip.js';
+import { RandomResizedCrop } from './random-resized-crop.js';
 import { Resize } from './resize.js';
 import { ToTensor } from './to-tensor.js';
 
@@ -161,6 +163,88 @@ describe('random transforms', () => {
     expect(new Compose(n).apply(gray).image).toEqual(n[1].apply(n[0].apply(gray)).image);
     const asFloat = toFloat(gray);
     expect(new Compose(n).apply(asFloat).image).toEqual(n[1].apply(n[0].apply(asFloat)).image);
+  });
+
+  it('Compose runs the ImageNet recipe as one pass with results and draws unchanged', () => {
+    const recipe = (g: Generator, size: number, c: number, p: number) => [
+      new RandomResizedCrop(size, { antialias: true, generator: g }),
+      new RandomHorizontalFlip(p, { generator: g }),
+      new ToTensor(),
+      c === 3
+        ? new Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+        : new Normalize([0.45], [0.226]),
+    ];
+    const picture = (h: number, w: number, c: number): HWCImage => ({
+      image: Uint8Array.from({ length: h * w * c }, (_, i) => (i * 2654435761) >>> 24),
+      shape: [h, w, c],
+    });
+    for (const [image, size] of [
+      [picture(37, 51, 3), 24],
+      [picture(20, 16, 3), 9],
+      [picture(30, 25, 1), 40],
+    ] as const) {
+      const copy = Uint8Array.from(image.image);
+      const c = image.shape[2];
+      // Never, always and sometimes flipped: both branches of the fused pass.
+      for (const p of [0, 1, 0.5]) {
+        const gFused = new Generator(5);
+        const fused = new Compose(recipe(gFused, size, c, p));
+        const gOne = new Generator(5);
+        const oneByOne = recipe(gOne, size, c, p);
+        for (let k = 0; k < 20; k++) {
+          const a = fused.apply(image);
+          const b = oneByOne.reduce((img, t) => t.apply(img), image);
+          expect(a.shape).toEqual(b.shape);
+          expect(a.image).toBeInstanceOf(Float32Array);
+          expect(a.image).toEqual(b.image);
+        }
+        expect(gFused.random()).toBe(gOne.random());
+      }
+      expect(image.image).toEqual(copy);
+    }
+    // Float pixels run the steps one by one.
+    const floats = toFloat(picture(12, 14, 3));
+    const a = new Compose(recipe(new Generator(2), 8, 3, 0.5)).apply(floats);
+    const b = recipe(new Generator(2), 8, 3, 0.5).reduce((img, t) => t.apply(img), floats);
+    expect(a.image).toEqual(b.image);
+  });
+
+  it("Pillow's resampling gives the same bytes in WebAssembly SIMD and in JavaScript", () => {
+    const [h, w] = [61, 83];
+    const src = Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 2654435761) >>> 24);
+    const g = new Generator(11);
+    const tables = [0.2, 0.3, 0.4].map((m) =>
+      Float32Array.from({ length: 256 }, (_, v) => (v / 255 - m) / 0.25),
+    );
+    try {
+      for (let k = 0; k < 60; k++) {
+        const box = RandomResizedCrop.getParams(h, w, [0.05, 1], [0.5, 2], g);
+        const [outH, outW] = [1 + g.randint(70), 1 + g.randint(70)];
+        const sink = k % 3 === 0 ? {} : { tables, flip: k % 3 === 1 };
+        const run = () =>
+          pillowResample(
+            src,
+            w,
+            3,
+            box.top,
+            box.left,
+            box.height,
+            box.width,
+            outH,
+            outW,
+            'bilinear',
+            sink,
+          );
+        expect(useSimdResample(true)).toBe(true); // Node has WebAssembly SIMD
+        const simd = run();
+        useSimdResample(false);
+        const js = run();
+        expect(simd.length).toBe(outH * outW * 3);
+        expect(simd).toEqual(js);
+      }
+    } finally {
+      useSimdResample(true);
+    }
   });
 
   it('transforms never write into their input', () => {
