@@ -468,6 +468,11 @@ async function droppedFolder(dt: DataTransfer): Promise<PickedFile[]> {
   const entries = Array.from(dt.items)
     .map((i) => i.webkitGetAsEntry())
     .filter((e): e is FileSystemEntry => e !== null);
+  // Without entries (a drop the browser does not describe as files and folders) there are
+  // no folders either: the files alone, which fromFiles then says hold no class folder.
+  if (entries.length === 0) {
+    return Array.from(dt.files, (file) => ({ file, path: `dropped/${file.name}` }));
+  }
   const prefix = entries.length === 1 && entries[0].isDirectory ? '' : 'dropped/';
   const out: PickedFile[] = [];
   const walk = async (entry: FileSystemEntry, dir: string): Promise<void> => {
