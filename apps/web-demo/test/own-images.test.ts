@@ -240,6 +240,45 @@ describe('your own images', () => {
     expect(session.problems).toEqual([]);
   });
 
+  it('trains a ResNet-18 and stops when asked, keeping what it learnt', async () => {
+    const { page } = session;
+    await page.getByTestId('oi-forget').click();
+    await waitFor(page, 'window.__ownImages.pretrainedMessage.includes("random weights")');
+    await page.locator('#oi-model').selectOption('resnet18');
+    await page.locator('#oi-size').fill('16');
+    await page.locator('#oi-epochs').fill('3');
+    // The page clicks Stop itself as the first batch reports (Train first resets the loss to
+    // a dash), so the run is surely mid-way.
+    await page.evaluate(() => {
+      const loss = document.getElementById('oi-loss')!;
+      let batches = 0;
+      const observer = new MutationObserver(() => {
+        if (++batches < 2) return;
+        observer.disconnect();
+        document.getElementById('oi-stop')!.click();
+      });
+      observer.observe(loss, { childList: true, characterData: true, subtree: true });
+    });
+    await page.getByTestId('oi-train').click();
+    await waitFor(page, 'window.__ownImages.state === "training"');
+    await waitFor(page, 'window.__ownImages.trained && window.__ownImages.state === "idle"');
+    const o = await own(page);
+    expect(o.trainMessage).toMatch(/^Stopped after 0 epochs \(\d+ steps?\)\./);
+    expect(o.epochs).toEqual([]);
+    const st = await download(page, 'oi-download', `${results}own-images-resnet18.safetensors`);
+    const header = safetensorsHeader(st);
+    expect(JSON.parse(header.__metadata__['resnet-ts']).model).toEqual({
+      name: 'resnet18',
+      inChannels: 3,
+      inputSize: 16,
+      numClasses: 3,
+      stem: 'cifar',
+    });
+    expect(header['fc.weight']).toMatchObject({ dtype: 'F32', shape: [512, 3] });
+    expect(o.errors).toEqual([]);
+    expect(session.problems).toEqual([]);
+  });
+
   it('captures webcam frames into named classes and reads them as a folder', async () => {
     const { page } = session;
     await page.locator('details.oi-webcam summary').click();
