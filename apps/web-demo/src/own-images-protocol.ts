@@ -70,7 +70,13 @@ export type FromOwnWorker =
   | { type: 'state'; state: OwnState; message?: string }
   | ({ type: 'folder' } & FolderSummary)
   | { type: 'folderError'; message: string }
-  | { type: 'pretrained'; ok: boolean; message: string }
+  | {
+      type: 'pretrained';
+      ok: boolean;
+      message: string;
+      /** The weights file training will start from, or null for random weights. */
+      startsFrom: string | null;
+    }
   | { type: 'batch'; step: number; epoch: number; steps: number; loss: number }
   | {
       type: 'epoch';

@@ -110,7 +110,12 @@ async function handle(msg: Exclude<ToOwnWorker, { type: 'stop' }>): Promise<void
       return keepPretrained(msg.bytes, msg.fileName);
     case 'forgetPretrained':
       pretrained = null;
-      send({ type: 'pretrained', ok: true, message: 'Training will start from random weights.' });
+      send({
+        type: 'pretrained',
+        ok: true,
+        message: 'Training will start from random weights.',
+        startsFrom: null,
+      });
       return;
     case 'train':
       return train(msg.config);
@@ -165,6 +170,7 @@ function keepPretrained(bytes: Uint8Array, fileName: string): void {
       type: 'pretrained',
       ok: false,
       message: `${fileName}: this looks like ${sniffed.looksLike}, not weights. Training will start from ${pretrained ? pretrained.fileName : 'random weights'}.`,
+      startsFrom: pretrained?.fileName ?? null,
     });
     return;
   }
@@ -173,6 +179,7 @@ function keepPretrained(bytes: Uint8Array, fileName: string): void {
     type: 'pretrained',
     ok: true,
     message: `Training will start from ${fileName} (${sniffed.format}), with a new head for your classes.`,
+    startsFrom: fileName,
   });
 }
 

@@ -120,6 +120,8 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
 
   let worker: Worker | null = null;
   let hasFolder = false;
+  /** The pretrained file training starts from, as the worker last said; null: random weights. */
+  let startsFrom: string | null = null;
   let totalEpochs = 1;
   let predictId = 0;
   /** Object URLs of the thumbnails shown, revoked when replaced. */
@@ -168,6 +170,9 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
       case 'pretrained':
         shown.pretrainedMessage = msg.message;
         showMessage(el.pretrainedMessage, msg.message, msg.ok);
+        startsFrom = msg.startsFrom;
+        el.forget.hidden = startsFrom === null;
+        setState(shown.state);
         break;
       case 'batch':
         el.progress.value = msg.step / msg.steps;
@@ -221,6 +226,8 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
     el.train.disabled = !idle || !hasFolder;
     el.stop.disabled = s !== 'training';
     el.pretrained.disabled = !idle;
+    // Freezing is for a pretrained backbone; a random one would never learn.
+    el.freeze.disabled = !idle || startsFrom === null;
     el.predict.disabled = !idle || !shown.trained;
     el.download.disabled = !idle || !shown.trained;
     el.onnx.disabled = !idle || !shown.trained;
@@ -335,7 +342,7 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
       batchSize: num('batchSize'),
       lr: num('lr'),
       valFraction: num('valPercent') / 100,
-      freezeBackbone: el.freeze.checked,
+      freezeBackbone: el.freeze.checked && startsFrom !== null,
       seed: 0,
     };
   }
@@ -380,13 +387,9 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
     }
     activate();
     const bytes = new Uint8Array(await file.arrayBuffer());
-    el.forget.hidden = false;
     post({ type: 'pretrained', bytes, fileName: file.name }, [bytes.buffer]);
   });
-  el.forget.addEventListener('click', () => {
-    el.forget.hidden = true;
-    post({ type: 'forgetPretrained' });
-  });
+  el.forget.addEventListener('click', () => post({ type: 'forgetPretrained' }));
 
   el.download.addEventListener('click', () => post({ type: 'export', format: 'safetensors' }));
   el.onnx.addEventListener('click', () => post({ type: 'export', format: 'onnx' }));
