@@ -212,6 +212,46 @@ describe('your own images', () => {
     expect(session.problems).toEqual([]);
   });
 
+  it('classifies dropped pictures, and says a drop of loose files holds no class folder', async () => {
+    const { page } = session;
+    // The first held-out circle and cross, whichever of PNG or JPEG they were written as.
+    const picked = ['circle', 'cross'].map((c) => {
+      const name = readdirSync(join(shapes, 'val', c)).sort()[0];
+      return { name, base64: readFileSync(join(shapes, 'val', c, name)).toString('base64') };
+    });
+    /** Drops `files` on the zone `testId` as a DataTransfer built in the page. */
+    const drop = (testId: string) =>
+      page.evaluate(
+        ({ testId, files }) => {
+          const dt = new DataTransfer();
+          for (const f of files) {
+            const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+            dt.items.add(new File([bytes], f.name));
+          }
+          const zone = document.querySelector(`[data-testid="${testId}"]`)!;
+          zone.dispatchEvent(
+            new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }),
+          );
+        },
+        { testId, files: picked },
+      );
+    const batches = (await own(page)).predictionBatches;
+    await drop('oi-predict-drop');
+    await waitFor(page, `window.__ownImages.predictionBatches > ${batches}`);
+    const o = await own(page);
+    expect(o.predictions.map((r) => r.name)).toEqual(picked.map((f) => f.name));
+    expect(o.predictSkipped).toEqual([]);
+
+    await drop('oi-drop');
+    await waitFor(page, 'window.__ownImages.folderError !== null');
+    expect((await own(page)).folderError).toMatch(/found no class folder/);
+    await expect(page.getByTestId('oi-train').isDisabled()).resolves.toBe(true);
+    // The folder picked again brings the classes back.
+    await page.getByTestId('oi-folder').setInputFiles(join(shapes, 'train'));
+    await waitFor(page, 'window.__ownImages.classes.length === 3');
+    expect(session.problems).toEqual([]);
+  });
+
   it('fine-tunes from uploaded pretrained .pth weights with a new head and a frozen backbone', async () => {
     const { page } = session;
     const { pth, conv1 } = await pretrainedPth();
