@@ -28,6 +28,7 @@ export interface UntrainedNotice {
   readonly shown: boolean;
 }
 
+/** Shows `notice` until the returned handle's `hide()`. */
 export function untrainedNotice(notice: HTMLElement): UntrainedNotice {
   notice.hidden = false;
   return {

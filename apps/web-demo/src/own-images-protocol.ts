@@ -36,6 +36,7 @@ export interface OwnTrainConfig {
 /** Where the own-images worker is; `decoding` covers reading the folder and resizing it. */
 export type OwnState = 'loading' | 'idle' | 'decoding' | 'training' | 'stopping';
 
+/** What the page asks of the own-images worker; the worker answers in order, Stop at once. */
 export type ToOwnWorker =
   | { type: 'init'; backend: BackendName; wasmPaths: Record<string, string> }
   | { type: 'folder'; files: PickedFile[] }
@@ -64,6 +65,7 @@ export interface OwnPrediction {
   probs: number[];
 }
 
+/** What the own-images worker reports. */
 export type FromOwnWorker =
   | { type: 'ready'; backend: BackendName }
   | { type: 'initError'; message: string }

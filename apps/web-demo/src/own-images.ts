@@ -59,6 +59,7 @@ export interface OwnImages {
 /** Largest pretrained file read: ResNet-18 in float64 is ~90 MB; anything far above is not weights for these models. */
 const MAX_PRETRAINED_BYTES = 256 * 1024 * 1024;
 
+/** Builds the mode's panels in `root` and wires them to a worker started on `activate()`. */
 export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): OwnImages {
   root.innerHTML = markup;
   const $ = <T extends HTMLElement>(id: string) => root.querySelector(`#${id}`) as T;
