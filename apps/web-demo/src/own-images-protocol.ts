@@ -58,6 +58,8 @@ export interface FolderSummary {
 
 /** One picture's prediction. */
 export interface OwnPrediction {
+  /** Where the picture was in the list sent. */
+  index: number;
   name: string;
   label: number;
   className: string;

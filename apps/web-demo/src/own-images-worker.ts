@@ -358,7 +358,7 @@ async function predict(id: number, files: PickedFile[]): Promise<void> {
   ]);
   const results: OwnPrediction[] = [];
   const skipped: SkippedFile[] = [];
-  for (const { file } of files) {
+  for (const [index, { file }] of files.entries()) {
     let input: Float32Array;
     try {
       if (!hasImageExtension(file.name)) {
@@ -382,6 +382,7 @@ async function predict(id: number, files: PickedFile[]): Promise<void> {
     let best = 0;
     for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
     results.push({
+      index,
       name: file.name,
       label: best,
       className: classes[best],

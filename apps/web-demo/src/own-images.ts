@@ -277,27 +277,9 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
     shown.predictSkipped = skipped;
     shown.predictionBatches++;
     for (const url of thumbnails) URL.revokeObjectURL(url);
-    thumbnails = [];
-    const byName = new Map(pendingPredict.map((f) => [f.name, f]));
+    thumbnails = results.map((r) => URL.createObjectURL(pendingPredict[r.index]));
     el.results.replaceChildren(
-      ...results.map((r) => {
-        const li = document.createElement('li');
-        const file = byName.get(r.name);
-        if (file) {
-          const img = document.createElement('img');
-          img.src = URL.createObjectURL(file);
-          thumbnails.push(img.src);
-          img.alt = '';
-          li.append(img);
-        }
-        const text = document.createElement('span');
-        const strong = document.createElement('strong');
-        strong.textContent = r.className;
-        text.append(strong, ` ${percent(r.confidence)}`, document.createElement('br'), r.name);
-        li.append(text);
-        li.dataset.className = r.className;
-        return li;
-      }),
+      ...results.map((r, i) => predictionItem(r, thumbnails[i])),
       ...skipped.map((s) => item(`${s.path}: ${s.reason}`, 'error')),
     );
     const skippedText =
@@ -395,8 +377,36 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
   el.download.addEventListener('click', () => post({ type: 'export', format: 'safetensors' }));
   el.onnx.addEventListener('click', () => post({ type: 'export', format: 'onnx' }));
 
-  // Webcam: each captured frame becomes a PNG in `webcam/<class>/`, a folder like any other.
+  wireWebcam(el, (name, file) => {
+    captures.push({ file, path: `webcam/${name}/${file.name}` });
+    shown.captured[name] = (shown.captured[name] ?? 0) + 1;
+    el.captured.textContent = Object.entries(shown.captured)
+      .map(([c, n]) => `${c}: ${plural(n, 'frame')}`)
+      .join(', ');
+    setState(shown.state);
+  });
+  el.useCaptures.addEventListener('click', () => openFolder([...captures]));
+
+  setState('loading');
+  return { activate };
+}
+
+/**
+ * The camera button starts and stops the webcam; Capture turns the current frame into a
+ * PNG of the named class, handed to `onCapture`: a folder like any other once used.
+ */
+function wireWebcam(
+  el: {
+    camera: HTMLButtonElement;
+    video: HTMLVideoElement;
+    className: HTMLInputElement;
+    capture: HTMLButtonElement;
+    captured: HTMLElement;
+  },
+  onCapture: (className: string, file: File) => void,
+): void {
   let stream: MediaStream | null = null;
+  let frames = 0;
   el.camera.addEventListener('click', async () => {
     if (stream) {
       for (const t of stream.getTracks()) t.stop();
@@ -419,23 +429,14 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
     el.capture.disabled = false;
   });
   el.capture.addEventListener('click', async () => {
+    // The name becomes a folder name: no separators in it.
     const name = el.className.value.trim().replace(/[/\\]/g, '-');
     if (!name) {
       el.captured.textContent = 'Name the class first.';
       return;
     }
-    const file = await captureFrame(el.video, `${name}-${captures.length}.png`);
-    captures.push({ file, path: `webcam/${name}/${file.name}` });
-    shown.captured[name] = (shown.captured[name] ?? 0) + 1;
-    el.captured.textContent = Object.entries(shown.captured)
-      .map(([c, n]) => `${c}: ${plural(n, 'frame')}`)
-      .join(', ');
-    setState(shown.state);
+    onCapture(name, await captureFrame(el.video, `${name}-${frames++}.png`));
   });
-  el.useCaptures.addEventListener('click', () => openFolder([...captures]));
-
-  setState('loading');
-  return { activate };
 }
 
 /** Draws the video's current frame into a PNG file. */
@@ -511,6 +512,21 @@ function saveFile(bytes: Uint8Array, fileName: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** A predicted picture: its thumbnail, class, confidence and name. */
+function predictionItem(r: OwnPrediction, thumbnail: string): HTMLLIElement {
+  const li = document.createElement('li');
+  const img = document.createElement('img');
+  img.src = thumbnail;
+  img.alt = '';
+  const text = document.createElement('span');
+  const strong = document.createElement('strong');
+  strong.textContent = r.className;
+  text.append(strong, ` ${percent(r.confidence)}`, document.createElement('br'), r.name);
+  li.append(img, text);
+  li.dataset.className = r.className;
+  return li;
 }
 
 function item(text: string, className?: string): HTMLLIElement {
