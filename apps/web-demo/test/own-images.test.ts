@@ -205,6 +205,10 @@ describe('your own images', () => {
     expect(dims(graph.input![0])).toEqual(['N', 3, 32, 32]);
     expect(dims(graph.output![0])).toEqual(['N', 3]);
     expect(graph.initializer!.map((t) => t.name)).toContain('fc2.weight');
+    // ONNX Runtime computes what the downloaded weights compute in resnet-ts.
+    const { onnx: fromOnnx, ours } = await logitsBothWays(bytes, st);
+    expect(fromOnnx).toHaveLength(2 * 3);
+    for (const [i, v] of fromOnnx.entries()) expect(v).toBeCloseTo(ours[i], 4);
     expect((await own(page)).downloads.map((d) => d.fileName)).toEqual([
       'vanresnet-3-classes.safetensors',
       'vanresnet-3-classes.onnx',
@@ -382,6 +386,45 @@ async function pretrainedPth(): Promise<{ pth: Uint8Array; conv1: number[] }> {
   const conv1 = Array.from(model.stateDict()['conv1.weight'].dataSync());
   model.dispose();
   return { pth, conv1 };
+}
+
+/**
+ * Logits of two seeded random 3×32×32 inputs from the ONNX file in ONNX Runtime (NCHW) and
+ * from the safetensors file's model in resnet-ts (NHWC).
+ */
+async function logitsBothWays(
+  onnxBytes: Uint8Array,
+  safetensors: Uint8Array,
+): Promise<{ onnx: number[]; ours: number[] }> {
+  const ort = await import('onnxruntime-node');
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  const { decodeSafetensors } = await import('@resnet-ts/core');
+  const { loadModelFromSafetensors } = await import('@resnet-ts/models');
+  const [n, c, s] = [2, 3, 32];
+  const nchw = await tf.randomNormal([n, c, s, s], 0, 1, 'float32', 7).data();
+  const runtime = await ort.InferenceSession.create(onnxBytes);
+  const out = await runtime.run({
+    [runtime.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(nchw), [n, c, s, s]),
+  });
+  const onnx = Array.from(out[runtime.outputNames[0]].data as Float32Array);
+  await runtime.release();
+  const { model } = loadModelFromSafetensors(
+    decodeSafetensors(new Uint8Array(safetensors)),
+    'download',
+  );
+  model.eval();
+  const logits = tf.tidy(
+    () =>
+      model.forward(tf.transpose(tf.tensor4d(nchw, [n, c, s, s]), [0, 2, 3, 1])) as InstanceType<
+        typeof tf.Tensor
+      >,
+  );
+  const ours = Array.from(await logits.data());
+  logits.dispose();
+  model.dispose();
+  return { onnx, ours };
 }
 
 /** The first convolution (our layout) and the head's shape (PyTorch's) of a downloaded file. */
