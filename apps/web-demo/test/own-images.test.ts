@@ -8,11 +8,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// @ts-expect-error: the shapes tool is plain JavaScript without type declarations.
+import { makeShapesFolder } from '@resnet-ts/shapes';
 import onnxProto from 'onnx-proto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: the shapes tool is plain JavaScript without type declarations.
-import { makeShapesFolder } from '../../../tools/shapes/shapes.mjs';
 import { noChromium, openBrowser, type Session } from './browser.js';
 import { serveStatic } from './static-server.js';
 
