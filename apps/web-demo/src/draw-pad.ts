@@ -13,6 +13,11 @@ export interface DrawPad {
   /** True while a stroke is under way (pointer down). */
   drawing(): boolean;
   clear(): void;
+  /**
+   * Puts a 28×28 greyscale digit (uint8, white ink on black, e.g. an MNIST test digit) on
+   * the pad, scaled to fill it, and asks for its prediction: the keyboard's way to draw.
+   */
+  showDigit(pixels: ArrayLike<number>): void;
 }
 
 export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): DrawPad {
@@ -90,6 +95,23 @@ export function createDrawPad(canvas: HTMLCanvasElement, onChange: () => void): 
     drawing: () => drawing,
     clear: () => {
       reset();
+      onChange();
+    },
+    showDigit: (pixels) => {
+      const small = document.createElement('canvas');
+      small.width = SIZE;
+      small.height = SIZE;
+      const sctx = small.getContext('2d')!;
+      const img = sctx.createImageData(SIZE, SIZE);
+      for (let p = 0; p < SIZE * SIZE; p++) {
+        img.data.fill(pixels[p], p * 4, p * 4 + 3);
+        img.data[p * 4 + 3] = 255;
+      }
+      sctx.putImageData(img, 0, 0);
+      reset();
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+      inked = pixels.length > 0 && Array.prototype.some.call(pixels, (v: number) => v > 0);
       onChange();
     },
   };

@@ -11,6 +11,8 @@ import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-was
 import { ProbabilityChart, TrainingCharts } from './charts.js';
 import { renderDigitGrid } from './digit-grid.js';
 import { createDrawPad } from './draw-pad.js';
+import { setupIntro, setupModes, untrainedNotice } from './first-run.js';
+import { mountOwnImages } from './own-images.js';
 import type {
   BackendChoice,
   BackendProbe,
@@ -48,6 +50,7 @@ const el = {
   predictionStatus: $('prediction-status'),
   predictionAnnounce: $('prediction-announce'),
   clear: $<HTMLButtonElement>('clear'),
+  testDigit: $<HTMLButtonElement>('test-digit'),
   grid: $('digit-grid'),
   gridRefresh: $<HTMLButtonElement>('grid-refresh'),
   download: $<HTMLButtonElement>('download'),
@@ -67,6 +70,22 @@ const wasmPaths = {
   'tfjs-backend-wasm-simd.wasm': new URL(wasmSimdUrl, location.href).href,
   'tfjs-backend-wasm-threaded-simd.wasm': new URL(wasmThreadedUrl, location.href).href,
 };
+
+setupIntro($('intro'), $<HTMLButtonElement>('intro-dismiss'), el.start);
+const untrained = untrainedNotice($('untrained'));
+/** True from an upload until the worker says whether it loaded. */
+let uploading = false;
+const ownImages = mountOwnImages($('images-mode'), {
+  backend: () => demo.backend ?? 'wasm',
+  wasmPaths,
+});
+setupModes(
+  Array.from(document.querySelectorAll<HTMLButtonElement>('.modes button')),
+  { digits: $('digits-mode'), images: $('images-mode') },
+  (mode) => {
+    if (mode === 'images') ownImages.activate();
+  },
+);
 
 // URL parameters preset the controls (e.g. ?backend=wasm&batchSize=8&trainSize=256), so a
 // configuration can be shared as a link.
@@ -192,6 +211,7 @@ function onMessage(msg: FromWorker): void {
       demo.epochs.push({ ...msg });
       el.acc.textContent = `${(msg.valAccuracy * 100).toFixed(1)} %`;
       charts.addEpoch(demo.steps, msg);
+      untrained.hide();
       requestGrid();
       break;
     case 'prediction':
@@ -202,6 +222,7 @@ function onMessage(msg: FromWorker): void {
       break;
     case 'grid':
       renderDigitGrid(el.grid, msg.pixels, msg.labels, msg.predictions);
+      testDigits = msg.pixels;
       demo.gridPredictions = Array.from(msg.predictions);
       demo.gridLabels = Array.from(msg.labels);
       demo.gridUpdates++;
@@ -214,6 +235,8 @@ function onMessage(msg: FromWorker): void {
       showWeightsMessage(msg.message, msg.ok);
       demo.weightsMessage = msg.message;
       demo.weightsLoads++;
+      if (msg.ok && uploading) untrained.hide();
+      uploading = false;
       if (msg.ok) {
         requestGrid();
         requestPrediction();
@@ -373,6 +396,23 @@ el.form.addEventListener('submit', (e) => {
 el.pause.addEventListener('click', () => post({ type: state === 'paused' ? 'resume' : 'pause' }));
 el.stop.addEventListener('click', () => post({ type: 'stop' }));
 el.clear.addEventListener('click', () => pad.clear());
+
+/** The grid's test digits (28×28 each), which the keyboard puts on the pad in turn. */
+let testDigits: Uint8Array | null = null;
+let nextTestDigit = 0;
+function putTestDigit(): void {
+  if (!testDigits) return;
+  const size = 28 * 28;
+  const i = nextTestDigit++ % (testDigits.length / size);
+  pad.showDigit(testDigits.subarray(i * size, (i + 1) * size));
+}
+el.testDigit.addEventListener('click', putTestDigit);
+el.drawPad.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' || e.key === ' ') putTestDigit();
+  else if (e.key === 'Delete' || e.key === 'Backspace' || e.key === 'Escape') pad.clear();
+  else return;
+  e.preventDefault();
+});
 el.gridRefresh.addEventListener('click', requestGrid);
 
 el.backendApply.addEventListener('click', () => {
@@ -480,6 +520,7 @@ el.upload.addEventListener('change', async () => {
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
   showWeightsMessage(`Loading ${file.name}…`, true);
+  uploading = true;
   post({ type: 'importWeights', bytes, fileName: file.name }, [bytes.buffer]);
 });
 
