@@ -50,6 +50,38 @@ interface Exports {
     padLeft: number,
   ): void;
   add_into(dst: number, src: number, n: number): void;
+  sum_rows(x: number, acc: number, rows: number, cols: number): void;
+  bn_grad_sums(
+    dy: number,
+    x: number,
+    mean: number,
+    sumDy: number,
+    sumDyXmu: number,
+    rows: number,
+    ch: number,
+  ): void;
+  bn_grad_dx(
+    dy: number,
+    x: number,
+    mean: number,
+    a: number,
+    b: number,
+    g: number,
+    dx: number,
+    rows: number,
+    ch: number,
+  ): void;
+  max_pool_grad_2x2(
+    x: number,
+    dy: number,
+    dx: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    ch: number,
+    xRow: number,
+    xImage: number,
+  ): void;
 }
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
@@ -66,6 +98,48 @@ export interface OwnWasmKernels {
   col2imNHWC(colOff: number, xOff: number, info: backend_util.Conv2DInfo): void;
   /** heap[dst + i] += heap[src + i] for i < n. */
   addInto(dstOff: number, srcOff: number, n: number): void;
+  /**
+   * Adds the `rows` rows of `cols` floats at `xOff` into the `cols` float64 accumulators at
+   * byte offset `accByte` (8-byte aligned).
+   */
+  sumRows(xOff: number, accByte: number, rows: number, cols: number): void;
+  /**
+   * Batch-norm backward's first pass: adds dy and dy * (x - mean) per channel into the
+   * float64 accumulators at byte offsets `sumDyByte` and `sumDyXmuByte`.
+   */
+  bnGradSums(
+    dyOff: number,
+    xOff: number,
+    meanOff: number,
+    sumDyByte: number,
+    sumDyXmuByte: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /** Batch-norm backward's second pass: dx = a * (dy - b - (x - mean) * g) per channel. */
+  bnGradDx(
+    dyOff: number,
+    xOff: number,
+    meanOff: number,
+    aOff: number,
+    bOff: number,
+    gOff: number,
+    dxOff: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /** The 2x2, stride-2 MaxPoolGrad of max-pool-grad-wasm.ts (`pool2x2`). */
+  maxPoolGrad2x2(
+    xOff: number,
+    dyOff: number,
+    dxOff: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    ch: number,
+    xRow: number,
+    xImage: number,
+  ): void;
 }
 
 let enabled = true;
@@ -114,6 +188,23 @@ function instantiate(memory: WebAssembly.Memory): OwnWasmKernels | null {
         e.im2col_t_cnhw(xOff * 4, colOff * 4, ...geometry(info), firstImage, endImage),
       col2imNHWC: (colOff, xOff, info) => e.col2im_nhwc(colOff * 4, xOff * 4, ...geometry(info)),
       addInto: (dstOff, srcOff, n) => e.add_into(dstOff * 4, srcOff * 4, n),
+      sumRows: (xOff, accByte, rows, cols) => e.sum_rows(xOff * 4, accByte, rows, cols),
+      bnGradSums: (dyOff, xOff, meanOff, sumDyByte, sumDyXmuByte, rows, ch) =>
+        e.bn_grad_sums(dyOff * 4, xOff * 4, meanOff * 4, sumDyByte, sumDyXmuByte, rows, ch),
+      bnGradDx: (dyOff, xOff, meanOff, aOff, bOff, gOff, dxOff, rows, ch) =>
+        e.bn_grad_dx(
+          dyOff * 4,
+          xOff * 4,
+          meanOff * 4,
+          aOff * 4,
+          bOff * 4,
+          gOff * 4,
+          dxOff * 4,
+          rows,
+          ch,
+        ),
+      maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
+        e.max_pool_grad_2x2(xOff * 4, dyOff * 4, dxOff * 4, batch, outH, outW, ch, xRow, xImage),
     };
   } catch {
     return null;
