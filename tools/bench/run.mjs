@@ -3,8 +3,8 @@
 // measured side by side in one run: resnet-ts on each CPU backend, the same model as a
 // hand-written tfjs-core step (library overhead), in tfjs-layers with model.fit, and in
 // PyTorch, each case in its own process, ours and PyTorch alternated. Every row also says the
-// GFLOP/s it reached against the machine's peak, measured on one core in the same run
-// (XNNPACK's GEMM on wasm, oneDNN's 3x3 convolution in PyTorch) times the row's threads.
+// GFLOP/s it reached, and its GFLOP per CPU-second against the machine's peak measured on
+// one core in the same run (XNNPACK's GEMM on wasm, oneDNN's 3x3 convolution in PyTorch).
 // Prints a table and writes bench-results/<timestamp>.json.
 //
 // Options: --quick (shorter timings), --no-build (skip building the workspace packages),
@@ -85,9 +85,11 @@ console.error('peak GFLOP/s, 1 thread ...');
   const native = runTorch({ mode: 'peak', threads: 1, seconds: quick ? 1 : 2 }, 120);
   results.peak = {
     wasmMatMul: wasm.mmGflops ?? null,
+    wasmMatMulCpu: wasm.mmGflopsCpu ?? null,
     wasmConv: wasm.convGflops ?? null,
     torchMm: native.mmGflops ?? null,
     torchConv: native.convGflops ?? null,
+    torchConvCpu: native.convGflopsCpu ?? null,
   };
 }
 
@@ -166,16 +168,17 @@ const ips = (r) => r?.train?.imagesPerSec ?? r?.trainImagesPerSec ?? null;
 const fwd = (r) => r?.forward?.imagesPerSec ?? r?.forwardImagesPerSec ?? null;
 const find = (rows, prefix) => rows.find((r) => r.label.startsWith(prefix));
 const ratio = (a, b) => (a != null && b != null && b > 0 ? a / b : null);
-const rowThreads = (r) => r.threadsUsed ?? r.threads ?? 1;
 const summary = {};
 for (const [model, { macsPerImage, rows }] of Object.entries(results.models)) {
   for (const r of rows) {
     const trainFlops = macsPerImage == null ? null : 6 * macsPerImage;
-    const { wasmMatMul, torchConv } = results.peak;
-    const t = rowThreads(r);
+    const { wasmMatMulCpu, torchConvCpu } = results.peak;
+    const cpuIps = r.train?.cpuImagesPerSec ?? r.trainCpuImagesPerSec ?? null;
     r.trainGflops = trainFlops != null && ips(r) != null ? (ips(r) * trainFlops) / 1e9 : null;
-    r.ofWasmPeak = ratio(r.trainGflops, wasmMatMul == null ? null : t * wasmMatMul);
-    r.ofNativePeak = ratio(r.trainGflops, torchConv == null ? null : t * torchConv);
+    r.trainGflopsCpu = trainFlops != null && cpuIps != null ? (cpuIps * trainFlops) / 1e9 : null;
+    // Per second of CPU time on both sides, so the load of a shared machine cancels out.
+    r.ofWasmPeak = ratio(r.trainGflopsCpu, wasmMatMulCpu);
+    r.ofNativePeak = ratio(r.trainGflopsCpu, torchConvCpu);
   }
   const ours1 = find(rows, 'ours, wasm, 1 thread');
   const oursN = threads > 1 ? find(rows, `ours, wasm, ${threads} threads`) : ours1;
@@ -213,8 +216,9 @@ const pct = (v) => (v == null ? '-' : `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`);
 const x = (v) => (v == null ? '-' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}x`);
 const p = results.peak;
 console.log(
-  `\npeak GFLOP/s on 1 thread (the % columns' reference: the row's threads times it): wasm XNNPACK matMul 1024x1024 ${fmt(p.wasmMatMul)} (conv 3x3 256ch ${fmt(p.wasmConv)})` +
-    ` | native: PyTorch oneDNN conv 3x3 256ch ${fmt(p.torchConv)} (torch.mm 1024x1024 ${fmt(p.torchMm)})`,
+  `\npeak on 1 thread, GFLOP per second of wall clock / of CPU time: wasm XNNPACK matMul 1024x1024 ${fmt(p.wasmMatMul)} / ${fmt(p.wasmMatMulCpu)} (conv 3x3 256ch ${fmt(p.wasmConv)})` +
+    ` | native: PyTorch oneDNN conv 3x3 256ch ${fmt(p.torchConv)} / ${fmt(p.torchConvCpu)} (torch.mm 1024x1024 ${fmt(p.torchMm)})` +
+    `\n% columns: a row's GFLOP per CPU-second against the peak's, so the load cancels out`,
 );
 const titles = {
   vanresnet: 'VanResNet, 32x32',
@@ -227,14 +231,14 @@ for (const [model, { macsPerImage, rows }] of Object.entries(results.models)) {
     `\n${titles[model]} (batch ${plans[model].batch}; cpu rows batch ${plans[model].cpuBatch ?? '-'}; ${gf} GFLOP per training image)`,
   );
   console.log(
-    `${'case'.padEnd(38)} ${'train img/s'.padStart(12)} ${'img/CPU-s'.padStart(10)} ${'fwd img/s'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'%wasm pk'.padStart(9)} ${'%native'.padStart(8)}  note`,
+    `${'case'.padEnd(38)} ${'train img/s'.padStart(12)} ${'img/CPU-s'.padStart(10)} ${'fwd img/s'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'GF/CPU-s'.padStart(9)} ${'%wasm pk'.padStart(9)} ${'%native'.padStart(8)}  note`,
   );
   for (const r of rows) {
     const leak = r.train?.leakedTensorsPerStep;
     const note = r.error ?? (leak ? `${leak} tensors leaked per step` : '');
     const cpuIps = r.train?.cpuImagesPerSec ?? r.trainCpuImagesPerSec;
     console.log(
-      `${r.label.padEnd(38)} ${fmt(ips(r)).padStart(12)} ${fmt(cpuIps).padStart(10)} ${fmt(fwd(r)).padStart(10)} ${fmt(r.trainGflops).padStart(8)} ${pct(r.ofWasmPeak).padStart(9)} ${pct(r.ofNativePeak).padStart(8)}  ${note}`,
+      `${r.label.padEnd(38)} ${fmt(ips(r)).padStart(12)} ${fmt(cpuIps).padStart(10)} ${fmt(fwd(r)).padStart(10)} ${fmt(r.trainGflops).padStart(8)} ${fmt(r.trainGflopsCpu).padStart(9)} ${pct(r.ofWasmPeak).padStart(9)} ${pct(r.ofNativePeak).padStart(8)}  ${note}`,
     );
   }
   const s = summary[model];

@@ -79,20 +79,29 @@ def macs_per_image(model, size):
 
 
 def peak(cfg):
-    """The native kernels' best GFLOP/s at this thread count: torch.mm on two n x n float32
-    matrices (whatever BLAS torch found) and a 3x3 convolution, 256 -> 256 channels, 16x16,
-    batch 16 (oneDNN; the shape keeps torch off its im2col + BLAS path)."""
+    """The native kernels' best GFLOP per second of wall clock and of process CPU time at this
+    thread count: torch.mm on two n x n float32 matrices (whatever BLAS torch found) and a 3x3
+    convolution, 256 -> 256 channels, 16x16, batch 16 (oneDNN; the shape keeps torch off its
+    im2col + BLAS path)."""
     n = cfg.get("n", 1024)
     secs = cfg.get("seconds", 1)
     a = torch.rand(n, n)
     b = torch.rand(n, n)
-    steps, elapsed = timed(lambda: torch.mm(a, b), secs)
-    mm = 2 * n**3 * steps / elapsed / 1e9
+    flops = 2 * n**3
+    steps, elapsed, cpu = timed_cpu(lambda: torch.mm(a, b), secs)
+    mm, mm_cpu = flops * steps / elapsed / 1e9, flops * steps / cpu / 1e9
     x = torch.rand(16, 256, 16, 16)
     w = torch.rand(256, 256, 3, 3)
-    steps, elapsed = timed(lambda: F.conv2d(x, w, padding=1), secs)
-    conv = 2 * 16 * 256 * 256 * 9 * 16 * 16 * steps / elapsed / 1e9
-    return {"mmGflops": mm, "convGflops": conv, "threads": torch.get_num_threads()}
+    flops = 2 * 16 * 256 * 256 * 9 * 16 * 16
+    steps, elapsed, cpu = timed_cpu(lambda: F.conv2d(x, w, padding=1), secs)
+    conv, conv_cpu = flops * steps / elapsed / 1e9, flops * steps / cpu / 1e9
+    return {
+        "mmGflops": mm,
+        "mmGflopsCpu": mm_cpu,
+        "convGflops": conv,
+        "convGflopsCpu": conv_cpu,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def timed(fn, seconds, min_steps=3):
