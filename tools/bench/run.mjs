@@ -169,6 +169,7 @@ results.loadavgAfter = loadavg();
 const ips = (r) => r?.train?.imagesPerSec ?? r?.trainImagesPerSec ?? null;
 const fwd = (r) => r?.forward?.imagesPerSec ?? r?.forwardImagesPerSec ?? null;
 const find = (rows, prefix) => rows.find((r) => r.label.startsWith(prefix));
+const cpuIpsOf = (r) => r?.train?.cpuImagesPerSec ?? r?.trainCpuImagesPerSec ?? null;
 const ratio = (a, b) => (a != null && b != null && b > 0 ? a / b : null);
 const summary = {};
 for (const [model, { macsPerImage, rows }] of Object.entries(results.models)) {
@@ -196,6 +197,7 @@ for (const [model, { macsPerImage, rows }] of Object.entries(results.models)) {
     oursBest: best?.label,
     vsPyTorchSameThreads: ratio(ips(oursN), ips(torchN)),
     vsPyTorch1Thread: ratio(ips(ours1), ips(torch1)),
+    vsPyTorch1ThreadCpu: ratio(cpuIpsOf(ours1), cpuIpsOf(torch1)),
     vsPyTorchBest:
       ips(best) && ips(torchN) && ips(torch1)
         ? ips(best) / Math.max(ips(torchN), ips(torch1))
@@ -245,7 +247,7 @@ for (const [model, { macsPerImage, rows }] of Object.entries(results.models)) {
   }
   const s = summary[model];
   const parts = [
-    `ours/PyTorch: ${x(s.vsPyTorchSameThreads)} at ${threads} threads, ${x(s.vsPyTorch1Thread)} at 1 thread, ${x(s.vsPyTorchBest)} best vs best`,
+    `ours/PyTorch: ${x(s.vsPyTorchSameThreads)} at ${threads} threads, ${x(s.vsPyTorch1Thread)} at 1 thread (${x(s.vsPyTorch1ThreadCpu)} per CPU-second), ${x(s.vsPyTorchBest)} best vs best`,
     `second thread: ours ${x(s.secondThreadOurs)}, PyTorch ${x(s.secondThreadPyTorch)}`,
   ];
   if (plans[model].full) {
