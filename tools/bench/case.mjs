@@ -2,8 +2,10 @@
 // thread pools never leak between cases). Prints one JSON line.
 // Usage: node case.mjs '{"model":"vanresnet","impl":"ours","backend":"wasm","threads":1,
 //                        "batch":64,"seconds":5,"warmup":2,"minSteps":2}'
+//   model: vanresnet, resnet18 (CIFAR stem, 32x32) or resnet50 (ImageNet stem, 64x64).
 //   impl: ours (resnet-ts models + train), core (hand-written tfjs-core), layers (tfjs-layers
-//         model.fit); stock: true leaves out resnet-ts's kernels (tfjs as shipped).
+//         model.fit), peak (an n x n float32 matMul on XNNPACK: the backend's best GFLOP/s);
+//   stock: true leaves out resnet-ts's kernels (tfjs as shipped).
 import { performance } from 'node:perf_hooks';
 
 const cfg = JSON.parse(process.argv[2]);
@@ -29,7 +31,51 @@ if (backend === 'wasm' && (cfg.threads ?? 1) > 1) {
   await tf.setBackend(backend);
 }
 
-const size = 32;
+if (impl === 'peak') {
+  // The backend's best GFLOP/s: XNNPACK's GEMM on an n x n matMul, and the 3x3 convolution
+  // torch-bench.py's peak mode times (256 -> 256 channels, 16x16, batch 16).
+  const once = (fn) => {
+    const y = fn();
+    y.dataSync();
+    y.dispose();
+  };
+  // [GFLOP per second of wall clock, per second of process CPU time]: the second holds on a
+  // loaded machine, where the first measures the load.
+  const rate = (fn, flops) => {
+    for (let i = 0; i < 2; i++) once(fn);
+    let steps = 0;
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    while (steps < 3 || performance.now() - t0 < seconds * 1000) {
+      once(fn);
+      steps++;
+    }
+    const wall = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cpu = (c.user + c.system) / 1e6;
+    return [(flops * steps) / wall / 1e9, (flops * steps) / cpu / 1e9];
+  };
+  const n = cfg.n ?? 1024;
+  const a = tf.randomUniform([n, n]);
+  const b = tf.randomUniform([n, n]);
+  const mm = rate(() => tf.matMul(a, b), 2 * n ** 3);
+  const xs = tf.randomUniform([16, 16, 16, 256]);
+  const w = tf.randomUniform([3, 3, 256, 256]);
+  const conv = rate(() => tf.conv2d(xs, w, 1, 'same'), 2 * 16 * 256 * 256 * 9 * 16 * 16);
+  console.log(
+    JSON.stringify({
+      ...cfg,
+      threadsUsed: threads,
+      mmGflops: mm[0],
+      mmGflopsCpu: mm[1],
+      convGflops: conv[0],
+      convGflopsCpu: conv[1],
+    }),
+  );
+  process.exit(0);
+}
+
+const size = which === 'resnet50' ? 64 : 32;
 const x = tf.randomUniform([batch, size, size, 3]);
 const labels = tf.randomUniform([batch], 0, 10, 'int32');
 const oneHot = tf.oneHot(labels, 10);
@@ -37,10 +83,14 @@ const oneHot = tf.oneHot(labels, 10);
 let step;
 let forward;
 if (impl === 'ours') {
-  const { VanResNet, resnet18 } = await import('@resnet-ts/models');
+  const { VanResNet, resnet18, resnet50 } = await import('@resnet-ts/models');
   const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
   const model =
-    which === 'vanresnet' ? new VanResNet() : resnet18({ numClasses: 10, stem: 'cifar' });
+    which === 'vanresnet'
+      ? new VanResNet()
+      : which === 'resnet50'
+        ? resnet50({ numClasses: 10 })
+        : resnet18({ numClasses: 10, stem: 'cifar' });
   const params = model.parameters();
   const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
   step = () => {

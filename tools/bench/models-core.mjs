@@ -1,5 +1,6 @@
 // The benchmark models written directly on tfjs-core ops: the baseline that measures the
 // library's overhead, and a model the benchmark can run before higher layers exist.
+import { batchNormGrad } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** @returns {tf.Variable<any>} a variable of any rank, so 4-D filters and 2-D weights both type-check */
@@ -85,17 +86,39 @@ export function vanResNetCore({ inChannels = 3, inputSize = 32, classes = 10 } =
 }
 
 function batchNorm(c) {
-  return { gamma: tf.variable(tf.ones([c])), beta: tf.variable(tf.zeros([c])) };
+  return {
+    gamma: tf.variable(tf.ones([c])),
+    beta: tf.variable(tf.zeros([c])),
+    runningMean: tf.variable(tf.zeros([c]), false),
+    runningVar: tf.variable(tf.ones([c]), false),
+  };
 }
 
 /**
- * Training-mode batch norm over N, H, W.
+ * Training-mode batch norm over N, H, W with the same work as the library's: batch
+ * statistics, running statistics updated as PyTorch does, and the fused backward pass
+ * (`batchNormGrad`), so the overhead comparison is between equal steps.
  * @param {tf.Tensor4D} x
  * @returns {tf.Tensor4D}
  */
 function bn(x, p) {
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  return /** @type {tf.Tensor4D} */ (tf.batchNorm(x, mean, variance, p.beta, p.gamma, 1e-5));
+  const n = x.size / x.shape[3];
+  const f = tf.customGrad((input, gamma, beta, save) => {
+    const { mean, variance } = tf.moments(input, [0, 1, 2]);
+    tf.tidy(() => {
+      p.runningMean.assign(tf.add(tf.mul(p.runningMean, 0.9), tf.mul(mean, 0.1)));
+      p.runningVar.assign(
+        tf.add(tf.mul(p.runningVar, 0.9), tf.mul(tf.mul(variance, n / (n - 1)), 0.1)),
+      );
+    });
+    const invStd = tf.rsqrt(tf.add(variance, 1e-5));
+    save([input, mean, invStd, gamma]);
+    return {
+      value: tf.batchNorm(input, mean, variance, beta, gamma, 1e-5),
+      gradFunc: (dy, [i, m, s, g]) => batchNormGrad(dy, i, m, s, g),
+    };
+  });
+  return /** @type {tf.Tensor4D} */ (f(x, p.gamma, p.beta));
 }
 
 /** ResNet-18 with the CIFAR stem (3x3 conv, no max-pool), bias-free convs + batch norm. */
@@ -131,8 +154,9 @@ export function resNet18Core({ inChannels = 3, classes = 10 } = {}) {
   const vars = [];
   const collect = (o) => {
     for (const v of Object.values(o)) {
-      if (v instanceof tf.Variable) vars.push(v);
-      else if (v && typeof v === 'object') collect(v);
+      if (v instanceof tf.Variable) {
+        if (v.trainable) vars.push(v);
+      } else if (v && typeof v === 'object') collect(v);
     }
   };
   collect({ stem, layers, fc });

@@ -1,11 +1,14 @@
-// `pnpm bench`: training and forward throughput of VanResNet (batch 64, 32x32x3) and ResNet-18
-// with the CIFAR stem (batch 32), SGD with momentum, measured side by side in one run:
-// resnet-ts on each CPU backend, the same model as a hand-written tfjs-core step (library
-// overhead), in tfjs-layers with model.fit, and in PyTorch. Each case runs in its own process.
+// `pnpm bench`: training and forward throughput of VanResNet (batch 64, 32x32x3), ResNet-18
+// with the CIFAR stem (batch 32) and ResNet-50 (64x64x3, batch 16), SGD with momentum,
+// measured side by side in one run: resnet-ts on each CPU backend, the same model as a
+// hand-written tfjs-core step (library overhead), in tfjs-layers with model.fit, and in
+// PyTorch, each case in its own process, ours and PyTorch alternated. Every row also says the
+// GFLOP/s it reached, and its GFLOP per CPU-second against the machine's peak measured on
+// one core in the same run (XNNPACK's GEMM on wasm, oneDNN's 3x3 convolution in PyTorch).
 // Prints a table and writes bench-results/<timestamp>.json.
 //
 // Options: --quick (shorter timings), --no-build (skip building the workspace packages),
-//          --only=vanresnet|resnet18.
+//          --only=vanresnet|resnet18|resnet50.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -59,38 +62,71 @@ function runTorch(cfg, timeoutS) {
   return { ...cfg, error: (r.stderr ?? '').trim().split('\n').pop() || `exit ${r.status}` };
 }
 
+// full: also the tfjs-core, tfjs-layers and stock rows; the ResNet-50 row is ours and PyTorch.
 const plans = {
-  vanresnet: { batch: 64, cpuBatch: 8 },
-  resnet18: { batch: 32, cpuBatch: null },
+  vanresnet: { batch: 64, cpuBatch: 8, full: true },
+  resnet18: { batch: 32, cpuBatch: null, full: true },
+  // Batch 16 even with --quick: below 16 images, PyTorch on one thread runs 1x1 convolutions
+  // through im2col and BLAS instead of oneDNN, which would make its row slower than it is.
+  resnet50: { batch: 16, cpuBatch: null, full: false },
 };
+const threadCounts = threads > 1 ? [1, threads] : [1];
 
 const results = {
   date: new Date().toISOString(),
   cpus: cpus().length,
   loadavgBefore: loadavg(),
+  peak: null,
   models: {},
 };
+
+// The machine's peak on one core, wasm and native; N threads' reference is N times it.
+console.error('peak GFLOP/s, 1 thread ...');
+{
+  const wasm = runCase({ impl: 'peak', backend: 'wasm', threads: 1, seconds: quick ? 1 : 2 }, 120);
+  const native = runTorch({ mode: 'peak', threads: 1, seconds: quick ? 1 : 2 }, 120);
+  results.peak = {
+    wasmMatMul: wasm.mmGflops ?? null,
+    wasmMatMulCpu: wasm.mmGflopsCpu ?? null,
+    wasmConv: wasm.convGflops ?? null,
+    torchMm: native.mmGflops ?? null,
+    torchConv: native.convGflops ?? null,
+    torchConvCpu: native.convGflopsCpu ?? null,
+  };
+}
+
 for (const [model, plan] of Object.entries(plans)) {
   if (only && only !== model) continue;
   const b = plan.batch;
   const base = { model, seconds, batch: b };
-  const slow = model === 'resnet18' ? { warmup: 1, minSteps: 2 } : {};
+  const slow = model === 'vanresnet' ? {} : { warmup: 1, minSteps: 2 };
+  const flops = runTorch({ mode: 'flops', model }, 120);
+  // A training step: forward (2 FLOP per multiply-add) and backward (about twice the forward).
+  const macs = flops.macsPerImage ?? null;
   /** @type {Array<[string, Record<string, any>]>} */
-  const cases = [
-    ['ours, wasm, 1 thread', { ...base, ...slow, impl: 'ours', backend: 'wasm', threads: 1 }],
-    [
-      `ours, wasm, ${threads} threads`,
-      { ...base, ...slow, impl: 'ours', backend: 'wasm', threads },
-    ],
-    [
+  const cases = [];
+  const torchCase = (t) => [
+    `PyTorch ${t} thread${t > 1 ? 's' : ''}`,
+    { model, batch: b, threads: t, seconds, torch: true },
+  ];
+  // Ours and PyTorch alternate, thread count by thread count, so load drifts hit both alike.
+  for (const t of threadCounts) {
+    cases.push([
+      `ours, wasm, ${t} thread${t > 1 ? 's' : ''}`,
+      { ...base, ...slow, impl: 'ours', backend: 'wasm', threads: t },
+    ]);
+    cases.push(torchCase(t));
+  }
+  if (plan.full) {
+    cases.push([
       'tfjs-core by hand, wasm, 1 thread',
       { ...base, ...slow, impl: 'core', backend: 'wasm', threads: 1 },
-    ],
-    [
+    ]);
+    cases.push([
       'tfjs-layers fit, wasm + our kernels',
       { ...base, ...slow, impl: 'layers', backend: 'wasm', threads: 1 },
-    ],
-    [
+    ]);
+    cases.push([
       'tfjs-layers fit, wasm (stock)',
       {
         ...base,
@@ -102,8 +138,8 @@ for (const [model, plan] of Object.entries(plans)) {
         seconds: 0,
         skipForward: true,
       },
-    ],
-  ];
+    ]);
+  }
   if (plan.cpuBatch) {
     const cpu = {
       ...base,
@@ -122,16 +158,10 @@ for (const [model, plan] of Object.entries(plans)) {
   const rows = [];
   for (const [label, cfg] of cases) {
     console.error(`${model}: ${label} ...`);
-    rows.push({ label, ...runCase(cfg, cfg.backend === 'cpu' ? 240 : 300) });
+    const r = cfg.torch ? runTorch(cfg, 300) : runCase(cfg, cfg.backend === 'cpu' ? 240 : 300);
+    rows.push({ label, ...r });
   }
-  for (const t of [1, threads]) {
-    console.error(`${model}: PyTorch, ${t} thread(s) ...`);
-    rows.push({
-      label: `PyTorch ${'' + t} thread${t > 1 ? 's' : ''}`,
-      ...runTorch({ model, batch: b, threads: t, seconds }, 300),
-    });
-  }
-  results.models[model] = rows;
+  results.models[model] = { macsPerImage: macs, rows };
 }
 results.loadavgAfter = loadavg();
 
@@ -139,26 +169,41 @@ results.loadavgAfter = loadavg();
 const ips = (r) => r?.train?.imagesPerSec ?? r?.trainImagesPerSec ?? null;
 const fwd = (r) => r?.forward?.imagesPerSec ?? r?.forwardImagesPerSec ?? null;
 const find = (rows, prefix) => rows.find((r) => r.label.startsWith(prefix));
+const cpuIpsOf = (r) => r?.train?.cpuImagesPerSec ?? r?.trainCpuImagesPerSec ?? null;
+const ratio = (a, b) => (a != null && b != null && b > 0 ? a / b : null);
 const summary = {};
-for (const [model, rows] of Object.entries(results.models)) {
+for (const [model, { macsPerImage, rows }] of Object.entries(results.models)) {
+  for (const r of rows) {
+    const trainFlops = macsPerImage == null ? null : 6 * macsPerImage;
+    const { wasmMatMulCpu, torchConvCpu } = results.peak;
+    const cpuIps = r.train?.cpuImagesPerSec ?? r.trainCpuImagesPerSec ?? null;
+    r.trainGflops = trainFlops != null && ips(r) != null ? (ips(r) * trainFlops) / 1e9 : null;
+    r.trainGflopsCpu = trainFlops != null && cpuIps != null ? (cpuIps * trainFlops) / 1e9 : null;
+    // Per second of CPU time on both sides, so the load of a shared machine cancels out.
+    r.ofWasmPeak = ratio(r.trainGflopsCpu, wasmMatMulCpu);
+    r.ofNativePeak = ratio(r.trainGflopsCpu, torchConvCpu);
+  }
   const ours1 = find(rows, 'ours, wasm, 1 thread');
-  const oursN = find(rows, `ours, wasm, ${threads} threads`);
+  const oursN = threads > 1 ? find(rows, `ours, wasm, ${threads} threads`) : ours1;
   const best = [ours1, oursN].filter((r) => ips(r) != null).sort((a, b) => ips(b) - ips(a))[0];
   const core = find(rows, 'tfjs-core by hand');
   const torch1 = find(rows, 'PyTorch 1 thread');
-  const torchN = find(rows, `PyTorch ${threads} threads`);
+  const torchN = threads > 1 ? find(rows, `PyTorch ${threads} threads`) : torch1;
   const stockFits = rows.filter(
     (r) => r.label.includes('(stock)') && r.impl === 'layers' && ips(r) != null,
   );
   const bestStock = stockFits.sort((a, b) => ips(b) - ips(a))[0];
   summary[model] = {
     oursBest: best?.label,
-    vsPyTorchSameThreads: ips(oursN) && ips(torchN) ? ips(oursN) / ips(torchN) : null,
-    vsPyTorch1Thread: ips(ours1) && ips(torch1) ? ips(ours1) / ips(torch1) : null,
+    vsPyTorchSameThreads: ratio(ips(oursN), ips(torchN)),
+    vsPyTorch1Thread: ratio(ips(ours1), ips(torch1)),
+    vsPyTorch1ThreadCpu: ratio(cpuIpsOf(ours1), cpuIpsOf(torch1)),
     vsPyTorchBest:
       ips(best) && ips(torchN) && ips(torch1)
         ? ips(best) / Math.max(ips(torchN), ips(torch1))
         : null,
+    secondThreadOurs: threads > 1 ? ratio(ips(oursN), ips(ours1)) : null,
+    secondThreadPyTorch: threads > 1 ? ratio(ips(torchN), ips(torch1)) : null,
     vsTfjsLayersStock: ips(best) && bestStock ? ips(best) / ips(bestStock) : null,
     tfjsLayersStockBackend: bestStock?.label ?? null,
     libraryOverhead: ips(ours1) && ips(core) ? ips(core) / ips(ours1) - 1 : null,
@@ -171,29 +216,47 @@ for (const [model, rows] of Object.entries(results.models)) {
 results.summary = summary;
 
 const fmt = (v, d = 1) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(d));
-for (const [model, rows] of Object.entries(results.models)) {
+const pct = (v) => (v == null ? '-' : `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`);
+const x = (v) => (v == null ? '-' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}x`);
+const p = results.peak;
+console.log(
+  `\npeak on 1 thread, GFLOP per second of wall clock / of CPU time: wasm XNNPACK matMul 1024x1024 ${fmt(p.wasmMatMul)} / ${fmt(p.wasmMatMulCpu)} (conv 3x3 256ch ${fmt(p.wasmConv)})` +
+    ` | native: PyTorch oneDNN conv 3x3 256ch ${fmt(p.torchConv)} / ${fmt(p.torchConvCpu)} (torch.mm 1024x1024 ${fmt(p.torchMm)})` +
+    `\n% columns: a row's GFLOP per CPU-second against the peak's, so the load cancels out`,
+);
+const titles = {
+  vanresnet: 'VanResNet, 32x32',
+  resnet18: 'ResNet-18 CIFAR stem, 32x32',
+  resnet50: 'ResNet-50, 64x64',
+};
+for (const [model, { macsPerImage, rows }] of Object.entries(results.models)) {
+  const gf = macsPerImage == null ? '-' : ((6 * macsPerImage) / 1e9).toFixed(3);
   console.log(
-    `\n${model} (batch ${plans[model].batch}; cpu rows batch ${plans[model].cpuBatch ?? '-'})`,
+    `\n${titles[model]} (batch ${plans[model].batch}; cpu rows batch ${plans[model].cpuBatch ?? '-'}; ${gf} GFLOP per training image)`,
   );
   console.log(
-    `${'case'.padEnd(38)} ${'train img/s'.padStart(12)} ${'img/CPU-s'.padStart(10)} ${'fwd img/s'.padStart(10)}  note`,
+    `${'case'.padEnd(38)} ${'train img/s'.padStart(12)} ${'img/CPU-s'.padStart(10)} ${'fwd img/s'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'GF/CPU-s'.padStart(9)} ${'%wasm pk'.padStart(9)} ${'%native'.padStart(8)}  note`,
   );
   for (const r of rows) {
     const leak = r.train?.leakedTensorsPerStep;
     const note = r.error ?? (leak ? `${leak} tensors leaked per step` : '');
-    const cpuIps = r.train?.cpuImagesPerSec;
+    const cpuIps = r.train?.cpuImagesPerSec ?? r.trainCpuImagesPerSec;
     console.log(
-      `${r.label.padEnd(38)} ${fmt(ips(r)).padStart(12)} ${fmt(cpuIps).padStart(10)} ${fmt(fwd(r)).padStart(10)}  ${note}`,
+      `${r.label.padEnd(38)} ${fmt(ips(r)).padStart(12)} ${fmt(cpuIps).padStart(10)} ${fmt(fwd(r)).padStart(10)} ${fmt(r.trainGflops).padStart(8)} ${fmt(r.trainGflopsCpu).padStart(9)} ${pct(r.ofWasmPeak).padStart(9)} ${pct(r.ofNativePeak).padStart(8)}  ${note}`,
     );
   }
   const s = summary[model];
-  const pct = (v) => (v == null ? '-' : `${(v * 100).toFixed(1)}%`);
-  const x = (v) => (v == null ? '-' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}x`);
-  console.log(
-    `  ours/PyTorch: ${x(s.vsPyTorchSameThreads)} at ${threads} threads, ${x(s.vsPyTorch1Thread)} at 1 thread, ${x(s.vsPyTorchBest)} best vs best` +
-      ` | ours/tfjs-layers fit (${s.tfjsLayersStockBackend ?? 'none trains'}): ${x(s.vsTfjsLayersStock)}` +
-      ` | library overhead: ${pct(s.libraryOverhead)} wall, ${pct(s.libraryOverheadCpuTime)} CPU time`,
-  );
+  const parts = [
+    `ours/PyTorch: ${x(s.vsPyTorchSameThreads)} at ${threads} threads, ${x(s.vsPyTorch1Thread)} at 1 thread (${x(s.vsPyTorch1ThreadCpu)} per CPU-second), ${x(s.vsPyTorchBest)} best vs best`,
+    `second thread: ours ${x(s.secondThreadOurs)}, PyTorch ${x(s.secondThreadPyTorch)}`,
+  ];
+  if (plans[model].full) {
+    parts.push(
+      `ours/tfjs-layers fit (${s.tfjsLayersStockBackend ?? 'none trains'}): ${x(s.vsTfjsLayersStock)}`,
+      `library overhead: ${pct(s.libraryOverhead)} wall, ${pct(s.libraryOverheadCpuTime)} CPU time`,
+    );
+  }
+  console.log(`  ${parts.join(' | ')}`);
 }
 console.log(
   `\nload average before ${results.loadavgBefore.map((v) => v.toFixed(1)).join(' ')}, after ${results.loadavgAfter.map((v) => v.toFixed(1)).join(' ')} (${cpus().length} cores)`,

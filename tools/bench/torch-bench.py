@@ -2,6 +2,8 @@
 batch sizes and optimiser as the TypeScript runs, on CPU with a fixed thread count.
 
 Usage: python3 torch-bench.py '{"model": "vanresnet", "batch": 64, "threads": 2, "seconds": 4}'
+       python3 torch-bench.py '{"mode": "flops", "model": "resnet50"}'  (multiply-adds per image)
+       python3 torch-bench.py '{"mode": "peak", "threads": 1, "seconds": 1}'  (torch.mm GFLOP/s)
 Prints one JSON object.
 """
 import json
@@ -43,6 +45,65 @@ def resnet18_cifar(classes=10):
     return m
 
 
+def build(name):
+    if name == "vanresnet":
+        return VanResNet(), 32
+    if name == "resnet50":
+        return torchvision.models.resnet50(num_classes=10), 64
+    return resnet18_cifar(), 32
+
+
+def macs_per_image(model, size):
+    """Multiply-adds of one image's forward pass through every Conv2d and Linear."""
+    total = [0]
+
+    def conv(m, _inp, out):
+        kh, kw = m.kernel_size
+        total[0] += out.numel() * (m.in_channels // m.groups) * kh * kw
+
+    def linear(m, _inp, out):
+        total[0] += out.numel() * m.in_features
+
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(linear))
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
+def peak(cfg):
+    """The native kernels' best GFLOP per second of wall clock and of process CPU time at this
+    thread count: torch.mm on two n x n float32 matrices (whatever BLAS torch found) and a 3x3
+    convolution, 256 -> 256 channels, 16x16, batch 16 (oneDNN; the shape keeps torch off its
+    im2col + BLAS path)."""
+    n = cfg.get("n", 1024)
+    secs = cfg.get("seconds", 1)
+    a = torch.rand(n, n)
+    b = torch.rand(n, n)
+    flops = 2 * n**3
+    steps, elapsed, cpu = timed_cpu(lambda: torch.mm(a, b), secs)
+    mm, mm_cpu = flops * steps / elapsed / 1e9, flops * steps / cpu / 1e9
+    x = torch.rand(16, 256, 16, 16)
+    w = torch.rand(256, 256, 3, 3)
+    flops = 2 * 16 * 256 * 256 * 9 * 16 * 16
+    steps, elapsed, cpu = timed_cpu(lambda: F.conv2d(x, w, padding=1), secs)
+    conv, conv_cpu = flops * steps / elapsed / 1e9, flops * steps / cpu / 1e9
+    return {
+        "mmGflops": mm,
+        "mmGflopsCpu": mm_cpu,
+        "convGflops": conv,
+        "convGflopsCpu": conv_cpu,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def timed(fn, seconds, min_steps=3):
     fn()
     fn()
@@ -56,13 +117,28 @@ def timed(fn, seconds, min_steps=3):
             return steps, elapsed
 
 
+def timed_cpu(fn, seconds):
+    """timed(), plus the process CPU seconds the timed steps took."""
+    c0 = time.process_time()
+    steps, elapsed = timed(fn, seconds)
+    # The two warm-up calls are inside the CPU time; scale them out by the mean step.
+    cpu = (time.process_time() - c0) * steps / (steps + 2)
+    return steps, elapsed, cpu
+
+
 def main():
     cfg = json.loads(sys.argv[1])
-    torch.set_num_threads(cfg["threads"])
+    torch.set_num_threads(cfg.get("threads", 1))
     torch.manual_seed(0)
+    if cfg.get("mode") == "peak":
+        print(json.dumps(peak(cfg)))
+        return
+    model, size = build(cfg["model"])
+    if cfg.get("mode") == "flops":
+        print(json.dumps({"macsPerImage": macs_per_image(model, size)}))
+        return
     batch = cfg["batch"]
-    model = VanResNet() if cfg["model"] == "vanresnet" else resnet18_cifar()
-    x = torch.randn(batch, 3, 32, 32)
+    x = torch.randn(batch, 3, size, size)
     y = torch.randint(0, 10, (batch,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
@@ -74,7 +150,7 @@ def main():
         opt.step()
 
     model.train()
-    steps, elapsed = timed(train_step, cfg["seconds"])
+    steps, elapsed, cpu = timed_cpu(train_step, cfg["seconds"])
     train_ips = steps * batch / elapsed
     model.eval()
 
@@ -85,6 +161,7 @@ def main():
     fsteps, felapsed = timed(forward, cfg["seconds"] / 2)
     print(json.dumps({
         "trainImagesPerSec": train_ips,
+        "trainCpuImagesPerSec": steps * batch / cpu,
         "forwardImagesPerSec": fsteps * batch / felapsed,
         "steps": steps,
         "torch": torch.__version__,

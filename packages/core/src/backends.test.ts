@@ -59,6 +59,10 @@ describe('selectBackend', () => {
     const sel = await selectBackend(['wasm']);
     expect(sel.name).toBe('wasm');
     expect(sel.threads).toBe(1);
+    expect(sel.wasmFeatures).toMatchObject({ simd: true, threads: true });
+    expect(formatBackendReport(sel)).toMatch(
+      /^backend: wasm\n {2}✓ wasm {7}picked: XNNPACK with resnet-ts training kernels\n {2}wasm features: SIMD yes, relaxed SIMD (yes|no)/,
+    );
     expect(tf.getBackend()).toBe('wasm');
     const got = await convProbe();
     for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i], 4);

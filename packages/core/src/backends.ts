@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ResnetError } from './errors.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
+import { detectWasmFeatures, formatWasmFeatures, type WasmFeatures } from './wasm-features.js';
 
 /** A TensorFlow.js backend resnet-ts knows how to set up. */
 export type BackendName = 'tensorflow' | 'webgpu' | 'webgl' | 'wasm' | 'cpu';
@@ -27,6 +28,8 @@ export interface BackendSelection {
   tried: BackendAttempt[];
   /** Threads the wasm backend computes on, when wasm was picked under Node. */
   threads?: number;
+  /** The WebAssembly extensions this runtime compiles, when wasm was picked. */
+  wasmFeatures?: WasmFeatures;
 }
 
 /** Options of {@link selectBackend}. */
@@ -363,9 +366,13 @@ export async function selectBackend(
       quietFirstUseNotice();
       await smokeTest();
       tried.push({ name, ok: true, reason: detail });
-      return name === 'wasm' && wasmThreads !== undefined
-        ? { name, tried, threads: wasmThreads }
-        : { name, tried };
+      if (name !== 'wasm') return { name, tried };
+      return {
+        name,
+        tried,
+        ...(wasmThreads !== undefined && { threads: wasmThreads }),
+        wasmFeatures: detectWasmFeatures(),
+      };
     } catch (err) {
       const reason =
         err instanceof Skip ? err.message : `failed: ${(err as Error)?.message ?? err}`;
@@ -394,6 +401,7 @@ export function formatBackendReport(selection: BackendSelection): string {
       `  ${t.ok ? '✓' : '✗'} ${t.name.padEnd(10)} ${t.ok ? 'picked: ' : 'skipped: '}${t.reason}`,
     );
   }
+  if (selection.wasmFeatures) lines.push(`  ${formatWasmFeatures(selection.wasmFeatures)}`);
   return `backend: ${selection.name}\n${lines.join('\n')}`;
 }
 

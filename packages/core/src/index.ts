@@ -77,3 +77,8 @@ export {
 } from './safetensors.js';
 export { parseJson, validate } from './schema.js';
 export { type InputSpec, isTensor, sameShape } from './tensors.js';
+export {
+  detectWasmFeatures,
+  formatWasmFeatures,
+  type WasmFeatures,
+} from './wasm-features.js';

@@ -5,7 +5,8 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { alloc, heapF32 } from './wasm-util.js';
+import { ownWasmKernels } from './own-wasm.js';
+import { alloc, heapF32, release } from './wasm-util.js';
 
 interface BatchNormGradInputs {
   dy: TensorInfo;
@@ -28,6 +29,10 @@ export function batchNormGradWasm(args: {
   const dx = alloc(backend, x.shape);
   const dScale = alloc(backend, [channels]);
   const dOffset = alloc(backend, [channels]);
+  const own = ownWasmKernels(backend);
+  if (own && channels > 0 && rows > 0) {
+    return ownPasses(own, backend, inputs, dx, dScale, dOffset, rows, channels);
+  }
   const [heap, dxAt] = heapF32(backend, dx);
   const at = (t: TensorInfo) => heapF32(backend, t)[1];
   const [dyAt, xAt, meanAt, invAt, scaleAt] = [dy, x, mean, invStd, scale].map(at);
@@ -60,5 +65,46 @@ export function batchNormGradWasm(args: {
       heap[dxAt + i] = a[c] * (heap[dyAt + i] - b[c] - (heap[xAt + i] - mu[c]) * g[c]);
     }
   }
+  return [dx, dScale, dOffset];
+}
+
+/** The same two passes in resnet-ts's own wasm kernels; per-channel factors in between. */
+function ownPasses(
+  own: NonNullable<ReturnType<typeof ownWasmKernels>>,
+  backend: BackendWasm,
+  inputs: BatchNormGradInputs,
+  dx: TensorInfo,
+  dScale: TensorInfo,
+  dOffset: TensorInfo,
+  rows: number,
+  channels: number,
+): TensorInfo[] {
+  const { dy, x, mean, invStd, scale } = inputs;
+  // Two float64 accumulators, then a, b and g (float32), per channel.
+  const scratch = alloc(backend, [7 * channels]);
+  const [heap, s] = heapF32(backend, scratch);
+  const at = (t: TensorInfo) => heapF32(backend, t)[1];
+  const [dyAt, xAt, meanAt, invAt, scaleAt, dxAt] = [dy, x, mean, invStd, scale, dx].map(at);
+  heap.fill(0, s, s + 4 * channels);
+  own.bnGradSums(dyAt, xAt, meanAt, s * 4, (s + 2 * channels) * 4, rows, channels);
+  const sumDy = new Float64Array(heap.buffer, heap.byteOffset + s * 4, channels);
+  const sumDyXmu = new Float64Array(
+    heap.buffer,
+    heap.byteOffset + (s + 2 * channels) * 4,
+    channels,
+  );
+  const [aAt, bAt, gAt] = [4, 5, 6].map((i) => s + i * channels);
+  const dScaleAt = at(dScale);
+  const dOffsetAt = at(dOffset);
+  for (let c = 0; c < channels; c++) {
+    const inv = heap[invAt + c];
+    heap[aAt + c] = heap[scaleAt + c] * inv;
+    heap[bAt + c] = sumDy[c] / rows;
+    heap[gAt + c] = (inv * inv * sumDyXmu[c]) / rows;
+    heap[dScaleAt + c] = sumDyXmu[c] * inv;
+    heap[dOffsetAt + c] = sumDy[c];
+  }
+  own.bnGradDx(dyAt, xAt, meanAt, aAt, bAt, gAt, dxAt, rows, channels);
+  release(backend, scratch);
   return [dx, dScale, dOffset];
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { randomInput, relativeError } from '../testing/kernel-compare.js';
 import { batchNormGrad } from './batch-norm-grad.js';
+import { setOwnWasmKernels } from './own-wasm.js';
 
 const EPS = 1e-5;
 
@@ -26,14 +27,20 @@ function fusedGrads(x: tf.Tensor4D, gamma: tf.Tensor1D, w: tf.Tensor) {
 }
 
 describe('batchNormGrad', () => {
-  for (const backend of ['wasm', 'cpu']) {
+  for (const [backend, own] of [
+    ['wasm', true],
+    ['wasm', false],
+    ['cpu', false],
+  ] as const) {
     for (const shape of [
       [4, 5, 5, 3],
       [2, 8, 8, 16],
       [32, 1, 1, 7],
+      [3, 4, 4, 21],
     ] as [number, number, number, number][]) {
-      it(`equals tfjs's FusedBatchNorm gradient on ${backend} for x ${shape}`, async () => {
+      it(`equals tfjs's FusedBatchNorm gradient on ${backend}${backend === 'wasm' && !own ? ' (JavaScript loops)' : ''} for x ${shape}`, async () => {
         await tf.setBackend(backend);
+        setOwnWasmKernels(own);
         const gen = new Generator(shape[3] * 7 + shape[0]);
         const c = shape[3];
         const [x, w] = [randomInput(gen, shape), randomInput(gen, shape)];
@@ -54,6 +61,7 @@ describe('batchNormGrad', () => {
             fused[i].dataSync() as Float32Array,
           ]);
         });
+        setOwnWasmKernels(true);
         for (const [name, [ref, fused]] of ['dx', 'dgamma', 'dbeta'].map(
           (n, i) => [n, got[i]] as const,
         )) {

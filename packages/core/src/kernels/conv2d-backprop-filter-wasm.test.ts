@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
 import { setBackpropFilterChunk } from './conv2d-backprop-filter-wasm.js';
+import { setOwnWasmKernels } from './own-wasm.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
 
@@ -60,13 +61,16 @@ describe('Conv2DBackpropFilter on wasm', () => {
   const random = Array.from({ length: 20 }, () => randomCase(gen));
   for (const c of random) c.filter[2] = c.x[3];
 
-  for (const [chunking, chunk] of [
-    ['whole batch', 1 << 30],
-    ['one image per chunk', 1],
+  for (const [chunking, chunk, own] of [
+    ['whole batch', 1 << 30, true],
+    ['one image per chunk', 1, true],
+    ['whole batch, JavaScript loops', 1 << 30, false],
+    ['one image per chunk, JavaScript loops', 1, false],
   ] as const) {
     for (const c of [...fixed, ...random]) {
       it(`matches cpu (${chunking}) for x ${c.x} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
         setBackpropFilterChunk(chunk);
+        setOwnWasmKernels(own);
         const info = backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
         const data = new Generator(c.x.reduce((a, b) => a + b, 0));
         const inputs = { x: randomInput(data, c.x), dy: randomInput(data, info.outShape) };
@@ -80,6 +84,7 @@ describe('Conv2DBackpropFilter on wasm', () => {
         const want = await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
         const got = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
         setBackpropFilterChunk(262144);
+        setOwnWasmKernels(true);
         expect(got.shape).toEqual(c.filter);
         expect(relativeError(got.values, want.values)).toBeLessThan(1e-4);
       });

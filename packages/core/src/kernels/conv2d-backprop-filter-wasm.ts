@@ -13,6 +13,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { im2colTransposedCNHW } from './im2col.js';
+import { ownWasmKernels } from './own-wasm.js';
 import {
   alloc,
   borrow,
@@ -75,18 +76,21 @@ export function conv2DBackpropFilterWasm(args: {
   );
   const colsT = alloc(backend, [k, images * perImage]);
   const dw = alloc(backend, [fh, fw, inChannels, outChannels]);
+  const own = ownWasmKernels(backend);
   for (let b0 = 0; b0 < info.batchSize; b0 += images) {
     const b1 = Math.min(info.batchSize, b0 + images);
     const m = (b1 - b0) * perImage;
     const [heap, xOff] = heapF32(backend, xT);
     const [, colOff] = heapF32(backend, colsT);
-    im2colTransposedCNHW(heap, xOff, colOff, info, b0, b1);
+    if (own) own.im2colTransposedCNHW(xOff, colOff, info, b0, b1);
+    else im2colTransposedCNHW(heap, xOff, colOff, info, b0, b1);
     const dyRows = borrow(backend, dy, b0 * perImage * outChannels, [m, outChannels]);
     const part = matMulNN(backend, view(colsT, [k, m]), dyRows, k, m, outChannels);
     unborrow(backend, dyRows);
     const [h, partOff] = heapF32(backend, part);
     const [, dwOff] = heapF32(backend, dw);
     if (b0 === 0) h.copyWithin(dwOff, partOff, partOff + k * outChannels);
+    else if (own) own.addInto(dwOff, partOff, k * outChannels);
     else for (let i = 0; i < k * outChannels; i++) h[dwOff + i] += h[partOff + i];
     release(backend, part);
   }

@@ -6,6 +6,7 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
+import { setOwnWasmKernels } from './own-wasm.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
 
@@ -86,17 +87,27 @@ describe('Conv2DBackpropInput on wasm', () => {
   const gen = new Generator(11);
   const random = Array.from({ length: 20 }, () => randomCase(gen));
 
-  for (const c of [...fixed, ...random]) {
-    it(`matches cpu for x ${c.x} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
-      const info = backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
-      const data = new Generator(c.x.reduce((a, b) => a + b, 1));
-      const inputs = { dy: randomInput(data, info.outShape), filter: randomInput(data, c.filter) };
-      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x };
-      const want = await runOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
-      const got = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
-      expect(got.shape).toEqual(c.x);
-      expect(relativeError(got.values, want.values)).toBeLessThan(1e-4);
-    });
+  for (const [route, own] of [
+    ['', true],
+    [', JavaScript loops', false],
+  ] as const) {
+    for (const c of [...fixed, ...random]) {
+      it(`matches cpu${route} for x ${c.x} filter ${c.filter} strides ${c.strides} pad ${JSON.stringify(c.pad)}`, async () => {
+        setOwnWasmKernels(own);
+        const info = backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad);
+        const data = new Generator(c.x.reduce((a, b) => a + b, 1));
+        const inputs = {
+          dy: randomInput(data, info.outShape),
+          filter: randomInput(data, c.filter),
+        };
+        const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x };
+        const want = await runOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
+        const got = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
+        setOwnWasmKernels(true);
+        expect(got.shape).toEqual(c.x);
+        expect(relativeError(got.values, want.values)).toBeLessThan(1e-4);
+      });
+    }
   }
 
   it('releases every intermediate buffer on both routes', async () => {

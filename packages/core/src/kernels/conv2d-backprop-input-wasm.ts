@@ -13,6 +13,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { col2imNHWC } from './im2col.js';
+import { ownWasmKernels } from './own-wasm.js';
 import {
   alloc,
   heapF32,
@@ -119,7 +120,9 @@ function viaCol2im(
   const dx = alloc(backend, info.inShape);
   const [heap, colOff] = heapF32(backend, dcols);
   const [, dxOff] = heapF32(backend, dx);
-  col2imNHWC(heap, colOff, dxOff, info);
+  const own = ownWasmKernels(backend);
+  if (own) own.col2imNHWC(colOff, dxOff, info);
+  else col2imNHWC(heap, colOff, dxOff, info);
   release(backend, dcols);
   return view(dx, info.inShape);
 }

@@ -6,6 +6,7 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { type RawInput, randomInput, relativeError } from '../testing/kernel-compare.js';
+import { setOwnWasmKernels } from './own-wasm.js';
 
 interface Case {
   x: [number, number, number, number];
@@ -20,6 +21,8 @@ const cases: Case[] = [
   { x: [4, 8, 8, 3], filterSize: 2, strides: 2, pad: 'valid', zeros: 0 },
   { x: [2, 8, 8, 5], filterSize: 2, strides: 2, pad: 'valid', zeros: 0.6 },
   { x: [2, 7, 7, 4], filterSize: 2, strides: 2, pad: 'valid', zeros: 0.3 },
+  { x: [2, 8, 6, 11], filterSize: 2, strides: 2, pad: 'valid', zeros: 0.6 },
+  { x: [3, 4, 4, 16], filterSize: 2, strides: 2, pad: 'valid', zeros: 0 },
   { x: [2, 7, 9, 4], filterSize: 2, strides: 2, pad: 'same', zeros: 0.3 },
   { x: [1, 9, 9, 2], filterSize: 3, strides: 2, pad: 'same', zeros: 0.5 },
   { x: [2, 8, 8, 3], filterSize: 3, strides: 2, pad: 1, zeros: 0 },
@@ -48,16 +51,23 @@ describe('MaxPoolGrad on wasm', () => {
     await tf.setBackend('wasm');
   });
 
-  for (const c of cases) {
-    it(`matches cpu for x ${c.x} window ${c.filterSize} strides ${c.strides} pad ${c.pad} zeros ${c.zeros}`, async () => {
-      const gen = new Generator(c.x[1] * 100 + c.x[3]);
-      const x = randomInput(gen, c.x);
-      for (let i = 0; i < x.values.length; i++) if (gen.random() < c.zeros) x.values[i] = 0;
-      const info = backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad);
-      const dy = randomInput(gen, info.outShape);
-      const want = await maxPoolGradOn('cpu', c, x, dy);
-      const got = await maxPoolGradOn('wasm', c, x, dy);
-      expect(relativeError(got, want)).toBeLessThan(1e-6);
-    });
+  for (const [route, own] of [
+    ['', true],
+    [', JavaScript loops', false],
+  ] as const) {
+    for (const c of cases) {
+      it(`matches cpu${route} for x ${c.x} window ${c.filterSize} strides ${c.strides} pad ${c.pad} zeros ${c.zeros}`, async () => {
+        const gen = new Generator(c.x[1] * 100 + c.x[3]);
+        const x = randomInput(gen, c.x);
+        for (let i = 0; i < x.values.length; i++) if (gen.random() < c.zeros) x.values[i] = 0;
+        const info = backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad);
+        const dy = randomInput(gen, info.outShape);
+        const want = await maxPoolGradOn('cpu', c, x, dy);
+        setOwnWasmKernels(own);
+        const got = await maxPoolGradOn('wasm', c, x, dy);
+        setOwnWasmKernels(true);
+        expect(relativeError(got, want)).toBeLessThan(1e-6);
+      });
+    }
   }
 });

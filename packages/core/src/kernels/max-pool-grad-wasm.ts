@@ -11,6 +11,7 @@ import {
   type MaxPoolGradInputs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32 } from './wasm-util.js';
 
 export function maxPoolGradWasm(args: {
@@ -57,7 +58,12 @@ export function maxPoolGradWasm(args: {
     if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) {
       heap.fill(0, dxOff, dxOff + batchSize * xImage);
     }
-    pool2x2(heap, xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
+    const own = ownWasmKernels(backend);
+    if (own) {
+      own.maxPoolGrad2x2(xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
+    } else {
+      pool2x2(heap, xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
+    }
     return dx;
   }
   heap.fill(0, dxOff, dxOff + batchSize * xImage);

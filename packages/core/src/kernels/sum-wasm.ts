@@ -6,7 +6,8 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type SumAttrs, type SumInputs, type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { alloc, heapF32, run } from './wasm-util.js';
+import { ownWasmKernels } from './own-wasm.js';
+import { alloc, heapF32, release, run } from './wasm-util.js';
 
 function reduceLeading(
   kernel: 'Sum' | 'Mean',
@@ -25,6 +26,21 @@ function reduceLeading(
     ? x.shape.map((d, i) => (i < axes.length ? 1 : d))
     : x.shape.slice(axes.length);
   const out = alloc(backend, outShape);
+  const scale = kernel === 'Mean' ? 1 / rows : 1;
+  const own = ownWasmKernels(backend);
+  if (own && cols > 0) {
+    // float64 accumulators on the heap, where the wasm kernel can reach them.
+    const scratch = alloc(backend, [2 * cols]);
+    const [heap, xOff] = heapF32(backend, x);
+    const [, oOff] = heapF32(backend, out);
+    const [, sOff] = heapF32(backend, scratch);
+    heap.fill(0, sOff, sOff + 2 * cols);
+    own.sumRows(xOff, sOff * 4, rows, cols);
+    const acc = new Float64Array(heap.buffer, heap.byteOffset + sOff * 4, cols);
+    for (let c = 0; c < cols; c++) heap[oOff + c] = acc[c] * scale;
+    release(backend, scratch);
+    return out;
+  }
   const [heap, xOff] = heapF32(backend, x);
   const [, oOff] = heapF32(backend, out);
   const acc = new Float64Array(cols);
@@ -33,7 +49,6 @@ function reduceLeading(
     for (let c = 0; c < cols; c++) acc[c] += heap[p + c];
     p += cols;
   }
-  const scale = kernel === 'Mean' ? 1 / rows : 1;
   for (let c = 0; c < cols; c++) heap[oOff + c] = acc[c] * scale;
   return out;
 }

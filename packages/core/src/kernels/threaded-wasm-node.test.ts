@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { selectBackend } from '../index.js';
 import { randomInput, relativeError } from '../testing/kernel-compare.js';
+import { ownWasmKernels } from './own-wasm.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 
 describe('useThreadedWasm', () => {
@@ -18,6 +19,8 @@ describe('useThreadedWasm', () => {
     const threads = await useThreadedWasm({ threads: 2 });
     expect(threads).toBe(2);
     expect(tf.getBackend()).toBe('wasm');
+    // The own SIMD kernels instantiate over the threaded build's shared memory too.
+    expect(ownWasmKernels(tf.backend() as never)).not.toBeNull();
     const gen = new Generator(5);
     const x = randomInput(gen, [8, 12, 12, 16]);
     const w = randomInput(gen, [3, 3, 16, 24]);
@@ -71,6 +74,7 @@ describe('selectBackend({ threads })', () => {
       tried: [
         { name: 'wasm', ok: true, reason: 'XNNPACK on 2 threads with resnet-ts training kernels' },
       ],
+      wasmFeatures: { simd: true, relaxedSimd: expect.any(Boolean), threads: true },
     });
     expect(tf.getBackend()).toBe('wasm');
     expect(relativeError(probe(), expected)).toBeLessThan(1e-5);
