@@ -5,6 +5,7 @@
  */
 
 import {
+  BACKEND_NAMES,
   type BackendName,
   type BackendSelection,
   decodeSafetensors,
@@ -35,11 +36,32 @@ import {
   MODEL_META_KEY,
   parseWeightsMeta,
 } from '@resnet-ts/models';
-import { createOptimizer, createScheduler, fit, type Optimizer } from '@resnet-ts/train';
+import {
+  createOptimizer,
+  createScheduler,
+  type EpochLogs,
+  fit,
+  isOptimizerName,
+  isSchedulerName,
+  NonFiniteLossError,
+  type Optimizer,
+  type Scheduler,
+} from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import { setWasmPaths } from './backends.js';
-import type { BackendProbe, FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
+import { getThreadsCount, setWasmPaths } from './backends.js';
+import type {
+  BackendProbe,
+  EpochReport,
+  FromWorker,
+  RunHistory,
+  ToWorker,
+  TrainConfig,
+  TrainState,
+} from './protocol.js';
 import { sniffNonWeights, UNCHANGED } from './refusals.js';
+import { type LoaderPosition, ResumableBatchSampler } from './resumable-sampler.js';
+import { discardSavedRun, readSavedRun, restoreRun, type SavedRun, saveRun } from './saved-run.js';
+import { registerThreadedWasm } from './threaded-wasm.js';
 import { MAX_UPLOAD_BYTES, PAGE_DATASET, PAGE_SPEC, weightsMetadata } from './weights-meta.js';
 
 const [MEAN] = PAGE_DATASET.input.mean;
@@ -63,6 +85,10 @@ let state: TrainState = 'loading';
 let epochsTrained = 0;
 let abort: AbortController | null = null;
 let resumeGate: { promise: Promise<void>; open: () => void } | null = null;
+/** The backend in use, recorded in saved runs. */
+let backendName: BackendName;
+/** A run a reload interrupted, read on start and kept until it is continued or discarded. */
+let savedRun: { run: SavedRun; extra: SavedExtra } | null = null;
 // Messages are handled one at a time so a predict never interleaves with a weight import.
 let queue: Promise<void> = Promise.resolve();
 
@@ -79,10 +105,17 @@ scope.onmessage = (e) => {
     control(msg.type);
     return;
   }
-  if (msg.type === 'start') {
+  if (msg.type === 'start' || msg.type === 'continueSaved') {
     if (state !== 'idle') return;
+    const saved = msg.type === 'continueSaved' ? savedRun : null;
+    if (msg.type === 'continueSaved' && !saved) return;
+    savedRun = null;
     setState('training');
-    void train(msg.config);
+    void train(
+      saved?.extra.config ?? (msg as { config: TrainConfig }).config,
+      msg.saveEvery,
+      saved,
+    );
     return;
   }
   queue = queue
@@ -115,7 +148,7 @@ function control(kind: 'pause' | 'resume' | 'stop'): void {
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'init':
-      return init(msg.backend, msg.dataUrl, msg.wasmPaths);
+      return init(msg.backend, msg.dataUrl, msg.wasmPaths, msg.threadedWasmScript);
     case 'predict': {
       const probs = await predictProbabilities(msg.pixels);
       send({ type: 'prediction', id: msg.id, probs }, [probs.buffer]);
@@ -131,6 +164,10 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'importWeights':
       send({ type: 'weightsLoaded', ...importWeights(msg.bytes, msg.fileName) });
       return;
+    case 'discardSaved':
+      savedRun = null;
+      await forgetRun();
+      return;
   }
 }
 
@@ -138,11 +175,20 @@ async function init(
   choice: 'auto' | BackendName,
   dataUrl: string,
   wasmPaths: Record<string, string>,
+  threadedWasmScript: string,
 ): Promise<void> {
   let selection: BackendSelection;
   let probes: BackendProbe[] = [];
+  const isolated = self.crossOriginIsolated === true;
   try {
     setWasmPaths(wasmPaths);
+    // Threads need SharedArrayBuffer, which only a cross-origin isolated page has; XNNPACK's
+    // own default would be half the cores.
+    if (isolated) {
+      const wasm = wasmPaths['tfjs-backend-wasm-threaded-simd.wasm'];
+      const threads = Math.min(navigator.hardwareConcurrency || 1, MAX_WASM_THREADS);
+      registerThreadedWasm({ script: threadedWasmScript, wasm }, threads);
+    }
     if (choice === 'auto') {
       ({ selection, probes } = await chooseByMeasurement(() => loadDigits(dataUrl)));
     } else {
@@ -163,6 +209,7 @@ async function init(
     send({ type: 'initError', message: errorText(err), selection });
     return;
   }
+  backendName = selection.name;
   send({
     type: 'ready',
     selection,
@@ -171,9 +218,15 @@ async function init(
     numParameters: model.numParameters(),
     maxUploadBytes: MAX_UPLOAD_BYTES,
     probes,
+    isolated,
+    ...(selection.name === 'wasm' ? { wasmThreads: getThreadsCount() } : {}),
   });
   setState('idle');
+  await offerSavedRun();
 }
+
+/** tfjs's wasm build starts a pool of 8 workers; XNNPACK cannot use more threads than that. */
+const MAX_WASM_THREADS = 8;
 
 async function loadDigits(dataUrl: string): Promise<void> {
   digits ??= await fetchMnistDigits(dataUrl, {
@@ -307,51 +360,164 @@ function makeOptimizer(config: TrainConfig): Optimizer {
   return createOptimizer(config.optimizer, model.parameters(), { lr: config.lr, momentum });
 }
 
-async function train(config: TrainConfig): Promise<void> {
-  const controller = new AbortController();
-  abort = controller;
+/** What the page keeps in a saved run's `extra`, beside the library's checkpoint. */
+interface SavedExtra {
+  config: TrainConfig;
+  /** Steps done when saved. */
+  step: number;
+  /** Batches done of the epoch under way (0 when saved at an epoch's end). */
+  batchesDone: number;
+  backend: BackendName;
+  /** Epochs the weights had been trained for before this run began. */
+  epochsBefore: number;
+  /** The per-step figures so far (the per-epoch ones are the checkpoint's history). */
+  history: Omit<RunHistory, 'epochs'>;
+}
+
+/** Everything one run trains with, built from its configuration alone. */
+interface RunParts {
+  sampler: ResumableBatchSampler;
+  trainLoader: DataLoader<unknown>;
+  valLoader: DataLoader<unknown>;
+  optimizer: Optimizer;
+  scheduler: Scheduler | undefined;
+}
+
+function buildRun(config: TrainConfig): RunParts {
   // The splits are already in random order, so their first digits are a fair sample.
-  const trainLoader = new DataLoader(firstN(digits.train, config.trainSize), {
-    batchSize: config.batchSize,
-    shuffle: true,
-    seed: config.seed,
+  const trainSet = firstN(digits.train, config.trainSize);
+  const sampler = new ResumableBatchSampler(trainSet.length, config.batchSize, config.seed);
+  const trainLoader = new DataLoader(trainSet, {
+    batchSampler: sampler,
+    generator: sampler.generator,
   });
   const valLoader = new DataLoader(firstN(digits.test, config.valSize), { batchSize: 64 });
   const optimizer = makeOptimizer(config);
   const scheduler = createScheduler(config.scheduler, optimizer, {
     epochs: config.epochs,
-    stepsPerEpoch: trainLoader.length,
+    stepsPerEpoch: sampler.length,
     lr: config.lr,
   });
+  return { sampler, trainLoader, valLoader, optimizer, scheduler } as RunParts;
+}
+
+/** How far above its first value the loss may climb before the page warns of divergence. */
+const DIVERGENCE_FACTOR = 3;
+
+/**
+ * Trains one run, or continues a saved one with the same configuration from where it was
+ * saved: weights, optimizer and scheduler state, the shuffling generator and the position in
+ * the epoch are restored, so on the same backend the run ends with the weights an
+ * uninterrupted one would have. Every `saveEvery` steps and after each epoch the run is saved
+ * for a reload; a finished, stopped or failed run is removed.
+ */
+async function train(
+  config: TrainConfig,
+  saveEvery: number,
+  saved: { run: SavedRun; extra: SavedExtra } | null,
+): Promise<void> {
+  const controller = new AbortController();
+  abort = controller;
+  const parts = buildRun(config);
+  const { sampler, optimizer, scheduler } = parts;
+  const batchesPerEpoch = sampler.length;
+  const totalSteps = config.epochs * batchesPerEpoch;
+  const history: RunHistory = { losses: [], accuracies: [], lrs: [], epochs: [] };
+  let epochLogs: EpochLogs[] = [];
   let step = 0;
-  let epoch = 0;
+  let startEpoch = 0;
+  /** Batches of the current epoch skipped because they were trained before a reload. */
+  let skipped = 0;
+  let epochsBefore = epochsTrained;
   let message: string | undefined;
+  let saving = true;
+  let warned = false;
   try {
+    if (saved) {
+      const restored = restoreRun(saved.run, { model, optimizer, scheduler });
+      ({ step, batchesDone: skipped, epochsBefore } = saved.extra);
+      startEpoch = restored.epoch;
+      epochLogs = restored.history;
+      const passStart = saved.run.json.generators?.shuffle;
+      if (!passStart) throw new Error('the saved run has no shuffling state');
+      sampler.restore({ passStart, batchesDone: skipped });
+      Object.assign(history, saved.extra.history, { epochs: epochLogs.map(toEpochReport) });
+      epochsTrained = epochsBefore + startEpoch;
+      send({ type: 'restored', ...history });
+    }
+    const save = async (epochsDone: number, position: LoaderPosition) => {
+      if (!saving) return;
+      const extra: SavedExtra = {
+        config,
+        step,
+        batchesDone: position.batchesDone,
+        backend: backendName,
+        epochsBefore,
+        history: { losses: history.losses, accuracies: history.accuracies, lrs: history.lrs },
+      };
+      try {
+        await saveRun({
+          model,
+          optimizer,
+          scheduler,
+          generators: { shuffle: new Generator(1).setState(position.passStart) },
+          epoch: epochsDone,
+          history: epochLogs,
+          extra,
+        });
+        send({ type: 'saved', step });
+      } catch (err) {
+        saving = false;
+        send({ type: 'saved', step, problem: `progress is not saved: ${errorText(err)}` });
+      }
+    };
+    let epoch = startEpoch;
     await fit({
       model,
       optimizer,
       scheduler,
-      trainLoader,
-      valLoader,
+      trainLoader: parts.trainLoader,
+      valLoader: parts.valLoader,
       epochs: config.epochs,
+      startEpoch,
+      history: epochLogs,
       signal: controller.signal,
       callbacks: [
         {
           onEpochBegin: (e) => {
             epoch = e;
           },
-          onBatchEnd: async (batch, logs) => {
+          onBatchEnd: async (b, logs) => {
             step++;
+            const batch = skipped + b;
+            const loss = logs.loss ?? Number.NaN;
+            const accuracy = logs.accuracy ?? Number.NaN;
+            history.losses.push(loss);
+            history.accuracies.push(accuracy);
+            history.lrs.push(logs.lr);
             send({
               type: 'batch',
               step,
+              totalSteps,
               epoch,
               batch,
-              batchesPerEpoch: trainLoader.length,
-              loss: logs.loss ?? Number.NaN,
+              batchesPerEpoch,
+              loss,
+              accuracy,
               lr: logs.lr,
               imagesPerSec: logs.imagesPerSec,
             });
+            if (!warned && loss > DIVERGENCE_FACTOR * history.losses[0]) {
+              warned = true;
+              send({
+                type: 'diverged',
+                message: `The loss is diverging: ${loss.toPrecision(3)} at step ${step}, up from ${history.losses[0].toPrecision(3)} at the start. ${lowerLr(config)}`,
+              });
+            }
+            // The epoch's last batch is saved after the epoch ends, with its validation done.
+            if (step % saveEvery === 0 && batch + 1 < batchesPerEpoch) {
+              await save(epoch, sampler.position(batch + 1));
+            }
             // Let control messages, predictions and grid requests run between batches.
             await yieldToEventLoop();
             if (resumeGate) {
@@ -359,16 +525,14 @@ async function train(config: TrainConfig): Promise<void> {
               await resumeGate.promise;
             }
           },
-          onEpochEnd: (e, logs) => {
+          onEpochEnd: async (e, logs) => {
+            skipped = 0;
             epochsTrained++;
-            send({
-              type: 'epoch',
-              epoch: e,
-              trainLoss: logs.trainLoss,
-              trainAccuracy: logs.trainAcc,
-              valLoss: logs.valLoss,
-              valAccuracy: logs.valAcc,
-            });
+            epochLogs = [...epochLogs, logs];
+            const report = toEpochReport(logs);
+            history.epochs.push(report);
+            send({ type: 'epoch', ...report });
+            if (e + 1 < config.epochs) await save(e + 1, sampler.nextPass());
           },
         },
       ],
@@ -377,14 +541,112 @@ async function train(config: TrainConfig): Promise<void> {
       ? `Stopped after ${plural(step, 'step')}.`
       : `Finished ${plural(config.epochs, 'epoch')} (${plural(step, 'step')}).`;
   } catch (err) {
-    send({ type: 'error', message: `training failed: ${errorText(err)}` });
+    if (err instanceof NonFiniteLossError) {
+      message = `Stopped after ${plural(step, 'step')}: the loss diverged.`;
+      send({
+        type: 'diverged',
+        message: `The loss became ${err.loss} at step ${step + 1}: training diverged and stopped. ${lowerLr(config)}`,
+      });
+    } else send({ type: 'error', message: `training failed: ${errorText(err)}` });
   } finally {
     optimizer.dispose();
     model.eval();
     abort = null;
     resumeGate = null;
+    await forgetRun();
     setState('idle', message);
   }
+}
+
+/** The hint a diverging run gets. */
+function lowerLr(config: TrainConfig): string {
+  return `Lower the learning rate (it is ${config.lr}; try ${config.optimizer === 'adam' ? '0.001' : '0.01'}).`;
+}
+
+function toEpochReport(logs: EpochLogs): EpochReport {
+  return {
+    epoch: logs.epoch,
+    trainLoss: logs.trainLoss,
+    trainAccuracy: logs.trainAcc,
+    valLoss: logs.valLoss,
+    valAccuracy: logs.valAcc,
+  };
+}
+
+/** Removes the saved run; a failure only means a reload may offer a finished run. */
+async function forgetRun(): Promise<void> {
+  await discardSavedRun().catch(() => {});
+}
+
+/**
+ * Offers the run a reload interrupted, if one was saved: its summary goes to the page, which
+ * asks whether to continue. One that cannot be read, or no longer fits the page, is removed.
+ */
+async function offerSavedRun(): Promise<void> {
+  let problem: string | undefined;
+  try {
+    const run = await readSavedRun(SAVED_RUN_MAX_BYTES);
+    if (run) {
+      const extra = parseSavedExtra(run.json.extra);
+      savedRun = { run, extra };
+      const totalSteps =
+        extra.config.epochs *
+        Math.ceil(Math.min(extra.config.trainSize, digits.train.length) / extra.config.batchSize);
+      send({
+        type: 'savedRun',
+        run: { config: extra.config, step: extra.step, totalSteps, backend: extra.backend },
+      });
+      return;
+    }
+  } catch (err) {
+    problem = `A saved run could not be read and was removed: ${errorText(err)}.`;
+    await forgetRun();
+  }
+  send({ type: 'savedRun', run: null, problem });
+}
+
+/** Model, Adam's two buffers per parameter, and a few megabytes of history. */
+const SAVED_RUN_MAX_BYTES = 4 * MAX_UPLOAD_BYTES + 16 * 1024 * 1024;
+
+/** The page's part of a saved run, checked field by field: the file is read back untrusted. */
+function parseSavedExtra(value: unknown): SavedExtra {
+  const fail = (what: string): never => {
+    throw new Error(`its ${what} is missing or out of range`);
+  };
+  const x = (value ?? {}) as Record<string, unknown>;
+  const int = (v: unknown, min: number, max: number, what: string) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : fail(what);
+  const numbers = (v: unknown, what: string) =>
+    Array.isArray(v) && v.every((n) => typeof n === 'number') ? (v as number[]) : fail(what);
+  const c = (x.config ?? {}) as Record<string, unknown>;
+  const config: TrainConfig = {
+    epochs: int(c.epochs, 1, 100, 'epochs'),
+    batchSize: int(c.batchSize, 1, 1024, 'batch size'),
+    lr:
+      typeof c.lr === 'number' && c.lr > 0 && Number.isFinite(c.lr) ? c.lr : fail('learning rate'),
+    optimizer: isOptimizerName(c.optimizer) ? c.optimizer : fail('optimizer'),
+    scheduler: isSchedulerName(c.scheduler) ? c.scheduler : fail('schedule'),
+    trainSize: int(c.trainSize, 1, digits.train.length, 'training digits'),
+    valSize: int(c.valSize, 1, digits.test.length, 'validation digits'),
+    seed: int(c.seed, 0, 2 ** 32 - 1, 'seed'),
+  };
+  const h = (x.history ?? {}) as Record<string, unknown>;
+  return {
+    config,
+    step: int(x.step, 0, 1e9, 'step'),
+    batchesDone: int(x.batchesDone, 0, 1e9, 'position'),
+    backend: BACKEND_NAMES.includes(x.backend as BackendName)
+      ? (x.backend as BackendName)
+      : fail('backend'),
+    epochsBefore: int(x.epochsBefore, 0, 1e9, 'epoch count'),
+    history: {
+      losses: numbers(h.losses, 'losses'),
+      accuracies: numbers(h.accuracies, 'accuracies'),
+      lrs: numbers(h.lrs, 'learning rates'),
+    },
+  };
 }
 
 /** "1 step", "2 steps". */

@@ -1,0 +1,56 @@
+/**
+ * The default run's size, chosen from Automatic's measured speed so that a first run takes
+ * about two minutes on the device at hand: a fast one trains on every digit for more epochs,
+ * a slow one (a software renderer, an old phone) on fewer digits.
+ */
+
+/** How long the default run should take. */
+export const TARGET_SECONDS = 120;
+
+/** Training digits come in steps of this many, so the suggestion reads as a round number. */
+const DIGIT_STEP = 500;
+/** Fewer digits than this per epoch teach little: the run gets fewer epochs instead. */
+const MIN_DIGITS_PER_EPOCH = 1000;
+const MAX_EPOCHS = 10;
+const DEFAULT_EPOCHS = 3;
+/**
+ * A validation image costs about this fraction of a training image (a forward pass only);
+ * a step's page update and the periodic saves cost about the rest of `OVERHEAD`.
+ */
+const EVAL_COST = 1 / 3;
+const OVERHEAD = 1.1;
+
+/** A run's size and how long it should take. */
+export interface RunSize {
+  epochs: number;
+  trainSize: number;
+  /** Expected wall time at the measured speed. */
+  seconds: number;
+}
+
+/**
+ * Epochs and training digits for a run of about `seconds` at `imagesPerSec` (the picked
+ * backend's one-batch measurement): all `maxDigits` for 3 to 10 epochs when they fit,
+ * otherwise 3 epochs (2 or 1 when slower) of as many digits as fit, in steps of 500.
+ */
+export function sizeRun(
+  imagesPerSec: number,
+  { maxDigits = 8000, valSize = 500, seconds = TARGET_SECONDS } = {},
+): RunSize {
+  const budget = (Math.max(imagesPerSec, 1e-3) * seconds) / OVERHEAD;
+  const perEpoch = (digits: number) => digits + valSize * EVAL_COST;
+  const size = (epochs: number, trainSize: number): RunSize => ({
+    epochs,
+    trainSize,
+    seconds: (epochs * perEpoch(trainSize) * OVERHEAD) / Math.max(imagesPerSec, 1e-3),
+  });
+  const fullEpochs = Math.floor(budget / perEpoch(maxDigits));
+  if (fullEpochs >= DEFAULT_EPOCHS) return size(Math.min(fullEpochs, MAX_EPOCHS), maxDigits);
+  for (let epochs = DEFAULT_EPOCHS; epochs >= 1; epochs--) {
+    const digits = Math.floor((budget / epochs - valSize * EVAL_COST) / DIGIT_STEP) * DIGIT_STEP;
+    if (digits >= MIN_DIGITS_PER_EPOCH || epochs === 1) {
+      return size(epochs, Math.min(maxDigits, Math.max(DIGIT_STEP, digits)));
+    }
+  }
+  return size(1, DIGIT_STEP);
+}

@@ -1,0 +1,132 @@
+/**
+ * A training run kept in the Origin Private File System so that a reload can continue it.
+ * The state is the library's checkpoint (`packCheckpoint`: model, optimizer, scheduler,
+ * generators, history and the page's own `extra`) as one safetensors file whose metadata
+ * holds the checkpoint's JSON. Each save writes a temporary file and moves it over the
+ * previous one, so the file on disk is always a whole save, never half of one.
+ *
+ * Worker-only: synchronous access handles exist in dedicated workers.
+ */
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readTensors,
+  type SafetensorsFile,
+  safetensorsToTensors,
+} from '@resnet-ts/core';
+import {
+  type CheckpointJson,
+  type CheckpointSource,
+  checkpointJsonFromText,
+  checkpointJsonToText,
+  packCheckpoint,
+  type RestoredState,
+  unpackCheckpoint,
+} from '@resnet-ts/train';
+
+const DIRECTORY = 'resnet-ts-web-demo';
+const FILE = 'training-run.safetensors';
+const TEMP = `${FILE}.tmp`;
+/** The metadata key holding the checkpoint's JSON. */
+const CHECKPOINT_KEY = 'resnet-ts-checkpoint';
+
+/** What OPFS offers in a worker beyond lib.dom's types. */
+interface SyncAccessHandle {
+  truncate(size: number): void;
+  write(data: Uint8Array, options: { at: number }): number;
+  flush(): void;
+  close(): void;
+}
+interface WorkerFileHandle extends FileSystemFileHandle {
+  createSyncAccessHandle(): Promise<SyncAccessHandle>;
+  move(name: string): Promise<void>;
+}
+
+/** A saved run as read back: its checkpoint JSON (schema-checked) and its tensors, undecoded. */
+export interface SavedRun {
+  json: CheckpointJson;
+  file: SafetensorsFile;
+}
+
+async function directory(): Promise<FileSystemDirectoryHandle> {
+  if (!navigator.storage?.getDirectory) {
+    throw new Error('this browser has no Origin Private File System');
+  }
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle(DIRECTORY, { create: true });
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { name?: string })?.name === 'NotFoundError';
+}
+
+/**
+ * Saves `src` as the run to continue after a reload: the tensors are read from the device,
+ * written to a temporary file, then moved over the previous save.
+ */
+export async function saveRun(src: CheckpointSource): Promise<void> {
+  const { tensors, json } = packCheckpoint(src);
+  const bytes = encodeSafetensors(await readTensors(tensors), {
+    [CHECKPOINT_KEY]: checkpointJsonToText(json),
+  });
+  const dir = await directory();
+  const temp = (await dir.getFileHandle(TEMP, { create: true })) as WorkerFileHandle;
+  const access = await temp.createSyncAccessHandle();
+  try {
+    access.truncate(0);
+    const written = access.write(bytes, { at: 0 });
+    if (written !== bytes.length) {
+      throw new Error(`wrote ${written} of ${bytes.length} bytes (is the disk full?)`);
+    }
+    access.flush();
+  } finally {
+    access.close();
+  }
+  await temp.move(FILE);
+}
+
+/**
+ * The saved run, or null when there is none. A file larger than `maxBytes`, not safetensors
+ * or without a valid checkpoint is refused with an error naming what is wrong: the caller
+ * says so and discards it.
+ */
+export async function readSavedRun(maxBytes: number): Promise<SavedRun | null> {
+  let handle: FileSystemFileHandle;
+  try {
+    handle = await (await directory()).getFileHandle(FILE);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+  const blob = await handle.getFile();
+  if (blob.size > maxBytes) {
+    throw new Error(`${FILE} is ${blob.size} bytes, more than a run of this page can be`);
+  }
+  const file = decodeSafetensors(new Uint8Array(await blob.arrayBuffer()));
+  const text = file.metadata[CHECKPOINT_KEY];
+  if (typeof text !== 'string') throw new Error(`${FILE} holds no ${CHECKPOINT_KEY} metadata`);
+  return { json: checkpointJsonFromText(text, FILE), file };
+}
+
+/**
+ * Loads a saved run into `target` (as `unpackCheckpoint` does; the objects must be built
+ * with the run's configuration) and returns the epoch count, history and extra.
+ */
+export function restoreRun(saved: SavedRun, target: CheckpointSource): RestoredState {
+  const tensors = safetensorsToTensors(saved.file);
+  try {
+    return unpackCheckpoint({ tensors, json: saved.json }, target);
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
+  }
+}
+
+/** Removes the saved run (and a temporary file a closed page left), if any. */
+export async function discardSavedRun(): Promise<void> {
+  const dir = await directory();
+  for (const name of [FILE, TEMP]) {
+    await dir.removeEntry(name).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+    });
+  }
+}
