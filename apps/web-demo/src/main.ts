@@ -275,13 +275,15 @@ function onMessage(msg: FromWorker): void {
       el.warning.textContent = msg.message;
       el.warning.hidden = false;
       break;
-    case 'epoch':
-      demo.epochs.push({ ...msg });
+    case 'epoch': {
+      const { type: _, ...report } = msg;
+      demo.epochs.push(report);
       el.acc.textContent = `${(msg.valAccuracy * 100).toFixed(1)} %`;
       charts.addEpoch(demo.steps, msg);
       demo.chartSeries = charts.series();
       requestGrid();
       break;
+    }
     case 'prediction':
       if (msg.id === predictionInFlight) predictionInFlight = null;
       // An answer overtaken by newer ink is dropped, and the newest drawing is asked for.
