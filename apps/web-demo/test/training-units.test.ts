@@ -1,0 +1,95 @@
+/** The training flow's pure parts, without a browser: run sizing, the ETA line, the resumable shuffle. */
+import { DataLoader } from '@resnet-ts/data';
+import { describe, expect, it } from 'vitest';
+import { ResumableBatchSampler } from '../src/resumable-sampler.js';
+import { sizeRun } from '../src/run-size.js';
+import { formatDuration, ProgressClock } from '../src/training-progress.js';
+
+describe('sizeRun', () => {
+  it('trains on every digit for more epochs on a fast backend, and on fewer digits on a slow one', () => {
+    // 440 img/s (wasm on a desktop): all 8,000 digits fit 5 times in two minutes.
+    expect(sizeRun(440)).toMatchObject({ epochs: 5, trainSize: 8000 });
+    expect(sizeRun(5000)).toMatchObject({ epochs: 10, trainSize: 8000 });
+    // 181 img/s: 3 epochs of 6,000.
+    expect(sizeRun(181)).toMatchObject({ epochs: 3, trainSize: 6000 });
+    // A software renderer's 10 img/s: one epoch of 500, the fewest worth a run.
+    expect(sizeRun(10)).toMatchObject({ epochs: 1, trainSize: 500 });
+    expect(sizeRun(0.5)).toMatchObject({ epochs: 1, trainSize: 500 });
+  });
+
+  it('expects at most two minutes, and over one from 20 img/s up to what all digits need', () => {
+    for (const speed of [10, 20, 40, 100, 181, 230, 440, 1000]) {
+      const { seconds } = sizeRun(speed);
+      expect(seconds).toBeLessThanOrEqual(120);
+      if (speed >= 20 && speed <= 440) expect(seconds).toBeGreaterThan(60);
+    }
+  });
+
+  it('keeps to the digits there are', () => {
+    expect(sizeRun(440, { maxDigits: 2000 })).toMatchObject({ epochs: 10, trainSize: 2000 });
+  });
+});
+
+describe('ProgressClock', () => {
+  it('says what happens before the first step, then counts steps and estimates the rest', () => {
+    expect(new ProgressClock(true).startText()).toMatch(/^compiling shaders…/);
+    const clock = new ProgressClock(false);
+    expect(clock.startText()).toBe('starting…');
+    // The first step carries start-up time: it starts the clock, with no estimate yet.
+    expect(clock.update(1, 100, 5000)).toBe('step 1/100');
+    // 200 ms per step since then: 90 steps left take 18 s.
+    expect(clock.update(11, 100, 7000)).toBe('step 11/100 · ETA 0:18');
+  });
+
+  it('starts from where a continued run is', () => {
+    const clock = new ProgressClock(false);
+    expect(clock.update(41, 50, 0)).toBe('step 41/50');
+    expect(clock.update(45, 50, 4000)).toBe('step 45/50 · ETA 0:05');
+  });
+
+  it('formats durations as m:ss, and h:mm:ss from an hour', () => {
+    expect(formatDuration(0)).toBe('0:00');
+    expect(formatDuration(59_400)).toBe('0:59');
+    expect(formatDuration(61_000)).toBe('1:01');
+    expect(formatDuration(3_723_000)).toBe('1:02:03');
+  });
+});
+
+/** Every batch of `passes` passes, as arrays of indices. */
+function batches(sampler: ResumableBatchSampler, passes: number): number[][][] {
+  return Array.from({ length: passes }, () => [...sampler]);
+}
+
+describe('ResumableBatchSampler', () => {
+  it('shuffles as DataLoader({ shuffle: true, seed }) does', async () => {
+    const sampler = new ResumableBatchSampler(10, 4, 3);
+    const loader = new DataLoader(
+      { length: 10, get: (i: number) => i },
+      { batchSize: 4, shuffle: true, seed: 3, collate: (xs: number[]) => xs },
+    );
+    for (let pass = 0; pass < 3; pass++) {
+      const fromLoader: number[][] = [];
+      for await (const b of loader) fromLoader.push(b);
+      expect([...sampler]).toEqual(fromLoader);
+    }
+    expect(sampler.length).toBe(3);
+  });
+
+  it('continues mid-pass, and in later passes, exactly where a saved position was', () => {
+    const reference = batches(new ResumableBatchSampler(13, 3, 9), 3);
+    const first = new ResumableBatchSampler(13, 3, 9);
+    batches(first, 1);
+    const pass2 = [...first];
+    expect(pass2).toEqual(reference[1]);
+    // Saved after 2 batches of the second pass; a new sampler (a reloaded page) restores it.
+    const position = JSON.parse(JSON.stringify(first.position(2)));
+    const resumed = new ResumableBatchSampler(13, 3, 9);
+    resumed.restore(position);
+    expect([...resumed]).toEqual(reference[1].slice(2));
+    expect([...resumed]).toEqual(reference[2]);
+    // Saved at a pass's end: the next pass is the one after.
+    const atEnd = new ResumableBatchSampler(13, 3, 9);
+    atEnd.restore(first.nextPass());
+    expect([...atEnd]).toEqual(reference[2]);
+  });
+});
