@@ -8,7 +8,7 @@ import type { OptimizerName, SchedulerName } from '@resnet-ts/train';
 /** `auto` lets the worker try WebGPU, WebGL, WASM and CPU in turn. */
 export type BackendChoice = 'auto' | BackendName;
 
-/** What Automatic measured on one usable backend: a warm one-batch training step. */
+/** What Automatic measured on one usable backend: a few warm training steps. */
 export interface BackendProbe {
   name: BackendName;
   /** Drawn by a software rasteriser (SwiftShader, llvmpipe): ranked below wasm. */

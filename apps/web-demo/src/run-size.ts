@@ -18,11 +18,10 @@ const EVAL_COST = 1 / 3;
 /** A step's report to the page and the periodic saves for a reload. */
 const OVERHEAD = 1.1;
 /**
- * The probe times one batch of 16; a run's batches of 32 train faster per image. Measured in
- * headless Chromium on wasm (2 threads): a 171 img/s probe, then a 3 × 6,000-digit run at
- * 220 img/s over its whole wall time.
+ * The probe times batches of 16; a run's batches of 32 train faster per image. Measured in
+ * headless Chromium on wasm (2 threads, a busy 2-core machine): see the README.
  */
-const RUN_SPEED_PER_PROBE_SPEED = 1.3;
+const RUN_SPEED_PER_PROBE_SPEED = 1.2;
 
 /** A run's size and how long it should take. */
 export interface RunSize {

@@ -13,7 +13,7 @@ export interface DemoState {
   state: TrainState | 'switching';
   backend: BackendName | null;
   tried: BackendAttempt[];
-  /** Automatic's one-batch measurements (empty when a backend was named). */
+  /** Automatic's measurements (empty when a backend was named). */
   probes: BackendProbe[];
   /** Backend-panel messages of switches that failed and went back. */
   switchFailures: string[];

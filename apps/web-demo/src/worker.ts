@@ -243,8 +243,8 @@ const AUTO_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 const PROBE_BATCH = 16;
 
 /**
- * Automatic: starts every backend the browser offers, trains one batch on each (after one
- * warm-up batch, so shader compilation is not counted) and keeps the fastest. A software
+ * Automatic: starts every backend the browser offers, times a few training batches on each
+ * (after one warm-up batch, so shader compilation is not counted) and keeps the fastest. A software
  * adapter (SwiftShader, llvmpipe) ranks below wasm whatever it measured: on a machine
  * without a GPU it shares the CPU wasm already uses, and its first steps compile for
  * seconds.
@@ -267,7 +267,7 @@ async function chooseByMeasurement(
       softwareRenderer(name) ?? (attempt.reason.startsWith('software') ? 'adapter' : null);
     await load();
     try {
-      const imagesPerSec = await measureOneBatch();
+      const imagesPerSec = await measureSpeed();
       probes.push({ name, software: software !== null, imagesPerSec });
       tried.push({
         name,
@@ -304,8 +304,16 @@ function attemptReason(err: unknown, name: BackendName): string {
   );
 }
 
-/** Trains a fresh model for one warm-up batch, then times one more; returns images per second. */
-async function measureOneBatch(): Promise<number> {
+/** The probe times batches until this much time is spent (at least one, at most 8). */
+const PROBE_MS = 1000;
+
+/**
+ * Trains a fresh model for one warm-up batch, then times batches for about `PROBE_MS` (at
+ * least one, at most 8); returns their images per second. Timing several averages out what
+ * a busy machine (another tab, a build) does to single batches, which swung a one-batch
+ * measurement between a third and 1.3 times the speed a run then trained at.
+ */
+async function measureSpeed(): Promise<number> {
   const probeModel = newModel(0);
   const optimizer = createOptimizer('sgd', probeModel.parameters(), { lr: 0.01, momentum: 0.9 });
   const sync = async () => {
@@ -318,9 +326,13 @@ async function measureOneBatch(): Promise<number> {
     await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
     await sync();
     const t0 = performance.now();
-    await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
-    await sync();
-    return (PROBE_BATCH * 1000) / Math.max(performance.now() - t0, 1e-3);
+    let batches = 0;
+    do {
+      await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
+      await sync();
+      batches++;
+    } while (batches < 8 && performance.now() - t0 < PROBE_MS);
+    return (batches * PROBE_BATCH * 1000) / Math.max(performance.now() - t0, 1e-3);
   } finally {
     optimizer.dispose();
     probeModel.dispose();

@@ -10,8 +10,8 @@ describe('sizeRun', () => {
     // A 440 img/s probe (wasm on a desktop): all 8,000 digits fit 7 times in two minutes.
     expect(sizeRun(440)).toMatchObject({ epochs: 7, trainSize: 8000 });
     expect(sizeRun(5000)).toMatchObject({ epochs: 10, trainSize: 8000 });
-    // 171 img/s (this 2-core machine under load): 3 epochs of 7,500.
-    expect(sizeRun(171)).toMatchObject({ epochs: 3, trainSize: 7500 });
+    // 171 img/s (this 2-core machine under load): 3 epochs of 7,000.
+    expect(sizeRun(171)).toMatchObject({ epochs: 3, trainSize: 7000 });
     // A software renderer's 10 img/s: one epoch of 1,000.
     expect(sizeRun(10)).toMatchObject({ epochs: 1, trainSize: 1000 });
     expect(sizeRun(0.5)).toMatchObject({ epochs: 1, trainSize: 500 });
