@@ -263,6 +263,7 @@ function onMessage(msg: FromWorker): void {
       showRestored(msg);
       break;
     case 'savedRun':
+      demo.savedRunChecked = true;
       offerSavedRun(msg.run, msg.problem);
       break;
     case 'saved':

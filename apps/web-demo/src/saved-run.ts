@@ -48,8 +48,13 @@ export interface SavedRun {
   file: SafetensorsFile;
 }
 
+/** Whether this browser has the Origin Private File System (not over plain http, for one). */
+export function canSaveRuns(): boolean {
+  return typeof navigator.storage?.getDirectory === 'function';
+}
+
 async function directory(): Promise<FileSystemDirectoryHandle> {
-  if (!navigator.storage?.getDirectory) {
+  if (!canSaveRuns()) {
     throw new Error('this browser has no Origin Private File System');
   }
   const root = await navigator.storage.getDirectory();

@@ -38,6 +38,8 @@ export interface DemoState {
   savedStep: number;
   /** The interrupted run offered on load, or null. */
   savedRun: SavedRunSummary | null;
+  /** Whether the worker has looked for an interrupted run since it started. */
+  savedRunChecked: boolean;
   /** Each chart dataset's point count and point radius, e.g. `accuracy/train (batch)`. */
   chartSeries: Record<string, SeriesSummary>;
   prediction: { label: number; probs: number[] } | null;
@@ -82,6 +84,7 @@ export function exposeDemoState(): DemoState {
     warnings: [],
     savedStep: 0,
     savedRun: null,
+    savedRunChecked: false,
     chartSeries: {},
     prediction: null,
     predictions: 0,

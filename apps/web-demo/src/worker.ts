@@ -60,7 +60,14 @@ import type {
 } from './protocol.js';
 import { sniffNonWeights, UNCHANGED } from './refusals.js';
 import { type LoaderPosition, ResumableBatchSampler } from './resumable-sampler.js';
-import { discardSavedRun, readSavedRun, restoreRun, type SavedRun, saveRun } from './saved-run.js';
+import {
+  canSaveRuns,
+  discardSavedRun,
+  readSavedRun,
+  restoreRun,
+  type SavedRun,
+  saveRun,
+} from './saved-run.js';
 import { registerThreadedWasm } from './threaded-wasm.js';
 import { MAX_UPLOAD_BYTES, PAGE_DATASET, PAGE_SPEC, weightsMetadata } from './weights-meta.js';
 
@@ -596,6 +603,10 @@ async function forgetRun(): Promise<void> {
  */
 async function offerSavedRun(): Promise<void> {
   let problem: string | undefined;
+  if (!canSaveRuns()) {
+    send({ type: 'savedRun', run: null });
+    return;
+  }
   try {
     const run = await readSavedRun(SAVED_RUN_MAX_BYTES);
     if (run) {

@@ -39,7 +39,11 @@ async function waitFor(page: Page, predicate: string, timeout = 240_000): Promis
 /** Opens the page (or reloads it) with `query` and waits until the worker is idle. */
 async function open(page: Page, query: string): Promise<void> {
   await page.goto(`${server.url}?${query}`);
-  await waitFor(page, 'window.__demo && window.__demo.state === "idle" && window.__demo.ready');
+  // Idle, and the worker has looked for a run to offer.
+  await waitFor(
+    page,
+    'window.__demo && window.__demo.state === "idle" && window.__demo.savedRunChecked',
+  );
   expect((await demo(page)).errors).toEqual([]);
 }
 
@@ -176,7 +180,7 @@ describe('training on wasm', () => {
     expect(paused.savedStep).toBeLessThan(32);
 
     await page.reload();
-    await waitFor(page, 'window.__demo.ready && window.__demo.savedRun !== null');
+    await waitFor(page, 'window.__demo.savedRunChecked');
     const offered = await demo(page);
     expect(offered.savedRun).toMatchObject({
       step: paused.savedStep,
