@@ -263,3 +263,29 @@ describe('training on WebGL', () => {
     expect(session.problems).toEqual([]);
   });
 });
+
+describe('served without the isolation headers', () => {
+  it('trains on one wasm thread and says why', async () => {
+    const plain = await serveStatic(dist, { isolated: false });
+    const page = await session.context.newPage();
+    try {
+      await page.goto(`${plain.url}?backend=wasm&trainSize=32&batchSize=16&epochs=1&valSize=16`);
+      await waitFor(
+        page,
+        'window.__demo && window.__demo.state === "idle" && window.__demo.savedRunChecked',
+      );
+      const d = await demo(page);
+      expect(d).toMatchObject({ backend: 'wasm', isolated: false, wasmThreads: 1 });
+      await expect(page.getByTestId('backend-threads').textContent()).resolves.toBe(
+        'wasm computes on 1 thread: the page is not cross-origin isolated (its server sends no COOP/COEP headers), so threads are off.',
+      );
+      await page.getByTestId('start').click();
+      await waitFor(page, 'window.__demo.state === "idle" && window.__demo.epochs.length === 1');
+      expect((await demo(page)).errors).toEqual([]);
+    } finally {
+      await page.close();
+      await plain.close();
+    }
+    expect(session.problems).toEqual([]);
+  });
+});
