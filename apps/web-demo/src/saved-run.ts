@@ -8,6 +8,8 @@
  * Worker-only: synchronous access handles exist in dedicated workers.
  */
 import {
+  BACKEND_NAMES,
+  type BackendName,
   decodeSafetensors,
   encodeSafetensors,
   readTensors,
@@ -19,10 +21,13 @@ import {
   type CheckpointSource,
   checkpointJsonFromText,
   checkpointJsonToText,
+  isOptimizerName,
+  isSchedulerName,
   packCheckpoint,
   type RestoredState,
   unpackCheckpoint,
 } from '@resnet-ts/train';
+import type { RunHistory, TrainConfig } from './protocol.js';
 
 const DIRECTORY = 'resnet-ts-web-demo';
 const FILE = 'training-run.safetensors';
@@ -134,4 +139,65 @@ export async function discardSavedRun(): Promise<void> {
       if (!isNotFound(err)) throw err;
     });
   }
+}
+
+/** What the page keeps in a saved run's `extra`, beside the library's checkpoint. */
+export interface SavedExtra {
+  config: TrainConfig;
+  /** Steps done when saved. */
+  step: number;
+  /** Batches done of the epoch under way (0 when saved at an epoch's end). */
+  batchesDone: number;
+  backend: BackendName;
+  /** Epochs the weights had been trained for before this run began. */
+  epochsBefore: number;
+  /** The per-step figures so far (the per-epoch ones are the checkpoint's history). */
+  history: Omit<RunHistory, 'epochs'>;
+}
+
+/**
+ * The page's part of a saved run, checked field by field (the file is read back untrusted);
+ * the digit counts bound the configuration's sizes.
+ */
+export function parseSavedExtra(
+  value: unknown,
+  { trainCount, testCount }: { trainCount: number; testCount: number },
+): SavedExtra {
+  const fail = (what: string): never => {
+    throw new Error(`its ${what} is missing or out of range`);
+  };
+  const x = (value ?? {}) as Record<string, unknown>;
+  const int = (v: unknown, min: number, max: number, what: string) =>
+    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : fail(what);
+  const numbers = (v: unknown, what: string) =>
+    Array.isArray(v) && v.every((n) => typeof n === 'number') ? (v as number[]) : fail(what);
+  const c = (x.config ?? {}) as Record<string, unknown>;
+  const config: TrainConfig = {
+    epochs: int(c.epochs, 1, 100, 'epochs'),
+    batchSize: int(c.batchSize, 1, 1024, 'batch size'),
+    lr:
+      typeof c.lr === 'number' && c.lr > 0 && Number.isFinite(c.lr) ? c.lr : fail('learning rate'),
+    optimizer: isOptimizerName(c.optimizer) ? c.optimizer : fail('optimizer'),
+    scheduler: isSchedulerName(c.scheduler) ? c.scheduler : fail('schedule'),
+    trainSize: int(c.trainSize, 1, trainCount, 'training digits'),
+    valSize: int(c.valSize, 1, testCount, 'validation digits'),
+    seed: int(c.seed, 0, 2 ** 32 - 1, 'seed'),
+  };
+  const h = (x.history ?? {}) as Record<string, unknown>;
+  return {
+    config,
+    step: int(x.step, 0, 1e9, 'step'),
+    batchesDone: int(x.batchesDone, 0, 1e9, 'position'),
+    backend: BACKEND_NAMES.includes(x.backend as BackendName)
+      ? (x.backend as BackendName)
+      : fail('backend'),
+    epochsBefore: int(x.epochsBefore, 0, 1e9, 'epoch count'),
+    history: {
+      losses: numbers(h.losses, 'losses'),
+      accuracies: numbers(h.accuracies, 'accuracies'),
+      lrs: numbers(h.lrs, 'learning rates'),
+    },
+  };
 }

@@ -5,7 +5,6 @@
  */
 
 import {
-  BACKEND_NAMES,
   type BackendName,
   type BackendSelection,
   decodeSafetensors,
@@ -37,12 +36,12 @@ import {
   parseWeightsMeta,
 } from '@resnet-ts/models';
 import {
+  type BatchLogs,
   createOptimizer,
   createScheduler,
   type EpochLogs,
   fit,
-  isOptimizerName,
-  isSchedulerName,
+  type Loader,
   NonFiniteLossError,
   type Optimizer,
   type Scheduler,
@@ -63,8 +62,10 @@ import { type LoaderPosition, ResumableBatchSampler } from './resumable-sampler.
 import {
   canSaveRuns,
   discardSavedRun,
+  parseSavedExtra,
   readSavedRun,
   restoreRun,
+  type SavedExtra,
   type SavedRun,
   saveRun,
 } from './saved-run.js';
@@ -379,56 +380,160 @@ function makeOptimizer(config: TrainConfig): Optimizer {
   return createOptimizer(config.optimizer, model.parameters(), { lr: config.lr, momentum });
 }
 
-/** What the page keeps in a saved run's `extra`, beside the library's checkpoint. */
-interface SavedExtra {
-  config: TrainConfig;
-  /** Steps done when saved. */
-  step: number;
-  /** Batches done of the epoch under way (0 when saved at an epoch's end). */
-  batchesDone: number;
-  backend: BackendName;
-  /** Epochs the weights had been trained for before this run began. */
-  epochsBefore: number;
-  /** The per-step figures so far (the per-epoch ones are the checkpoint's history). */
-  history: Omit<RunHistory, 'epochs'>;
-}
-
-/** Everything one run trains with, built from its configuration alone. */
-interface RunParts {
-  sampler: ResumableBatchSampler;
-  trainLoader: DataLoader<unknown>;
-  valLoader: DataLoader<unknown>;
-  optimizer: Optimizer;
-  scheduler: Scheduler | undefined;
-}
-
-function buildRun(config: TrainConfig): RunParts {
-  // The splits are already in random order, so their first digits are a fair sample.
-  const trainSet = firstN(digits.train, config.trainSize);
-  const sampler = new ResumableBatchSampler(trainSet.length, config.batchSize, config.seed);
-  const trainLoader = new DataLoader(trainSet, {
-    batchSampler: sampler,
-    generator: sampler.generator,
-  });
-  const valLoader = new DataLoader(firstN(digits.test, config.valSize), { batchSize: 64 });
-  const optimizer = makeOptimizer(config);
-  const scheduler = createScheduler(config.scheduler, optimizer, {
-    epochs: config.epochs,
-    stepsPerEpoch: sampler.length,
-    lr: config.lr,
-  });
-  return { sampler, trainLoader, valLoader, optimizer, scheduler } as RunParts;
-}
-
 /** How far above its first value the loss may climb before the page warns of divergence. */
 const DIVERGENCE_FACTOR = 3;
 
 /**
+ * One run: what it trains with (built from its configuration alone, so a reloaded page builds
+ * the same), where it stands, its figures so far, and its saves for a reload. `fit` drives
+ * it through {@link TrainingRun.onBatchEnd} and {@link TrainingRun.onEpochEnd}.
+ */
+class TrainingRun {
+  readonly sampler: ResumableBatchSampler;
+  readonly trainLoader: Loader;
+  readonly valLoader: Loader;
+  readonly optimizer: Optimizer;
+  readonly scheduler: Scheduler | undefined;
+  readonly totalSteps: number;
+  readonly history: RunHistory = { losses: [], accuracies: [], lrs: [], epochs: [] };
+  /** `fit`'s logs of the epochs done, restored ones included. */
+  epochLogs: EpochLogs[] = [];
+  step = 0;
+  /** The epoch training starts at: 0, or where a saved run was. */
+  startEpoch = 0;
+  epoch = 0;
+  /** Batches of the current epoch trained before a reload, which the loader skips. */
+  private skipped = 0;
+  /** Epochs the weights had been trained for before this run began. */
+  private epochsBefore = epochsTrained;
+  private saving = true;
+  private warned = false;
+
+  constructor(
+    readonly config: TrainConfig,
+    private readonly saveEvery: number,
+  ) {
+    // The splits are already in random order, so their first digits are a fair sample.
+    const trainSet = firstN(digits.train, config.trainSize);
+    this.sampler = new ResumableBatchSampler(trainSet.length, config.batchSize, config.seed);
+    this.trainLoader = new DataLoader(trainSet, {
+      batchSampler: this.sampler,
+      generator: this.sampler.generator,
+    });
+    this.valLoader = new DataLoader(firstN(digits.test, config.valSize), { batchSize: 64 });
+    this.optimizer = makeOptimizer(config);
+    this.scheduler = createScheduler(config.scheduler, this.optimizer, {
+      epochs: config.epochs,
+      stepsPerEpoch: this.sampler.length,
+      lr: config.lr,
+    });
+    this.totalSteps = config.epochs * this.sampler.length;
+  }
+
+  /**
+   * Puts the model, optimizer, scheduler, shuffle and position back where a saved run was,
+   * and sends the page its figures so far.
+   */
+  restore({ run, extra }: { run: SavedRun; extra: SavedExtra }): void {
+    const { optimizer, scheduler } = this;
+    const restored = restoreRun(run, { model, optimizer, scheduler });
+    const passStart = run.json.generators?.shuffle;
+    if (!passStart) throw new Error('the saved run has no shuffling state');
+    this.step = extra.step;
+    this.skipped = extra.batchesDone;
+    this.epochsBefore = extra.epochsBefore;
+    this.startEpoch = restored.epoch;
+    this.epochLogs = restored.history;
+    this.sampler.restore({ passStart, batchesDone: extra.batchesDone });
+    Object.assign(this.history, extra.history, { epochs: this.epochLogs.map(toEpochReport) });
+    epochsTrained = this.epochsBefore + this.startEpoch;
+    send({ type: 'restored', ...this.history });
+  }
+
+  /** Records and reports a batch, warns of divergence, and saves every `saveEvery` steps. */
+  async onBatchEnd(b: number, logs: BatchLogs): Promise<void> {
+    this.step++;
+    const batch = this.skipped + b;
+    const loss = logs.loss ?? Number.NaN;
+    const accuracy = logs.accuracy ?? Number.NaN;
+    this.history.losses.push(loss);
+    this.history.accuracies.push(accuracy);
+    this.history.lrs.push(logs.lr);
+    send({
+      type: 'batch',
+      step: this.step,
+      totalSteps: this.totalSteps,
+      epoch: this.epoch,
+      batch,
+      batchesPerEpoch: this.sampler.length,
+      loss,
+      accuracy,
+      lr: logs.lr,
+      imagesPerSec: logs.imagesPerSec,
+    });
+    this.warnIfDiverging(loss);
+    // The epoch's last batch is saved after the epoch ends, with its validation done.
+    if (this.step % this.saveEvery === 0 && batch + 1 < this.sampler.length) {
+      await this.save(this.epoch, this.sampler.position(batch + 1));
+    }
+  }
+
+  /** Records and reports an epoch, and saves the run at the start of the next one. */
+  async onEpochEnd(e: number, logs: EpochLogs): Promise<void> {
+    this.skipped = 0;
+    epochsTrained++;
+    this.epochLogs = [...this.epochLogs, logs];
+    const report = toEpochReport(logs);
+    this.history.epochs.push(report);
+    send({ type: 'epoch', ...report });
+    if (e + 1 < this.config.epochs) await this.save(e + 1, this.sampler.nextPass());
+  }
+
+  /** Warns once when the loss has climbed far above where it started. */
+  private warnIfDiverging(loss: number): void {
+    const first = this.history.losses[0];
+    if (this.warned || !(loss > DIVERGENCE_FACTOR * first)) return;
+    this.warned = true;
+    send({
+      type: 'diverged',
+      message: `The loss is diverging: ${loss.toPrecision(3)} at step ${this.step}, up from ${first.toPrecision(3)} at the start. ${lowerLr(this.config)}`,
+    });
+  }
+
+  /** Saves the run as it stands after `epochsDone` epochs and `position` in the next. */
+  private async save(epochsDone: number, position: LoaderPosition): Promise<void> {
+    if (!this.saving) return;
+    const { losses, accuracies, lrs } = this.history;
+    const extra: SavedExtra = {
+      config: this.config,
+      step: this.step,
+      batchesDone: position.batchesDone,
+      backend: backendName,
+      epochsBefore: this.epochsBefore,
+      history: { losses, accuracies, lrs },
+    };
+    try {
+      await saveRun({
+        model,
+        optimizer: this.optimizer,
+        scheduler: this.scheduler,
+        generators: { shuffle: new Generator(1).setState(position.passStart) },
+        epoch: epochsDone,
+        history: this.epochLogs,
+        extra,
+      });
+      send({ type: 'saved', step: this.step });
+    } catch (err) {
+      this.saving = false;
+      send({ type: 'saved', step: this.step, problem: `progress is not saved: ${errorText(err)}` });
+    }
+  }
+}
+
+/**
  * Trains one run, or continues a saved one with the same configuration from where it was
- * saved: weights, optimizer and scheduler state, the shuffling generator and the position in
- * the epoch are restored, so on the same backend the run ends with the weights an
- * uninterrupted one would have. Every `saveEvery` steps and after each epoch the run is saved
- * for a reload; a finished, stopped or failed run is removed.
+ * saved, so that on the same backend it ends with the weights an uninterrupted run has. A
+ * finished, stopped or failed run is removed from storage.
  */
 async function train(
   config: TrainConfig,
@@ -437,106 +542,28 @@ async function train(
 ): Promise<void> {
   const controller = new AbortController();
   abort = controller;
-  const parts = buildRun(config);
-  const { sampler, optimizer, scheduler } = parts;
-  const batchesPerEpoch = sampler.length;
-  const totalSteps = config.epochs * batchesPerEpoch;
-  const history: RunHistory = { losses: [], accuracies: [], lrs: [], epochs: [] };
-  let epochLogs: EpochLogs[] = [];
-  let step = 0;
-  let startEpoch = 0;
-  /** Batches of the current epoch skipped because they were trained before a reload. */
-  let skipped = 0;
-  let epochsBefore = epochsTrained;
+  const run = new TrainingRun(config, saveEvery);
   let message: string | undefined;
-  let saving = true;
-  let warned = false;
   try {
-    if (saved) {
-      const restored = restoreRun(saved.run, { model, optimizer, scheduler });
-      ({ step, batchesDone: skipped, epochsBefore } = saved.extra);
-      startEpoch = restored.epoch;
-      epochLogs = restored.history;
-      const passStart = saved.run.json.generators?.shuffle;
-      if (!passStart) throw new Error('the saved run has no shuffling state');
-      sampler.restore({ passStart, batchesDone: skipped });
-      Object.assign(history, saved.extra.history, { epochs: epochLogs.map(toEpochReport) });
-      epochsTrained = epochsBefore + startEpoch;
-      send({ type: 'restored', ...history });
-    }
-    const save = async (epochsDone: number, position: LoaderPosition) => {
-      if (!saving) return;
-      const extra: SavedExtra = {
-        config,
-        step,
-        batchesDone: position.batchesDone,
-        backend: backendName,
-        epochsBefore,
-        history: { losses: history.losses, accuracies: history.accuracies, lrs: history.lrs },
-      };
-      try {
-        await saveRun({
-          model,
-          optimizer,
-          scheduler,
-          generators: { shuffle: new Generator(1).setState(position.passStart) },
-          epoch: epochsDone,
-          history: epochLogs,
-          extra,
-        });
-        send({ type: 'saved', step });
-      } catch (err) {
-        saving = false;
-        send({ type: 'saved', step, problem: `progress is not saved: ${errorText(err)}` });
-      }
-    };
-    let epoch = startEpoch;
+    if (saved) run.restore(saved);
+    run.epoch = run.startEpoch;
     await fit({
       model,
-      optimizer,
-      scheduler,
-      trainLoader: parts.trainLoader,
-      valLoader: parts.valLoader,
+      optimizer: run.optimizer,
+      scheduler: run.scheduler,
+      trainLoader: run.trainLoader,
+      valLoader: run.valLoader,
       epochs: config.epochs,
-      startEpoch,
-      history: epochLogs,
+      startEpoch: run.startEpoch,
+      history: run.epochLogs,
       signal: controller.signal,
       callbacks: [
         {
           onEpochBegin: (e) => {
-            epoch = e;
+            run.epoch = e;
           },
           onBatchEnd: async (b, logs) => {
-            step++;
-            const batch = skipped + b;
-            const loss = logs.loss ?? Number.NaN;
-            const accuracy = logs.accuracy ?? Number.NaN;
-            history.losses.push(loss);
-            history.accuracies.push(accuracy);
-            history.lrs.push(logs.lr);
-            send({
-              type: 'batch',
-              step,
-              totalSteps,
-              epoch,
-              batch,
-              batchesPerEpoch,
-              loss,
-              accuracy,
-              lr: logs.lr,
-              imagesPerSec: logs.imagesPerSec,
-            });
-            if (!warned && loss > DIVERGENCE_FACTOR * history.losses[0]) {
-              warned = true;
-              send({
-                type: 'diverged',
-                message: `The loss is diverging: ${loss.toPrecision(3)} at step ${step}, up from ${history.losses[0].toPrecision(3)} at the start. ${lowerLr(config)}`,
-              });
-            }
-            // The epoch's last batch is saved after the epoch ends, with its validation done.
-            if (step % saveEvery === 0 && batch + 1 < batchesPerEpoch) {
-              await save(epoch, sampler.position(batch + 1));
-            }
+            await run.onBatchEnd(b, logs);
             // Let control messages, predictions and grid requests run between batches.
             await yieldToEventLoop();
             if (resumeGate) {
@@ -544,31 +571,23 @@ async function train(
               await resumeGate.promise;
             }
           },
-          onEpochEnd: async (e, logs) => {
-            skipped = 0;
-            epochsTrained++;
-            epochLogs = [...epochLogs, logs];
-            const report = toEpochReport(logs);
-            history.epochs.push(report);
-            send({ type: 'epoch', ...report });
-            if (e + 1 < config.epochs) await save(e + 1, sampler.nextPass());
-          },
+          onEpochEnd: (e, logs) => run.onEpochEnd(e, logs),
         },
       ],
     });
     message = controller.signal.aborted
-      ? `Stopped after ${plural(step, 'step')}.`
-      : `Finished ${plural(config.epochs, 'epoch')} (${plural(step, 'step')}).`;
+      ? `Stopped after ${plural(run.step, 'step')}.`
+      : `Finished ${plural(config.epochs, 'epoch')} (${plural(run.step, 'step')}).`;
   } catch (err) {
     if (err instanceof NonFiniteLossError) {
-      message = `Stopped after ${plural(step, 'step')}: the loss diverged.`;
+      message = `Stopped after ${plural(run.step, 'step')}: the loss diverged.`;
       send({
         type: 'diverged',
-        message: `The loss became ${err.loss} at step ${step + 1}: training diverged and stopped. ${lowerLr(config)}`,
+        message: `The loss became ${err.loss} at step ${run.step + 1}: training diverged and stopped. ${lowerLr(config)}`,
       });
     } else send({ type: 'error', message: `training failed: ${errorText(err)}` });
   } finally {
-    optimizer.dispose();
+    run.optimizer.dispose();
     model.eval();
     abort = null;
     resumeGate = null;
@@ -610,7 +629,10 @@ async function offerSavedRun(): Promise<void> {
   try {
     const run = await readSavedRun(SAVED_RUN_MAX_BYTES);
     if (run) {
-      const extra = parseSavedExtra(run.json.extra);
+      const extra = parseSavedExtra(run.json.extra, {
+        trainCount: digits.train.length,
+        testCount: digits.test.length,
+      });
       savedRun = { run, extra };
       const totalSteps =
         extra.config.epochs *
@@ -630,47 +652,6 @@ async function offerSavedRun(): Promise<void> {
 
 /** Model, Adam's two buffers per parameter, and a few megabytes of history. */
 const SAVED_RUN_MAX_BYTES = 4 * MAX_UPLOAD_BYTES + 16 * 1024 * 1024;
-
-/** The page's part of a saved run, checked field by field: the file is read back untrusted. */
-function parseSavedExtra(value: unknown): SavedExtra {
-  const fail = (what: string): never => {
-    throw new Error(`its ${what} is missing or out of range`);
-  };
-  const x = (value ?? {}) as Record<string, unknown>;
-  const int = (v: unknown, min: number, max: number, what: string) =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
-      ? (v as number)
-      : fail(what);
-  const numbers = (v: unknown, what: string) =>
-    Array.isArray(v) && v.every((n) => typeof n === 'number') ? (v as number[]) : fail(what);
-  const c = (x.config ?? {}) as Record<string, unknown>;
-  const config: TrainConfig = {
-    epochs: int(c.epochs, 1, 100, 'epochs'),
-    batchSize: int(c.batchSize, 1, 1024, 'batch size'),
-    lr:
-      typeof c.lr === 'number' && c.lr > 0 && Number.isFinite(c.lr) ? c.lr : fail('learning rate'),
-    optimizer: isOptimizerName(c.optimizer) ? c.optimizer : fail('optimizer'),
-    scheduler: isSchedulerName(c.scheduler) ? c.scheduler : fail('schedule'),
-    trainSize: int(c.trainSize, 1, digits.train.length, 'training digits'),
-    valSize: int(c.valSize, 1, digits.test.length, 'validation digits'),
-    seed: int(c.seed, 0, 2 ** 32 - 1, 'seed'),
-  };
-  const h = (x.history ?? {}) as Record<string, unknown>;
-  return {
-    config,
-    step: int(x.step, 0, 1e9, 'step'),
-    batchesDone: int(x.batchesDone, 0, 1e9, 'position'),
-    backend: BACKEND_NAMES.includes(x.backend as BackendName)
-      ? (x.backend as BackendName)
-      : fail('backend'),
-    epochsBefore: int(x.epochsBefore, 0, 1e9, 'epoch count'),
-    history: {
-      losses: numbers(h.losses, 'losses'),
-      accuracies: numbers(h.accuracies, 'accuracies'),
-      lrs: numbers(h.lrs, 'learning rates'),
-    },
-  };
-}
 
 /** "1 step", "2 steps". */
 function plural(n: number, word: string): string {
