@@ -3,6 +3,7 @@ import { DataLoader } from '@resnet-ts/data';
 import { describe, expect, it } from 'vitest';
 import { ResumableBatchSampler } from '../src/resumable-sampler.js';
 import { sizeRun } from '../src/run-size.js';
+import { parseSavedExtra } from '../src/saved-run.js';
 import { formatDuration, ProgressClock } from '../src/training-progress.js';
 
 describe('sizeRun', () => {
@@ -91,5 +92,47 @@ describe('ResumableBatchSampler', () => {
     const atEnd = new ResumableBatchSampler(13, 3, 9);
     atEnd.restore(first.nextPass());
     expect([...atEnd]).toEqual(reference[2]);
+  });
+});
+
+describe('parseSavedExtra', () => {
+  const counts = { trainCount: 8000, testCount: 2000 };
+  const valid = {
+    config: {
+      epochs: 2,
+      batchSize: 16,
+      lr: 0.003,
+      optimizer: 'adam',
+      scheduler: 'onecycle',
+      trainSize: 256,
+      valSize: 32,
+      seed: 0,
+    },
+    step: 21,
+    batchesDone: 5,
+    backend: 'wasm',
+    epochsBefore: 0,
+    history: { losses: [2.3, Number.NaN], accuracies: [0.1, 0.2], lrs: [0.001, 0.002] },
+  };
+
+  it('takes back what a save wrote', () => {
+    expect(parseSavedExtra(structuredClone(valid), counts)).toEqual(valid);
+  });
+
+  it('refuses a field that is missing, of the wrong kind or out of range, naming it', () => {
+    const broken = (patch: (x: any) => void) => {
+      const x = structuredClone(valid) as any;
+      patch(x);
+      return () => parseSavedExtra(x, counts);
+    };
+    expect(broken((x) => (x.config.optimizer = 'lbfgs'))).toThrow(
+      'its optimizer is missing or out of range',
+    );
+    expect(broken((x) => (x.config.trainSize = 9000))).toThrow('its training digits');
+    expect(broken((x) => (x.config.lr = -1))).toThrow('its learning rate');
+    expect(broken((x) => (x.step = 1.5))).toThrow('its step');
+    expect(broken((x) => (x.backend = 'tpu'))).toThrow('its backend');
+    expect(broken((x) => (x.history.losses = ['2.3']))).toThrow('its losses');
+    expect(() => parseSavedExtra(null, counts)).toThrow('its epochs');
   });
 });
