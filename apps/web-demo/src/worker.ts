@@ -408,6 +408,9 @@ class TrainingRun {
   private epochsBefore = epochsTrained;
   private saving = true;
   private warned = false;
+  /** The batch of the current epoch last trained, and the step last saved. */
+  private lastBatch = -1;
+  private savedStep = 0;
 
   constructor(
     readonly config: TrainConfig,
@@ -472,15 +475,24 @@ class TrainingRun {
       imagesPerSec: logs.imagesPerSec,
     });
     this.warnIfDiverging(loss);
-    // The epoch's last batch is saved after the epoch ends, with its validation done.
-    if (this.step % this.saveEvery === 0 && batch + 1 < this.sampler.length) {
-      await this.save(this.epoch, this.sampler.position(batch + 1));
-    }
+    this.lastBatch = batch;
+    if (this.step % this.saveEvery === 0) await this.saveHere();
+  }
+
+  /**
+   * Saves the run after the batch just trained (a pause calls this, so a page closed while
+   * paused continues from there). The epoch's last batch is saved once the epoch has ended,
+   * with its validation done.
+   */
+  async saveHere(): Promise<void> {
+    if (this.savedStep === this.step || this.lastBatch + 1 >= this.sampler.length) return;
+    await this.save(this.epoch, this.sampler.position(this.lastBatch + 1));
   }
 
   /** Records and reports an epoch, and saves the run at the start of the next one. */
   async onEpochEnd(e: number, logs: EpochLogs): Promise<void> {
     this.skipped = 0;
+    this.lastBatch = -1;
     epochsTrained++;
     this.epochLogs = [...this.epochLogs, logs];
     const report = toEpochReport(logs);
@@ -522,6 +534,7 @@ class TrainingRun {
         history: this.epochLogs,
         extra,
       });
+      this.savedStep = this.step;
       send({ type: 'saved', step: this.step });
     } catch (err) {
       this.saving = false;
@@ -567,6 +580,7 @@ async function train(
             // Let control messages, predictions and grid requests run between batches.
             await yieldToEventLoop();
             if (resumeGate) {
+              await run.saveHere();
               send({ type: 'state', state: 'paused' });
               await resumeGate.promise;
             }
