@@ -206,17 +206,19 @@ function showThreads(msg: ReadyMessage): void {
  */
 function sizeDefaultRun(backend: string, probes: BackendProbe[]): void {
   const probe = probes.find((p) => p.name === backend);
-  if (!probe) return;
+  if (!probe || (chosenByUser.has('epochs') && chosenByUser.has('trainSize'))) return;
   const field = (name: string) => el.form.elements.namedItem(name) as HTMLInputElement;
   const size = sizeRun(probe.imagesPerSec, {
     maxDigits: Number(field('trainSize').max),
     valSize: Number(field('valSize').value),
     seconds: TARGET_SECONDS,
+    epochs: chosenByUser.has('epochs') ? Number(field('epochs').value) : undefined,
   });
   if (!chosenByUser.has('epochs')) field('epochs').value = String(size.epochs);
   if (!chosenByUser.has('trainSize')) field('trainSize').value = String(size.trainSize);
   demo.sizing = size;
-  el.sizing.textContent = `Sized for about ${Math.round(TARGET_SECONDS / 60)} minutes at the ${probe.imagesPerSec.toFixed(0)} img/s ${backend} measured: ${size.epochs} epochs of ${size.trainSize.toLocaleString('en')} digits. Change them as you like.`;
+  const epochs = `${size.epochs} epoch${size.epochs === 1 ? '' : 's'}`;
+  el.sizing.textContent = `Sized for about ${Math.round(TARGET_SECONDS / 60)} minutes at the ${probe.imagesPerSec.toFixed(0)} img/s ${backend} measured: ${epochs} of ${size.trainSize.toLocaleString('en')} digits. Change them as you like.`;
 }
 
 function onMessage(msg: FromWorker): void {
@@ -232,7 +234,7 @@ function onMessage(msg: FromWorker): void {
       setState(msg.state);
       if (msg.state === 'idle' && clock) {
         clock = null;
-        showProgressText(`step ${demo.steps}/${totalSteps}`);
+        showProgressText(demo.steps > 0 ? `step ${demo.steps}/${totalSteps}` : '');
       }
       if (msg.state === 'idle') whenIdle?.();
       if (msg.message) el.trainMessage.textContent = msg.message;
@@ -379,7 +381,7 @@ function offerSavedRun(run: SavedRunSummary | null, problem?: string): void {
     run.backend === demo.backend
       ? ''
       : ` It trained on ${run.backend}; continuing on ${demo.backend} gives close, not identical, weights.`;
-  el.savedRunText.textContent = `A run was interrupted at step ${run.step} of ${run.totalSteps} (${c.epochs} epochs of ${c.trainSize.toLocaleString('en')} digits, ${c.optimizer}, lr ${c.lr}). Continue it where it was saved?${elsewhere}`;
+  el.savedRunText.textContent = `A run was interrupted at step ${run.step} of ${run.totalSteps} (${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${c.trainSize.toLocaleString('en')} digits, ${c.optimizer}, lr ${c.lr}). Continue it where it was saved?${elsewhere}`;
 }
 
 /** Sets the controls to a run's configuration, as a continued run trains with it. */

@@ -34,11 +34,17 @@ export interface RunSize {
 /**
  * Epochs and training digits for a run of about `seconds` after a probe measured
  * `imagesPerSec` on the picked backend: all `maxDigits` for 3 to 10 epochs when they fit,
- * otherwise 3 epochs (2 or 1 when slower) of as many digits as fit, in steps of 500.
+ * otherwise 3 epochs (2 or 1 when slower) of as many digits as fit, in steps of 500. With
+ * `epochs` given (the user chose them), only the digits are sized.
  */
 export function sizeRun(
   imagesPerSec: number,
-  { maxDigits = 8000, valSize = 500, seconds = TARGET_SECONDS } = {},
+  {
+    maxDigits = 8000,
+    valSize = 500,
+    seconds = TARGET_SECONDS,
+    epochs: fixedEpochs,
+  }: { maxDigits?: number; valSize?: number; seconds?: number; epochs?: number } = {},
 ): RunSize {
   const speed = Math.max(imagesPerSec, 1e-3) * RUN_SPEED_PER_PROBE_SPEED;
   const budget = (speed * seconds) / OVERHEAD;
@@ -48,13 +54,14 @@ export function sizeRun(
     trainSize,
     seconds: (epochs * perEpoch(trainSize) * OVERHEAD) / speed,
   });
+  const digitsFor = (epochs: number) => {
+    const digits = Math.floor((budget / epochs - valSize * EVAL_COST) / DIGIT_STEP) * DIGIT_STEP;
+    return Math.min(maxDigits, Math.max(DIGIT_STEP, digits));
+  };
+  if (fixedEpochs !== undefined) return size(fixedEpochs, digitsFor(fixedEpochs));
   const fullEpochs = Math.floor(budget / perEpoch(maxDigits));
   if (fullEpochs >= DEFAULT_EPOCHS) return size(Math.min(fullEpochs, MAX_EPOCHS), maxDigits);
-  for (let epochs = DEFAULT_EPOCHS; epochs >= 1; epochs--) {
-    const digits = Math.floor((budget / epochs - valSize * EVAL_COST) / DIGIT_STEP) * DIGIT_STEP;
-    if (digits >= MIN_DIGITS_PER_EPOCH || epochs === 1) {
-      return size(epochs, Math.min(maxDigits, Math.max(DIGIT_STEP, digits)));
-    }
-  }
-  return size(1, DIGIT_STEP);
+  let epochs = DEFAULT_EPOCHS;
+  while (epochs > 1 && digitsFor(epochs) < MIN_DIGITS_PER_EPOCH) epochs--;
+  return size(epochs, digitsFor(epochs));
 }

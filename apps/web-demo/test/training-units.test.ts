@@ -26,6 +26,11 @@ describe('sizeRun', () => {
     }
   });
 
+  it('sizes only the digits when the epochs are chosen', () => {
+    expect(sizeRun(171, { epochs: 1 })).toMatchObject({ epochs: 1, trainSize: 8000 });
+    expect(sizeRun(171, { epochs: 6 })).toMatchObject({ epochs: 6, trainSize: 3500 });
+  });
+
   it('keeps to the digits there are', () => {
     expect(sizeRun(440, { maxDigits: 2000 })).toMatchObject({ epochs: 10, trainSize: 2000 });
   });

@@ -252,6 +252,25 @@ describe('training on wasm', () => {
   });
 });
 
+describe('Automatic', () => {
+  it('sizes the run from its measurement and says so, keeping what the address chose', async () => {
+    const { page } = session;
+    await open(page, 'epochs=2');
+    const d = await demo(page);
+    const wasm = d.probes.find((p) => p.name === d.backend)!;
+    expect(d.sizing).toMatchObject({ epochs: 2 });
+    expect(d.sizing!.seconds).toBeLessThanOrEqual(120);
+    await expect(page.locator('#epochs').inputValue()).resolves.toBe('2');
+    await expect(page.locator('#train-size').inputValue()).resolves.toBe(
+      String(d.sizing!.trainSize),
+    );
+    await expect(page.getByTestId('train-sizing').textContent()).resolves.toBe(
+      `Sized for about 2 minutes at the ${wasm.imagesPerSec.toFixed(0)} img/s ${d.backend} measured: 2 epochs of ${d.sizing!.trainSize.toLocaleString('en')} digits. Change them as you like.`,
+    );
+    expect(session.problems).toEqual([]);
+  });
+});
+
 describe('training on WebGL', () => {
   it('says it is compiling shaders until the first step reports', async () => {
     const { page } = session;
