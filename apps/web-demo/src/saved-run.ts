@@ -1,39 +1,26 @@
 /**
  * A training run kept in the Origin Private File System so that a reload can continue it.
- * The state is the library's checkpoint (`packCheckpoint`: model, optimizer, scheduler,
- * generators, history and the page's own `extra`) as one safetensors file whose metadata
- * holds the checkpoint's JSON. Each save writes a temporary file and moves it over the
- * previous one, so the file on disk is always a whole save, never half of one.
+ * The state is the library's one-file checkpoint (`encodeCheckpointFile`: model, optimizer,
+ * scheduler, generators, history and the page's own `extra`, in one safetensors file). Each
+ * save writes a temporary file and moves it over the previous one, so the file on disk is
+ * always a whole save, never half of one.
  *
  * Worker-only: synchronous access handles exist in dedicated workers.
  */
+import { BACKEND_NAMES, type BackendName } from '@resnet-ts/core';
 import {
-  BACKEND_NAMES,
-  type BackendName,
-  decodeSafetensors,
-  encodeSafetensors,
-  readTensors,
-  type SafetensorsFile,
-  safetensorsToTensors,
-} from '@resnet-ts/core';
-import {
-  type CheckpointJson,
+  type CheckpointFile,
   type CheckpointSource,
-  checkpointJsonFromText,
-  checkpointJsonToText,
+  decodeCheckpointFile,
+  encodeCheckpointFile,
   isOptimizerName,
   isSchedulerName,
-  packCheckpoint,
-  type RestoredState,
-  unpackCheckpoint,
 } from '@resnet-ts/train';
 import type { RunHistory, TrainConfig } from './protocol.js';
 
 const DIRECTORY = 'resnet-ts-web-demo';
 const FILE = 'training-run.safetensors';
 const TEMP = `${FILE}.tmp`;
-/** The metadata key holding the checkpoint's JSON. */
-const CHECKPOINT_KEY = 'resnet-ts-checkpoint';
 
 /** What OPFS offers in a worker beyond lib.dom's types. */
 interface SyncAccessHandle {
@@ -48,10 +35,7 @@ interface WorkerFileHandle extends FileSystemFileHandle {
 }
 
 /** A saved run as read back: its checkpoint JSON (schema-checked) and its tensors, undecoded. */
-export interface SavedRun {
-  json: CheckpointJson;
-  file: SafetensorsFile;
-}
+export type SavedRun = CheckpointFile;
 
 /** Whether this browser has the Origin Private File System (not over plain http, for one). */
 export function canSaveRuns(): boolean {
@@ -75,10 +59,7 @@ function isNotFound(err: unknown): boolean {
  * written to a temporary file, then moved over the previous save.
  */
 export async function saveRun(src: CheckpointSource): Promise<void> {
-  const { tensors, json } = packCheckpoint(src);
-  const bytes = encodeSafetensors(await readTensors(tensors), {
-    [CHECKPOINT_KEY]: checkpointJsonToText(json),
-  });
+  const bytes = await encodeCheckpointFile(src);
   const dir = await directory();
   const temp = (await dir.getFileHandle(TEMP, { create: true })) as WorkerFileHandle;
   const access = await temp.createSyncAccessHandle();
@@ -112,23 +93,7 @@ export async function readSavedRun(maxBytes: number): Promise<SavedRun | null> {
   if (blob.size > maxBytes) {
     throw new Error(`${FILE} is ${blob.size} bytes, more than a run of this page can be`);
   }
-  const file = decodeSafetensors(new Uint8Array(await blob.arrayBuffer()));
-  const text = file.metadata[CHECKPOINT_KEY];
-  if (typeof text !== 'string') throw new Error(`${FILE} holds no ${CHECKPOINT_KEY} metadata`);
-  return { json: checkpointJsonFromText(text, FILE), file };
-}
-
-/**
- * Loads a saved run into `target` (as `unpackCheckpoint` does; the objects must be built
- * with the run's configuration) and returns the epoch count, history and extra.
- */
-export function restoreRun(saved: SavedRun, target: CheckpointSource): RestoredState {
-  const tensors = safetensorsToTensors(saved.file);
-  try {
-    return unpackCheckpoint({ tensors, json: saved.json }, target);
-  } finally {
-    for (const t of Object.values(tensors)) t.dispose();
-  }
+  return decodeCheckpointFile(new Uint8Array(await blob.arrayBuffer()), FILE);
 }
 
 /** Removes the saved run (and a temporary file a closed page left), if any. */

@@ -44,6 +44,7 @@ import {
   type Loader,
   NonFiniteLossError,
   type Optimizer,
+  restoreCheckpointFile,
   type Scheduler,
 } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
@@ -64,7 +65,6 @@ import {
   discardSavedRun,
   parseSavedExtra,
   readSavedRun,
-  restoreRun,
   type SavedExtra,
   type SavedRun,
   saveRun,
@@ -439,7 +439,7 @@ class TrainingRun {
    */
   restore({ run, extra }: { run: SavedRun; extra: SavedExtra }): void {
     const { optimizer, scheduler } = this;
-    const restored = restoreRun(run, { model, optimizer, scheduler });
+    const restored = restoreCheckpointFile(run, { model, optimizer, scheduler });
     const passStart = run.json.generators?.shuffle;
     if (!passStart) throw new Error('the saved run has no shuffling state');
     this.step = extra.step;
