@@ -23,8 +23,10 @@ import {
   DataLoader,
   fetchMnistDigits,
   firstN,
+  type LoaderPosition,
   type MnistDigitsSplit,
   Normalize,
+  ResumableBatchSampler,
   ToTensor,
 } from '@resnet-ts/data';
 import {
@@ -59,7 +61,6 @@ import type {
   TrainState,
 } from './protocol.js';
 import { sniffNonWeights, UNCHANGED } from './refusals.js';
-import { type LoaderPosition, ResumableBatchSampler } from './resumable-sampler.js';
 import {
   canSaveRuns,
   discardSavedRun,
@@ -418,7 +419,10 @@ class TrainingRun {
   ) {
     // The splits are already in random order, so their first digits are a fair sample.
     const trainSet = firstN(digits.train, config.trainSize);
-    this.sampler = new ResumableBatchSampler(trainSet.length, config.batchSize, config.seed);
+    this.sampler = new ResumableBatchSampler(trainSet, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+    });
     this.trainLoader = new DataLoader(trainSet, {
       batchSampler: this.sampler,
       generator: this.sampler.generator,

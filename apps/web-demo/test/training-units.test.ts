@@ -1,7 +1,5 @@
-/** The training flow's pure parts, without a browser: run sizing, the ETA line, the resumable shuffle. */
-import { DataLoader } from '@resnet-ts/data';
+/** The training flow's pure parts, without a browser: run sizing, the ETA line, a saved run's fields. */
 import { describe, expect, it } from 'vitest';
-import { ResumableBatchSampler } from '../src/resumable-sampler.js';
 import { sizeRun } from '../src/run-size.js';
 import { parseSavedExtra } from '../src/saved-run.js';
 import { formatDuration, ProgressClock } from '../src/training-progress.js';
@@ -58,45 +56,6 @@ describe('ProgressClock', () => {
     expect(formatDuration(59_400)).toBe('0:59');
     expect(formatDuration(61_000)).toBe('1:01');
     expect(formatDuration(3_723_000)).toBe('1:02:03');
-  });
-});
-
-/** Every batch of `passes` passes, as arrays of indices. */
-function batches(sampler: ResumableBatchSampler, passes: number): number[][][] {
-  return Array.from({ length: passes }, () => [...sampler]);
-}
-
-describe('ResumableBatchSampler', () => {
-  it('shuffles as DataLoader({ shuffle: true, seed }) does', async () => {
-    const sampler = new ResumableBatchSampler(10, 4, 3);
-    const loader = new DataLoader(
-      { length: 10, get: (i: number) => i },
-      { batchSize: 4, shuffle: true, seed: 3, collate: (xs: number[]) => xs },
-    );
-    for (let pass = 0; pass < 3; pass++) {
-      const fromLoader: number[][] = [];
-      for await (const b of loader) fromLoader.push(b);
-      expect([...sampler]).toEqual(fromLoader);
-    }
-    expect(sampler.length).toBe(3);
-  });
-
-  it('continues mid-pass, and in later passes, exactly where a saved position was', () => {
-    const reference = batches(new ResumableBatchSampler(13, 3, 9), 3);
-    const first = new ResumableBatchSampler(13, 3, 9);
-    batches(first, 1);
-    const pass2 = [...first];
-    expect(pass2).toEqual(reference[1]);
-    // Saved after 2 batches of the second pass; a new sampler (a reloaded page) restores it.
-    const position = JSON.parse(JSON.stringify(first.position(2)));
-    const resumed = new ResumableBatchSampler(13, 3, 9);
-    resumed.restore(position);
-    expect([...resumed]).toEqual(reference[1].slice(2));
-    expect([...resumed]).toEqual(reference[2]);
-    // Saved at a pass's end: the next pass is the one after.
-    const atEnd = new ResumableBatchSampler(13, 3, 9);
-    atEnd.restore(first.nextPass());
-    expect([...atEnd]).toEqual(reference[2]);
   });
 });
 

@@ -1,11 +1,13 @@
 /**
- * The training loader's batch order, resumable mid-epoch: each pass shuffles with a seeded
+ * A shuffled batch order that can be resumed mid-epoch: each pass shuffles with a seeded
  * generator as `DataLoader({ shuffle: true, seed })` does, and remembers the generator's state
- * from before it drew the pass's permutation. Saved with the number of batches done, that state
- * lets a reloaded page draw the same permutation again and continue after those batches.
+ * from before it drew the pass's permutation. Saved with the number of batches done, that
+ * state lets a new process (a reloaded page) draw the same permutation again and continue
+ * after those batches.
  */
-import { Generator, type GeneratorState } from '@resnet-ts/core';
-import { BatchSampler, type BatchSamplerLike, RandomSampler } from '@resnet-ts/data';
+import { formatValue, Generator, type GeneratorState, ValueError } from '@resnet-ts/core';
+import type { BatchSamplerLike } from './data-loader.js';
+import { BatchSampler, RandomSampler } from './samplers.js';
 
 /** Where a pass over the data stands: enough to draw the same batches again. */
 export interface LoaderPosition {
@@ -15,25 +17,37 @@ export interface LoaderPosition {
   batchesDone: number;
 }
 
-/** Shuffled batches of `0..n-1` whose position can be saved and restored mid-pass. */
+/**
+ * Shuffled batches of a dataset's indices whose position can be saved and restored mid-pass.
+ * Give it to `DataLoader` as `batchSampler` (with `generator: sampler.generator`).
+ *
+ * @example
+ * const sampler = new ResumableBatchSampler(dataset, { batchSize: 32, seed: 0 });
+ * const loader = new DataLoader(dataset, { batchSampler: sampler, generator: sampler.generator });
+ * // after 5 batches of a pass: save JSON.stringify(sampler.position(5)); after a restart:
+ * sampler.restore(saved); // the next pass yields that pass's batches from the 6th on
+ */
 export class ResumableBatchSampler implements BatchSamplerLike {
   readonly generator: Generator;
   private readonly batches: BatchSampler;
   private passStart: GeneratorState;
   private skip = 0;
 
-  constructor(n: number, batchSize: number, seed: number) {
+  constructor(
+    source: { length: number },
+    { batchSize, seed }: { batchSize: number; seed: number },
+  ) {
     this.generator = new Generator(seed);
     this.batches = new BatchSampler(
-      new RandomSampler({ length: n }, { generator: this.generator }),
+      new RandomSampler(source, { generator: this.generator }),
       batchSize,
     );
     this.passStart = this.generator.getState();
   }
 
   /**
-   * Batches in a whole pass, also during a resumed one that yields fewer: the scheduler's
-   * steps per epoch and the progress shown are counted in whole passes.
+   * Batches in a whole pass, also during a resumed one that yields fewer: a scheduler's steps
+   * per epoch and progress are counted in whole passes.
    */
   get length(): number {
     return this.batches.length;
@@ -51,6 +65,12 @@ export class ResumableBatchSampler implements BatchSamplerLike {
 
   /** Makes the next pass draw the permutation `position` was taken in and skip its done batches. */
   restore(position: LoaderPosition): void {
+    const done = position?.batchesDone;
+    if (!Number.isInteger(done) || done < 0 || done > this.length) {
+      throw new ValueError(
+        `ResumableBatchSampler: batchesDone must be an integer from 0 to ${this.length}, got ${formatValue(done)}`,
+      );
+    }
     this.generator.setState(position.passStart);
     this.skip = position.batchesDone;
   }
