@@ -386,23 +386,23 @@ const DIVERGENCE_FACTOR = 3;
 
 /**
  * One run: what it trains with (built from its configuration alone, so a reloaded page builds
- * the same), where it stands, its figures so far, and its saves for a reload. `fit` drives
- * it through {@link TrainingRun.onBatchEnd} and {@link TrainingRun.onEpochEnd}.
+ * the same), where it stands, its figures so far, and its saves for a reload.
  */
 class TrainingRun {
-  readonly sampler: ResumableBatchSampler;
-  readonly trainLoader: Loader;
-  readonly valLoader: Loader;
   readonly optimizer: Optimizer;
-  readonly scheduler: Scheduler | undefined;
-  readonly totalSteps: number;
-  readonly history: RunHistory = { losses: [], accuracies: [], lrs: [], epochs: [] };
-  /** `fit`'s logs of the epochs done, restored ones included. */
-  epochLogs: EpochLogs[] = [];
+  /** Steps done, those before a reload included. */
   step = 0;
+  private readonly sampler: ResumableBatchSampler;
+  private readonly trainLoader: Loader;
+  private readonly valLoader: Loader;
+  private readonly scheduler: Scheduler | undefined;
+  private readonly totalSteps: number;
+  private readonly history: RunHistory = { losses: [], accuracies: [], lrs: [], epochs: [] };
+  /** `fit`'s logs of the epochs done, restored ones included. */
+  private epochLogs: EpochLogs[] = [];
   /** The epoch training starts at: 0, or where a saved run was. */
-  startEpoch = 0;
-  epoch = 0;
+  private startEpoch = 0;
+  private epoch = 0;
   /** Batches of the current epoch trained before a reload, which the loader skips. */
   private skipped = 0;
   /** Epochs the weights had been trained for before this run began. */
@@ -457,8 +457,45 @@ class TrainingRun {
     send({ type: 'restored', ...this.history });
   }
 
+  /**
+   * Trains from where the run stands to its last epoch (or until `signal` aborts), letting
+   * the worker's other messages in between batches and holding at a pause.
+   */
+  async fit(signal: AbortSignal): Promise<void> {
+    this.epoch = this.startEpoch;
+    await fit({
+      model,
+      optimizer: this.optimizer,
+      scheduler: this.scheduler,
+      trainLoader: this.trainLoader,
+      valLoader: this.valLoader,
+      epochs: this.config.epochs,
+      startEpoch: this.startEpoch,
+      history: this.epochLogs,
+      signal,
+      callbacks: [
+        {
+          onEpochBegin: (e) => {
+            this.epoch = e;
+          },
+          onBatchEnd: async (b, logs) => {
+            await this.onBatchEnd(b, logs);
+            // Let control messages, predictions and grid requests run between batches.
+            await yieldToEventLoop();
+            if (resumeGate) {
+              await this.saveHere();
+              send({ type: 'state', state: 'paused' });
+              await resumeGate.promise;
+            }
+          },
+          onEpochEnd: (e, logs) => this.onEpochEnd(e, logs),
+        },
+      ],
+    });
+  }
+
   /** Records and reports a batch, warns of divergence, and saves every `saveEvery` steps. */
-  async onBatchEnd(b: number, logs: BatchLogs): Promise<void> {
+  private async onBatchEnd(b: number, logs: BatchLogs): Promise<void> {
     this.step++;
     const batch = this.skipped + b;
     const loss = logs.loss ?? Number.NaN;
@@ -488,13 +525,13 @@ class TrainingRun {
    * paused continues from there). The epoch's last batch is saved once the epoch has ended,
    * with its validation done.
    */
-  async saveHere(): Promise<void> {
+  private async saveHere(): Promise<void> {
     if (this.savedStep === this.step || this.lastBatch + 1 >= this.sampler.length) return;
     await this.save(this.epoch, this.sampler.position(this.lastBatch + 1));
   }
 
   /** Records and reports an epoch, and saves the run at the start of the next one. */
-  async onEpochEnd(e: number, logs: EpochLogs): Promise<void> {
+  private async onEpochEnd(e: number, logs: EpochLogs): Promise<void> {
     this.skipped = 0;
     this.lastBatch = -1;
     epochsTrained++;
@@ -559,53 +596,26 @@ async function train(
 ): Promise<void> {
   const controller = new AbortController();
   abort = controller;
-  const run = new TrainingRun(config, saveEvery);
+  let run: TrainingRun | undefined;
   let message: string | undefined;
   try {
+    run = new TrainingRun(config, saveEvery);
     if (saved) run.restore(saved);
-    run.epoch = run.startEpoch;
-    await fit({
-      model,
-      optimizer: run.optimizer,
-      scheduler: run.scheduler,
-      trainLoader: run.trainLoader,
-      valLoader: run.valLoader,
-      epochs: config.epochs,
-      startEpoch: run.startEpoch,
-      history: run.epochLogs,
-      signal: controller.signal,
-      callbacks: [
-        {
-          onEpochBegin: (e) => {
-            run.epoch = e;
-          },
-          onBatchEnd: async (b, logs) => {
-            await run.onBatchEnd(b, logs);
-            // Let control messages, predictions and grid requests run between batches.
-            await yieldToEventLoop();
-            if (resumeGate) {
-              await run.saveHere();
-              send({ type: 'state', state: 'paused' });
-              await resumeGate.promise;
-            }
-          },
-          onEpochEnd: (e, logs) => run.onEpochEnd(e, logs),
-        },
-      ],
-    });
+    await run.fit(controller.signal);
     message = controller.signal.aborted
       ? `Stopped after ${plural(run.step, 'step')}.`
       : `Finished ${plural(config.epochs, 'epoch')} (${plural(run.step, 'step')}).`;
   } catch (err) {
+    const step = run?.step ?? 0;
     if (err instanceof NonFiniteLossError) {
-      message = `Stopped after ${plural(run.step, 'step')}: the loss diverged.`;
+      message = `Stopped after ${plural(step, 'step')}: the loss diverged.`;
       send({
         type: 'diverged',
-        message: `The loss became ${err.loss} at step ${run.step + 1}: training diverged and stopped. ${lowerLr(config)}`,
+        message: `The loss became ${err.loss} at step ${step + 1}: training diverged and stopped. ${lowerLr(config)}`,
       });
     } else send({ type: 'error', message: `training failed: ${errorText(err)}` });
   } finally {
-    run.optimizer.dispose();
+    run?.optimizer.dispose();
     model.eval();
     abort = null;
     resumeGate = null;
