@@ -236,6 +236,10 @@ function onMessage(msg: FromWorker): void {
         clock = null;
         showProgressText(demo.steps > 0 ? `step ${demo.steps}/${totalSteps}` : '');
       }
+      if (msg.state === 'paused' && clock) {
+        clock.restart();
+        showProgressText(`paused at step ${demo.steps}/${totalSteps}`);
+      }
       if (msg.state === 'idle') whenIdle?.();
       if (msg.message) el.trainMessage.textContent = msg.message;
       if (msg.state === 'idle') {

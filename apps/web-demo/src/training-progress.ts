@@ -27,6 +27,11 @@ export class ProgressClock {
       : 'starting…';
   }
 
+  /** Starts the estimate afresh from the next step (after a pause, whose time says nothing). */
+  restart(): void {
+    this.first = null;
+  }
+
   /**
    * The line for step `step` of `total`, reported at `now` (ms). The first report starts the
    * clock: it carries the compile time and a continued run's earlier steps, neither of which

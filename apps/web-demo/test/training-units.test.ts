@@ -45,6 +45,16 @@ describe('ProgressClock', () => {
     expect(clock.update(11, 100, 7000)).toBe('step 11/100 · ETA 0:18');
   });
 
+  it('leaves a pause out of the estimate', () => {
+    const clock = new ProgressClock(false);
+    clock.update(1, 100, 0);
+    clock.update(11, 100, 2000);
+    clock.restart();
+    // Resumed after a minute's pause: the next step starts the clock again.
+    expect(clock.update(12, 100, 62_200)).toBe('step 12/100');
+    expect(clock.update(22, 100, 64_200)).toBe('step 22/100 · ETA 0:16');
+  });
+
   it('starts from where a continued run is', () => {
     const clock = new ProgressClock(false);
     expect(clock.update(41, 50, 0)).toBe('step 41/50');
