@@ -252,6 +252,43 @@ describe('training on wasm', () => {
   });
 });
 
+describe('training on cpu', () => {
+  it('continues a run after a reload to the same weights as an uninterrupted one', async () => {
+    const { page } = session;
+    // 2 epochs of 4 steps, SGD with momentum and a per-epoch StepLR, saved every 2 steps.
+    const run =
+      'backend=cpu&trainSize=32&batchSize=8&epochs=2&valSize=8&optimizer=sgd&lr=0.05&scheduler=step&saveEvery=2&seed=3';
+    await open(page, run);
+    await page.getByTestId('start').click();
+    await waitFor(page, 'window.__demo.state === "idle" && window.__demo.epochs.length === 2');
+    const uninterrupted = await downloadWeights(page, 'uninterrupted-cpu.safetensors');
+
+    await open(page, run);
+    await page.evaluate(() => {
+      const note = document.getElementById('saved-note')!;
+      const observer = new MutationObserver(() => {
+        if (window.__demo.savedStep < 5) return;
+        observer.disconnect();
+        document.getElementById('pause')!.click();
+      });
+      observer.observe(note, { childList: true, characterData: true, subtree: true });
+    });
+    await page.getByTestId('start').click();
+    await waitFor(page, 'window.__demo.state === "paused"');
+    const paused = await demo(page);
+    expect(paused.savedStep).toBeGreaterThanOrEqual(5);
+    expect(paused.savedStep).toBeLessThan(8);
+    await page.reload();
+    await waitFor(page, 'window.__demo.savedRunChecked');
+    expect((await demo(page)).savedRun).toMatchObject({ step: paused.savedStep, backend: 'cpu' });
+    await page.getByTestId('saved-continue').click();
+    await waitFor(page, 'window.__demo.state === "idle" && window.__demo.epochs.length === 2');
+    expect((await demo(page)).steps).toBe(8);
+    expect(await downloadWeights(page, 'resumed-cpu.safetensors')).toEqual(uninterrupted);
+    expect(session.problems).toEqual([]);
+  });
+});
+
 describe('Automatic', () => {
   it('sizes the run from its measurement and says so, keeping what the address chose', async () => {
     const { page } = session;
