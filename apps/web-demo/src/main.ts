@@ -8,7 +8,6 @@ import type { OptimizerName, SchedulerName } from '@resnet-ts/train';
 import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import threadedWasmScriptUrl from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?url';
 import { ProbabilityChart, TrainingCharts } from './charts.js';
 import { renderDigitGrid } from './digit-grid.js';
 import { createDrawPad } from './draw-pad.js';
@@ -155,7 +154,6 @@ function spawnWorker(choice: BackendChoice, onFirst: (msg: FromWorker) => void):
     backend: choice,
     dataUrl: new URL(mnistUrl, location.href).href,
     wasmPaths,
-    threadedWasmScript: new URL(threadedWasmScriptUrl, location.href).href,
   } satisfies ToWorker);
   return w;
 }

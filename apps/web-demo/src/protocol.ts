@@ -38,8 +38,6 @@ export type ToWorker =
       backend: BackendChoice;
       dataUrl: string;
       wasmPaths: Record<string, string>;
-      /** The threaded wasm build's factory script, which its threads import. */
-      threadedWasmScript: string;
     }
   /** `saveEvery`: save the run for a reload every this many steps (and after each epoch). */
   | { type: 'start'; config: TrainConfig; saveEvery: number }

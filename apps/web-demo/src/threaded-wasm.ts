@@ -8,16 +8,9 @@
  */
 import { BackendWasm, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import threadedFactory from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
+import threadedScriptUrl from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js?url';
 import { wasmWorkerContents } from '@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js';
 import * as tf from '@tensorflow/tfjs-core';
-
-/** Where the threaded build's files are served from. */
-export interface ThreadedWasmFiles {
-  /** The factory's original script, which each thread imports. */
-  script: string;
-  /** `tfjs-backend-wasm-threaded-simd.wasm`. */
-  wasm: string;
-}
 
 /** The functions tfjs's backend expects on its module (as tfjs's own `init` wraps them). */
 function wrapExports(module: any): void {
@@ -32,10 +25,13 @@ function wrapExports(module: any): void {
 }
 
 /**
- * Registers the `wasm` backend as tfjs's threaded SIMD build on `threads` threads (XNNPACK's
- * pool; tfjs starts 8 workers, so at most 8 help). Call before the backend is first set.
+ * Registers the `wasm` backend as tfjs's threaded SIMD build, its binary served at `wasmUrl`,
+ * on `threads` threads (XNNPACK's pool; tfjs starts 8 workers, so at most 8 help). Call
+ * before the backend is first set.
  */
-export function registerThreadedWasm(files: ThreadedWasmFiles, threads: number): void {
+export function registerThreadedWasm(wasmUrl: string, threads: number): void {
+  // Emitted beside the page's other assets, unbundled; resolved here, where the threads start.
+  const script = new URL(threadedScriptUrl, self.location.href).href;
   if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
   tf.registerBackend(
     'wasm',
@@ -54,8 +50,8 @@ export function registerThreadedWasm(files: ThreadedWasmFiles, threads: number):
       });
       try {
         const module = await threadedFactory({
-          locateFile: (path: string) => (path.endsWith('.worker.js') ? workerUrl : files.wasm),
-          mainScriptUrlOrBlob: files.script,
+          locateFile: (path: string) => (path.endsWith('.worker.js') ? workerUrl : wasmUrl),
+          mainScriptUrlOrBlob: script,
         });
         wrapExports(module);
         setThreadsCount(threads);

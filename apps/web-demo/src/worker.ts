@@ -70,7 +70,6 @@ import {
   type SavedRun,
   saveRun,
 } from './saved-run.js';
-import { registerThreadedWasm } from './threaded-wasm.js';
 import { MAX_UPLOAD_BYTES, PAGE_DATASET, PAGE_SPEC, weightsMetadata } from './weights-meta.js';
 
 const [MEAN] = PAGE_DATASET.input.mean;
@@ -157,7 +156,7 @@ function control(kind: 'pause' | 'resume' | 'stop'): void {
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'init':
-      return init(msg.backend, msg.dataUrl, msg.wasmPaths, msg.threadedWasmScript);
+      return init(msg.backend, msg.dataUrl, msg.wasmPaths);
     case 'predict': {
       const probs = await predictProbabilities(msg.pixels);
       send({ type: 'prediction', id: msg.id, probs }, [probs.buffer]);
@@ -184,20 +183,12 @@ async function init(
   choice: 'auto' | BackendName,
   dataUrl: string,
   wasmPaths: Record<string, string>,
-  threadedWasmScript: string,
 ): Promise<void> {
   let selection: BackendSelection;
   let probes: BackendProbe[] = [];
   const isolated = self.crossOriginIsolated === true;
   try {
     setWasmPaths(wasmPaths);
-    // Threads need SharedArrayBuffer, which only a cross-origin isolated page has; XNNPACK's
-    // own default would be half the cores.
-    if (isolated) {
-      const wasm = wasmPaths['tfjs-backend-wasm-threaded-simd.wasm'];
-      const threads = Math.min(navigator.hardwareConcurrency || 1, MAX_WASM_THREADS);
-      registerThreadedWasm({ script: threadedWasmScript, wasm }, threads);
-    }
     if (choice === 'auto') {
       ({ selection, probes } = await chooseByMeasurement(() => loadDigits(dataUrl)));
     } else {
@@ -233,9 +224,6 @@ async function init(
   setState('idle');
   await offerSavedRun();
 }
-
-/** tfjs's wasm build starts a pool of 8 workers; XNNPACK cannot use more threads than that. */
-const MAX_WASM_THREADS = 8;
 
 async function loadDigits(dataUrl: string): Promise<void> {
   digits ??= await fetchMnistDigits(dataUrl, {
