@@ -5,6 +5,16 @@ const pkgSrc = (name: string) =>
   fileURLToPath(new URL(`../../packages/${name}/src/index.ts`, import.meta.url));
 
 /**
+ * Cross-origin isolation: with these two headers the page and its workers get
+ * SharedArrayBuffer, which tfjs's threaded wasm build needs. A deployment must send them too
+ * (see README); without them the page still works, on one wasm thread.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/**
  * The workspace packages are bundled from their TypeScript source, so the page always runs
  * the code in the tree (no stale dist) and `vite build` needs no prior package builds.
  */
@@ -35,6 +45,6 @@ export default defineConfig({
       checks: { bundlerTimings: false, ineffectiveDynamicImport: false },
     },
   },
-  server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  preview: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
 });

@@ -1,7 +1,8 @@
 /**
- * Live charts with Chart.js: loss and accuracy against the optimisation step, and the class
- * probabilities of the drawn digit. Redraws are batched to one per animation frame so a fast
- * worker cannot flood the main thread.
+ * Live charts with Chart.js: loss and accuracy against the optimisation step (every batch as a
+ * small point, every epoch as a larger one, so even a one-epoch run shows its points), and the
+ * class probabilities of the drawn digit. Redraws are batched to one per animation frame so a
+ * fast worker cannot flood the main thread.
  */
 import {
   BarController,
@@ -31,29 +32,36 @@ Chart.register(
 
 type Point = { x: number; y: number };
 
-const COLORS = { train: '#2563eb', val: '#ea580c' };
+const COLORS = { batch: '#60a5fa', train: '#2563eb', val: '#ea580c' };
 
-function lineDataset(label: string, color: string, dots: boolean): ChartDataset<'line', Point[]> {
+/** Point radius of a per-batch point and of a per-epoch one. */
+const RADIUS = { batch: 1.5, epoch: 3.5 };
+
+function lineDataset(
+  label: string,
+  color: string,
+  perEpoch: boolean,
+): ChartDataset<'line', Point[]> {
   return {
     label,
     data: [],
     borderColor: color,
     backgroundColor: color,
-    borderWidth: dots ? 2 : 1.5,
-    pointRadius: dots ? 3 : 0,
+    borderWidth: perEpoch ? 2 : 1,
+    pointRadius: perEpoch ? RADIUS.epoch : RADIUS.batch,
     tension: 0,
   };
 }
 
-function lineChart(canvas: HTMLCanvasElement, yTitle: string, yMax?: number) {
+function lineChart(
+  canvas: HTMLCanvasElement,
+  yTitle: string,
+  datasets: ChartDataset<'line', Point[]>[],
+  yMax?: number,
+) {
   return new Chart<'line', Point[]>(canvas, {
     type: 'line',
-    data: {
-      datasets: [
-        lineDataset('train', COLORS.train, false),
-        lineDataset('validation', COLORS.val, true),
-      ],
-    },
+    data: { datasets },
     options: {
       animation: false,
       responsive: true,
@@ -69,6 +77,12 @@ function lineChart(canvas: HTMLCanvasElement, yTitle: string, yMax?: number) {
   });
 }
 
+/** How many points a chart's dataset holds and how large they are drawn. */
+export interface SeriesSummary {
+  points: number;
+  radius: number;
+}
+
 /** Loss and accuracy charts over training steps. */
 export class TrainingCharts {
   private readonly loss: Chart<'line', Point[]>;
@@ -76,8 +90,34 @@ export class TrainingCharts {
   private pending = false;
 
   constructor(lossCanvas: HTMLCanvasElement, accuracyCanvas: HTMLCanvasElement) {
-    this.loss = lineChart(lossCanvas, 'cross-entropy');
-    this.accuracy = lineChart(accuracyCanvas, 'accuracy', 1);
+    this.loss = lineChart(lossCanvas, 'cross-entropy', [
+      lineDataset('train (batch)', COLORS.batch, false),
+      lineDataset('validation', COLORS.val, true),
+    ]);
+    this.accuracy = lineChart(
+      accuracyCanvas,
+      'accuracy',
+      [
+        lineDataset('train (batch)', COLORS.batch, false),
+        lineDataset('train (epoch)', COLORS.train, true),
+        lineDataset('validation', COLORS.val, true),
+      ],
+      1,
+    );
+  }
+
+  /** Every dataset's point count and radius, by chart and label (e.g. `accuracy/validation`). */
+  series(): Record<string, SeriesSummary> {
+    const out: Record<string, SeriesSummary> = {};
+    for (const [name, chart] of [
+      ['loss', this.loss],
+      ['accuracy', this.accuracy],
+    ] as const) {
+      for (const ds of chart.data.datasets) {
+        out[`${name}/${ds.label}`] = { points: ds.data.length, radius: Number(ds.pointRadius) };
+      }
+    }
+    return out;
   }
 
   reset(): void {
@@ -87,8 +127,10 @@ export class TrainingCharts {
     this.schedule();
   }
 
-  addTrainLoss(step: number, loss: number): void {
+  /** One batch's loss and training accuracy. */
+  addBatch(step: number, loss: number, accuracy: number): void {
     this.loss.data.datasets[0].data.push({ x: step, y: loss });
+    this.accuracy.data.datasets[0].data.push({ x: step, y: accuracy });
     this.schedule();
   }
 
@@ -97,8 +139,8 @@ export class TrainingCharts {
     r: { trainLoss: number; trainAccuracy: number; valLoss: number; valAccuracy: number },
   ): void {
     this.loss.data.datasets[1].data.push({ x: step, y: r.valLoss });
-    this.accuracy.data.datasets[0].data.push({ x: step, y: r.trainAccuracy });
-    this.accuracy.data.datasets[1].data.push({ x: step, y: r.valAccuracy });
+    this.accuracy.data.datasets[1].data.push({ x: step, y: r.trainAccuracy });
+    this.accuracy.data.datasets[2].data.push({ x: step, y: r.valAccuracy });
     this.schedule();
   }
 

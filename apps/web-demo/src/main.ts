@@ -17,18 +17,23 @@ import type {
   BackendChoice,
   BackendProbe,
   FromWorker,
+  RunHistory,
+  SavedRunSummary,
   ToWorker,
   TrainConfig,
   TrainState,
 } from './protocol.js';
 import { formatBytes, UNCHANGED } from './refusals.js';
+import { sizeRun, TARGET_SECONDS } from './run-size.js';
 import { type DemoState, exposeDemoState } from './test-hooks.js';
+import { ProgressClock } from './training-progress.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
 const el = {
   backendStatus: $('backend-status'),
   backendTried: $<HTMLUListElement>('backend-tried'),
+  backendThreads: $('backend-threads'),
   backendSelect: $<HTMLSelectElement>('backend-select'),
   backendApply: $<HTMLButtonElement>('backend-apply'),
   backendMessage: $('backend-message'),
@@ -37,6 +42,14 @@ const el = {
   pause: $<HTMLButtonElement>('pause'),
   stop: $<HTMLButtonElement>('stop'),
   progress: $<HTMLProgressElement>('progress'),
+  progressText: $('progress-text'),
+  sizing: $('train-sizing'),
+  warning: $('train-warning'),
+  savedRun: $('saved-run'),
+  savedRunText: $('saved-run-text'),
+  savedContinue: $<HTMLButtonElement>('saved-continue'),
+  savedDiscard: $<HTMLButtonElement>('saved-discard'),
+  savedNote: $('saved-note'),
   state: $('stat-state'),
   epoch: $('stat-epoch'),
   step: $('stat-step'),
@@ -94,6 +107,15 @@ for (const input of Array.from(el.form.elements) as HTMLInputElement[]) {
   const v = input.name ? params.get(input.name) : null;
   if (v !== null) input.value = v;
 }
+/** Fields the address preset or the user edited: the measured run size leaves them alone. */
+const chosenByUser = new Set(['epochs', 'trainSize'].filter((name) => params.has(name)));
+for (const name of ['epochs', 'trainSize']) {
+  (el.form.elements.namedItem(name) as HTMLInputElement | null)?.addEventListener('input', () =>
+    chosenByUser.add(name),
+  );
+}
+/** Steps between saves of a run for a reload (`?saveEvery=`); each epoch's end is saved too. */
+const SAVE_EVERY = Math.max(1, Math.floor(Number(params.get('saveEvery') ?? 20)) || 20);
 // The tests' Ping panel stays out of the page unless asked for.
 if (params.has('hooks')) $('hooks-panel').hidden = false;
 const initialBackend = params.get('backend');
@@ -109,6 +131,11 @@ let switching = false;
 let whenIdle: (() => void) | null = null;
 let batchesPerEpoch = 1;
 let totalEpochs = 1;
+let totalSteps = 0;
+/** Training digits the worker holds. */
+let trainCount = Number.POSITIVE_INFINITY;
+/** The ETA estimate of the run under way, null between runs. */
+let clock: ProgressClock | null = null;
 let predictionId = 0;
 /** The id of the one prediction the worker is computing, or null. */
 let predictionInFlight: number | null = null;
@@ -169,9 +196,46 @@ function onReady(msg: ReadyMessage): void {
   demo.tried = msg.selection.tried;
   demo.probes = msg.probes;
   maxUploadBytes = msg.maxUploadBytes;
+  trainCount = msg.trainCount;
   showBackend(msg.selection.name, msg.selection.tried, msg.probes);
+  showThreads(msg);
+  sizeDefaultRun(msg.selection.name, msg.probes);
   demo.ready = true;
   setState('idle');
+}
+
+/** Says how many threads wasm computes on, and why not more. */
+function showThreads(msg: ReadyMessage): void {
+  demo.isolated = msg.isolated;
+  demo.wasmThreads = msg.wasmThreads ?? null;
+  const n = msg.wasmThreads;
+  el.backendThreads.textContent =
+    n === undefined
+      ? ''
+      : msg.isolated
+        ? `wasm computes on ${n} thread${n === 1 ? '' : 's'} (the page is cross-origin isolated).`
+        : `wasm computes on ${n} thread: the page is not cross-origin isolated (its server sends no COOP/COEP headers), so threads are off.`;
+}
+
+/**
+ * Sizes the default run from Automatic's measurement of the picked backend so that it takes
+ * about two minutes here, and says so; fields the address or the user set are kept.
+ */
+function sizeDefaultRun(backend: string, probes: BackendProbe[]): void {
+  const probe = probes.find((p) => p.name === backend);
+  if (!probe || (chosenByUser.has('epochs') && chosenByUser.has('trainSize'))) return;
+  const field = (name: string) => el.form.elements.namedItem(name) as HTMLInputElement;
+  const size = sizeRun(probe.imagesPerSec, {
+    maxDigits: Number(field('trainSize').max),
+    valSize: Number(field('valSize').value),
+    seconds: TARGET_SECONDS,
+    epochs: chosenByUser.has('epochs') ? Number(field('epochs').value) : undefined,
+  });
+  if (!chosenByUser.has('epochs')) field('epochs').value = String(size.epochs);
+  if (!chosenByUser.has('trainSize')) field('trainSize').value = String(size.trainSize);
+  demo.sizing = size;
+  const epochs = `${size.epochs} epoch${size.epochs === 1 ? '' : 's'}`;
+  el.sizing.textContent = `Sized for about ${Math.round(TARGET_SECONDS / 60)} minutes at the ${probe.imagesPerSec.toFixed(0)} img/s ${backend} measured: ${epochs} of ${size.trainSize.toLocaleString('en')} digits. Change them as you like.`;
 }
 
 function onMessage(msg: FromWorker): void {
@@ -185,6 +249,14 @@ function onMessage(msg: FromWorker): void {
       break;
     case 'state':
       setState(msg.state);
+      if (msg.state === 'idle' && clock) {
+        clock = null;
+        showProgressText(demo.steps > 0 ? `step ${demo.steps}/${totalSteps}` : '');
+      }
+      if (msg.state === 'paused' && clock) {
+        clock.restart();
+        showProgressText(`paused at step ${demo.steps}/${totalSteps}`);
+      }
       if (msg.state === 'idle') whenIdle?.();
       if (msg.message) el.trainMessage.textContent = msg.message;
       if (msg.state === 'idle') {
@@ -194,26 +266,50 @@ function onMessage(msg: FromWorker): void {
       break;
     case 'batch': {
       batchesPerEpoch = msg.batchesPerEpoch;
+      totalSteps = msg.totalSteps;
       demo.steps = msg.step;
       demo.losses.push(msg.loss);
+      demo.accuracies.push(msg.accuracy);
       demo.lrs.push(msg.lr);
       el.step.textContent = String(msg.step);
       el.epoch.textContent = `${msg.epoch + 1} / ${totalEpochs}`;
       el.loss.textContent = msg.loss.toFixed(4);
       el.speed.textContent = msg.imagesPerSec.toFixed(1);
       el.lr.textContent = msg.lr.toPrecision(3);
-      el.progress.value =
-        (msg.epoch * batchesPerEpoch + msg.batch + 1) / (totalEpochs * batchesPerEpoch);
-      charts.addTrainLoss(msg.step, msg.loss);
+      el.progress.value = msg.step / msg.totalSteps;
+      if (clock) showProgressText(clock.update(msg.step, msg.totalSteps, performance.now()));
+      charts.addBatch(msg.step, msg.loss, msg.accuracy);
+      demo.chartSeries = charts.series();
       break;
     }
-    case 'epoch':
-      demo.epochs.push({ ...msg });
+    case 'restored':
+      showRestored(msg);
+      untrained.hide();
+      break;
+    case 'savedRun':
+      demo.savedRunChecked = true;
+      offerSavedRun(msg.run, msg.problem);
+      break;
+    case 'saved':
+      demo.savedStep = msg.problem ? demo.savedStep : msg.step;
+      el.savedNote.textContent =
+        msg.problem ?? `Saved at step ${msg.step}: a reload offers to continue from there.`;
+      break;
+    case 'diverged':
+      demo.warnings.push(msg.message);
+      el.warning.textContent = msg.message;
+      el.warning.hidden = false;
+      break;
+    case 'epoch': {
+      const { type: _, ...report } = msg;
+      demo.epochs.push(report);
       el.acc.textContent = `${(msg.valAccuracy * 100).toFixed(1)} %`;
       charts.addEpoch(demo.steps, msg);
+      demo.chartSeries = charts.series();
       untrained.hide();
       requestGrid();
       break;
+    }
     case 'prediction':
       if (msg.id === predictionInFlight) predictionInFlight = null;
       // An answer overtaken by newer ink is dropped, and the newest drawing is asked for.
@@ -293,6 +389,49 @@ function setState(next: TrainState): void {
   el.gridRefresh.disabled = !ready;
   el.backendApply.disabled = s === 'loading' || s === 'switching';
   el.backendSelect.disabled = s === 'switching';
+}
+
+function showProgressText(text: string): void {
+  demo.progressText = text;
+  el.progressText.textContent = text;
+}
+
+/** Offers the run a reload interrupted (or says why a saved one could not be used). */
+function offerSavedRun(run: SavedRunSummary | null, problem?: string): void {
+  demo.savedRun = run;
+  el.savedRun.hidden = !run;
+  if (problem) el.savedNote.textContent = problem;
+  if (!run) return;
+  const c = run.config;
+  const elsewhere =
+    run.backend === demo.backend
+      ? ''
+      : ` It trained on ${run.backend}; continuing on ${demo.backend} gives close, not identical, weights.`;
+  el.savedRunText.textContent = `A run was interrupted at step ${run.step} of ${run.totalSteps} (${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${c.trainSize.toLocaleString('en')} digits, ${c.optimizer}, lr ${c.lr}). Continue it where it was saved?${elsewhere}`;
+}
+
+/** Sets the controls to a run's configuration, as a continued run trains with it. */
+function showConfig(config: TrainConfig): void {
+  for (const [name, value] of Object.entries(config)) {
+    const field = el.form.elements.namedItem(name) as HTMLInputElement | null;
+    if (field) field.value = String(value);
+  }
+}
+
+/** Draws a continued run's charts and numbers as they were when it was saved. */
+function showRestored(h: RunHistory): void {
+  charts.reset();
+  demo.losses = [...h.losses];
+  demo.accuracies = [...h.accuracies];
+  demo.lrs = [...h.lrs];
+  demo.epochs = [...h.epochs];
+  demo.steps = h.losses.length;
+  h.losses.forEach((loss, i) => {
+    charts.addBatch(i + 1, loss, h.accuracies[i]);
+  });
+  for (const e of h.epochs) charts.addEpoch((e.epoch + 1) * batchesPerEpoch, e);
+  demo.chartSeries = charts.series();
+  el.step.textContent = String(demo.steps);
 }
 
 function showError(message: string): void {
@@ -383,15 +522,37 @@ el.form.addEventListener('submit', (e) => {
   }
   if (state !== 'idle' || !el.form.reportValidity()) return;
   const config = readConfig();
+  beginRun(config);
+  post({ type: 'start', config, saveEvery: SAVE_EVERY });
+});
+
+/** Clears the last run's figures for a new or continued one (a new run replaces a saved one). */
+function beginRun(config: TrainConfig): void {
   totalEpochs = config.epochs;
-  demo.steps = 0;
-  demo.losses = [];
-  demo.lrs = [];
-  demo.epochs = [];
-  charts.reset();
-  el.progress.value = 0;
+  batchesPerEpoch = Math.ceil(Math.min(config.trainSize, trainCount) / config.batchSize);
+  clearStats();
   el.trainMessage.textContent = '';
-  post({ type: 'start', config });
+  el.warning.hidden = true;
+  el.warning.textContent = '';
+  el.savedNote.textContent = '';
+  el.savedRun.hidden = true;
+  demo.savedRun = null;
+  demo.savedStep = 0;
+  clock = new ProgressClock(demo.backend === 'webgl' || demo.backend === 'webgpu');
+  showProgressText(clock.startText());
+}
+
+el.savedContinue.addEventListener('click', () => {
+  const run = demo.savedRun;
+  if (!run || state !== 'idle' || switching) return;
+  showConfig(run.config);
+  beginRun(run.config);
+  post({ type: 'continueSaved', saveEvery: SAVE_EVERY });
+});
+el.savedDiscard.addEventListener('click', () => {
+  el.savedRun.hidden = true;
+  demo.savedRun = null;
+  post({ type: 'discardSaved' });
 });
 el.pause.addEventListener('click', () => post({ type: state === 'paused' ? 'resume' : 'pause' }));
 el.stop.addEventListener('click', () => post({ type: 'stop' }));
@@ -483,8 +644,11 @@ function clearStats(): void {
   charts.reset();
   demo.steps = 0;
   demo.losses = [];
+  demo.accuracies = [];
   demo.lrs = [];
   demo.epochs = [];
+  demo.chartSeries = charts.series();
+  showProgressText('');
 }
 
 function exportWeights(): Promise<Uint8Array> {

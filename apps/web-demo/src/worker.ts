@@ -23,8 +23,10 @@ import {
   DataLoader,
   fetchMnistDigits,
   firstN,
+  type LoaderPosition,
   type MnistDigitsSplit,
   Normalize,
+  ResumableBatchSampler,
   ToTensor,
 } from '@resnet-ts/data';
 import {
@@ -35,11 +37,39 @@ import {
   MODEL_META_KEY,
   parseWeightsMeta,
 } from '@resnet-ts/models';
-import { createOptimizer, createScheduler, fit, type Optimizer } from '@resnet-ts/train';
+import {
+  type BatchLogs,
+  createOptimizer,
+  createScheduler,
+  type EpochLogs,
+  fit,
+  type Loader,
+  NonFiniteLossError,
+  type Optimizer,
+  restoreCheckpointFile,
+  type Scheduler,
+} from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
-import { setWasmPaths } from './backends.js';
-import type { BackendProbe, FromWorker, ToWorker, TrainConfig, TrainState } from './protocol.js';
+import { getThreadsCount, setWasmPaths } from './backends.js';
+import type {
+  BackendProbe,
+  EpochReport,
+  FromWorker,
+  RunHistory,
+  ToWorker,
+  TrainConfig,
+  TrainState,
+} from './protocol.js';
 import { sniffNonWeights, UNCHANGED } from './refusals.js';
+import {
+  canSaveRuns,
+  discardSavedRun,
+  parseSavedExtra,
+  readSavedRun,
+  type SavedExtra,
+  type SavedRun,
+  saveRun,
+} from './saved-run.js';
 import { MAX_UPLOAD_BYTES, PAGE_DATASET, PAGE_SPEC, weightsMetadata } from './weights-meta.js';
 
 const [MEAN] = PAGE_DATASET.input.mean;
@@ -63,6 +93,10 @@ let state: TrainState = 'loading';
 let epochsTrained = 0;
 let abort: AbortController | null = null;
 let resumeGate: { promise: Promise<void>; open: () => void } | null = null;
+/** The backend in use, recorded in saved runs. */
+let backendName: BackendName;
+/** A run a reload interrupted, read on start and kept until it is continued or discarded. */
+let savedRun: { run: SavedRun; extra: SavedExtra } | null = null;
 // Messages are handled one at a time so a predict never interleaves with a weight import.
 let queue: Promise<void> = Promise.resolve();
 
@@ -79,10 +113,17 @@ scope.onmessage = (e) => {
     control(msg.type);
     return;
   }
-  if (msg.type === 'start') {
+  if (msg.type === 'start' || msg.type === 'continueSaved') {
     if (state !== 'idle') return;
+    const saved = msg.type === 'continueSaved' ? savedRun : null;
+    if (msg.type === 'continueSaved' && !saved) return;
+    savedRun = null;
     setState('training');
-    void train(msg.config);
+    void train(
+      saved?.extra.config ?? (msg as { config: TrainConfig }).config,
+      msg.saveEvery,
+      saved,
+    );
     return;
   }
   queue = queue
@@ -131,6 +172,10 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'importWeights':
       send({ type: 'weightsLoaded', ...importWeights(msg.bytes, msg.fileName) });
       return;
+    case 'discardSaved':
+      savedRun = null;
+      await forgetRun();
+      return;
   }
 }
 
@@ -141,6 +186,7 @@ async function init(
 ): Promise<void> {
   let selection: BackendSelection;
   let probes: BackendProbe[] = [];
+  const isolated = self.crossOriginIsolated === true;
   try {
     setWasmPaths(wasmPaths);
     if (choice === 'auto') {
@@ -163,6 +209,7 @@ async function init(
     send({ type: 'initError', message: errorText(err), selection });
     return;
   }
+  backendName = selection.name;
   send({
     type: 'ready',
     selection,
@@ -171,8 +218,11 @@ async function init(
     numParameters: model.numParameters(),
     maxUploadBytes: MAX_UPLOAD_BYTES,
     probes,
+    isolated,
+    ...(selection.name === 'wasm' ? { wasmThreads: getThreadsCount() } : {}),
   });
   setState('idle');
+  await offerSavedRun();
 }
 
 async function loadDigits(dataUrl: string): Promise<void> {
@@ -190,8 +240,8 @@ const AUTO_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
 const PROBE_BATCH = 16;
 
 /**
- * Automatic: starts every backend the browser offers, trains one batch on each (after one
- * warm-up batch, so shader compilation is not counted) and keeps the fastest. A software
+ * Automatic: starts every backend the browser offers, times a few training batches on each
+ * (after one warm-up batch, so shader compilation is not counted) and keeps the fastest. A software
  * adapter (SwiftShader, llvmpipe) ranks below wasm whatever it measured: on a machine
  * without a GPU it shares the CPU wasm already uses, and its first steps compile for
  * seconds.
@@ -214,7 +264,7 @@ async function chooseByMeasurement(
       softwareRenderer(name) ?? (attempt.reason.startsWith('software') ? 'adapter' : null);
     await load();
     try {
-      const imagesPerSec = await measureOneBatch();
+      const imagesPerSec = await measureSpeed();
       probes.push({ name, software: software !== null, imagesPerSec });
       tried.push({
         name,
@@ -251,8 +301,16 @@ function attemptReason(err: unknown, name: BackendName): string {
   );
 }
 
-/** Trains a fresh model for one warm-up batch, then times one more; returns images per second. */
-async function measureOneBatch(): Promise<number> {
+/** The probe times batches until this much time is spent (at least one, at most 8). */
+const PROBE_MS = 1000;
+
+/**
+ * Trains a fresh model for one warm-up batch, then times batches for about `PROBE_MS` (at
+ * least one, at most 8); returns their images per second. Timing several averages out what
+ * a busy machine (another tab, a build) does to single batches, which swung a one-batch
+ * measurement between a third and 1.3 times the speed a run then trained at.
+ */
+async function measureSpeed(): Promise<number> {
   const probeModel = newModel(0);
   const optimizer = createOptimizer('sgd', probeModel.parameters(), { lr: 0.01, momentum: 0.9 });
   const sync = async () => {
@@ -265,9 +323,13 @@ async function measureOneBatch(): Promise<number> {
     await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
     await sync();
     const t0 = performance.now();
-    await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
-    await sync();
-    return (PROBE_BATCH * 1000) / Math.max(performance.now() - t0, 1e-3);
+    let batches = 0;
+    do {
+      await fit({ model: probeModel, optimizer, trainLoader: batch(1), epochs: 1 });
+      await sync();
+      batches++;
+    } while (batches < 8 && performance.now() - t0 < PROBE_MS);
+    return (batches * PROBE_BATCH * 1000) / Math.max(performance.now() - t0, 1e-3);
   } finally {
     optimizer.dispose();
     probeModel.dispose();
@@ -307,85 +369,305 @@ function makeOptimizer(config: TrainConfig): Optimizer {
   return createOptimizer(config.optimizer, model.parameters(), { lr: config.lr, momentum });
 }
 
-async function train(config: TrainConfig): Promise<void> {
-  const controller = new AbortController();
-  abort = controller;
-  // The splits are already in random order, so their first digits are a fair sample.
-  const trainLoader = new DataLoader(firstN(digits.train, config.trainSize), {
-    batchSize: config.batchSize,
-    shuffle: true,
-    seed: config.seed,
-  });
-  const valLoader = new DataLoader(firstN(digits.test, config.valSize), { batchSize: 64 });
-  const optimizer = makeOptimizer(config);
-  const scheduler = createScheduler(config.scheduler, optimizer, {
-    epochs: config.epochs,
-    stepsPerEpoch: trainLoader.length,
-    lr: config.lr,
-  });
-  let step = 0;
-  let epoch = 0;
-  let message: string | undefined;
-  try {
+/** How far above its first value the loss may climb before the page warns of divergence. */
+const DIVERGENCE_FACTOR = 3;
+
+/**
+ * One run: what it trains with (built from its configuration alone, so a reloaded page builds
+ * the same), where it stands, its figures so far, and its saves for a reload.
+ */
+class TrainingRun {
+  readonly optimizer: Optimizer;
+  /** Steps done, those before a reload included. */
+  step = 0;
+  private readonly sampler: ResumableBatchSampler;
+  private readonly trainLoader: Loader;
+  private readonly valLoader: Loader;
+  private readonly scheduler: Scheduler | undefined;
+  private readonly totalSteps: number;
+  private readonly history: RunHistory = { losses: [], accuracies: [], lrs: [], epochs: [] };
+  /** `fit`'s logs of the epochs done, restored ones included. */
+  private epochLogs: EpochLogs[] = [];
+  /** The epoch training starts at: 0, or where a saved run was. */
+  private startEpoch = 0;
+  private epoch = 0;
+  /** Batches of the current epoch trained before a reload, which the loader skips. */
+  private skipped = 0;
+  /** Epochs the weights had been trained for before this run began. */
+  private epochsBefore = epochsTrained;
+  private saving = true;
+  private warned = false;
+  /** The batch of the current epoch last trained, and the step last saved. */
+  private lastBatch = -1;
+  private savedStep = 0;
+
+  constructor(
+    readonly config: TrainConfig,
+    private readonly saveEvery: number,
+  ) {
+    // The splits are already in random order, so their first digits are a fair sample.
+    const trainSet = firstN(digits.train, config.trainSize);
+    this.sampler = new ResumableBatchSampler(trainSet, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+    });
+    this.trainLoader = new DataLoader(trainSet, {
+      batchSampler: this.sampler,
+      generator: this.sampler.generator,
+    });
+    this.valLoader = new DataLoader(firstN(digits.test, config.valSize), { batchSize: 64 });
+    this.optimizer = makeOptimizer(config);
+    this.scheduler = createScheduler(config.scheduler, this.optimizer, {
+      epochs: config.epochs,
+      stepsPerEpoch: this.sampler.length,
+      lr: config.lr,
+    });
+    this.totalSteps = config.epochs * this.sampler.length;
+  }
+
+  /**
+   * Puts the model, optimizer, scheduler, shuffle and position back where a saved run was,
+   * and sends the page its figures so far.
+   */
+  restore({ run, extra }: { run: SavedRun; extra: SavedExtra }): void {
+    const { optimizer, scheduler } = this;
+    const restored = restoreCheckpointFile(run, { model, optimizer, scheduler });
+    const passStart = run.json.generators?.shuffle;
+    if (!passStart) throw new Error('the saved run has no shuffling state');
+    this.step = extra.step;
+    this.skipped = extra.batchesDone;
+    this.epochsBefore = extra.epochsBefore;
+    this.startEpoch = restored.epoch;
+    this.epochLogs = restored.history;
+    this.sampler.restore({ passStart, batchesDone: extra.batchesDone });
+    Object.assign(this.history, extra.history, { epochs: this.epochLogs.map(toEpochReport) });
+    epochsTrained = this.epochsBefore + this.startEpoch;
+    send({ type: 'restored', ...this.history });
+  }
+
+  /**
+   * Trains from where the run stands to its last epoch (or until `signal` aborts), letting
+   * the worker's other messages in between batches and holding at a pause.
+   */
+  async fit(signal: AbortSignal): Promise<void> {
+    this.epoch = this.startEpoch;
     await fit({
       model,
-      optimizer,
-      scheduler,
-      trainLoader,
-      valLoader,
-      epochs: config.epochs,
-      signal: controller.signal,
+      optimizer: this.optimizer,
+      scheduler: this.scheduler,
+      trainLoader: this.trainLoader,
+      valLoader: this.valLoader,
+      epochs: this.config.epochs,
+      startEpoch: this.startEpoch,
+      history: this.epochLogs,
+      signal,
       callbacks: [
         {
           onEpochBegin: (e) => {
-            epoch = e;
+            this.epoch = e;
           },
-          onBatchEnd: async (batch, logs) => {
-            step++;
-            send({
-              type: 'batch',
-              step,
-              epoch,
-              batch,
-              batchesPerEpoch: trainLoader.length,
-              loss: logs.loss ?? Number.NaN,
-              lr: logs.lr,
-              imagesPerSec: logs.imagesPerSec,
-            });
+          onBatchEnd: async (b, logs) => {
+            await this.onBatchEnd(b, logs);
             // Let control messages, predictions and grid requests run between batches.
             await yieldToEventLoop();
             if (resumeGate) {
+              await this.saveHere();
               send({ type: 'state', state: 'paused' });
               await resumeGate.promise;
             }
           },
-          onEpochEnd: (e, logs) => {
-            epochsTrained++;
-            send({
-              type: 'epoch',
-              epoch: e,
-              trainLoss: logs.trainLoss,
-              trainAccuracy: logs.trainAcc,
-              valLoss: logs.valLoss,
-              valAccuracy: logs.valAcc,
-            });
-          },
+          onEpochEnd: (e, logs) => this.onEpochEnd(e, logs),
         },
       ],
     });
+  }
+
+  /** Records and reports a batch, warns of divergence, and saves every `saveEvery` steps. */
+  private async onBatchEnd(b: number, logs: BatchLogs): Promise<void> {
+    this.step++;
+    const batch = this.skipped + b;
+    const loss = logs.loss ?? Number.NaN;
+    const accuracy = logs.accuracy ?? Number.NaN;
+    this.history.losses.push(loss);
+    this.history.accuracies.push(accuracy);
+    this.history.lrs.push(logs.lr);
+    send({
+      type: 'batch',
+      step: this.step,
+      totalSteps: this.totalSteps,
+      epoch: this.epoch,
+      batch,
+      batchesPerEpoch: this.sampler.length,
+      loss,
+      accuracy,
+      lr: logs.lr,
+      imagesPerSec: logs.imagesPerSec,
+    });
+    this.warnIfDiverging(loss);
+    this.lastBatch = batch;
+    if (this.step % this.saveEvery === 0) await this.saveHere();
+  }
+
+  /**
+   * Saves the run after the batch just trained (a pause calls this, so a page closed while
+   * paused continues from there). The epoch's last batch is saved once the epoch has ended,
+   * with its validation done.
+   */
+  private async saveHere(): Promise<void> {
+    if (this.savedStep === this.step || this.lastBatch + 1 >= this.sampler.length) return;
+    await this.save(this.epoch, this.sampler.position(this.lastBatch + 1));
+  }
+
+  /** Records and reports an epoch, and saves the run at the start of the next one. */
+  private async onEpochEnd(e: number, logs: EpochLogs): Promise<void> {
+    this.skipped = 0;
+    this.lastBatch = -1;
+    epochsTrained++;
+    this.epochLogs = [...this.epochLogs, logs];
+    const report = toEpochReport(logs);
+    this.history.epochs.push(report);
+    send({ type: 'epoch', ...report });
+    if (e + 1 < this.config.epochs) await this.save(e + 1, this.sampler.nextPass());
+  }
+
+  /** Warns once when the loss has climbed far above where it started. */
+  private warnIfDiverging(loss: number): void {
+    const first = this.history.losses[0];
+    if (this.warned || !(loss > DIVERGENCE_FACTOR * first)) return;
+    this.warned = true;
+    send({
+      type: 'diverged',
+      message: `The loss is diverging: ${loss.toPrecision(3)} at step ${this.step}, up from ${first.toPrecision(3)} at the start. ${lowerLr(this.config)}`,
+    });
+  }
+
+  /** Saves the run as it stands after `epochsDone` epochs and `position` in the next. */
+  private async save(epochsDone: number, position: LoaderPosition): Promise<void> {
+    if (!this.saving) return;
+    const { losses, accuracies, lrs } = this.history;
+    const extra: SavedExtra = {
+      config: this.config,
+      step: this.step,
+      batchesDone: position.batchesDone,
+      backend: backendName,
+      epochsBefore: this.epochsBefore,
+      history: { losses, accuracies, lrs },
+    };
+    try {
+      await saveRun({
+        model,
+        optimizer: this.optimizer,
+        scheduler: this.scheduler,
+        generators: { shuffle: new Generator(1).setState(position.passStart) },
+        epoch: epochsDone,
+        history: this.epochLogs,
+        extra,
+      });
+      this.savedStep = this.step;
+      send({ type: 'saved', step: this.step });
+    } catch (err) {
+      this.saving = false;
+      send({ type: 'saved', step: this.step, problem: `progress is not saved: ${errorText(err)}` });
+    }
+  }
+}
+
+/**
+ * Trains one run, or continues a saved one with the same configuration from where it was
+ * saved, so that on the same backend it ends with the weights an uninterrupted run has. A
+ * finished, stopped or failed run is removed from storage.
+ */
+async function train(
+  config: TrainConfig,
+  saveEvery: number,
+  saved: { run: SavedRun; extra: SavedExtra } | null,
+): Promise<void> {
+  const controller = new AbortController();
+  abort = controller;
+  let run: TrainingRun | undefined;
+  let message: string | undefined;
+  try {
+    run = new TrainingRun(config, saveEvery);
+    if (saved) run.restore(saved);
+    await run.fit(controller.signal);
     message = controller.signal.aborted
-      ? `Stopped after ${plural(step, 'step')}.`
-      : `Finished ${plural(config.epochs, 'epoch')} (${plural(step, 'step')}).`;
+      ? `Stopped after ${plural(run.step, 'step')}.`
+      : `Finished ${plural(config.epochs, 'epoch')} (${plural(run.step, 'step')}).`;
   } catch (err) {
-    send({ type: 'error', message: `training failed: ${errorText(err)}` });
+    const step = run?.step ?? 0;
+    if (err instanceof NonFiniteLossError) {
+      message = `Stopped after ${plural(step, 'step')}: the loss diverged.`;
+      send({
+        type: 'diverged',
+        message: `The loss became ${err.loss} at step ${step + 1}: training diverged and stopped. ${lowerLr(config)}`,
+      });
+    } else send({ type: 'error', message: `training failed: ${errorText(err)}` });
   } finally {
-    optimizer.dispose();
+    run?.optimizer.dispose();
     model.eval();
     abort = null;
     resumeGate = null;
+    await forgetRun();
     setState('idle', message);
   }
 }
+
+/** The hint a diverging run gets. */
+function lowerLr(config: TrainConfig): string {
+  return `Lower the learning rate (it is ${config.lr}; try ${config.optimizer === 'adam' ? '0.001' : '0.01'}).`;
+}
+
+function toEpochReport(logs: EpochLogs): EpochReport {
+  return {
+    epoch: logs.epoch,
+    trainLoss: logs.trainLoss,
+    trainAccuracy: logs.trainAcc,
+    valLoss: logs.valLoss,
+    valAccuracy: logs.valAcc,
+  };
+}
+
+/** Removes the saved run; a failure only means a reload may offer a finished run. */
+async function forgetRun(): Promise<void> {
+  await discardSavedRun().catch(() => {});
+}
+
+/**
+ * Offers the run a reload interrupted, if one was saved: its summary goes to the page, which
+ * asks whether to continue. One that cannot be read, or no longer fits the page, is removed.
+ */
+async function offerSavedRun(): Promise<void> {
+  let problem: string | undefined;
+  if (!canSaveRuns()) {
+    send({ type: 'savedRun', run: null });
+    return;
+  }
+  try {
+    const run = await readSavedRun(SAVED_RUN_MAX_BYTES);
+    if (run) {
+      const extra = parseSavedExtra(run.json.extra, {
+        trainCount: digits.train.length,
+        testCount: digits.test.length,
+      });
+      savedRun = { run, extra };
+      const totalSteps =
+        extra.config.epochs *
+        Math.ceil(Math.min(extra.config.trainSize, digits.train.length) / extra.config.batchSize);
+      send({
+        type: 'savedRun',
+        run: { config: extra.config, step: extra.step, totalSteps, backend: extra.backend },
+      });
+      return;
+    }
+  } catch (err) {
+    problem = `A saved run could not be read and was removed: ${errorText(err)}.`;
+    await forgetRun();
+  }
+  send({ type: 'savedRun', run: null, problem });
+}
+
+/** Model, Adam's two buffers per parameter, and a few megabytes of history. */
+const SAVED_RUN_MAX_BYTES = 4 * MAX_UPLOAD_BYTES + 16 * 1024 * 1024;
 
 /** "1 step", "2 steps". */
 function plural(n: number, word: string): string {

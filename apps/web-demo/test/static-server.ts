@@ -2,6 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
+import { ISOLATION_HEADERS } from '../vite.config.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -15,11 +16,12 @@ const TYPES: Record<string, string> = {
 };
 
 /**
- * Serves a built site from `root` on 127.0.0.1 (a secure context, which WebGPU needs), and
- * records every request so tests can check that nothing left the machine.
+ * Serves a built site from `root` on 127.0.0.1 (a secure context, which WebGPU needs), with
+ * the cross-origin isolation headers a deployment sends (`isolated: false` leaves them out).
  */
 export async function serveStatic(
   root: string,
+  { isolated = true } = {},
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -40,6 +42,7 @@ export async function serveStatic(
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': size,
+      ...(isolated ? ISOLATION_HEADERS : {}),
     });
     createReadStream(file).pipe(res);
   });

@@ -65,6 +65,10 @@ export {
   parseMnistDigits,
   splitMnistDigits,
 } from './mnist-digits.js';
+export {
+  type LoaderPosition,
+  ResumableBatchSampler,
+} from './resumable-batch-sampler.js';
 export type { HWCImage, ImageSample, Pixels } from './sample.js';
 export {
   BatchSampler,

@@ -105,6 +105,17 @@ describe('fit', () => {
       false,
       true,
     ]);
+    // The batch's accuracy is read with its loss: a whole number of hits out of the batch.
+    for (const l of batchLogs) {
+      expect(l.accuracy !== undefined).toBe(l.loss !== undefined);
+      if (l.accuracy === undefined) continue;
+      const hits = l.accuracy * l.size;
+      expect(Math.abs(hits - Math.round(hits))).toBeLessThan(1e-9);
+      expect(hits).toBeGreaterThanOrEqual(0);
+      expect(hits).toBeLessThanOrEqual(l.size);
+    }
+    // Late in training the tiny net gets most of a batch right.
+    expect(batchLogs.at(-1)?.accuracy).toBeGreaterThan(0.5);
     // Throughput is measured at reads and carried to the batches between them.
     expect(batchLogs.slice(0, 6).map((l) => l.imagesPerSec > 0)).toEqual([
       false,

@@ -48,6 +48,11 @@ export interface BatchLogs {
    * `undefined` on the others (reading forces a device sync).
    */
   loss?: number;
+  /**
+   * The batch's top-1 accuracy, read with `loss` (so `undefined` when it is, and when the
+   * task is not classification).
+   */
+  accuracy?: number;
   /** Learning rate of the first parameter group used for this batch. */
   lr: number;
   /**
@@ -369,9 +374,12 @@ async function trainBatch(
     progress.loss.update(result.value, n);
     if (result.correct) progress.correct.addSum(result.correct, n);
     let batchLoss: number | undefined;
+    let accuracy: number | undefined;
     if ((batch + 1) % run.logEvery === 0 || last) {
-      batchLoss = (await result.value.data())[0];
+      const [loss, correct] = await Promise.all([result.value.data(), result.correct?.data()]);
+      batchLoss = loss[0];
       checkLoss(batchLoss, progress.epoch, batch);
+      if (correct) accuracy = correct[0] / n;
       progress.markRead();
     }
     const logs: BatchLogs = {
@@ -379,6 +387,7 @@ async function trainBatch(
       epoch: progress.epoch,
       size: n,
       loss: batchLoss,
+      accuracy,
       lr,
       imagesPerSec: progress.imagesPerSec,
     };

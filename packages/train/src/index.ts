@@ -5,6 +5,13 @@
  */
 
 export {
+  CHECKPOINT_META_KEY,
+  type CheckpointFile,
+  decodeCheckpointFile,
+  encodeCheckpointFile,
+  restoreCheckpointFile,
+} from './checkpoint-file.js';
+export {
   type CheckpointJson,
   type CheckpointSource,
   checkpointJsonFromText,
