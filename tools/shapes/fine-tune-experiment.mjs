@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * Measures what starting from pretrained weights buys, as a user starting from ImageNet
- * weights: pretrain a ResNet-18 on the "other shapes" (PRETRAIN_CLASSES, drawn in memory),
- * then fine-tune it on the drawn-shapes folder (TARGET_CLASSES, decoded from PNG/JPEG files)
- * with a new head, and report held-out accuracy per epoch; `--scratch` runs the same
- * fine-tuning from random weights for comparison. An experiment, not a test: it trains for
- * minutes on a CPU.
+ * weights: pretrain a ResNet on the "other shapes" (PRETRAIN_CLASSES, drawn in memory at
+ * random sides and resized to the input size), then fine-tune it on the drawn-shapes folder
+ * (TARGET_CLASSES, decoded from PNG/JPEG files) with a new head, and report held-out accuracy
+ * per epoch; `--scratch` runs the same fine-tuning from random weights for comparison. An
+ * experiment, not a test: it trains for minutes on a CPU. `dump` writes the pretraining
+ * images for fine-tune-torch.py, the same experiment in PyTorch.
  *
- *   node tools/shapes/fine-tune-experiment.mjs pretrain OUT.safetensors [--per-class 100] [--epochs 4]
- *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--epochs 2] [--bn-eval] [--backbone-lr 3e-4]
+ *   node tools/shapes/fine-tune-experiment.mjs pretrain OUT.safetensors [--model resnet18_w16] [--per-class 600] [--epochs 10] [--lr 3e-3] [--square-renders]
+ *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--model resnet18_w16] [--epochs 2] [--bn-eval] [--backbone-lr 3e-4]
+ *   node tools/shapes/fine-tune-experiment.mjs dump PREFIX [--set pretrain|target] [--per-class 600] [--seed 1000] [--max-aspect 1.25]
  */
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -49,6 +51,7 @@ const { values, positionals } = parseArgs({
     lr: { type: 'string', default: '1e-3' },
     set: { type: 'string', default: 'pretrain' },
     'max-aspect': { type: 'string', default: '1.25' },
+    'square-renders': { type: 'boolean', default: false },
   },
 });
 
@@ -128,9 +131,15 @@ async function trainEpochs(
   labels.dispose();
 }
 
-/** Renders `perClass` images of each pretraining shape, prepared as the model reads them. */
+/**
+ * `perClass` images of each pretraining shape, prepared as the model reads them: resized
+ * renders ({@link resizedRenders}), or with `--square-renders` shapes drawn straight into
+ * SIZE² squares, the first recipe, whose features transfer worse to a folder's pictures.
+ */
 function pretrainSet(perClass, seed) {
-  const s = shapeSamples({ seed, classes: PRETRAIN_CLASSES, count: perClass, size: SIZE });
+  const s = values['square-renders']
+    ? shapeSamples({ seed, classes: PRETRAIN_CLASSES, count: perClass, size: SIZE })
+    : resizedRenders(PRETRAIN_CLASSES, perClass, seed, Number(values['max-aspect']));
   const images = [];
   for (let i = 0; i < s.labels.length; i++) {
     images.push(
@@ -271,19 +280,17 @@ async function finetune(weights) {
 }
 
 /**
- * Writes `PREFIX.u8` (N × SIZE × SIZE × 3 bytes) and `PREFIX.labels` (N int32): shapes drawn
- * at random sides (48–112 px, within `--max-aspect`) and resized to SIZE² as the command line
- * resizes a folder's pictures, for fine-tune-torch.py.
+ * `perClass` images of each of `classes` as uint8 HWC SIZE² pictures: each shape drawn at
+ * random sides (48–112 px, the longer at most `maxAspect` times the shorter) and resized to
+ * SIZE² as the command line resizes a folder's pictures, so pretraining sees shapes squashed
+ * as fine-tuning will.
  */
-async function dump(prefix) {
-  const classes = values.set === 'target' ? [...TARGET_CLASSES].sort() : PRETRAIN_CLASSES;
-  const perClass = Number(values['per-class']);
-  const maxAspect = Number(values['max-aspect']);
-  const rng = createRng(Number(values.seed));
+function resizedRenders(classes, perClass, seed, maxAspect) {
+  const rng = createRng(seed);
   const n = classes.length * perClass;
   const images = new Uint8Array(n * SIZE * SIZE * 3);
   const labels = new Int32Array(n);
-  const resize = new Resize([SIZE, SIZE], { antialias: true });
+  const resizeTo = new Resize([SIZE, SIZE], { antialias: true });
   let k = 0;
   for (let i = 0; i < perClass; i++) {
     for (const [label, c] of classes.entries()) {
@@ -294,15 +301,32 @@ async function dump(prefix) {
       const height = Math.min(hi, Math.max(lo, h));
       const { data } = renderShape(c, { width, height, rng });
       images.set(
-        resize.apply({ image: data, shape: [height, width, 3] }).image,
+        resizeTo.apply({ image: data, shape: [height, width, 3] }).image,
         k * SIZE * SIZE * 3,
       );
       labels[k++] = label;
     }
   }
+  return { images, labels };
+}
+
+/**
+ * Writes `PREFIX.u8` (N × SIZE × SIZE × 3 bytes) and `PREFIX.labels` (N int32) of
+ * {@link resizedRenders}, for fine-tune-torch.py.
+ */
+async function dump(prefix) {
+  const classes = values.set === 'target' ? [...TARGET_CLASSES].sort() : PRETRAIN_CLASSES;
+  const { images, labels } = resizedRenders(
+    classes,
+    Number(values['per-class']),
+    Number(values.seed),
+    Number(values['max-aspect']),
+  );
   await writeFile(`${prefix}.u8`, images);
   await writeFile(`${prefix}.labels`, new Uint8Array(labels.buffer));
-  console.log(`wrote ${n} images of ${classes.join(', ')} to ${prefix}.u8 and ${prefix}.labels`);
+  console.log(
+    `wrote ${labels.length} images of ${classes.join(', ')} to ${prefix}.u8 and ${prefix}.labels`,
+  );
 }
 
 const [command, path] = positionals;
