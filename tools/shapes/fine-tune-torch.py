@@ -135,7 +135,7 @@ def accuracy(model, x, y):
         return sum((model(x[i:i + 64]).argmax(1) == y[i:i + 64]).sum().item() for i in range(0, len(y), 64)) / len(y)
 
 
-def train(model, opt, sched, x, y, epochs, seed, evaluate, what):
+def train(model, opt, sched, x, y, epochs, seed, evaluate, what, per_epoch=False):
     g = torch.Generator().manual_seed(seed)
     for epoch in range(epochs):
         model.train()
@@ -151,9 +151,12 @@ def train(model, opt, sched, x, y, epochs, seed, evaluate, what):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            sched.step()
+            if not per_epoch:
+                sched.step()
             total += loss.item()
             batches += 1
+        if per_epoch:
+            sched.step()
         rate = len(y) / (time.time() - start)
         print(f'epoch {epoch + 1}: loss {total / batches:.4f}, {rate:.0f} img/s, {what} {evaluate() * 100:.1f}%', flush=True)
 
@@ -197,9 +200,10 @@ def main():
         model.fc = nn.Linear(model.fc.in_features, len(classes))
         lr = a.lr or 0.01
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=1e-4)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs * ((len(y) + 31) // 32))
+        # Stepped once an epoch, as the command line's cosine schedule is.
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.epochs)
         print(f"fine-tuning {a.model} {'from ' + a.weights if a.weights else 'from scratch'} on {classes}", flush=True)
-        train(model, opt, sched, x, y, a.epochs, a.seed, lambda: accuracy(model, xv, yv), 'held-out accuracy')
+        train(model, opt, sched, x, y, a.epochs, a.seed, lambda: accuracy(model, xv, yv), 'held-out accuracy', per_epoch=True)
 
 
 if __name__ == '__main__':
