@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * Measures what starting from pretrained weights buys, as a user starting from ImageNet
- * weights: pretrain a ResNet-18 on the "other shapes" (PRETRAIN_CLASSES, drawn in memory),
- * then fine-tune it on the drawn-shapes folder (TARGET_CLASSES, decoded from PNG/JPEG files)
- * with a new head, and report held-out accuracy per epoch; `--scratch` runs the same
- * fine-tuning from random weights for comparison. An experiment, not a test: it trains for
- * minutes on a CPU.
+ * weights: pretrain a ResNet on the "other shapes" (PRETRAIN_CLASSES, drawn in memory at
+ * random sides and resized to the input size), then fine-tune it on the drawn-shapes folder
+ * (TARGET_CLASSES, decoded from PNG/JPEG files) with a new head, and report held-out accuracy
+ * per epoch; `--scratch` runs the same fine-tuning from random weights for comparison. An
+ * experiment, not a test: it trains for minutes on a CPU. `dump` writes the pretraining
+ * images for fine-tune-torch.py, the same experiment in PyTorch.
  *
- *   node tools/shapes/fine-tune-experiment.mjs pretrain OUT.safetensors [--per-class 100] [--epochs 4]
- *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--epochs 2] [--bn-eval] [--backbone-lr 3e-4]
+ *   node tools/shapes/fine-tune-experiment.mjs pretrain OUT.safetensors [--model resnet18_w16] [--per-class 600] [--epochs 10] [--lr 3e-3] [--square-renders]
+ *   node tools/shapes/fine-tune-experiment.mjs finetune [WEIGHTS.safetensors | --scratch] [--model resnet18_w16] [--epochs 2] [--bn-eval] [--backbone-lr 3e-4]
+ *   node tools/shapes/fine-tune-experiment.mjs dump PREFIX [--set pretrain|target] [--per-class 600] [--seed 1000] [--max-aspect 1.25]
  */
 import '@tensorflow/tfjs-backend-wasm';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -19,14 +21,20 @@ import { Generator } from '@resnet-ts/core';
 import { useThreadedWasm } from '@resnet-ts/core/node';
 import { imagenetNormalize, pad, Resize, ToTensor } from '@resnet-ts/data';
 import { BatchNorm2d, Linear } from '@resnet-ts/layers';
-import { loadTorchStateDict, resnet18, toTorchSafetensors } from '@resnet-ts/models';
-import { Adam, crossEntropy, freeze, valueAndGrads } from '@resnet-ts/train';
+import { buildModel, loadTorchStateDict, modelSpec, toTorchSafetensors } from '@resnet-ts/models';
+import { Adam, crossEntropy, freeze, OneCycleLR, valueAndGrads } from '@resnet-ts/train';
 import * as tf from '@tensorflow/tfjs-core';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { makeShapesFolder, PRETRAIN_CLASSES, shapeSamples, TARGET_CLASSES } from './shapes.mjs';
+import {
+  createRng,
+  makeShapesFolder,
+  PRETRAIN_CLASSES,
+  renderShape,
+  shapeSamples,
+  TARGET_CLASSES,
+} from './shapes.mjs';
 
-const SIZE = 64;
 const BATCH = 32;
 
 const { values, positionals } = parseArgs({
@@ -38,8 +46,16 @@ const { values, positionals } = parseArgs({
     scratch: { type: 'boolean', default: false },
     'bn-eval': { type: 'boolean', default: false },
     'backbone-lr': { type: 'string' },
+    model: { type: 'string', default: 'resnet18' },
+    size: { type: 'string', default: '64' },
+    lr: { type: 'string', default: '1e-3' },
+    set: { type: 'string', default: 'pretrain' },
+    'max-aspect': { type: 'string', default: '1.25' },
+    'square-renders': { type: 'boolean', default: false },
   },
 });
+
+const SIZE = Number(values.size);
 
 const resize = new Resize([SIZE, SIZE], { antialias: true });
 const toTensor = new ToTensor();
@@ -74,7 +90,18 @@ function accuracy(model, x, y) {
   return correct / y.length;
 }
 
-async function trainEpochs(model, optimizer, params, x, y, epochs, seed, evaluate, what) {
+async function trainEpochs(
+  model,
+  optimizer,
+  params,
+  x,
+  y,
+  epochs,
+  seed,
+  evaluate,
+  what,
+  scheduler,
+) {
   const gen = new Generator(seed);
   const labels = tf.tensor1d(y, 'int32');
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -92,6 +119,7 @@ async function trainEpochs(model, optimizer, params, x, y, epochs, seed, evaluat
         params,
       );
       optimizer.step(new Map(params.map((p, k) => [p, grads[k]])));
+      scheduler?.step();
       lossSum += value.dataSync()[0];
       batches++;
       tf.dispose([idx, xb, yb, value, ...grads]);
@@ -103,19 +131,17 @@ async function trainEpochs(model, optimizer, params, x, y, epochs, seed, evaluat
   labels.dispose();
 }
 
-async function pretrain(out) {
-  const perClass = Number(values['per-class']);
-  const epochs = Number(values.epochs ?? 4);
-  const seed = Number(values.seed);
-  const s = shapeSamples({
-    seed: 1000 + seed,
-    classes: PRETRAIN_CLASSES,
-    count: perClass,
-    size: SIZE,
-  });
-  const n = s.labels.length;
+/**
+ * `perClass` images of each pretraining shape, prepared as the model reads them: resized
+ * renders ({@link resizedRenders}), or with `--square-renders` shapes drawn straight into
+ * SIZE² squares, the first recipe, whose features transfer worse to a folder's pictures.
+ */
+function pretrainSet(perClass, seed) {
+  const s = values['square-renders']
+    ? shapeSamples({ seed, classes: PRETRAIN_CLASSES, count: perClass, size: SIZE })
+    : resizedRenders(PRETRAIN_CLASSES, perClass, seed, Number(values['max-aspect']));
   const images = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < s.labels.length; i++) {
     images.push(
       prepare({
         image: s.images.subarray(i * SIZE * SIZE * 3, (i + 1) * SIZE * SIZE * 3),
@@ -123,23 +149,45 @@ async function pretrain(out) {
       }),
     );
   }
-  const x = stack(images);
-  const model = resnet18({ numClasses: PRETRAIN_CLASSES.length, generator: new Generator(seed) });
+  return { x: stack(images), y: s.labels };
+}
+
+async function pretrain(out) {
+  const perClass = Number(values['per-class']);
+  const epochs = Number(values.epochs ?? 4);
+  const seed = Number(values.seed);
+  const lr = Number(values.lr);
+  const train = pretrainSet(perClass, 1000 + seed);
+  // Held-out shapes of the same classes, drawn from another seed: how well the features generalise.
+  const heldOut = pretrainSet(25, 9000 + seed);
+  const spec = modelSpec(/** @type {any} */ (values.model), {
+    inChannels: 3,
+    inputSize: SIZE,
+    numClasses: PRETRAIN_CLASSES.length,
+  });
+  const model = buildModel(spec, new Generator(seed));
   const params = model.parameters();
-  const optimizer = new Adam(params, { lr: 1e-3 });
+  const optimizer = new Adam(params, { lr });
+  // One cycle (warm-up, then annealing to ~0): the run ends at a minimum, not mid-oscillation.
+  const scheduler = new OneCycleLR(optimizer, {
+    maxLr: lr,
+    totalSteps: epochs * Math.ceil(train.y.length / BATCH),
+    pctStart: 0.15,
+  });
   console.log(
-    `pretraining ResNet-18 on ${n} images of ${PRETRAIN_CLASSES.join(', ')} at ${SIZE} px`,
+    `pretraining ${spec.name} on ${train.y.length} images of ${PRETRAIN_CLASSES.join(', ')} at ${SIZE} px`,
   );
   await trainEpochs(
     model,
     optimizer,
     params,
-    x,
-    s.labels,
+    train.x,
+    train.y,
     epochs,
     seed,
-    () => accuracy(model, x, s.labels),
-    'training-set accuracy',
+    () => accuracy(model, heldOut.x, heldOut.y),
+    'held-out accuracy',
+    scheduler,
   );
   const bytes = toTorchSafetensors(model, { classes: JSON.stringify(PRETRAIN_CLASSES) });
   await writeFile(`${out}.tmp`, bytes);
@@ -182,7 +230,16 @@ async function finetune(weights) {
     );
     const train = await loadSplit(folder.files.train);
     const val = await loadSplit(folder.files.val);
-    const model = resnet18({ numClasses: PRETRAIN_CLASSES.length, generator: new Generator(seed) });
+    const model = /** @type {import('@resnet-ts/models').ResNet} */ (
+      buildModel(
+        modelSpec(/** @type {any} */ (values.model), {
+          inChannels: 3,
+          inputSize: SIZE,
+          numClasses: PRETRAIN_CLASSES.length,
+        }),
+        new Generator(seed),
+      )
+    );
     if (weights) loadTorchStateDict(model, await readFile(weights));
     if (values['bn-eval']) {
       // Pretrained BatchNorm statistics and affine parameters stay as they are: a few
@@ -191,7 +248,9 @@ async function finetune(weights) {
         if (m instanceof BatchNorm2d) freeze(m, { batchNormEval: true });
     }
     const oldHead = model.fc;
-    model.fc = new Linear(512, TARGET_CLASSES.length, { generator: new Generator(seed + 1) });
+    model.fc = new Linear(oldHead.weight.shape[0], TARGET_CLASSES.length, {
+      generator: new Generator(seed + 1),
+    });
     oldHead.dispose();
     const head = /** @type {tf.Variable[]} */ ([model.fc.weight, model.fc.bias]);
     const backbone = model.parameters().filter((p) => p.trainable && !head.includes(p));
@@ -220,15 +279,69 @@ async function finetune(weights) {
   }
 }
 
+/**
+ * `perClass` images of each of `classes` as uint8 HWC SIZE² pictures: each shape drawn at
+ * random sides (48–112 px, the longer at most `maxAspect` times the shorter) and resized to
+ * SIZE² as the command line resizes a folder's pictures, so pretraining sees shapes squashed
+ * as fine-tuning will.
+ */
+function resizedRenders(classes, perClass, seed, maxAspect) {
+  const rng = createRng(seed);
+  const n = classes.length * perClass;
+  const images = new Uint8Array(n * SIZE * SIZE * 3);
+  const labels = new Int32Array(n);
+  const resizeTo = new Resize([SIZE, SIZE], { antialias: true });
+  let k = 0;
+  for (let i = 0; i < perClass; i++) {
+    for (const [label, c] of classes.entries()) {
+      const width = rng.int(48, 112);
+      const h = rng.int(48, 112);
+      const lo = Math.max(48, Math.ceil(width / maxAspect));
+      const hi = Math.min(112, Math.floor(width * maxAspect));
+      const height = Math.min(hi, Math.max(lo, h));
+      const { data } = renderShape(c, { width, height, rng });
+      images.set(
+        resizeTo.apply({ image: data, shape: [height, width, 3] }).image,
+        k * SIZE * SIZE * 3,
+      );
+      labels[k++] = label;
+    }
+  }
+  return { images, labels };
+}
+
+/**
+ * Writes `PREFIX.u8` (N × SIZE × SIZE × 3 bytes) and `PREFIX.labels` (N int32) of
+ * {@link resizedRenders}, for fine-tune-torch.py.
+ */
+async function dump(prefix) {
+  const classes = values.set === 'target' ? [...TARGET_CLASSES].sort() : PRETRAIN_CLASSES;
+  const { images, labels } = resizedRenders(
+    classes,
+    Number(values['per-class']),
+    Number(values.seed),
+    Number(values['max-aspect']),
+  );
+  await writeFile(`${prefix}.u8`, images);
+  await writeFile(`${prefix}.labels`, new Uint8Array(labels.buffer));
+  console.log(
+    `wrote ${labels.length} images of ${classes.join(', ')} to ${prefix}.u8 and ${prefix}.labels`,
+  );
+}
+
+const [command, path] = positionals;
+if (command === 'dump' && path) {
+  await dump(path);
+  process.exit(0);
+}
 await useThreadedWasm();
 await tf.setBackend('wasm');
-const [command, path] = positionals;
 if (command === 'pretrain' && path) await pretrain(path);
 else if (command === 'finetune' && (path || values.scratch))
   await finetune(values.scratch ? undefined : path);
 else {
   console.error(
-    'usage: fine-tune-experiment.mjs pretrain OUT.safetensors | finetune (WEIGHTS | --scratch)',
+    'usage: fine-tune-experiment.mjs pretrain OUT.safetensors | finetune (WEIGHTS | --scratch) | dump PREFIX',
   );
   process.exit(2);
 }

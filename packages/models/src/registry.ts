@@ -9,7 +9,10 @@ import {
 } from './resnet.js';
 import { VanResNet } from './van-resnet.js';
 
-/** Every model the registry builds by name: the seed's VanResNet and torchvision's ResNets. */
+/**
+ * Every model the registry builds by name: the seed's VanResNet, torchvision's ResNets and
+ * `resnet18_w16`, ResNet-18 at a quarter of its width.
+ */
 export const MODEL_NAMES = [
   'vanresnet',
   'resnet18',
@@ -19,6 +22,7 @@ export const MODEL_NAMES = [
   'resnet152',
   'resnext50_32x4d',
   'wide_resnet50_2',
+  'resnet18_w16',
 ] as const satisfies readonly ('vanresnet' | ResNetName)[];
 
 /** A name in {@link MODEL_NAMES}. */
@@ -136,9 +140,10 @@ export function specShapes(spec: ModelSpec): SpecShapes {
   }
   const arch: ResNetArchitecture = RESNET_ARCHITECTURES[spec.name];
   const k = (spec.stem ?? 'cifar') === 'imagenet' ? 7 : 3;
+  const width = arch.width ?? 64;
   return {
-    'conv1.weight': [k, k, c, 64],
-    'fc.weight': [512 * arch.block.expansion, n],
+    'conv1.weight': [k, k, c, width],
+    'fc.weight': [8 * width * arch.block.expansion, n],
     'fc.bias': [n],
   };
 }
@@ -183,10 +188,11 @@ export function stateDictSize(spec: ModelSpec): StateDictSize {
   const expansion = arch.block.expansion;
   const groups = arch.groups ?? 1;
   const baseWidth = arch.widthPerGroup ?? 64;
-  addConv((spec.stem ?? 'cifar') === 'imagenet' ? 7 : 3, c, 64);
-  addNorm(64);
-  let inplanes = 64;
-  [64, 128, 256, 512].forEach((planes, stage) => {
+  const base = arch.width ?? 64;
+  addConv((spec.stem ?? 'cifar') === 'imagenet' ? 7 : 3, c, base);
+  addNorm(base);
+  let inplanes = base;
+  [base, 2 * base, 4 * base, 8 * base].forEach((planes, stage) => {
     const out = planes * expansion;
     for (let i = 0; i < arch.layers[stage]; i++) {
       if (i === 0 && (stage > 0 || inplanes !== out)) {
@@ -210,6 +216,6 @@ export function stateDictSize(spec: ModelSpec): StateDictSize {
       inplanes = out;
     }
   });
-  addLinear(512 * expansion, n);
+  addLinear(8 * base * expansion, n);
   return { tensors, elements: parameters + buffers, parameters };
 }

@@ -72,6 +72,18 @@ describe('the ResNet family', () => {
     expect(RESNET_ARCHITECTURES.resnet101).toEqual({ block: Bottleneck, layers: [3, 4, 23, 3] });
   });
 
+  it('resnet18_w16 is ResNet-18 at a quarter of the width, as PyTorch builds it with 16 channels', () => {
+    const model = resnet('resnet18_w16', { numClasses: 1000, generator: new Generator(0) });
+    expect(model.conv1.weight.shape).toEqual([7, 7, 3, 16]);
+    expect(model.fc.weight.shape).toEqual([128, 1000]);
+    // torchvision's ResNet(BasicBlock, [2, 2, 2, 2]) with inplanes and stage planes 16, 32,
+    // 64, 128 (tools/shapes/fine-tune-torch.py): 831,096 parameters, 122 state-dict entries.
+    expect(model.numParameters()).toBe(831_096);
+    expect(Object.keys(model.stateDict())).toHaveLength(122);
+    model.dispose();
+    expect(() => resnet18({ width: 0 })).toThrow(/width must be an integer >= 1, got 0/);
+  });
+
   it("resnext50_32x4d's parameter count equals torchvision's", () => {
     const model = resnet('resnext50_32x4d', { generator: new Generator(0) });
     expect(model.numParameters()).toBe(keysFixture.models.resnext50_32x4d.numParameters);

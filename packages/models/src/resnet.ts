@@ -46,11 +46,14 @@ export interface ResNetOptions {
   stem?: ResNetStem;
   /** Channels of the input images. Default 3. */
   inChannels?: number;
+  /**
+   * Channels of the first stage; each later stage doubles them. Default 64, torchvision's
+   * only width; 16 gives a network with 1/16 of the numbers, for small datasets and quick runs.
+   */
+  width?: number;
   /** Source of the initial weights; default the process-wide default generator. */
   generator?: Generator;
 }
-
-const STAGE_PLANES = [64, 128, 256, 512] as const;
 
 /**
  * torchvision's ResNet on NHWC inputs: stem (`conv1`, `bn1`, `relu`, `maxpool`), four stages
@@ -77,7 +80,7 @@ export class ResNet extends Module {
   readonly layers: readonly [number, number, number, number];
   /** The stem this network was built with. */
   readonly stem: ResNetStem;
-  private inplanes = 64;
+  private inplanes: number;
   private readonly groups: number;
   private readonly baseWidth: number;
   private readonly generator: Generator;
@@ -91,6 +94,7 @@ export class ResNet extends Module {
       widthPerGroup = 64,
       stem = 'imagenet',
       inChannels = 3,
+      width = 64,
     } = options;
     if (layers.length !== 4 || !layers.every((n) => Number.isInteger(n) && n >= 1)) {
       throw new ValueError(
@@ -102,6 +106,7 @@ export class ResNet extends Module {
       groups,
       widthPerGroup,
       inChannels,
+      width,
     })) {
       if (!Number.isInteger(value) || value < 1) {
         throw new ValueError(
@@ -123,29 +128,30 @@ export class ResNet extends Module {
     this.stem = stem;
     this.groups = groups;
     this.baseWidth = widthPerGroup;
+    this.inplanes = width;
     this.generator = options.generator ?? defaultGenerator();
     const generator = this.generator;
 
     this.conv1 = this.registerModule(
       'conv1',
       stem === 'imagenet'
-        ? new Conv2d(inChannels, 64, 7, { stride: 2, padding: 3, bias: false, generator })
-        : new Conv2d(inChannels, 64, 3, { stride: 1, padding: 1, bias: false, generator }),
+        ? new Conv2d(inChannels, width, 7, { stride: 2, padding: 3, bias: false, generator })
+        : new Conv2d(inChannels, width, 3, { stride: 1, padding: 1, bias: false, generator }),
     );
-    this.bn1 = this.registerModule('bn1', new BatchNorm2d(64));
+    this.bn1 = this.registerModule('bn1', new BatchNorm2d(width));
     this.relu = this.registerModule('relu', new ReLU());
     this.maxpool = this.registerModule(
       'maxpool',
       stem === 'imagenet' ? new MaxPool2d(3, { stride: 2, padding: 1 }) : new Identity(),
     );
-    this.layer1 = this.registerModule('layer1', this.makeLayer(STAGE_PLANES[0], layers[0], 1));
-    this.layer2 = this.registerModule('layer2', this.makeLayer(STAGE_PLANES[1], layers[1], 2));
-    this.layer3 = this.registerModule('layer3', this.makeLayer(STAGE_PLANES[2], layers[2], 2));
-    this.layer4 = this.registerModule('layer4', this.makeLayer(STAGE_PLANES[3], layers[3], 2));
+    this.layer1 = this.registerModule('layer1', this.makeLayer(width, layers[0], 1));
+    this.layer2 = this.registerModule('layer2', this.makeLayer(2 * width, layers[1], 2));
+    this.layer3 = this.registerModule('layer3', this.makeLayer(4 * width, layers[2], 2));
+    this.layer4 = this.registerModule('layer4', this.makeLayer(8 * width, layers[3], 2));
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d([1, 1]));
     this.fc = this.registerModule(
       'fc',
-      new Linear(STAGE_PLANES[3] * block.expansion, numClasses, { generator }),
+      new Linear(8 * width * block.expansion, numClasses, { generator }),
     );
 
     for (const m of this.modules()) {
@@ -208,6 +214,8 @@ export interface ResNetArchitecture {
   layers: readonly [number, number, number, number];
   groups?: number;
   widthPerGroup?: number;
+  /** Channels of the first stage when not torchvision's 64. */
+  width?: number;
 }
 
 /**
@@ -222,12 +230,15 @@ export const RESNET_ARCHITECTURES = {
   resnet152: { block: Bottleneck, layers: [3, 8, 36, 3] },
   resnext50_32x4d: { block: Bottleneck, layers: [3, 4, 6, 3], groups: 32, widthPerGroup: 4 },
   wide_resnet50_2: { block: Bottleneck, layers: [3, 4, 6, 3], widthPerGroup: 128 },
+  // Not torchvision's: ResNet-18 at a quarter of its width (16, 32, 64, 128 channels; 0.7 M
+  // parameters), small enough to commit pretrained weights for tests and to train on a CPU.
+  resnet18_w16: { block: BasicBlock, layers: [2, 2, 2, 2], width: 16 },
 } as const satisfies Record<string, ResNetArchitecture>;
 
 /** The name of a row of {@link RESNET_ARCHITECTURES}. */
 export type ResNetName = keyof typeof RESNET_ARCHITECTURES;
 
-/** Builds the named member of the family; the row's groups/width override the options'. */
+/** Builds the named member of the family; the row's groups and widths override the options'. */
 export function resnet(name: ResNetName, options: ResNetOptions = {}): ResNet {
   if (!Object.hasOwn(RESNET_ARCHITECTURES, name)) {
     throw new ValueError(
@@ -235,11 +246,12 @@ export function resnet(name: ResNetName, options: ResNetOptions = {}): ResNet {
     );
   }
   const arch: ResNetArchitecture = RESNET_ARCHITECTURES[name];
-  const { groups, widthPerGroup } = arch;
+  const { groups, widthPerGroup, width } = arch;
   return new ResNet(arch.block, arch.layers, {
     ...options,
     ...(groups !== undefined && { groups }),
     ...(widthPerGroup !== undefined && { widthPerGroup }),
+    ...(width !== undefined && { width }),
   });
 }
 

@@ -8,7 +8,7 @@ import { datasetInfo } from '../catalog.js';
 import { DatasetFileError } from '../errors.js';
 import { idx } from '../testing/formats.js';
 import { bundleModule } from '../testing/isolated.js';
-import { loadDataset } from './load-dataset.js';
+import { defaultFolderTransforms, loadDataset } from './load-dataset.js';
 
 describe('loadDataset', () => {
   it('loads the embedded digits with the catalog input, split reproducibly by seed', async () => {
@@ -62,6 +62,23 @@ describe('loadDataset', () => {
     await expect(loadDataset('folder', { ...opts, valDir: other })).rejects.toThrow(
       /has the classes cat, expected the training folder's Dog, cat, zebra, élan/,
     );
+  });
+
+  it("resizes a folder's pictures as torchvision's ImageFolder does, antialiased", () => {
+    // A one-pixel checkerboard shrunk from 96 to 32: torchvision's Resize((32, 32)) on the PIL
+    // image ImageFolder loads gives 126–129 everywhere; without antialias every third pixel
+    // survives, 0 or 255.
+    const image = new Uint8Array(96 * 96 * 3);
+    for (let y = 0; y < 96; y++) {
+      for (let x = 0; x < 96; x++)
+        image.fill((x + y) % 2 ? 255 : 0, (y * 96 + x) * 3, (y * 96 + x + 1) * 3);
+    }
+    const out = defaultFolderTransforms(32, undefined).test.apply({ image, shape: [96, 96, 3] });
+    expect(out.shape).toEqual([32, 32, 3]);
+    const [mean, std] = [datasetInfo('folder').input.mean, datasetInfo('folder').input.std];
+    const pixels = Array.from(out.image, (v, i) => (v * std[i % 3] + mean[i % 3]) * 255);
+    expect(Math.min(...pixels)).toBeGreaterThan(125);
+    expect(Math.max(...pixels)).toBeLessThan(130);
   });
 
   it('decodes a folder in worker threads, the same pictures as on the main thread', async () => {

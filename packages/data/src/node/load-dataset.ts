@@ -153,15 +153,19 @@ async function loadFromDirectory(
 }
 
 /**
- * The transforms of a `folder` without `transforms` given: a plain resize to `size`, a random
- * flip when `augment` is given (training), then ToTensor and the ImageNet Normalize.
+ * The transforms of a `folder` without `transforms` given: a resize to `size` × `size`
+ * (antialiased, as torchvision's on the PIL images ImageFolder loads), a random flip when
+ * `augment` is given (training), then ToTensor and the ImageNet Normalize.
  */
 export function defaultFolderTransforms(
   size: number,
   augment: Generator | undefined,
 ): { train: Transform; test: Transform } {
   const tail = [new ToTensor(), new Normalize(IMAGENET_MEAN, IMAGENET_STD)];
-  const resize = new Resize([size, size]);
+  // torchvision's ImageFolder hands Resize PIL images, which it always antialiases; without
+  // it a picture shrunk by 3× keeps every third pixel, and a model pretrained on PIL-resized
+  // pictures sees other inputs.
+  const resize = new Resize([size, size], { antialias: true });
   const test = new Compose([resize, ...tail]);
   if (!augment) return { train: test, test };
   return {
