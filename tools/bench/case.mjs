@@ -59,8 +59,12 @@ if (impl === 'peak') {
   const a = tf.randomUniform([n, n]);
   const b = tf.randomUniform([n, n]);
   const mm = rate(() => tf.matMul(a, b), 2 * n ** 3);
-  const xs = tf.randomUniform([16, 16, 16, 256]);
-  const w = tf.randomUniform([3, 3, 256, 256]);
+  const xs = /** @type {import('@tensorflow/tfjs-core').Tensor4D} */ (
+    tf.randomUniform([16, 16, 16, 256])
+  );
+  const w = /** @type {import('@tensorflow/tfjs-core').Tensor4D} */ (
+    tf.randomUniform([3, 3, 256, 256])
+  );
   const conv = rate(() => tf.conv2d(xs, w, 1, 'same'), 2 * 16 * 256 * 256 * 9 * 16 * 16);
   console.log(
     JSON.stringify({

@@ -103,7 +103,10 @@ function batchNorm(c) {
  */
 function bn(x, p) {
   const n = x.size / x.shape[3];
-  const f = tf.customGrad((input, gamma, beta, save) => {
+  const f = tf.customGrad((...args) => {
+    // customGrad types every argument as a tensor or the save function; these are which.
+    const [input, gamma, beta, save] =
+      /** @type {[tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc]} */ (args);
     const { mean, variance } = tf.moments(input, [0, 1, 2]);
     tf.tidy(() => {
       p.runningMean.assign(tf.add(tf.mul(p.runningMean, 0.9), tf.mul(mean, 0.1)));

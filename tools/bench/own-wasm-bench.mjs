@@ -25,8 +25,12 @@ const cpuMs = (fn) => {
   return (d.user + d.system) / 1000;
 };
 
-/** Median CPU ms per call of `call` on the JavaScript loops and on the own kernels. */
+/**
+ * Median CPU ms per call of `call` on the JavaScript loops and on the own kernels.
+ * @returns {[number, number]}
+ */
 function alternate(call) {
+  /** @type {{ js: number[], own: number[] }} */
   const times = { js: [], own: [] };
   for (let r = -1; r < rounds; r++) {
     for (const own of r % 2 ? [true, false] : [false, true]) {
@@ -62,6 +66,7 @@ console.log(
 );
 
 // [label, kernel, x shape, filter shape, stride]
+/** @type {Array<[string, string, [number, number, number, number], [number, number, number, number], number]>} */
 const convs = [
   ['filter 32x32, 64->64, 3x3', 'Conv2DBackpropFilter', [32, 32, 32, 64], [3, 3, 64, 64], 1],
   ['filter 16x16, 128->128, 3x3', 'Conv2DBackpropFilter', [32, 16, 16, 128], [3, 3, 128, 128], 1],
@@ -77,7 +82,8 @@ for (const [label, kernel, xShape, fShape, stride] of convs) {
   const x = tf.randomUniform(xShape);
   const dy = tf.randomUniform(info.outShape);
   const filter = tf.randomUniform(fShape);
-  const attrs = { strides: stride, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
+  // No dimRoundingMode: the kernels read it as undefined, and NamedAttrMap has no undefined.
+  const attrs = { strides: stride, pad: 'same', dataFormat: 'NHWC' };
   const call = run(() =>
     kernel === 'Conv2DBackpropFilter'
       ? tf.engine().runKernel(kernel, { x, dy }, { ...attrs, filterShape: fShape })
@@ -88,7 +94,7 @@ for (const [label, kernel, xShape, fShape, stride] of convs) {
 }
 
 {
-  const input = tf.randomUniform([64, 32, 32, 32]);
+  const input = /** @type {tf.Tensor4D} */ (tf.randomUniform([64, 32, 32, 32]));
   const output = tf.maxPool(input, 2, 2, 'valid');
   const dy = tf.randomUniform(output.shape);
   const attrs = { filterSize: 2, strides: 2, pad: 'valid' };
@@ -111,17 +117,20 @@ for (const [label, kernel, xShape, fShape, stride] of convs) {
 if (!process.argv.includes('--no-steps')) {
   const { VanResNet, resnet18 } = await import('@resnet-ts/models');
   const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
-  for (const [label, batch, model] of [
+  /** @type {Array<[string, number, InstanceType<typeof VanResNet> | ReturnType<typeof resnet18>]>} */
+  const models = [
     ['training step, VanResNet, batch 64', 64, new VanResNet()],
     ['training step, ResNet-18 CIFAR, batch 32', 32, resnet18({ numClasses: 10, stem: 'cifar' })],
-  ]) {
+  ];
+  for (const [label, batch, model] of models) {
     const x = tf.randomUniform([batch, 32, 32, 3]);
     const labels = tf.randomUniform([batch], 0, 10, 'int32');
     const params = model.parameters();
     const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
     model.train();
     const step = () => {
-      const { value, grads } = valueAndGrads(() => crossEntropy(model.forward(x), labels), params);
+      const loss = () => /** @type {tf.Scalar} */ (crossEntropy(model.forward(x), labels));
+      const { value, grads } = valueAndGrads(loss, params);
       opt.step(new Map(params.map((p, i) => [p, grads[i]])));
       value.dataSync();
       tf.dispose([value, ...grads]);

@@ -76,7 +76,10 @@ const results = {
   date: new Date().toISOString(),
   cpus: cpus().length,
   loadavgBefore: loadavg(),
-  peak: null,
+  peak: /**
+   * @type {{ wasmMatMul: number | null, wasmMatMulCpu: number | null, wasmConv: number | null,
+   *   torchMm: number | null, torchConv: number | null, torchConvCpu: number | null } | null}
+   */ (null),
   models: {},
 };
 
@@ -105,6 +108,7 @@ for (const [model, plan] of Object.entries(plans)) {
   const macs = flops.macsPerImage ?? null;
   /** @type {Array<[string, Record<string, any>]>} */
   const cases = [];
+  /** @returns {[string, Record<string, any>]} */
   const torchCase = (t) => [
     `PyTorch ${t} thread${t > 1 ? 's' : ''}`,
     { model, batch: b, threads: t, seconds, torch: true },
