@@ -69,28 +69,17 @@ describe('registerBrowserThreadedWasm', () => {
 
   it('refuses a thread count that is not a positive integer, naming it', () => {
     const { factory, backend } = fakes();
-    for (const threads of [0, 1.5, Number.NaN]) {
-      expect(() =>
-        registerBrowserThreadedWasm({
-          backend,
-          factory,
-          workerContents: '',
-          scriptUrl: 'a.js',
-          wasmUrl: 'a.wasm',
-          threads,
-        }),
-      ).toThrow(ValueError);
-    }
-    expect(() =>
+    const register = (threads: number) => () =>
       registerBrowserThreadedWasm({
         backend,
         factory,
         workerContents: '',
         scriptUrl: 'a.js',
         wasmUrl: 'a.wasm',
-        threads: 0,
-      }),
-    ).toThrow('threads must be an integer >= 1, got 0');
+        threads,
+      });
+    for (const threads of [0, 1.5, Number.NaN]) expect(register(threads)).toThrow(ValueError);
+    expect(register(0)).toThrow('threads must be an integer >= 1, got 0');
     expect(tf.findBackendFactory('wasm')).toBeNull();
   });
 });
