@@ -12,26 +12,15 @@
 // ratio resnet-ts / torchvision of the best and of the median rounds, and the load average.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { arg, benchFolder, core, data, dataNode, require, tf } from './image-folder-setup.mjs';
 
-const dist = (p) => new URL(`../../packages/${p}`, import.meta.url).href;
-const require = createRequire(fileURLToPath(dist('data/package.json')));
-const tf = await import(require.resolve('@tensorflow/tfjs-core'));
-await import(require.resolve('@tensorflow/tfjs-backend-cpu'));
 /** @type {typeof import('sharp')} */
 const sharp = require('sharp');
-const core = await import(dist('core/dist/index.js'));
-const data = await import(dist('data/dist/index.js'));
-const dataNode = await import(dist('data/dist/node/index.js'));
 
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const IMAGES = arg('images', 320);
 const WORKERS = arg('workers', 2);
 const BATCH = arg('batch', 32);
@@ -121,7 +110,7 @@ function torchvision(root) {
 }
 
 await tf.setBackend('cpu');
-const root = join(tmpdir(), `resnet-ts-bench-folder-${IMAGES}`);
+const root = benchFolder(IMAGES);
 if (!existsSync(join(root, CLASSES[0]))) {
   console.log(`writing ${IMAGES} JPEGs of ~500×375 to ${root} …`);
   await makeFolder(root);

@@ -6,26 +6,13 @@
 //
 //   node tools/bench/image-folder-stages.mjs [--images 160] [--rounds 5]
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { arg, benchFolder, core, data, dataNode, tf } from './image-folder-setup.mjs';
 
-const dist = (p) => new URL(`../../packages/${p}`, import.meta.url).href;
-const require = createRequire(fileURLToPath(dist('data/package.json')));
-const tf = await import(require.resolve('@tensorflow/tfjs-core'));
-await import(require.resolve('@tensorflow/tfjs-backend-cpu'));
-const core = await import(dist('core/dist/index.js'));
-const data = await import(dist('data/dist/index.js'));
-const dataNode = await import(dist('data/dist/node/index.js'));
-
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const IMAGES = arg('images', 160);
 const ROUNDS = arg('rounds', 5);
-const root = join(tmpdir(), `resnet-ts-bench-folder-${IMAGES}`);
+const root = benchFolder(IMAGES);
 const files = readdirSync(root).flatMap((c) =>
   readdirSync(join(root, c)).map((f) => join(root, c, f)),
 );

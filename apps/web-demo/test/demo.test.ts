@@ -6,45 +6,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { noChromium, openBrowser, type Session, WEBGPU_ARGS } from './browser.js';
-import { serveStatic } from './static-server.js';
+import { describe, expect, it } from 'vitest';
+import { type Session, WEBGPU_ARGS } from './browser.js';
+import { demo, pageWaiter, serveSite, skipWithoutChromium, useBrowser } from './harness.js';
 
-const dist = fileURLToPath(new URL('../dist', import.meta.url));
 const results = fileURLToPath(new URL('../test-results/', import.meta.url));
 
-let server: { url: string; close: () => Promise<void> };
-
-beforeAll(async () => {
-  server = await serveStatic(dist);
-});
-afterAll(async () => {
-  await server?.close();
-});
-
-type Demo = Window['__demo'];
-
-async function demo(page: Page): Promise<Demo> {
-  return page.evaluate(() => JSON.parse(JSON.stringify(window.__demo)));
-}
+skipWithoutChromium();
+const server = serveSite();
 
 /** Waits for a condition on the page; on timeout, the error shows where the page got to. */
-async function waitFor(page: Page, predicate: string, timeout = 180_000): Promise<void> {
-  try {
-    await page.waitForFunction(predicate, undefined, { timeout, polling: 100 });
-  } catch (err) {
-    const d = await demo(page).catch(() => null);
-    const where = d && {
-      state: d.state,
-      steps: d.steps,
-      epochs: d.epochs.length,
-      errors: d.errors,
-    };
-    throw new Error(
-      `${(err as Error).message}\nwaiting for ${predicate}; page: ${JSON.stringify(where)}`,
-    );
-  }
-}
+const waitFor = pageWaiter('__demo', ['state', 'steps', 'epochs', 'errors']);
 
 async function open(session: Session, query: string): Promise<void> {
   await session.page.goto(`${server.url}?hooks=1&${query}`);
@@ -140,50 +112,36 @@ async function pingLatency(page: Page): Promise<number> {
   return page.evaluate(() => (window as any).__pingDelay as Promise<number>);
 }
 
-if (noChromium) console.warn(`skipped: ${noChromium}`);
-beforeEach((ctx) => {
-  if (!noChromium) return;
-  // The reason travels in the JSON report, where tools/sum-test-results.mjs prints it.
-  (ctx.task.meta as Record<string, unknown>).skipReason = noChromium;
-  ctx.skip(noChromium);
-});
-
 describe('with WebGPU (SwiftShader)', () => {
-  let session: Session;
-  beforeAll(async () => {
-    if (noChromium) return;
-    session = await openBrowser(WEBGPU_ARGS);
+  const browser = useBrowser(WEBGPU_ARGS, undefined, async (session) => {
     // Named: Automatic would measure SwiftShader's software WebGPU and rightly pick wasm.
     await open(
       session,
       'backend=webgpu&trainSize=16&batchSize=4&epochs=5&valSize=16&optimizer=adam&lr=0.003',
     );
   });
-  afterAll(async () => {
-    await session?.close();
-  });
 
   it('loads without console errors and makes no request off the machine', async () => {
-    expect(session.problems).toEqual([]);
-    const foreign = session.requests.filter(
+    expect(browser.session.problems).toEqual([]);
+    const foreign = browser.session.requests.filter(
       (u) => !u.startsWith(server.url) && !u.startsWith('data:') && !u.startsWith('blob:'),
     );
     expect(foreign).toEqual([]);
   });
 
   it('runs on webgpu when asked, and names the adapter as software', async () => {
-    const d = await demo(session.page);
+    const d = await demo(browser.session.page);
     expect(d.backend).toBe('webgpu');
     expect(d.tried[0]).toMatchObject({ name: 'webgpu', ok: true });
     expect(d.tried[0].reason).toMatch(/^software adapter/);
     expect(d.probes).toEqual([]);
-    await expect(session.page.getByTestId('backend-status').textContent()).resolves.toContain(
-      'webgpu',
-    );
+    await expect(
+      browser.session.page.getByTestId('backend-status').textContent(),
+    ).resolves.toContain('webgpu');
   });
 
   it('trains at least 20 steps in the worker, the loss goes down, and the page stays responsive', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.getByTestId('start').click();
     await waitFor(page, 'window.__demo.steps >= 3');
     const delays: number[] = [];
@@ -212,7 +170,7 @@ describe('with WebGPU (SwiftShader)', () => {
   });
 
   it('predicts a drawn digit and shows the test grid', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const before = (await demo(page)).predictions;
     await drawStroke(page);
     await waitFor(page, `window.__demo.predictions > ${before}`);
@@ -228,7 +186,7 @@ describe('with WebGPU (SwiftShader)', () => {
   });
 
   it('gives the same predictions after downloading and uploading the weights', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const before = await demo(page);
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -267,32 +225,28 @@ describe('with WebGPU (SwiftShader)', () => {
     for (const [i, p] of after.prediction!.probs.entries()) {
       expect(p).toBeCloseTo(before.prediction!.probs[i], 5);
     }
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });
 
 describe('without WebGPU', () => {
-  let session: Session;
-  beforeAll(async () => {
-    if (noChromium) return;
-    session = await openBrowser([], { width: 390, height: 844 });
+  const browser = useBrowser([], { width: 390, height: 844 }, async (session) => {
     await open(session, 'trainSize=16&batchSize=4&epochs=2&valSize=16&optimizer=adam&lr=0.003');
-  });
-  afterAll(async () => {
-    await session?.close();
   });
 
   it('falls back to the next backend and says why webgpu was skipped', async () => {
-    const d = await demo(session.page);
+    const d = await demo(browser.session.page);
     expect(d.tried[0]).toMatchObject({ name: 'webgpu', ok: false });
     expect(d.tried[0].reason.length).toBeGreaterThan(5);
     expect(['webgl', 'wasm']).toContain(d.backend);
-    expect(await session.page.locator('[data-testid="backend-tried"] li.skip').count()).toBe(1);
-    expect(session.problems).toEqual([]);
+    expect(
+      await browser.session.page.locator('[data-testid="backend-tried"] li.skip').count(),
+    ).toBe(1);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('measures the usable backends and does not pick a software renderer when wasm is faster', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const d = await demo(page);
     const wasm = d.probes.find((p) => p.name === 'wasm')!;
     expect(wasm).toMatchObject({ software: false });
@@ -312,11 +266,11 @@ describe('without WebGPU', () => {
       /^Training on wasm, picked by measurement: webgl \(software\) \d+ img\/s; wasm \d+ img\/s$/,
     );
     expect(await page.locator('[data-testid="backend-tried"] li.untried').count()).toBe(1);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('still trains, and pauses and resumes', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     // Automatic picked wasm, fast enough to finish a few steps before a test's click lands:
     // more digits, and the page itself clicks Pause as the second step is shown.
     await page.locator('#train-size').fill('64');
@@ -353,7 +307,7 @@ describe('without WebGPU', () => {
   });
 
   it('has labelled controls that the keyboard reaches', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const labels = [
       'Run on',
       'Epochs',
@@ -400,7 +354,7 @@ describe('without WebGPU', () => {
   });
 
   it('switches to wasm on request and keeps the trained weights', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const p0 = (await demo(page)).predictions;
     await drawStroke(page);
     await waitFor(page, `window.__demo.predictions > ${p0}`);
@@ -421,11 +375,11 @@ describe('without WebGPU', () => {
     for (const [i, p] of after.prediction!.probs.entries()) {
       expect(p).toBeCloseTo(before.prediction!.probs[i], 3);
     }
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('stops a run to switch backends mid-training, says so, and ends idle on the new backend', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.getByTestId('backend-select').selectOption('wasm');
     // The page clicks Switch itself as the second step shows, so the run is surely mid-way.
     await page.evaluate(() => {
@@ -449,11 +403,11 @@ describe('without WebGPU', () => {
     await expect(page.getByTestId('train-message').textContent()).resolves.toMatch(
       /^Stopped after \d+ steps?\. Training stopped to switch backends\.$/,
     );
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('refuses Start during a switch, and a switch to an unavailable backend returns with the weights', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     expect((await demo(page)).backend).toBe('wasm');
     const { gridUpdates: g0, predictions: p0 } = await demo(page);
     await page.getByTestId('grid-refresh').click();
@@ -514,11 +468,11 @@ describe('without WebGPU', () => {
     await waitFor(page, `window.__demo.gridUpdates > ${after.gridUpdates}`);
     expect((await demo(page)).gridPredictions).toEqual(before.gridPredictions);
     await page.getByTestId('backend-select').selectOption('wasm');
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('answers a burst of pointer moves with one settled prediction, announced once', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.getByTestId('clear').click();
     await waitFor(page, 'window.__demo.prediction === null');
     const before = await demo(page);
@@ -560,11 +514,11 @@ describe('without WebGPU', () => {
       String(after.prediction!.label),
     );
     await expect(page.getByTestId('prediction-status').textContent()).resolves.toBe('');
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('keeps the test hooks out of the page, and follows a dark colour scheme', async () => {
-    const page = await session.context.newPage();
+    const page = await browser.session.context.newPage();
     try {
       await page.emulateMedia({ colorScheme: 'dark' });
       await page.goto(`${server.url}?backend=wasm`);
@@ -579,11 +533,11 @@ describe('without WebGPU', () => {
     } finally {
       await page.close();
     }
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('loads a PyTorch .pth of its weights, and refuses a .pth that would run code', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await waitFor(page, 'window.__demo.gridUpdates > 0');
     const before = (await demo(page)).gridPredictions;
     const [download] = await Promise.all([
@@ -620,11 +574,11 @@ describe('without WebGPU', () => {
     expect((await demo(page)).weightsMessage).toMatch(
       /^Cannot load evil\.pth: .*"os\.system" is not allowed.* The current weights are unchanged\.$/,
     );
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('explains a bad, foreign, hostile or oversized weights file and keeps the weights', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await waitFor(page, 'window.__demo.gridUpdates > 0');
     const before = (await demo(page)).gridPredictions;
     /** Uploads `bytes` as `name` and returns the page's message about it. */
@@ -700,6 +654,6 @@ describe('without WebGPU', () => {
     await page.getByTestId('grid-refresh').click();
     await waitFor(page, `window.__demo.gridUpdates > ${gridUpdates}`);
     expect((await demo(page)).gridPredictions).toEqual(before);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });

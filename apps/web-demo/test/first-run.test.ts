@@ -7,32 +7,16 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { noChromium, openBrowser, type Session } from './browser.js';
-import { serveStatic } from './static-server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Session } from './browser.js';
+import { demo, pageWaiter, serveSite, skipWithoutChromium, useBrowser } from './harness.js';
 
-const dist = fileURLToPath(new URL('../dist', import.meta.url));
 const screenshots = fileURLToPath(new URL('../test-results/screenshots/', import.meta.url));
 /** A short run on wasm: 64 digits, one epoch. */
 const QUERY = '?backend=wasm&trainSize=64&batchSize=16&epochs=1&valSize=16';
 
-type Demo = Window['__demo'];
-
-async function demo(page: Page): Promise<Demo> {
-  return page.evaluate(() => JSON.parse(JSON.stringify(window.__demo)));
-}
-
-async function waitFor(page: Page, predicate: string, timeout = 180_000): Promise<void> {
-  try {
-    await page.waitForFunction(predicate, undefined, { timeout, polling: 100 });
-  } catch (err) {
-    const d = await demo(page).catch(() => null);
-    const where = d && { state: d.state, steps: d.steps, errors: d.errors };
-    throw new Error(
-      `${(err as Error).message}\nwaiting for ${predicate}; page: ${JSON.stringify(where)}`,
-    );
-  }
-}
+/** Waits for a condition on the page; on timeout, the error shows where the page got to. */
+const waitFor = pageWaiter('__demo', ['state', 'steps', 'errors']);
 
 async function openDigits(page: Page): Promise<void> {
   await page.goto(`${server.url}${QUERY}`);
@@ -71,35 +55,22 @@ async function overflow(page: Page): Promise<{ page: number; view: number }> {
   }));
 }
 
-let server: { url: string; close: () => Promise<void> };
+/** A fresh browser at `viewport` on the digit page, for the calling `describe` block. */
+function visit(viewport: { width: number; height: number }): { readonly session: Session } {
+  return useBrowser([], viewport, (session) => openDigits(session.page));
+}
 
-if (noChromium) console.warn(`skipped: ${noChromium}`);
-beforeEach((ctx) => {
-  if (!noChromium) return;
-  (ctx.task.meta as Record<string, unknown>).skipReason = noChromium;
-  ctx.skip(noChromium);
-});
-beforeAll(async () => {
-  server = await serveStatic(dist);
+skipWithoutChromium();
+const server = serveSite();
+beforeAll(() => {
   mkdirSync(screenshots, { recursive: true });
-});
-afterAll(async () => {
-  await server?.close();
 });
 
 describe('a first visit on a desktop (1366×768)', () => {
-  let session: Session;
-  beforeAll(async () => {
-    if (noChromium) return;
-    session = await openBrowser([], { width: 1366, height: 768 });
-    await openDigits(session.page);
-  });
-  afterAll(async () => {
-    await session?.close();
-  });
+  const browser = visit({ width: 1366, height: 768 });
 
   it('shows the three-step intro and the untrained notice, fills every column, and hides the test hooks', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await expect(page.getByTestId('intro').isVisible()).resolves.toBe(true);
     const steps = await page.locator('[data-testid="intro"] li strong').allTextContents();
     expect(steps).toEqual(['Train.', 'Draw.', 'Save.']);
@@ -116,11 +87,11 @@ describe('a first visit on a desktop (1366×768)', () => {
     const widths = await overflow(page);
     expect(widths.page).toBeLessThanOrEqual(widths.view);
     await page.screenshot({ path: `${screenshots}first-run-desktop.png`, fullPage: true });
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('puts a test digit on the focused pad with Enter and announces its prediction once', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const before = await demo(page);
     // The pad is in the tab order, right after the training controls.
     await page.getByTestId('start').focus();
@@ -145,19 +116,19 @@ describe('a first visit on a desktop (1366×768)', () => {
     // The Test digit button does the same for pointer users.
     await page.getByTestId('test-digit').click();
     await waitFor(page, 'window.__demo.prediction !== null');
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('takes the untrained notice away once an epoch is trained', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.getByTestId('start').click();
     await waitFor(page, 'window.__demo.state === "idle" && window.__demo.epochs.length === 1');
     await expect(page.getByTestId('untrained').isVisible()).resolves.toBe(false);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('forgets the intro once dismissed, across reloads', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.getByTestId('intro-dismiss').click();
     await expect(page.getByTestId('intro').isVisible()).resolves.toBe(false);
     // Keyboard users land on Start, the first step.
@@ -172,23 +143,15 @@ describe('a first visit on a desktop (1366×768)', () => {
     expect(await page.evaluate(() => location.search)).toContain('mode=images');
     for (const span of await rowCoverage(page, '#images-mode')) expect(span).toBeGreaterThan(0.99);
     await page.screenshot({ path: `${screenshots}images-desktop.png`, fullPage: true });
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });
 
 describe('a first visit on a phone (390×844)', () => {
-  let session: Session;
-  beforeAll(async () => {
-    if (noChromium) return;
-    session = await openBrowser([], { width: 390, height: 844 });
-    await openDigits(session.page);
-  });
-  afterAll(async () => {
-    await session?.close();
-  });
+  const browser = visit({ width: 390, height: 844 });
 
   it('fits the screen without sideways scrolling, intro and notice included', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await expect(page.getByTestId('intro').isVisible()).resolves.toBe(true);
     await expect(page.getByTestId('untrained').isVisible()).resolves.toBe(true);
     const widths = await overflow(page);
@@ -198,6 +161,6 @@ describe('a first visit on a phone (390×844)', () => {
     await waitFor(page, 'window.__ownImages && window.__ownImages.state === "idle"');
     const images = await overflow(page);
     expect(images.page).toBeLessThanOrEqual(images.view);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });

@@ -12,11 +12,15 @@ import { fileURLToPath } from 'node:url';
 import { makeShapesFolder } from '@resnet-ts/shapes';
 import onnxProto from 'onnx-proto';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { noChromium, openBrowser, type Session } from './browser.js';
-import { serveStatic } from './static-server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ownImages as own,
+  pageWaiter,
+  serveSite,
+  skipWithoutChromium,
+  useBrowser,
+} from './harness.js';
 
-const dist = fileURLToPath(new URL('../dist', import.meta.url));
 const results = fileURLToPath(new URL('../test-results/', import.meta.url));
 const screenshots = fileURLToPath(new URL('../test-results/screenshots/', import.meta.url));
 
@@ -25,29 +29,8 @@ const PER_CLASS = 120;
 const HELD_OUT = 15;
 const EPOCHS = 25;
 
-type Own = Window['__ownImages'];
-
-async function own(page: Page): Promise<Own> {
-  return page.evaluate(() => JSON.parse(JSON.stringify(window.__ownImages)));
-}
-
-async function waitFor(page: Page, predicate: string, timeout = 180_000): Promise<void> {
-  try {
-    await page.waitForFunction(predicate, undefined, { timeout, polling: 100 });
-  } catch (err) {
-    const o = await own(page).catch(() => null);
-    const where = o && {
-      state: o.state,
-      classes: o.classes,
-      epochs: o.epochs.length,
-      errors: o.errors,
-      folderError: o.folderError,
-    };
-    throw new Error(
-      `${(err as Error).message}\nwaiting for ${predicate}; page: ${JSON.stringify(where)}`,
-    );
-  }
-}
+/** Waits for a condition on the page; on timeout, the error shows where the page got to. */
+const waitFor = pageWaiter('__ownImages', ['state', 'classes', 'epochs', 'errors', 'folderError']);
 
 /** The JSON header of a safetensors file. */
 function safetensorsHeader(bytes: Buffer): Record<string, any> {
@@ -65,44 +48,31 @@ async function download(page: Page, testId: string, path: string): Promise<Buffe
   return readFileSync(path);
 }
 
-let server: { url: string; close: () => Promise<void> };
 let shapes: string;
 
-if (noChromium) console.warn(`skipped: ${noChromium}`);
-beforeEach((ctx) => {
-  if (!noChromium) return;
-  (ctx.task.meta as Record<string, unknown>).skipReason = noChromium;
-  ctx.skip(noChromium);
-});
-
+skipWithoutChromium();
+const server = serveSite();
 beforeAll(async () => {
-  server = await serveStatic(dist);
   mkdirSync(screenshots, { recursive: true });
   shapes = mkdtempSync(join(tmpdir(), 'web-demo-shapes-'));
   await makeShapesFolder(shapes, { classes: CLASSES, train: PER_CLASS, val: HELD_OUT, seed: 3 });
 });
 afterAll(async () => {
-  await server?.close();
   if (shapes) rmSync(shapes, { recursive: true, force: true });
 });
 
 describe('your own images', () => {
-  let session: Session;
-  beforeAll(async () => {
-    if (noChromium) return;
-    session = await openBrowser(
-      ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-      { width: 1366, height: 768 },
-    );
-    await session.page.goto(`${server.url}?backend=wasm&mode=images`);
-    await waitFor(session.page, 'window.__ownImages && window.__ownImages.state === "idle"');
-  });
-  afterAll(async () => {
-    await session?.close();
-  });
+  const browser = useBrowser(
+    ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
+    { width: 1366, height: 768 },
+    async (session) => {
+      await session.page.goto(`${server.url}?backend=wasm&mode=images`);
+      await waitFor(session.page, 'window.__ownImages && window.__ownImages.state === "idle"');
+    },
+  );
 
   it('reads a picked folder through ImageFolder, and reports and skips the corrupt file', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     expect(await page.getByTestId('images-mode').isVisible()).toBe(true);
     expect(await page.getByTestId('start').isVisible()).toBe(false);
     await page.getByTestId('oi-folder').setInputFiles(join(shapes, 'train'));
@@ -120,11 +90,11 @@ describe('your own images', () => {
     await expect(page.getByTestId('oi-folder-message').textContent()).resolves.toBe(
       `${3 * PER_CLASS} pictures in 3 classes; 1 file skipped.`,
     );
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('fine-tunes a VanResNet on it and classifies held-out pictures', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.locator('#oi-epochs').fill(String(EPOCHS));
     await page.getByTestId('oi-train').click();
     await waitFor(page, 'window.__ownImages.state === "training"');
@@ -170,11 +140,11 @@ describe('your own images', () => {
     }
     expect(await page.locator('[data-testid="oi-results"] li img').count()).toBe(val.length);
     await page.screenshot({ path: `${screenshots}images-trained-desktop.png`, fullPage: true });
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('downloads the weights as safetensors with the metadata and as a parseable ONNX graph', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const st = await download(page, 'oi-download', `${results}own-images.safetensors`);
     const header = safetensorsHeader(st);
     const meta = JSON.parse(header.__metadata__['resnet-ts']);
@@ -213,11 +183,11 @@ describe('your own images', () => {
       'vanresnet-3-classes.safetensors',
       'vanresnet-3-classes.onnx',
     ]);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('classifies dropped pictures, and says a drop of loose files holds no class folder', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     // The first held-out circle and cross, whichever of PNG or JPEG they were written as.
     const picked = ['circle', 'cross'].map((c) => {
       const name = readdirSync(join(shapes, 'val', c)).sort()[0];
@@ -253,11 +223,11 @@ describe('your own images', () => {
     // The folder picked again brings the classes back.
     await page.getByTestId('oi-folder').setInputFiles(join(shapes, 'train'));
     await waitFor(page, 'window.__ownImages.classes.length === 3');
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('fine-tunes from uploaded pretrained .pth weights with a new head and a frozen backbone', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     const { pth, conv1 } = await pretrainedPth();
     const path = `${results}pretrained-vanresnet-5-classes.pth`;
     writeFileSync(path, pth);
@@ -281,11 +251,11 @@ describe('your own images', () => {
     expect(after).toEqual(conv1);
     expect(fc2).toEqual([3, 32]);
     expect((await own(page)).errors).toEqual([]);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('trains a ResNet-18 and stops when asked, keeping what it learnt', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.getByTestId('oi-forget').click();
     await waitFor(page, 'window.__ownImages.pretrainedMessage.includes("random weights")');
     await page.locator('#oi-model').selectOption('resnet18');
@@ -320,11 +290,11 @@ describe('your own images', () => {
     });
     expect(header['fc.weight']).toMatchObject({ dtype: 'F32', shape: [512, 3] });
     expect(o.errors).toEqual([]);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('captures webcam frames into named classes and reads them as a folder', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await page.locator('details.oi-webcam summary').click();
     await page.getByTestId('oi-camera').click();
     // Chromium's fake camera, allowed without asking (see the launch flags).
@@ -346,11 +316,11 @@ describe('your own images', () => {
     expect(o.counts).toEqual([2, 3]);
     expect(o.skipped).toEqual([]);
     await page.getByTestId('oi-camera').click();
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('fits a phone screen without sideways scrolling', async () => {
-    const page = await session.context.newPage();
+    const page = await browser.session.context.newPage();
     try {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${server.url}?backend=wasm&mode=images`);
@@ -364,7 +334,7 @@ describe('your own images', () => {
     } finally {
       await page.close();
     }
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });
 

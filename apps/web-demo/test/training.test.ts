@@ -7,34 +7,28 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { noChromium, openBrowser, type Session } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import {
+  DIST,
+  demo,
+  pageWaiter,
+  pauseOnceSaved,
+  serveSite,
+  skipWithoutChromium,
+  useBrowser,
+} from './harness.js';
 import { serveStatic } from './static-server.js';
 
-const dist = fileURLToPath(new URL('../dist', import.meta.url));
 const results = fileURLToPath(new URL('../test-results/', import.meta.url));
 
-let server: { url: string; close: () => Promise<void> };
-let session: Session;
+skipWithoutChromium();
+const server = serveSite();
+const browser = useBrowser([]);
 
 type Demo = Window['__demo'];
 
-async function demo(page: Page): Promise<Demo> {
-  return page.evaluate(() => JSON.parse(JSON.stringify(window.__demo)));
-}
-
 /** Waits for a condition on the page; on timeout, the error shows where the page got to. */
-async function waitFor(page: Page, predicate: string, timeout = 240_000): Promise<void> {
-  try {
-    await page.waitForFunction(predicate, undefined, { timeout, polling: 100 });
-  } catch (err) {
-    const d = await demo(page).catch(() => null);
-    const where = d && { state: d.state, steps: d.steps, saved: d.savedStep, errors: d.errors };
-    throw new Error(
-      `${(err as Error).message}\nwaiting for ${predicate}; page: ${JSON.stringify(where)}`,
-    );
-  }
-}
+const waitFor = pageWaiter('__demo', ['state', 'steps', 'savedStep', 'errors'], 240_000);
 
 /** Opens the page (or reloads it) with `query` and waits until the worker is idle. */
 async function open(page: Page, query: string): Promise<void> {
@@ -80,23 +74,6 @@ async function downloadWeights(
   };
 }
 
-if (noChromium) console.warn(`skipped: ${noChromium}`);
-beforeEach((ctx) => {
-  if (!noChromium) return;
-  (ctx.task.meta as Record<string, unknown>).skipReason = noChromium;
-  ctx.skip(noChromium);
-});
-
-beforeAll(async () => {
-  if (noChromium) return;
-  server = await serveStatic(dist);
-  session = await openBrowser([]);
-});
-afterAll(async () => {
-  await session?.close();
-  await server?.close();
-});
-
 /** 2 epochs of 16 steps, saved for a reload every 3 steps. */
 const RUN =
   'backend=wasm&trainSize=256&batchSize=16&epochs=2&valSize=32&optimizer=adam&lr=0.003&scheduler=onecycle&saveEvery=3';
@@ -106,7 +83,7 @@ describe('training on wasm', () => {
   let uninterruptedEpochs: Demo['epochs'];
 
   it('is cross-origin isolated and computes on every core wasm can use', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await open(page, RUN);
     const d = await demo(page);
     expect(d.backend).toBe('wasm');
@@ -127,7 +104,7 @@ describe('training on wasm', () => {
   });
 
   it('shows step n/N with an ETA, and charts every batch accuracy as a point', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await recordProgressTexts(page);
     await page.getByTestId('start').click();
     await waitFor(page, 'window.__demo.state === "idle" && window.__demo.epochs.length === 2');
@@ -154,25 +131,17 @@ describe('training on wasm', () => {
     uninterrupted = await downloadWeights(page, 'uninterrupted.safetensors');
     uninterruptedEpochs = d.epochs;
     expect(uninterrupted.epoch).toBe(2);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('continues a run after a reload and ends with the same weights as an uninterrupted one', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     // A fresh page: the same initial weights as the run above started from.
     await open(page, RUN);
     expect((await demo(page)).savedRun).toBeNull();
     // The page pauses itself once a save in the second epoch has been written, so the reload
     // lands mid-epoch with the first epoch's shuffle already drawn.
-    await page.evaluate(() => {
-      const note = document.getElementById('saved-note')!;
-      const observer = new MutationObserver(() => {
-        if (window.__demo.savedStep < 20) return;
-        observer.disconnect();
-        document.getElementById('pause')!.click();
-      });
-      observer.observe(note, { childList: true, characterData: true, subtree: true });
-    });
+    await pauseOnceSaved(page, 20);
     await page.getByTestId('start').click();
     await waitFor(page, 'window.__demo.state === "paused"');
     const paused = await demo(page);
@@ -215,11 +184,11 @@ describe('training on wasm', () => {
     await open(page, RUN);
     expect((await demo(page)).savedRun).toBeNull();
     expect(await page.getByTestId('saved-run').isVisible()).toBe(false);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('draws points for a one-epoch run', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await open(page, 'backend=wasm&trainSize=64&batchSize=16&epochs=1&valSize=32');
     await page.getByTestId('start').click();
     await waitFor(page, 'window.__demo.state === "idle" && window.__demo.epochs.length === 1');
@@ -228,11 +197,11 @@ describe('training on wasm', () => {
     expect(d.chartSeries['accuracy/train (epoch)']).toEqual({ points: 1, radius: 3.5 });
     expect(d.chartSeries['accuracy/validation']).toEqual({ points: 1, radius: 3.5 });
     expect(d.chartSeries['loss/validation']).toEqual({ points: 1, radius: 3.5 });
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 
   it('warns when the loss diverges and says to lower the learning rate', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await open(
       page,
       'backend=wasm&trainSize=256&batchSize=16&epochs=2&valSize=32&lr=10&optimizer=sgd',
@@ -248,13 +217,13 @@ describe('training on wasm', () => {
     // A diverged run is not offered again after a reload.
     await open(page, 'backend=wasm');
     expect((await demo(page)).savedRun).toBeNull();
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });
 
 describe('training on cpu', () => {
   it('continues a run after a reload to the same weights as an uninterrupted one', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     // 2 epochs of 4 steps, SGD with momentum and a per-epoch StepLR, saved every 2 steps.
     const run =
       'backend=cpu&trainSize=32&batchSize=8&epochs=2&valSize=8&optimizer=sgd&lr=0.05&scheduler=step&saveEvery=2&seed=3';
@@ -264,15 +233,7 @@ describe('training on cpu', () => {
     const uninterrupted = await downloadWeights(page, 'uninterrupted-cpu.safetensors');
 
     await open(page, run);
-    await page.evaluate(() => {
-      const note = document.getElementById('saved-note')!;
-      const observer = new MutationObserver(() => {
-        if (window.__demo.savedStep < 5) return;
-        observer.disconnect();
-        document.getElementById('pause')!.click();
-      });
-      observer.observe(note, { childList: true, characterData: true, subtree: true });
-    });
+    await pauseOnceSaved(page, 5);
     await page.getByTestId('start').click();
     await waitFor(page, 'window.__demo.state === "paused"');
     const paused = await demo(page);
@@ -285,13 +246,13 @@ describe('training on cpu', () => {
     await waitFor(page, 'window.__demo.state === "idle" && window.__demo.epochs.length === 2');
     expect((await demo(page)).steps).toBe(8);
     expect(await downloadWeights(page, 'resumed-cpu.safetensors')).toEqual(uninterrupted);
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });
 
 describe('Automatic', () => {
   it('sizes the run from its measurement and says so, keeping what the address chose', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await open(page, 'epochs=2');
     const d = await demo(page);
     const wasm = d.probes.find((p) => p.name === d.backend)!;
@@ -304,13 +265,13 @@ describe('Automatic', () => {
     await expect(page.getByTestId('train-sizing').textContent()).resolves.toBe(
       `Sized for about 2 minutes at the ${wasm.imagesPerSec.toFixed(0)} img/s ${d.backend} measured: 2 epochs of ${d.sizing!.trainSize.toLocaleString('en')} digits. Change them as you like.`,
     );
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });
 
 describe('training on WebGL', () => {
   it('says it is compiling shaders until the first step reports', async () => {
-    const { page } = session;
+    const { page } = browser.session;
     await open(page, 'backend=webgl&trainSize=16&batchSize=8&epochs=1&valSize=16');
     await recordProgressTexts(page);
     await page.getByTestId('start').click();
@@ -318,14 +279,14 @@ describe('training on WebGL', () => {
     const texts: string[] = await page.evaluate(() => (window as any).__progressTexts);
     expect(texts[0]).toBe('compiling shaders… (the first step on the GPU builds its programs)');
     expect(texts[1]).toBe('step 1/2');
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });
 
 describe('served without the isolation headers', () => {
   it('trains on one wasm thread and says why', async () => {
-    const plain = await serveStatic(dist, { isolated: false });
-    const page = await session.context.newPage();
+    const plain = await serveStatic(DIST, { isolated: false });
+    const page = await browser.session.context.newPage();
     try {
       await page.goto(`${plain.url}?backend=wasm&trainSize=32&batchSize=16&epochs=1&valSize=16`);
       await waitFor(
@@ -344,6 +305,6 @@ describe('served without the isolation headers', () => {
       await page.close();
       await plain.close();
     }
-    expect(session.problems).toEqual([]);
+    expect(browser.session.problems).toEqual([]);
   });
 });

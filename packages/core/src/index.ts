@@ -46,6 +46,10 @@ export {
   wasmTrainingKernels,
 } from './kernels/index.js';
 export {
+  type BrowserThreadedWasmOptions,
+  registerBrowserThreadedWasm,
+} from './kernels/threaded-wasm-browser.js';
+export {
   type LoadResult,
   type LoadStateDictOptions,
   Module,

@@ -13,6 +13,7 @@ import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { ResnetError } from '../errors.js';
+import { wrapWasmExports } from './threaded-wasm-browser.js';
 
 /**
  * Node's built-ins, imported on first use with a computed specifier: `selectBackend` (in the
@@ -91,14 +92,7 @@ async function instantiate(n: NodeParts, threads: number): Promise<BackendWasm> 
   } finally {
     osModule.cpus = cpus;
   }
-  module.tfjs = {
-    init: module.cwrap('init', null, []),
-    initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
-    getThreadsCount: module.cwrap('get_threads_count', 'number', []),
-    registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
-    disposeData: module.cwrap('dispose_data', null, ['number']),
-    dispose: module.cwrap('dispose', null, []),
-  };
+  wrapWasmExports(module);
   const { BackendWasm, setThreadsCount } = wasmBackend(n);
   setThreadsCount(threads);
   return new BackendWasm(module);

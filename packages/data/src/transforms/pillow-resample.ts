@@ -1,3 +1,4 @@
+import { filterWindows } from './filter-windows.js';
 import { PILLOW_RESAMPLE_WASM } from './pillow-resample-wasm.js';
 import type { ResizeInterpolation } from './resample.js';
 
@@ -16,52 +17,18 @@ interface FixedTaps {
   weight: Int32Array;
 }
 
-function triangle(x: number): number {
-  const a = Math.abs(x);
-  return a < 1 ? 1 - a : 0;
-}
-
-function cubic(x: number): number {
-  // Pillow's bicubic filter, a = -0.5.
-  const a = -0.5;
-  const t = Math.abs(x);
-  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
-  return 0;
-}
-
 /**
- * Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc`: the filter stretched by the scale
- * when shrinking, truncated to the image, normalised in double, then rounded to fixed point.
+ * Pillow's `precompute_coeffs` and `normalize_coeffs_8bpc`: the normalised windows, rounded
+ * to fixed point.
  */
 function fixedTaps(inSize: number, outSize: number, interp: ResizeInterpolation): FixedTaps {
-  const scale = inSize / outSize;
-  const filterScale = Math.max(scale, 1);
-  const support = (interp === 'bilinear' ? 1 : 2) * filterScale;
-  const filter = interp === 'bilinear' ? triangle : cubic;
-  const taps = Math.ceil(support) * 2 + 1;
-  const first = new Int32Array(outSize);
-  const size = new Int32Array(outSize);
-  const weight = new Int32Array(outSize * taps);
-  const w = new Float64Array(taps);
-  const ss = 1 / filterScale;
-  for (let o = 0; o < outSize; o++) {
-    const center = (o + 0.5) * scale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const n = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    let total = 0;
-    for (let j = 0; j < n; j++) {
-      w[j] = filter((j + xmin - center + 0.5) * ss);
-      total += w[j];
-    }
-    first[o] = xmin;
-    size[o] = n;
-    for (let j = 0; j < n; j++) {
-      const k = (total !== 0 ? w[j] / total : w[j]) * (1 << PRECISION_BITS);
-      weight[o * taps + j] = Math.trunc(k < 0 ? k - 0.5 : k + 0.5);
-    }
+  const { taps, first, size, weight } = filterWindows(inSize, outSize, interp, inSize / outSize);
+  const fixed = new Int32Array(weight.length);
+  for (let i = 0; i < weight.length; i++) {
+    const k = weight[i] * (1 << PRECISION_BITS);
+    fixed[i] = Math.trunc(k < 0 ? k - 0.5 : k + 0.5);
   }
-  return { taps, first, size, weight };
+  return { taps, first, size, weight: fixed };
 }
 
 let scratch = new Uint8ClampedArray(0);

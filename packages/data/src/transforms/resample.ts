@@ -1,5 +1,6 @@
 import { formatValue, ValueError } from '@resnet-ts/core';
 import type { HWCImage, Pixels } from '../sample.js';
+import { cubic, filterWindows } from './filter-windows.js';
 import { resize, resizeShape, resizeWindow } from './functional.js';
 import { pillowResample } from './pillow-resample.js';
 
@@ -38,51 +39,23 @@ interface AxisTaps {
   weight: Float32Array;
 }
 
-function triangle(x: number): number {
-  const a = Math.abs(x);
-  return a < 1 ? 1 - a : 0;
-}
-
-/** Keys' cubic convolution kernel with parameter `a`. */
-function cubic(x: number, a: number): number {
-  const t = Math.abs(x);
-  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
-  return 0;
-}
-
 /**
- * Antialiased taps as ATen's `_upsample_{bilinear,bicubic}2d_aa` builds them: the filter is
- * stretched by the scale when shrinking, truncated to the image, and normalised. The bicubic
- * filter uses a = -0.5 here (PIL's), not the -0.75 of plain bicubic.
+ * Antialiased taps as ATen's `_upsample_{bilinear,bicubic}2d_aa` builds them (see
+ * `filterWindows`), its scale rounded to float32 as ATen's is. The bicubic filter uses
+ * a = -0.5 here (PIL's), not the -0.75 of plain bicubic.
  */
 function antialiasTaps(inSize: number, outSize: number, interp: ResizeInterpolation): AxisTaps {
-  const scale = f32(inSize / outSize);
-  const interpSize = interp === 'bilinear' ? 2 : 4;
-  const support = scale >= 1 ? interpSize * 0.5 * scale : interpSize * 0.5;
-  const invScale = scale >= 1 ? 1 / scale : 1;
-  const taps = Math.ceil(support) * 2 + 1;
-  const count = new Int32Array(outSize);
+  const { taps, first, size, weight } = filterWindows(
+    inSize,
+    outSize,
+    interp,
+    f32(inSize / outSize),
+  );
   const index = new Int32Array(outSize * taps);
-  const weight = new Float32Array(outSize * taps);
-  const filter = interp === 'bilinear' ? triangle : (x: number) => cubic(x, -0.5);
-  const w = new Float64Array(taps);
   for (let o = 0; o < outSize; o++) {
-    const center = scale * (o + 0.5);
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const xsize = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    let total = 0;
-    for (let j = 0; j < xsize; j++) {
-      w[j] = filter((j + xmin - center + 0.5) * invScale);
-      total += w[j];
-    }
-    count[o] = xsize;
-    for (let j = 0; j < xsize; j++) {
-      index[o * taps + j] = xmin + j;
-      weight[o * taps + j] = total !== 0 ? w[j] / total : 0;
-    }
+    for (let j = 0; j < size[o]; j++) index[o * taps + j] = first[o] + j;
   }
-  return { taps, count, index, weight };
+  return { taps, count: size, index, weight: Float32Array.from(weight) };
 }
 
 /**
