@@ -155,13 +155,18 @@ async function loadFromDirectory(
 /**
  * The transforms of a `folder` without `transforms` given: a resize to `size` × `size`
  * (antialiased, as torchvision's on the PIL images ImageFolder loads), a random flip when
- * `augment` is given (training), then ToTensor and the ImageNet Normalize.
+ * `augment` is given (training), then ToTensor and Normalize (ImageNet's mean and std unless
+ * `norm` gives a run's own).
  */
 export function defaultFolderTransforms(
   size: number,
   augment: Generator | undefined,
+  norm: { mean: readonly number[]; std: readonly number[] } = {
+    mean: IMAGENET_MEAN,
+    std: IMAGENET_STD,
+  },
 ): { train: Transform; test: Transform } {
-  const tail = [new ToTensor(), new Normalize(IMAGENET_MEAN, IMAGENET_STD)];
+  const tail = [new ToTensor(), new Normalize(norm.mean, norm.std)];
   // torchvision's ImageFolder hands Resize PIL images, which it always antialiases; without
   // it a picture shrunk by 3× keeps every third pixel, and a model pretrained on PIL-resized
   // pictures sees other inputs.

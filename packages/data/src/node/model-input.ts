@@ -1,10 +1,7 @@
 import type { InputSpec } from '@resnet-ts/core';
 import { readRegularFile } from '@resnet-ts/core/node';
 import { type Preprocessing, toModelInput } from '../to-model-input.js';
-import { Compose } from '../transforms/compose.js';
-import { Normalize } from '../transforms/normalize.js';
-import { Resize } from '../transforms/resize.js';
-import { ToTensor } from '../transforms/to-tensor.js';
+import { defaultFolderTransforms } from './load-dataset.js';
 import { decodeImage, MAX_IMAGE_FILE_BYTES, readImage } from './read-image.js';
 
 /** A picture ready for a model: its pixels (NHWC rows of the model's input) and how it was changed. */
@@ -15,8 +12,9 @@ export interface ModelInput {
 
 /**
  * Reads a picture file as a model trained on `dataset` takes it. A `folder` dataset's
- * pictures go through its evaluation transforms (RGB, Resize to the input's side, ToTensor,
- * Normalize with the input's mean and std), as `loadDataset('folder')` reads its test set;
+ * pictures go through the evaluation transforms `loadDataset('folder')` gives its test set
+ * (RGB, antialiased Resize to the input's side, ToTensor, Normalize with the input's mean and
+ * std);
  * every other dataset's through {@link toModelInput}, whose `invert` applies to gray inputs.
  */
 export async function readModelInput(
@@ -28,7 +26,7 @@ export async function readModelInput(
   const bytes = await readRegularFile(path, { maxBytes: MAX_IMAGE_FILE_BYTES, what: 'picture' });
   const { data, width, height } = await decodeImage(bytes, path);
   const { size, mean, std } = dataset.input;
-  const test = new Compose([new Resize([size, size]), new ToTensor(), new Normalize(mean, std)]);
+  const { test } = defaultFolderTransforms(size, undefined, { mean, std });
   const { image } = test.apply({ image: data, shape: [height, width, 3] });
   return { pixels: image as Float32Array, info: { from: { width, height }, inverted: false } };
 }
