@@ -48,6 +48,7 @@ export {
 export {
   type BrowserThreadedWasmOptions,
   registerBrowserThreadedWasm,
+  type WasmBackendModule,
 } from './kernels/threaded-wasm-browser.js';
 export {
   type LoadResult,

@@ -9,12 +9,24 @@
  * tfjs-backend-wasm is an optional peer, so nothing of it is imported here at run time: the
  * app passes in the module, the factory and the URLs its bundler gives it.
  */
-import type * as WasmBackend from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { ValueError } from '../errors.js';
 
 /** The Emscripten module of tfjs's threaded build, as its factory resolves it. */
 type EmscriptenWasmModule = any;
+
+/**
+ * What is used of the `@tensorflow/tfjs-backend-wasm` module, written out here so that the
+ * published types do not name that optional peer: users without it still type-check.
+ */
+export interface WasmBackendModule {
+  /** tfjs's wasm backend class, built over a ready Emscripten module. */
+  BackendWasm: new (
+    module: EmscriptenWasmModule,
+  ) => tf.KernelBackend;
+  /** Sets how many threads XNNPACK's pool uses. */
+  setThreadsCount(threads: number): void;
+}
 
 /**
  * Adds the functions tfjs's backend expects on its Emscripten module (as tfjs's own `init`
@@ -34,7 +46,7 @@ export function wrapWasmExports(module: EmscriptenWasmModule): void {
 /** Options of {@link registerBrowserThreadedWasm}: what the app's bundler provides. */
 export interface BrowserThreadedWasmOptions {
   /** The `@tensorflow/tfjs-backend-wasm` module (its `BackendWasm` and `setThreadsCount`). */
-  backend: Pick<typeof WasmBackend, 'BackendWasm' | 'setThreadsCount'>;
+  backend: WasmBackendModule;
   /** The default export of `wasm-out/tfjs-backend-wasm-threaded-simd.js`, as bundled. */
   factory: (config: Record<string, unknown>) => Promise<EmscriptenWasmModule>;
   /** `wasmWorkerContents` of `wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`. */
