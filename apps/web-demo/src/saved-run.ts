@@ -1,13 +1,18 @@
 /**
  * A training run kept in the Origin Private File System so that a reload can continue it.
  * The state is the library's one-file checkpoint (`encodeCheckpointFile`: model, optimizer,
- * scheduler, generators, history and the page's own `extra`, in one safetensors file). Each
- * save writes a temporary file and moves it over the previous one, so the file on disk is
- * always a whole save, never half of one.
- *
- * Worker-only: synchronous access handles exist in dedicated workers.
+ * scheduler, generators, history and the page's own `extra`, in one safetensors file), saved
+ * with core's atomic OPFS writer, so the file is always a whole save, never half of one.
  */
-import { BACKEND_NAMES, type BackendName } from '@resnet-ts/core';
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  opfsAvailable,
+  opfsDirectory,
+  readOpfsFile,
+  removeOpfsFile,
+  writeOpfsFileAtomic,
+} from '@resnet-ts/core';
 import {
   type CheckpointFile,
   type CheckpointSource,
@@ -20,39 +25,12 @@ import type { RunHistory, TrainConfig } from './protocol.js';
 
 const DIRECTORY = 'resnet-ts-web-demo';
 const FILE = 'training-run.safetensors';
-const TEMP = `${FILE}.tmp`;
-
-/** What OPFS offers in a worker beyond lib.dom's types. */
-interface SyncAccessHandle {
-  truncate(size: number): void;
-  write(data: Uint8Array, options: { at: number }): number;
-  flush(): void;
-  close(): void;
-}
-interface WorkerFileHandle extends FileSystemFileHandle {
-  createSyncAccessHandle(): Promise<SyncAccessHandle>;
-  move(name: string): Promise<void>;
-}
 
 /** A saved run as read back: its checkpoint JSON (schema-checked) and its tensors, undecoded. */
 export type SavedRun = CheckpointFile;
 
 /** Whether this browser has the Origin Private File System (not over plain http, for one). */
-export function canSaveRuns(): boolean {
-  return typeof navigator.storage?.getDirectory === 'function';
-}
-
-async function directory(): Promise<FileSystemDirectoryHandle> {
-  if (!canSaveRuns()) {
-    throw new Error('this browser has no Origin Private File System');
-  }
-  const root = await navigator.storage.getDirectory();
-  return root.getDirectoryHandle(DIRECTORY, { create: true });
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as { name?: string })?.name === 'NotFoundError';
-}
+export const canSaveRuns = opfsAvailable;
 
 /**
  * Saves `src` as the run to continue after a reload: the tensors are read from the device,
@@ -60,20 +38,7 @@ function isNotFound(err: unknown): boolean {
  */
 export async function saveRun(src: CheckpointSource): Promise<void> {
   const bytes = await encodeCheckpointFile(src);
-  const dir = await directory();
-  const temp = (await dir.getFileHandle(TEMP, { create: true })) as WorkerFileHandle;
-  const access = await temp.createSyncAccessHandle();
-  try {
-    access.truncate(0);
-    const written = access.write(bytes, { at: 0 });
-    if (written !== bytes.length) {
-      throw new Error(`wrote ${written} of ${bytes.length} bytes (is the disk full?)`);
-    }
-    access.flush();
-  } finally {
-    access.close();
-  }
-  await temp.move(FILE);
+  await writeOpfsFileAtomic(await opfsDirectory(DIRECTORY), FILE, bytes);
 }
 
 /**
@@ -82,28 +47,14 @@ export async function saveRun(src: CheckpointSource): Promise<void> {
  * says so and discards it.
  */
 export async function readSavedRun(maxBytes: number): Promise<SavedRun | null> {
-  let handle: FileSystemFileHandle;
-  try {
-    handle = await (await directory()).getFileHandle(FILE);
-  } catch (err) {
-    if (isNotFound(err)) return null;
-    throw err;
-  }
-  const blob = await handle.getFile();
-  if (blob.size > maxBytes) {
-    throw new Error(`${FILE} is ${blob.size} bytes, more than a run of this page can be`);
-  }
-  return decodeCheckpointFile(new Uint8Array(await blob.arrayBuffer()), FILE);
+  const dir = await opfsDirectory(DIRECTORY);
+  const bytes = await readOpfsFile(dir, FILE, { maxBytes, what: 'run of this page' });
+  return bytes && decodeCheckpointFile(bytes, FILE);
 }
 
 /** Removes the saved run (and a temporary file a closed page left), if any. */
 export async function discardSavedRun(): Promise<void> {
-  const dir = await directory();
-  for (const name of [FILE, TEMP]) {
-    await dir.removeEntry(name).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
-  }
+  await removeOpfsFile(await opfsDirectory(DIRECTORY), FILE);
 }
 
 /** What the page keeps in a saved run's `extra`, beside the library's checkpoint. */

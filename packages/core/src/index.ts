@@ -62,6 +62,14 @@ export {
   type StateDictTransform,
 } from './module.js';
 export {
+  opfsAvailable,
+  opfsDirectory,
+  type ReadOpfsFileOptions,
+  readOpfsFile,
+  removeOpfsFile,
+  writeOpfsFileAtomic,
+} from './opfs.js';
+export {
   decodeSafetensors,
   decodeSafetensorsData,
   decodeSafetensorsHeader,
