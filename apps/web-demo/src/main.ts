@@ -26,6 +26,7 @@ import type {
 import { formatBytes, UNCHANGED } from './refusals.js';
 import { sizeRun, TARGET_SECONDS } from './run-size.js';
 import { type DemoState, exposeDemoState } from './test-hooks.js';
+import { plural } from './text.js';
 import { ProgressClock } from './training-progress.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -213,7 +214,7 @@ function showThreads(msg: ReadyMessage): void {
     n === undefined
       ? ''
       : msg.isolated
-        ? `wasm computes on ${n} thread${n === 1 ? '' : 's'} (the page is cross-origin isolated).`
+        ? `wasm computes on ${plural(n, 'thread')} (the page is cross-origin isolated).`
         : `wasm computes on ${n} thread: the page is not cross-origin isolated (its server sends no COOP/COEP headers), so threads are off.`;
 }
 
@@ -234,7 +235,7 @@ function sizeDefaultRun(backend: string, probes: BackendProbe[]): void {
   if (!chosenByUser.has('epochs')) field('epochs').value = String(size.epochs);
   if (!chosenByUser.has('trainSize')) field('trainSize').value = String(size.trainSize);
   demo.sizing = size;
-  const epochs = `${size.epochs} epoch${size.epochs === 1 ? '' : 's'}`;
+  const epochs = plural(size.epochs, 'epoch');
   el.sizing.textContent = `Sized for about ${Math.round(TARGET_SECONDS / 60)} minutes at the ${probe.imagesPerSec.toFixed(0)} img/s ${backend} measured: ${epochs} of ${size.trainSize.toLocaleString('en')} digits. Change them as you like.`;
 }
 
@@ -407,7 +408,7 @@ function offerSavedRun(run: SavedRunSummary | null, problem?: string): void {
     run.backend === demo.backend
       ? ''
       : ` It trained on ${run.backend}; continuing on ${demo.backend} gives close, not identical, weights.`;
-  el.savedRunText.textContent = `A run was interrupted at step ${run.step} of ${run.totalSteps} (${c.epochs} epoch${c.epochs === 1 ? '' : 's'} of ${c.trainSize.toLocaleString('en')} digits, ${c.optimizer}, lr ${c.lr}). Continue it where it was saved?${elsewhere}`;
+  el.savedRunText.textContent = `A run was interrupted at step ${run.step} of ${run.totalSteps} (${plural(c.epochs, 'epoch')} of ${c.trainSize.toLocaleString('en')} digits, ${c.optimizer}, lr ${c.lr}). Continue it where it was saved?${elsewhere}`;
 }
 
 /** Sets the controls to a run's configuration, as a continued run trains with it. */

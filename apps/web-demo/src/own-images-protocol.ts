@@ -95,7 +95,7 @@ export type FromOwnWorker =
       type: 'predictions';
       id: number;
       results: OwnPrediction[];
-      /** Files that could not be read as pictures, and why. */
+      /** Files that could not be read as pictures, and why; each reason names its file. */
       skipped: SkippedFile[];
     }
   | { type: 'file'; format: 'safetensors' | 'onnx'; bytes: Uint8Array; fileName: string }

@@ -51,6 +51,7 @@ import type {
   PickedFile,
   ToOwnWorker,
 } from './own-images-protocol.js';
+import { errorText, plural } from './text.js';
 
 const scope = self as unknown as {
   postMessage(msg: FromOwnWorker, transfer?: Transferable[]): void;
@@ -362,7 +363,9 @@ async function predict(id: number, files: PickedFile[]): Promise<void> {
     let input: Float32Array;
     try {
       if (!hasImageExtension(file.name)) {
-        throw new Error(`not a picture: expected one of ${IMG_EXTENSIONS.join(', ')}`);
+        throw new Error(
+          `${file.name}: not a picture: expected one of ${IMG_EXTENSIONS.join(', ')}`,
+        );
       }
       // One picture as a folder of one class, so it is decoded exactly as training's were;
       // one that cannot be decoded fails here with the reason.
@@ -418,13 +421,4 @@ async function exportModel(format: 'safetensors' | 'onnx'): Promise<void> {
           }),
         );
   send({ type: 'file', format, bytes, fileName: `${base}.${format}` }, [bytes.buffer]);
-}
-
-/** "1 step", "2 steps". */
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

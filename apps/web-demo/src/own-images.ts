@@ -16,6 +16,7 @@ import type {
   PickedFile,
   ToOwnWorker,
 } from './own-images-protocol.js';
+import { plural } from './text.js';
 
 /** What the mode shows, as plain data, for the browser tests (`window.__ownImages`). */
 export interface OwnImagesState {
@@ -280,7 +281,7 @@ export function mountOwnImages(root: HTMLElement, options: OwnImagesOptions): Ow
     thumbnails = results.map((r) => URL.createObjectURL(pendingPredict[r.index]));
     el.results.replaceChildren(
       ...results.map((r, i) => predictionItem(r, thumbnails[i])),
-      ...skipped.map((s) => item(`${s.path}: ${s.reason}`, 'error')),
+      ...skipped.map((s) => item(s.reason, 'error')),
     );
     const skippedText =
       skipped.length > 0 ? `; ${plural(skipped.length, 'file')} could not be read` : '';
@@ -543,9 +544,4 @@ function showMessage(node: HTMLElement, text: string, ok: boolean): void {
 
 function percent(x: number): string {
   return `${(x * 100).toFixed(1)} %`;
-}
-
-/** "1 picture", "2 pictures"; `many` for irregular plurals. */
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }

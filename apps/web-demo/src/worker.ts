@@ -70,6 +70,7 @@ import {
   type SavedRun,
   saveRun,
 } from './saved-run.js';
+import { errorText, plural } from './text.js';
 import { MAX_UPLOAD_BYTES, PAGE_DATASET, PAGE_SPEC, weightsMetadata } from './weights-meta.js';
 
 const [MEAN] = PAGE_DATASET.input.mean;
@@ -669,11 +670,6 @@ async function offerSavedRun(): Promise<void> {
 /** Model, Adam's two buffers per parameter, and a few megabytes of history. */
 const SAVED_RUN_MAX_BYTES = 4 * MAX_UPLOAD_BYTES + 16 * 1024 * 1024;
 
-/** "1 step", "2 steps". */
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
@@ -795,8 +791,4 @@ function doesNotFit(fileName: string, err: unknown): string {
   const detail = err instanceof StateDictError ? err.message : errorText(err);
   const { inChannels: c, inputSize: n, numClasses } = PAGE_SPEC;
   return `${fileName} does not fit this VanResNet (${c}×${n}×${n} input, ${numClasses} classes): ${detail}`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
