@@ -36,6 +36,7 @@ import {
   loadTorchStateDict,
   MODEL_META_KEY,
   parseWeightsMeta,
+  sniffWeightsFormat,
 } from '@resnet-ts/models';
 import {
   type BatchLogs,
@@ -726,7 +727,7 @@ function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; mess
   if (state !== 'idle') return refuse('Stop training before loading weights.');
   const kind = sniffNonWeights(bytes);
   if (kind) return refuse(`${fileName}: this looks like ${kind}, not weights.`);
-  if (isTorchSave(bytes)) return importTorchFile(bytes, fileName, refuse);
+  if (sniffWeightsFormat(bytes).format === 'pth') return importTorchFile(bytes, fileName, refuse);
   let file: SafetensorsFile;
   try {
     file = decodeSafetensors(bytes);
@@ -757,13 +758,6 @@ function importWeights(bytes: Uint8Array, fileName: string): { ok: boolean; mess
   }
   epochsTrained = epochs;
   return { ok: true, message: `Loaded ${Object.keys(tensors).length} tensors from ${fileName}.` };
-}
-
-/** A `torch.save` file (PyTorch ≥ 1.6) is a zip archive. */
-function isTorchSave(bytes: Uint8Array): boolean {
-  return (
-    bytes.length > 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 3 && bytes[3] === 4
-  );
 }
 
 /**
