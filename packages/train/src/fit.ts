@@ -53,6 +53,11 @@ export interface BatchLogs {
    * task is not classification).
    */
   accuracy?: number;
+  /**
+   * Top-1 accuracy over the epoch's training batches so far, this one included, read with
+   * `loss` from the same device-side sum as the epoch's `trainAcc`.
+   */
+  epochAccuracy?: number;
   /** Learning rate of the first parameter group used for this batch. */
   lr: number;
   /**
@@ -375,11 +380,17 @@ async function trainBatch(
     if (result.correct) progress.correct.addSum(result.correct, n);
     let batchLoss: number | undefined;
     let accuracy: number | undefined;
+    let epochAccuracy: number | undefined;
     if ((batch + 1) % run.logEvery === 0 || last) {
-      const [loss, correct] = await Promise.all([result.value.data(), result.correct?.data()]);
+      const [loss, correct, running] = await Promise.all([
+        result.value.data(),
+        result.correct?.data(),
+        result.correct ? progress.correct.read() : undefined,
+      ]);
       batchLoss = loss[0];
       checkLoss(batchLoss, progress.epoch, batch);
       if (correct) accuracy = correct[0] / n;
+      epochAccuracy = running;
       progress.markRead();
     }
     const logs: BatchLogs = {
@@ -388,6 +399,7 @@ async function trainBatch(
       size: n,
       loss: batchLoss,
       accuracy,
+      epochAccuracy,
       lr,
       imagesPerSec: progress.imagesPerSec,
     };

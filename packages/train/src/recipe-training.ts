@@ -52,7 +52,7 @@ export interface RecipeParts {
 export interface RecipeRunOptions {
   /** More `fit` callbacks (progress, early stopping of one's own, ...). */
   callbacks?: Callback[];
-  /** The training loss (default cross entropy), e.g. `TrainingProgress.loss`. */
+  /** The training loss (default cross entropy). */
   loss?: LossFn;
   /** Aborting stops training at the end of the current batch; the run is `interrupted`. */
   signal?: AbortSignal;

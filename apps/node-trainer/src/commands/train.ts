@@ -360,7 +360,7 @@ async function trainEpochs(
   selection: BackendSelection,
   report: Reporter,
 ): Promise<RecipeOutcome> {
-  const progress = new TrainingProgress(t.training.parts.model, {
+  const progress = new TrainingProgress({
     epochs: recipe.epochs,
     batches: t.training.parts.trainLoader.length,
     onBatch: (p) => report.batch(p),
@@ -384,7 +384,6 @@ async function trainEpochs(
   });
   try {
     return await t.training.run(run, {
-      loss: progress.loss,
       callbacks: [yieldToSignals, progress],
       onEpoch: (m) => report.epoch(m, recipe.epochs),
       signal: controller.signal,
@@ -409,7 +408,6 @@ async function trainEpochs(
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
-    progress.dispose();
   }
 }
 
