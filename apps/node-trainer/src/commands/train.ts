@@ -347,7 +347,7 @@ function announce(plan: RunPlan, t: Training, run: TrainingRun, report: Reporter
   });
   report.info(
     `Model: ${spec.name} (${model.numParameters().toLocaleString('en-US')} parameters)  Data: ${data.name}, ${sizes}\n` +
-      `Recipe: ${recipe.optimizer} lr ${recipe.lr} (${recipe.scheduler}), batch ${recipe.batchSize}, ${recipe.epochs} epochs, weight decay ${recipe.weightDecay}, seed ${recipe.seed}\n` +
+      `Recipe: ${recipe.optimizer} lr ${recipe.lr} (${recipe.scheduler}), batch ${recipe.batchSize}, ${recipe.epochs} epoch${recipe.epochs === 1 ? '' : 's'}, weight decay ${recipe.weightDecay}, seed ${recipe.seed}\n` +
       `${plan.resume ? `Resuming ${displayPath(run.runDir)} after epoch ${run.startEpoch}` : `Run directory: ${displayPath(run.runDir)}`}`,
   );
 }
