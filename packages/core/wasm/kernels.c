@@ -20,56 +20,60 @@ static inline void zero_run(float *dst, int n) {
   for (; i < n; i++) dst[i] = 0.0f;
 }
 
-// The transposed patch matrix [fh * fw * inC, (b1 - b0) * outH * outW] of images [b0, b1),
-// read from x in CNHW layout ([inC, batch, inH, inW]).
+// Rows [r0, r1) of the transposed patch matrix [fh * fw * inC, (b1 - b0) * outH * outW] of
+// images [b0, b1), read from x in CNHW layout ([inC, batch, inH, inW]); row r is filter tap
+// r / inC (row-major) and input channel r % inC, written at col + r * its length, so threads
+// can each fill a range of rows.
 __attribute__((export_name("im2col_t_cnhw"))) void im2col_t_cnhw(
     const float *x, float *col, int batch, int inH, int inW, int inC, int outH, int outW,
-    int fh, int fw, int sh, int sw, int dh, int dw, int padTop, int padLeft, int b0, int b1) {
+    int fh, int fw, int sh, int sw, int dh, int dw, int padTop, int padLeft, int b0, int b1,
+    int r0, int r1) {
   const int plane = inH * inW;
-  float *o = col;
-  for (int ky = 0; ky < fh; ky++) {
-    for (int kx = 0; kx < fw; kx++) {
-      const int shift = kx * dw - padLeft;
-      int lo = 0;
-      while (lo < outW && lo * sw + shift < 0) lo++;
-      int hi = outW;
-      while (hi > lo && (hi - 1) * sw + shift >= inW) hi--;
-      for (int c = 0; c < inC; c++) {
-        for (int b = b0; b < b1; b++) {
-          const float *image = x + (size_t)(c * batch + b) * plane;
-          for (int oy = 0; oy < outH; oy++) {
-            const int iy = oy * sh - padTop + ky * dh;
-            if (iy < 0 || iy >= inH) {
-              zero_run(o, outW);
-              o += outW;
-              continue;
-            }
-            const float *src = image + iy * inW + shift;
-            for (int ox = 0; ox < lo; ox++) o[ox] = 0.0f;
-            if (sw == 1) {
-              copy_run(o + lo, src + lo, hi - lo);
-            } else {
-              for (int ox = lo; ox < hi; ox++) o[ox] = src[ox * sw];
-            }
-            for (int ox = hi; ox < outW; ox++) o[ox] = 0.0f;
-            o += outW;
-          }
+  float *o = col + (size_t)r0 * (b1 - b0) * outH * outW;
+  for (int r = r0; r < r1; r++) {
+    const int c = r % inC;
+    const int tap = r / inC;
+    const int ky = tap / fw;
+    const int kx = tap % fw;
+    const int shift = kx * dw - padLeft;
+    int lo = 0;
+    while (lo < outW && lo * sw + shift < 0) lo++;
+    int hi = outW;
+    while (hi > lo && (hi - 1) * sw + shift >= inW) hi--;
+    for (int b = b0; b < b1; b++) {
+      const float *image = x + (size_t)(c * batch + b) * plane;
+      for (int oy = 0; oy < outH; oy++) {
+        const int iy = oy * sh - padTop + ky * dh;
+        if (iy < 0 || iy >= inH) {
+          zero_run(o, outW);
+          o += outW;
+          continue;
         }
+        const float *src = image + iy * inW + shift;
+        for (int ox = 0; ox < lo; ox++) o[ox] = 0.0f;
+        if (sw == 1) {
+          copy_run(o + lo, src + lo, hi - lo);
+        } else {
+          for (int ox = lo; ox < hi; ox++) o[ox] = src[ox * sw];
+        }
+        for (int ox = hi; ox < outW; ox++) o[ox] = 0.0f;
+        o += outW;
       }
     }
   }
 }
 
-// col2im for NHWC: adds every patch row of cols [batch * outH * outW, fh * fw * inC] back
-// into x (overwritten) where the patch was read from.
+// col2im for NHWC, images [b0, b1): adds every patch row of cols [batch * outH * outW,
+// fh * fw * inC] back into x (overwritten) where the patch was read from. An image's patches
+// land in that image only, so threads can each take a range of images.
 __attribute__((export_name("col2im_nhwc"))) void col2im_nhwc(
     const float *cols, float *x, int batch, int inH, int inW, int inC, int outH, int outW,
-    int fh, int fw, int sh, int sw, int dh, int dw, int padTop, int padLeft) {
+    int fh, int fw, int sh, int sw, int dh, int dw, int padTop, int padLeft, int b0, int b1) {
   const int xRow = inW * inC;
   const int xImage = inH * xRow;
-  zero_run(x, batch * xImage);
-  const float *o = cols;
-  for (int b = 0; b < batch; b++) {
+  zero_run(x + (size_t)b0 * xImage, (b1 - b0) * xImage);
+  const float *o = cols + (size_t)b0 * outH * outW * fh * fw * inC;
+  for (int b = b0; b < b1; b++) {
     float *xb = x + (size_t)b * xImage;
     for (int oy = 0; oy < outH; oy++) {
       const int iy0 = oy * sh - padTop;

@@ -80,20 +80,17 @@ function ownPasses(
   channels: number,
 ): TensorInfo[] {
   const { dy, x, mean, invStd, scale } = inputs;
-  // Two float64 accumulators, then a, b and g (float32), per channel.
-  const scratch = alloc(backend, [7 * channels]);
+  // Two float64 accumulators per channel and thread, then a, b and g (float32) per channel.
+  const sums = 2 * channels * own.threads;
+  const scratch = alloc(backend, [2 * sums + 3 * channels]);
   const [heap, s] = heapF32(backend, scratch);
   const at = (t: TensorInfo) => heapF32(backend, t)[1];
   const [dyAt, xAt, meanAt, invAt, scaleAt, dxAt] = [dy, x, mean, invStd, scale, dx].map(at);
-  heap.fill(0, s, s + 4 * channels);
-  own.bnGradSums(dyAt, xAt, meanAt, s * 4, (s + 2 * channels) * 4, rows, channels);
+  heap.fill(0, s, s + 2 * sums);
+  own.bnGradSums(dyAt, xAt, meanAt, s * 4, (s + sums) * 4, rows, channels);
   const sumDy = new Float64Array(heap.buffer, heap.byteOffset + s * 4, channels);
-  const sumDyXmu = new Float64Array(
-    heap.buffer,
-    heap.byteOffset + (s + 2 * channels) * 4,
-    channels,
-  );
-  const [aAt, bAt, gAt] = [4, 5, 6].map((i) => s + i * channels);
+  const sumDyXmu = new Float64Array(heap.buffer, heap.byteOffset + (s + sums) * 4, channels);
+  const [aAt, bAt, gAt] = [0, 1, 2].map((i) => s + 2 * sums + i * channels);
   const dScaleAt = at(dScale);
   const dOffsetAt = at(dOffset);
   for (let c = 0; c < channels; c++) {

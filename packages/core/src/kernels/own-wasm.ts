@@ -4,11 +4,14 @@
  * which the module imports, so they read and write tensors where they lie. One instance per
  * backend memory, made on first use; where it cannot be made (no WebAssembly SIMD, a
  * browser's main thread refusing synchronous compilation, a memory tfjs does not expose),
- * the kernels fall back to the same loops in JavaScript (im2col.ts).
+ * the kernels fall back to the same loops in JavaScript (im2col.ts). Over the threaded
+ * build's shared memory, each call is split into parts (ranges of rows or images) run on as
+ * many threads as the backend's XNNPACK pool has (own-wasm-threads.ts).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util } from '@tensorflow/tfjs-core';
 import { KERNELS_SHARED_WASM, KERNELS_WASM } from './own-wasm-bytes.js';
+import { type PartRunner, partRunner } from './own-wasm-threads.js';
 
 interface Exports {
   im2col_t_cnhw(
@@ -30,6 +33,8 @@ interface Exports {
     padLeft: number,
     b0: number,
     b1: number,
+    r0: number,
+    r1: number,
   ): void;
   col2im_nhwc(
     cols: number,
@@ -48,6 +53,8 @@ interface Exports {
     dw: number,
     padTop: number,
     padLeft: number,
+    b0: number,
+    b1: number,
   ): void;
   add_into(dst: number, src: number, n: number): void;
   sum_rows(x: number, acc: number, rows: number, cols: number): void;
@@ -86,6 +93,11 @@ interface Exports {
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
 export interface OwnWasmKernels {
+  /**
+   * How many threads a call may use; `sumRows` and `bnGradSums` need this many sets of
+   * accumulators, one after another, all zeroed, and leave the totals in the first.
+   */
+  readonly threads: number;
   /** im2colTransposedCNHW (im2col.ts) of images [firstImage, endImage). */
   im2colTransposedCNHW(
     xOff: number,
@@ -100,12 +112,13 @@ export interface OwnWasmKernels {
   addInto(dstOff: number, srcOff: number, n: number): void;
   /**
    * Adds the `rows` rows of `cols` floats at `xOff` into the `cols` float64 accumulators at
-   * byte offset `accByte` (8-byte aligned).
+   * byte offset `accByte` (8-byte aligned; `threads` sets of them, see there).
    */
   sumRows(xOff: number, accByte: number, rows: number, cols: number): void;
   /**
    * Batch-norm backward's first pass: adds dy and dy * (x - mean) per channel into the
-   * float64 accumulators at byte offsets `sumDyByte` and `sumDyXmuByte`.
+   * float64 accumulators at byte offsets `sumDyByte` and `sumDyXmuByte` (`threads` sets of
+   * each, see there).
    */
   bnGradSums(
     dyOff: number,
@@ -160,54 +173,180 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function instantiate(memory: WebAssembly.Memory): OwnWasmKernels | null {
+/** The exports a kernel call runs, by the index the part runner knows them by. */
+const NAMES = [
+  'im2col_t_cnhw',
+  'col2im_nhwc',
+  'add_into',
+  'sum_rows',
+  'bn_grad_sums',
+  'bn_grad_dx',
+  'max_pool_grad_2x2',
+] as const satisfies readonly (keyof Exports)[];
+const [IM2COL, COL2IM, ADD_INTO, SUM_ROWS, BN_SUMS, BN_DX, MAX_POOL_GRAD] = NAMES.keys();
+
+/**
+ * Floats a part should at least move: waking a worker costs tens of microseconds, a part of
+ * 64K floats (256 KB) takes a few hundred.
+ */
+let minPart = 65536;
+
+/**
+ * Sets how many floats a part of a threaded call must at least move (default 65536), so
+ * tests can split small inputs.
+ */
+export function setOwnWasmMinPart(floats: number): void {
+  minPart = floats;
+}
+
+/**
+ * `n` items split into at most `threads` contiguous ranges of at least `minPart / perItem`
+ * items each (one range when the work is small): [start, end) pairs.
+ */
+function split(n: number, perItem: number, threads: number): [number, number][] {
+  const parts = Math.max(1, Math.min(threads, n, Math.floor((n * perItem) / minPart)));
+  const out: [number, number][] = [];
+  for (let p = 0; p < parts; p++) {
+    out.push([Math.floor((n * p) / parts), Math.floor((n * (p + 1)) / parts)]);
+  }
+  return out;
+}
+
+function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernels | null {
+  let runner: PartRunner;
+  let e: Exports;
   try {
     const shared =
       typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     const module = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_WASM : KERNELS_WASM));
-    const e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
-    const geometry = (info: backend_util.Conv2DInfo) =>
-      [
-        info.batchSize,
-        info.inHeight,
-        info.inWidth,
-        info.inChannels,
-        info.outHeight,
-        info.outWidth,
-        info.filterHeight,
-        info.filterWidth,
-        info.strideHeight,
-        info.strideWidth,
-        info.dilationHeight,
-        info.dilationWidth,
-        info.padInfo.top,
-        info.padInfo.left,
-      ] as const;
-    return {
-      im2colTransposedCNHW: (xOff, colOff, info, firstImage, endImage) =>
-        e.im2col_t_cnhw(xOff * 4, colOff * 4, ...geometry(info), firstImage, endImage),
-      col2imNHWC: (colOff, xOff, info) => e.col2im_nhwc(colOff * 4, xOff * 4, ...geometry(info)),
-      addInto: (dstOff, srcOff, n) => e.add_into(dstOff * 4, srcOff * 4, n),
-      sumRows: (xOff, accByte, rows, cols) => e.sum_rows(xOff * 4, accByte, rows, cols),
-      bnGradSums: (dyOff, xOff, meanOff, sumDyByte, sumDyXmuByte, rows, ch) =>
-        e.bn_grad_sums(dyOff * 4, xOff * 4, meanOff * 4, sumDyByte, sumDyXmuByte, rows, ch),
-      bnGradDx: (dyOff, xOff, meanOff, aOff, bOff, gOff, dxOff, rows, ch) =>
-        e.bn_grad_dx(
-          dyOff * 4,
-          xOff * 4,
-          meanOff * 4,
-          aOff * 4,
-          bOff * 4,
-          gOff * 4,
-          dxOff * 4,
-          rows,
-          ch,
-        ),
-      maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
-        e.max_pool_grad_2x2(xOff * 4, dyOff * 4, dxOff * 4, batch, outH, outW, ch, xRow, xImage),
-    };
+    e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    const fns = NAMES.map((name) => e[name] as (...args: number[]) => void);
+    runner = partRunner(module, memory, NAMES, fns, threads);
   } catch {
     return null;
+  }
+  const geometry = (info: backend_util.Conv2DInfo) => [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+  const t = runner.threads;
+  /** Rows of `perRow` floats split into parts, each handed `args(first, end)`. */
+  const byRows = (
+    op: number,
+    rows: number,
+    perRow: number,
+    args: (r0: number, r1: number) => number[],
+  ) =>
+    runner.run(
+      op,
+      split(rows, perRow, t).map(([r0, r1]) => args(r0, r1)),
+    );
+  return {
+    threads: t,
+    im2colTransposedCNHW: (xOff, colOff, info, firstImage, endImage) => {
+      const g = geometry(info);
+      const perRow = (endImage - firstImage) * info.outHeight * info.outWidth;
+      const rows = info.filterHeight * info.filterWidth * info.inChannels;
+      byRows(IM2COL, rows, perRow, (r0, r1) => [
+        xOff * 4,
+        colOff * 4,
+        ...g,
+        firstImage,
+        endImage,
+        r0,
+        r1,
+      ]);
+    },
+    col2imNHWC: (colOff, xOff, info) => {
+      const g = geometry(info);
+      const perImage =
+        info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
+      byRows(COL2IM, info.batchSize, perImage, (b0, b1) => [colOff * 4, xOff * 4, ...g, b0, b1]);
+    },
+    addInto: (dstOff, srcOff, n) =>
+      byRows(ADD_INTO, n, 1, (i0, i1) => [(dstOff + i0) * 4, (srcOff + i0) * 4, i1 - i0]),
+    sumRows: (xOff, accByte, rows, cols) =>
+      reduceParts(SUM_ROWS, rows, cols, [accByte], (p, r0, r1) => [
+        (xOff + r0 * cols) * 4,
+        accByte + p * cols * 8,
+        r1 - r0,
+        cols,
+      ]),
+    bnGradSums: (dyOff, xOff, meanOff, sumDyByte, sumDyXmuByte, rows, ch) =>
+      reduceParts(BN_SUMS, rows, 2 * ch, [sumDyByte, sumDyXmuByte], (p, r0, r1) => [
+        (dyOff + r0 * ch) * 4,
+        (xOff + r0 * ch) * 4,
+        meanOff * 4,
+        sumDyByte + p * ch * 8,
+        sumDyXmuByte + p * ch * 8,
+        r1 - r0,
+        ch,
+      ]),
+    bnGradDx: (dyOff, xOff, meanOff, aOff, bOff, gOff, dxOff, rows, ch) =>
+      byRows(BN_DX, rows, 3 * ch, (r0, r1) => [
+        (dyOff + r0 * ch) * 4,
+        (xOff + r0 * ch) * 4,
+        meanOff * 4,
+        aOff * 4,
+        bOff * 4,
+        gOff * 4,
+        (dxOff + r0 * ch) * 4,
+        r1 - r0,
+        ch,
+      ]),
+    maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
+      byRows(MAX_POOL_GRAD, batch, 3 * xImage, (b0, b1) => [
+        (xOff + b0 * xImage) * 4,
+        (dyOff + b0 * outH * outW * ch) * 4,
+        (dxOff + b0 * xImage) * 4,
+        b1 - b0,
+        outH,
+        outW,
+        ch,
+        xRow,
+        xImage,
+      ]),
+  };
+
+  /**
+   * A reduction over rows split into parts, part p accumulating into its own set of float64
+   * accumulators (`cols` of them after each base in `accBytes`, set p at p * cols); the sets
+   * are then added into the first.
+   */
+  function reduceParts(
+    op: number,
+    rows: number,
+    perRow: number,
+    accBytes: number[],
+    args: (part: number, r0: number, r1: number) => number[],
+  ): void {
+    const parts = split(rows, perRow, t);
+    runner.run(
+      op,
+      parts.map(([r0, r1], p) => args(p, r0, r1)),
+    );
+    if (parts.length < 2) return;
+    const cols = perRow / accBytes.length;
+    const heap = new Float64Array(memory.buffer);
+    for (const byte of accBytes) {
+      const first = byte / 8;
+      for (let p = 1; p < parts.length; p++) {
+        const set = first + p * cols;
+        for (let c = 0; c < cols; c++) heap[first + c] += heap[set + c];
+      }
+    }
   }
 }
 
@@ -226,7 +365,8 @@ export function ownWasmKernels(backend: BackendWasm): OwnWasmKernels | null {
   if (!(memory instanceof WebAssembly.Memory)) return null;
   let kernels = instances.get(memory);
   if (kernels === undefined) {
-    kernels = instantiate(memory);
+    const tfjs = (backend.wasm as unknown as { tfjs?: { getThreadsCount?: () => number } }).tfjs;
+    kernels = instantiate(memory, tfjs?.getThreadsCount?.() ?? 1);
     instances.set(memory, kernels);
   }
   return kernels;

@@ -1,0 +1,185 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '../index.js';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Generator } from '../generator.js';
+import { type RawInput, randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
+import { batchNormGrad } from './batch-norm-grad.js';
+import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
+import { ownWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
+import { partsRunOnWorkers } from './own-wasm-threads.js';
+import { useThreadedWasm } from './threaded-wasm-node.js';
+import { alloc, heapF32, release } from './wasm-util.js';
+
+/** Runs `body` on the threaded wasm backend until a worker has run a part of it (workers start asynchronously). */
+async function onWorkers(body: () => void): Promise<void> {
+  const before = partsRunOnWorkers();
+  for (let i = 0; i < 200 && partsRunOnWorkers() === before; i++) {
+    body();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(partsRunOnWorkers()).toBeGreaterThan(before);
+}
+
+describe("resnet-ts's own wasm kernels on two threads", () => {
+  let backend: BackendWasm;
+  beforeAll(async () => {
+    await useThreadedWasm({ threads: 2 });
+    backend = tf.backend() as BackendWasm;
+    // Every random shape below is then split between the two threads.
+    setOwnWasmMinPart(16);
+  });
+  afterAll(() => {
+    setOwnWasmMinPart(65536);
+    tf.removeBackend('wasm');
+  });
+
+  it("use as many threads as the backend's pool, and run parts on the worker", async () => {
+    const own = ownWasmKernels(backend)!;
+    expect(own.threads).toBe(2);
+    const n = 1000;
+    const a = alloc(backend, [n]);
+    const b = alloc(backend, [n]);
+    await onWorkers(() => {
+      const [heap, aOff] = heapF32(backend, a);
+      const [, bOff] = heapF32(backend, b);
+      for (let i = 0; i < n; i++) {
+        heap[aOff + i] = i;
+        heap[bOff + i] = 0.5 * i;
+      }
+      own.addInto(aOff, bOff, n);
+      expect(Array.from(heap.subarray(aOff, aOff + n))).toEqual(
+        Array.from({ length: n }, (_, i) => 1.5 * i),
+      );
+    });
+    release(backend, a);
+    release(backend, b);
+  });
+
+  const gen = new Generator(23);
+  for (let i = 0; i < 12; i++) {
+    const fh = 1 + gen.randint(3);
+    const fw = 1 + gen.randint(3);
+    const info = backend_util.computeConv2DInfo(
+      [1 + gen.randint(4), fh + gen.randint(9), fw + gen.randint(9), 1 + gen.randint(9)],
+      [fh, fw, 0, 1],
+      [1 + gen.randint(2), 1 + gen.randint(2)],
+      1,
+      (['same', 'valid', 1] as const)[gen.randint(3)],
+    );
+    const label = `x ${info.inShape} filter ${fh}x${fw} strides ${info.strideHeight},${info.strideWidth} pads ${info.padInfo.top},${info.padInfo.left}`;
+
+    it(`split the transposed patches and col2im like the JavaScript loops: ${label}`, async () => {
+      const own = ownWasmKernels(backend)!;
+      const { batchSize: n, inChannels: c, inHeight: h, inWidth: w } = info;
+      const k = info.filterHeight * info.filterWidth * c;
+      const rows = info.outHeight * info.outWidth;
+      const size = k * n * rows;
+      const xSize = n * h * w * c;
+      const [x, a, b, xa, xb] = [[xSize], [size], [size], [xSize], [xSize]].map((s) =>
+        alloc(backend, s),
+      );
+      const data = new Generator(k + rows);
+      const [heap, xOff] = heapF32(backend, x);
+      const [aOff, bOff, xaOff, xbOff] = [a, b, xa, xb].map((t) => heapF32(backend, t)[1]);
+      for (let j = 0; j < xSize; j++) heap[xOff + j] = data.random() - 0.5;
+      await onWorkers(() => {
+        heap.fill(Number.NaN, aOff, aOff + size);
+        heap.fill(Number.NaN, bOff, bOff + size);
+        im2colTransposedCNHW(heap, xOff, aOff, info, 0, n);
+        own.im2colTransposedCNHW(xOff, bOff, info, 0, n);
+        expect(heap.subarray(bOff, bOff + size)).toEqual(heap.subarray(aOff, aOff + size));
+        // The patches, read as [n * rows, k], scattered back.
+        heap.fill(Number.NaN, xaOff, xaOff + xSize);
+        heap.fill(Number.NaN, xbOff, xbOff + xSize);
+        col2imNHWC(heap, aOff, xaOff, info);
+        own.col2imNHWC(aOff, xbOff, info);
+        expect(heap.subarray(xbOff, xbOff + xSize)).toEqual(heap.subarray(xaOff, xaOff + xSize));
+      });
+      for (const t of [x, a, b, xa, xb]) release(backend, t);
+    });
+  }
+
+  const shapes = Array.from({ length: 6 }, () => [
+    1 + gen.randint(4),
+    2 * (1 + gen.randint(6)),
+    2 * (1 + gen.randint(6)),
+    1 + gen.randint(20),
+  ]) as [number, number, number, number][];
+
+  for (const shape of shapes) {
+    it(`match the cpu backend in the convolution gradients, x ${shape}`, async () => {
+      const g = new Generator(shape.reduce((p, v) => p * 31 + v, 0));
+      const co = 1 + g.randint(12);
+      const fs = 1 + g.randint(3);
+      const stride = 1 + g.randint(2);
+      const filterShape = [fs, fs, shape[3], co];
+      const attrs = {
+        strides: stride,
+        pad: 'same',
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+      };
+      const outShape = [shape[0], Math.ceil(shape[1] / stride), Math.ceil(shape[2] / stride), co];
+      const x = randomInput(g, shape);
+      const dy = randomInput(g, outShape);
+      const filter = randomInput(g, filterShape);
+      const inputs = {
+        Conv2DBackpropFilter: { x, dy } as Record<string, RawInput>,
+        Conv2DBackpropInput: { dy, filter },
+      };
+      const kernelAttrs = {
+        Conv2DBackpropFilter: { ...attrs, filterShape },
+        Conv2DBackpropInput: { ...attrs, inputShape: shape },
+      };
+      for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] as const) {
+        const ref = await runOn('cpu', name, inputs[name], kernelAttrs[name]);
+        const got = await runOn('wasm', name, inputs[name], kernelAttrs[name]);
+        expect(got.shape).toEqual(ref.shape);
+        expect(relativeError(got.values, ref.values), name).toBeLessThan(1e-4);
+      }
+    });
+
+    it(`match the cpu backend in MaxPoolGrad 2x2, Sum, Mean and the batch-norm backward, x ${shape}`, async () => {
+      const g = new Generator(shape.reduce((p, v) => p * 17 + v, 1));
+      const x = randomInput(g, shape);
+      const dyPool = randomInput(g, [shape[0], shape[1] / 2, shape[2] / 2, shape[3]]);
+      const dy = randomInput(g, shape);
+      const gamma = randomInput(g, [shape[3]]);
+      const results: Float32Array[][] = [];
+      for (const name of ['cpu', 'wasm']) {
+        await tf.setBackend(name);
+        results.push(
+          tf.tidy(() => {
+            const xt = tf.tensor4d(x.values, shape);
+            const pooled = tf.maxPool(xt, 2, 2, 'valid');
+            const dx = tf
+              .engine()
+              .runKernel(
+                'MaxPoolGrad',
+                { dy: tf.tensor(dyPool.values, dyPool.shape), input: xt, output: pooled },
+                { filterSize: 2, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap,
+              ) as tf.Tensor;
+            const { mean, variance } = tf.moments(xt, [0, 1, 2]);
+            const invStd = tf.rsqrt(tf.add(variance, 1e-5));
+            const bn = batchNormGrad(
+              tf.tensor(dy.values, shape),
+              xt,
+              mean,
+              invStd,
+              tf.tensor(gamma.values),
+            );
+            return [dx, tf.sum(xt, [0, 1, 2]), tf.mean(xt, [0, 1]), ...bn].map(
+              (t) => t.dataSync() as Float32Array,
+            );
+          }),
+        );
+      }
+      for (const [i, what] of ['MaxPoolGrad', 'Sum', 'Mean', 'dx', 'dgamma', 'dbeta'].entries()) {
+        expect(relativeError(results[1][i], results[0][i]), what).toBeLessThan(2e-5);
+      }
+    });
+  }
+});

@@ -1,0 +1,207 @@
+/**
+ * Worker threads for resnet-ts's own wasm kernels. Each worker instantiates the same module
+ * over the backend's shared memory and sleeps on a small shared control block; the calling
+ * thread hands every worker a part of the work (a range of rows or images), does the first
+ * part itself and waits for the rest with `Atomics.wait`. A caller that may not block (a
+ * browser's main thread) gets no pool, and a pool whose workers have not finished starting
+ * runs every part on the calling thread, so nothing ever waits for a worker to start.
+ */
+
+/** Int32 slots per worker in the control block (one 64-byte line each, so workers do not share one). */
+const SLOTS = 16;
+const SEQ = 0;
+const DONE = 1;
+const OP = 2;
+const ARGC = 3;
+const READY = 4;
+const FAILED = 5;
+/** Float64 arguments per worker, after the int32 slots. */
+const MAX_ARGS = 24;
+
+/**
+ * The worker's program, as a string so that it needs no file of its own (Node evaluates it,
+ * a browser worker loads it from a Blob URL). It blocks on its `SEQ` slot, runs the export
+ * named by `OP` with the arguments written for it, then publishes `DONE`. A negative `SEQ`
+ * tells it to stop.
+ */
+const WORKER_SOURCE = `
+const start = ({ module, memory, control, index, argBase, names }) => {
+  const e = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const fns = names.map((n) => e[n]);
+  const ctl = new Int32Array(control);
+  const f64 = new Float64Array(control);
+  const base = index * ${SLOTS};
+  Atomics.store(ctl, base + ${READY}, 1);
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, base + ${SEQ}, seen);
+    const seq = Atomics.load(ctl, base + ${SEQ});
+    if (seq < 0) return;
+    if (seq === seen) continue;
+    seen = seq;
+    const args = [];
+    for (let i = 0; i < ctl[base + ${ARGC}]; i++) args.push(f64[argBase + i]);
+    try {
+      fns[ctl[base + ${OP}]](...args);
+    } catch {
+      Atomics.store(ctl, base + ${FAILED}, 1);
+    }
+    Atomics.store(ctl, base + ${DONE}, seq);
+    Atomics.notify(ctl, base + ${DONE});
+  }
+};
+if (typeof require === 'function') require('node:worker_threads').parentPort.once('message', start);
+else self.onmessage = (m) => start(m.data);
+`;
+
+interface AnyWorker {
+  postMessage(message: unknown): void;
+  terminate(): unknown;
+  unref?: () => void;
+}
+
+let workerParts = 0;
+
+/** How many parts of kernel calls the pools' workers have run so far in this process. */
+export function partsRunOnWorkers(): number {
+  return workerParts;
+}
+
+/** A function the pool can run: a wasm export, called with numbers. */
+type Export = (...args: number[]) => void;
+
+/** Runs the parts of one kernel call on the calling thread and the pool's workers. */
+export interface PartRunner {
+  /** How many parts a call may be split into (1 + the workers). */
+  readonly threads: number;
+  /** Runs export `op` once per argument list, the first on this thread; returns when all are done. */
+  run(op: number, parts: number[][]): void;
+  /** Stops the workers; later calls run every part on the calling thread. */
+  release(): void;
+}
+
+/** Whether this thread may block in `Atomics.wait` (not a browser's main thread). */
+function mayBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a worker running `source`, under Node or in a browser worker; null where neither works. */
+function spawn(source: string): AnyWorker | null {
+  const proc = (globalThis as { process?: any }).process;
+  if (typeof proc?.getBuiltinModule === 'function' && typeof proc.versions?.node === 'string') {
+    const { Worker } = proc.getBuiltinModule('worker_threads');
+    const worker = new Worker(source, { eval: true });
+    // A pool of idle kernel threads must not keep a finished program running.
+    worker.unref();
+    return worker;
+  }
+  const W = (globalThis as { Worker?: new (url: string) => AnyWorker }).Worker;
+  if (typeof W !== 'function' || typeof Blob !== 'function') return null;
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  try {
+    return new W(url);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+/** Runs every part on the calling thread. */
+function sequential(fns: Export[]): PartRunner {
+  return {
+    threads: 1,
+    run(op, parts) {
+      for (const args of parts) fns[op](...args);
+    },
+    release() {},
+  };
+}
+
+/**
+ * A runner over `threads - 1` workers, each with its own instance of `module` over `memory`;
+ * a plain sequential runner where the memory is not shared, `threads` is 1, this thread may
+ * not block or no worker can be started.
+ */
+export function partRunner(
+  module: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  names: readonly string[],
+  fns: Export[],
+  threads: number,
+): PartRunner {
+  const shared =
+    typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+  if (!shared || threads < 2 || !mayBlock()) return sequential(fns);
+  const count = threads - 1;
+  const control = new SharedArrayBuffer(SLOTS * 4 * count + MAX_ARGS * 8 * count);
+  const ctl = new Int32Array(control);
+  const f64 = new Float64Array(control);
+  const argBase = (w: number) => (SLOTS * 4 * count + w * MAX_ARGS * 8) / 8;
+  const workers: AnyWorker[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const worker = spawn(WORKER_SOURCE);
+      if (worker == null) break;
+      worker.postMessage({ module, memory, control, index: i, argBase: argBase(i), names });
+      workers.push(worker);
+    }
+  } catch {
+    // A worker that cannot start leaves the pool smaller; none leaves it sequential.
+  }
+  if (workers.length === 0) return sequential(fns);
+  let seq = 0;
+  let released = false;
+  let ready = false;
+  const allReady = () => {
+    if (!ready) ready = workers.every((_, i) => Atomics.load(ctl, i * SLOTS + READY) === 1);
+    return ready;
+  };
+  return {
+    threads: workers.length + 1,
+    run(op, parts) {
+      if (released || parts.length < 2 || !allReady()) {
+        for (const args of parts) fns[op](...args);
+        return;
+      }
+      seq++;
+      const handed = Math.min(parts.length - 1, workers.length);
+      for (let w = 0; w < handed; w++) {
+        const args = parts[w + 1];
+        if (args.length > MAX_ARGS) throw new Error(`own wasm pool: ${args.length} arguments`);
+        const base = w * SLOTS;
+        const at = argBase(w);
+        for (let i = 0; i < args.length; i++) f64[at + i] = args[i];
+        ctl[base + OP] = op;
+        ctl[base + ARGC] = args.length;
+        Atomics.store(ctl, base + SEQ, seq);
+        Atomics.notify(ctl, base + SEQ);
+      }
+      fns[op](...parts[0]);
+      // Parts beyond the pool's size run here too.
+      for (let p = handed + 1; p < parts.length; p++) fns[op](...parts[p]);
+      let failed = false;
+      for (let w = 0; w < handed; w++) {
+        const slot = w * SLOTS + DONE;
+        for (let d = Atomics.load(ctl, slot); d !== seq; d = Atomics.load(ctl, slot)) {
+          Atomics.wait(ctl, slot, d);
+        }
+        if (Atomics.exchange(ctl, w * SLOTS + FAILED, 0) === 1) failed = true;
+      }
+      workerParts += handed;
+      if (failed) throw new Error(`own wasm kernel '${names[op]}' failed on a worker thread`);
+    },
+    release() {
+      if (released) return;
+      released = true;
+      for (let w = 0; w < workers.length; w++) {
+        Atomics.store(ctl, w * SLOTS + SEQ, -1);
+        Atomics.notify(ctl, w * SLOTS + SEQ);
+        workers[w].terminate();
+      }
+    },
+  };
+}
