@@ -80,8 +80,8 @@ function ownPasses(
   channels: number,
 ): TensorInfo[] {
   const { dy, x, mean, invStd, scale } = inputs;
-  // Two float64 accumulators per channel and thread, then a, b and g (float32) per channel.
-  const sums = 2 * channels * own.threads;
+  // Two sets of float64 accumulators, then a, b and g (float32) per channel.
+  const sums = own.accumulatorBytes(channels) / 4;
   const scratch = alloc(backend, [2 * sums + 3 * channels]);
   const [heap, s] = heapF32(backend, scratch);
   const at = (t: TensorInfo) => heapF32(backend, t)[1];

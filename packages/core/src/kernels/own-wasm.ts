@@ -93,11 +93,14 @@ interface Exports {
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
 export interface OwnWasmKernels {
-  /**
-   * How many threads a call may use; `sumRows` and `bnGradSums` need this many sets of
-   * accumulators, one after another, all zeroed, and leave the totals in the first.
-   */
+  /** How many threads a call may use. */
   readonly threads: number;
+  /**
+   * Bytes of zeroed float64 accumulators that `sumRows` and `bnGradSums` need for `cols`
+   * columns: a set per thread, apart enough that no two threads write one cache line. The
+   * totals are left in the first `cols`.
+   */
+  accumulatorBytes(cols: number): number;
   /** im2colTransposedCNHW (im2col.ts) of images [firstImage, endImage). */
   im2colTransposedCNHW(
     xOff: number,
@@ -112,13 +115,13 @@ export interface OwnWasmKernels {
   addInto(dstOff: number, srcOff: number, n: number): void;
   /**
    * Adds the `rows` rows of `cols` floats at `xOff` into the `cols` float64 accumulators at
-   * byte offset `accByte` (8-byte aligned; `threads` sets of them, see there).
+   * byte offset `accByte` (8-byte aligned; `accumulatorBytes(cols)` of them).
    */
   sumRows(xOff: number, accByte: number, rows: number, cols: number): void;
   /**
    * Batch-norm backward's first pass: adds dy and dy * (x - mean) per channel into the
-   * float64 accumulators at byte offsets `sumDyByte` and `sumDyXmuByte` (`threads` sets of
-   * each, see there).
+   * float64 accumulators at byte offsets `sumDyByte` and `sumDyXmuByte` (`accumulatorBytes(ch)`
+   * at each).
    */
   bnGradSums(
     dyOff: number,
@@ -253,8 +256,11 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
       op,
       split(rows, perRow, t).map(([r0, r1]) => args(r0, r1)),
     );
+  /** Doubles from one thread's accumulators to the next's: 128 bytes apart at least. */
+  const setStride = (cols: number) => cols + 16;
   return {
     threads: t,
+    accumulatorBytes: (cols) => 8 * (t === 1 ? cols : t * setStride(cols)),
     im2colTransposedCNHW: (xOff, colOff, info, firstImage, endImage) => {
       const g = geometry(info);
       const perRow = (endImage - firstImage) * info.outHeight * info.outWidth;
@@ -280,7 +286,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     sumRows: (xOff, accByte, rows, cols) =>
       reduceParts(SUM_ROWS, rows, cols, [accByte], (p, r0, r1) => [
         (xOff + r0 * cols) * 4,
-        accByte + p * cols * 8,
+        accByte + p * setStride(cols) * 8,
         r1 - r0,
         cols,
       ]),
@@ -289,8 +295,8 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         (dyOff + r0 * ch) * 4,
         (xOff + r0 * ch) * 4,
         meanOff * 4,
-        sumDyByte + p * ch * 8,
-        sumDyXmuByte + p * ch * 8,
+        sumDyByte + p * setStride(ch) * 8,
+        sumDyXmuByte + p * setStride(ch) * 8,
         r1 - r0,
         ch,
       ]),
@@ -322,8 +328,8 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
 
   /**
    * A reduction over rows split into parts, part p accumulating into its own set of float64
-   * accumulators (`cols` of them after each base in `accBytes`, set p at p * cols); the sets
-   * are then added into the first.
+   * accumulators (`cols` of them after each base in `accBytes`, set p at p * setStride);
+   * the sets are then added into the first.
    */
   function reduceParts(
     op: number,
@@ -343,7 +349,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     for (const byte of accBytes) {
       const first = byte / 8;
       for (let p = 1; p < parts.length; p++) {
-        const set = first + p * cols;
+        const set = first + p * setStride(cols);
         for (let c = 0; c < cols; c++) heap[first + c] += heap[set + c];
       }
     }

@@ -30,11 +30,12 @@ function reduceLeading(
   const own = ownWasmKernels(backend);
   if (own && cols > 0) {
     // float64 accumulators on the heap, where the wasm kernel can reach them, a set per thread.
-    const scratch = alloc(backend, [2 * cols * own.threads]);
+    const floats = own.accumulatorBytes(cols) / 4;
+    const scratch = alloc(backend, [floats]);
     const [heap, xOff] = heapF32(backend, x);
     const [, oOff] = heapF32(backend, out);
     const [, sOff] = heapF32(backend, scratch);
-    heap.fill(0, sOff, sOff + 2 * cols * own.threads);
+    heap.fill(0, sOff, sOff + floats);
     own.sumRows(xOff, sOff * 4, rows, cols);
     const acc = new Float64Array(heap.buffer, heap.byteOffset + sOff * 4, cols);
     for (let c = 0; c < cols; c++) heap[oOff + c] = acc[c] * scale;
