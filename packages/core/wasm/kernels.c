@@ -226,3 +226,105 @@ __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
     }
   }
 }
+
+// Rows [i0, i1) of c [k, n] = a [k, m] times b [m, n] (all row-major), added to c where
+// `accumulate`, else written. For the filter gradient of a convolution with few patch rows
+// (k), where XNNPACK's matrix product spends most of its time repacking b (the output
+// gradient) and does so on one thread: this reads b where it lies, in blocks of BLOCK_M rows
+// that stay in cache while every 4 x 8 tile of c passes over them (128 measured fastest of
+// 128 and 256 for 64 columns, and of a block that shrinks as the columns grow).
+#define BLOCK_M 128
+static inline v128_t lane(v128_t v, int s) {
+  switch (s) {
+    case 0: return wasm_i32x4_shuffle(v, v, 0, 0, 0, 0);
+    case 1: return wasm_i32x4_shuffle(v, v, 1, 1, 1, 1);
+    case 2: return wasm_i32x4_shuffle(v, v, 2, 2, 2, 2);
+    default: return wasm_i32x4_shuffle(v, v, 3, 3, 3, 3);
+  }
+}
+
+__attribute__((export_name("gemm_rows"))) void gemm_rows(
+    const float *a, const float *b, float *c, int k, int m, int n, int i0, int i1,
+    int accumulate) {
+  (void)k;
+  if (!accumulate) zero_run(c + (size_t)i0 * n, (i1 - i0) * n);
+  const int n8 = n & ~7;
+  for (int m0 = 0; m0 < m; m0 += BLOCK_M) {
+    const int m1 = m0 + BLOCK_M < m ? m0 + BLOCK_M : m;
+    int i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      const float *a0 = a + (size_t)i * m, *a1 = a0 + m, *a2 = a1 + m, *a3 = a2 + m;
+      for (int j = 0; j < n8; j += 8) {
+        float *c0 = c + (size_t)i * n + j, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;
+        v128_t c00 = wasm_v128_load(c0), c01 = wasm_v128_load(c0 + 4);
+        v128_t c10 = wasm_v128_load(c1), c11 = wasm_v128_load(c1 + 4);
+        v128_t c20 = wasm_v128_load(c2), c21 = wasm_v128_load(c2 + 4);
+        v128_t c30 = wasm_v128_load(c3), c31 = wasm_v128_load(c3 + 4);
+        int mm = m0;
+        for (; mm + 4 <= m1; mm += 4) {
+          const v128_t va0 = wasm_v128_load(a0 + mm), va1 = wasm_v128_load(a1 + mm);
+          const v128_t va2 = wasm_v128_load(a2 + mm), va3 = wasm_v128_load(a3 + mm);
+#pragma clang loop unroll(full)
+          for (int s = 0; s < 4; s++) {
+            const float *br = b + (size_t)(mm + s) * n + j;
+            const v128_t b0 = wasm_v128_load(br), b1 = wasm_v128_load(br + 4);
+            v128_t t = lane(va0, s);
+            c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(t, b0));
+            c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(t, b1));
+            t = lane(va1, s);
+            c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(t, b0));
+            c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(t, b1));
+            t = lane(va2, s);
+            c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(t, b0));
+            c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(t, b1));
+            t = lane(va3, s);
+            c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(t, b0));
+            c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(t, b1));
+          }
+        }
+        for (; mm < m1; mm++) {
+          const float *br = b + (size_t)mm * n + j;
+          const v128_t b0 = wasm_v128_load(br), b1 = wasm_v128_load(br + 4);
+          v128_t t = wasm_f32x4_splat(a0[mm]);
+          c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(t, b0));
+          c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(t, b1));
+          t = wasm_f32x4_splat(a1[mm]);
+          c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(t, b0));
+          c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(t, b1));
+          t = wasm_f32x4_splat(a2[mm]);
+          c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(t, b0));
+          c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(t, b1));
+          t = wasm_f32x4_splat(a3[mm]);
+          c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(t, b0));
+          c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(t, b1));
+        }
+        wasm_v128_store(c0, c00), wasm_v128_store(c0 + 4, c01);
+        wasm_v128_store(c1, c10), wasm_v128_store(c1 + 4, c11);
+        wasm_v128_store(c2, c20), wasm_v128_store(c2 + 4, c21);
+        wasm_v128_store(c3, c30), wasm_v128_store(c3 + 4, c31);
+      }
+    }
+    for (; i < i1; i++) {
+      const float *ar = a + (size_t)i * m;
+      for (int j = 0; j < n8; j += 8) {
+        float *cr = c + (size_t)i * n + j;
+        v128_t r0 = wasm_v128_load(cr), r1 = wasm_v128_load(cr + 4);
+        for (int mm = m0; mm < m1; mm++) {
+          const float *br = b + (size_t)mm * n + j;
+          const v128_t t = wasm_f32x4_splat(ar[mm]);
+          r0 = wasm_f32x4_add(r0, wasm_f32x4_mul(t, wasm_v128_load(br)));
+          r1 = wasm_f32x4_add(r1, wasm_f32x4_mul(t, wasm_v128_load(br + 4)));
+        }
+        wasm_v128_store(cr, r0), wasm_v128_store(cr + 4, r1);
+      }
+    }
+    for (int i = i0; i < i1; i++) {
+      const float *ar = a + (size_t)i * m;
+      for (int j = n8; j < n; j++) {
+        float s = c[(size_t)i * n + j];
+        for (int mm = m0; mm < m1; mm++) s += ar[mm] * b[(size_t)mm * n + j];
+        c[(size_t)i * n + j] = s;
+      }
+    }
+  }
+}

@@ -58,6 +58,38 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
     release(backend, b);
   });
 
+  it('split a matrix product into row tiles like a plain triple loop', async () => {
+    const own = ownWasmKernels(backend)!;
+    const gen = new Generator(37);
+    for (let trial = 0; trial < 6; trial++) {
+      const [k, m, n] = [5 + gen.randint(30), 1 + gen.randint(200), 1 + gen.randint(70)];
+      const [a, b, c] = [
+        [k, m],
+        [m, n],
+        [k, n],
+      ].map((s) => alloc(backend, s));
+      const [heap, aOff] = heapF32(backend, a);
+      const [, bOff] = heapF32(backend, b);
+      const [, cOff] = heapF32(backend, c);
+      for (let i = 0; i < k * m; i++) heap[aOff + i] = gen.uniform(-1, 1);
+      for (let i = 0; i < m * n; i++) heap[bOff + i] = gen.uniform(-1, 1);
+      await onWorkers(() => {
+        heap.fill(Number.NaN, cOff, cOff + k * n);
+        own.matMulInto(aOff, bOff, cOff, k, m, n, false);
+        let worst = 0;
+        for (let i = 0; i < k; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < m; p++) s += heap[aOff + i * m + p] * heap[bOff + p * n + j];
+            worst = Math.max(worst, Math.abs(heap[cOff + i * n + j] - s));
+          }
+        }
+        expect(worst, `${k}x${m}x${n}`).toBeLessThan(1e-4);
+      });
+      for (const t of [a, b, c]) release(backend, t);
+    }
+  });
+
   const gen = new Generator(23);
   for (let i = 0; i < 12; i++) {
     const fh = 1 + gen.randint(3);

@@ -78,6 +78,17 @@ interface Exports {
     rows: number,
     ch: number,
   ): void;
+  gemm_rows(
+    a: number,
+    b: number,
+    c: number,
+    k: number,
+    m: number,
+    n: number,
+    i0: number,
+    i1: number,
+    accumulate: number,
+  ): void;
   max_pool_grad_2x2(
     x: number,
     dy: number,
@@ -144,6 +155,19 @@ export interface OwnWasmKernels {
     rows: number,
     ch: number,
   ): void;
+  /**
+   * c [k, n] = a [k, m] times b [m, n], or c += that product where `accumulate`; reads b where
+   * it lies, where XNNPACK's product first repacks it on one thread.
+   */
+  matMulInto(
+    aOff: number,
+    bOff: number,
+    cOff: number,
+    k: number,
+    m: number,
+    n: number,
+    accumulate: boolean,
+  ): void;
   /** The 2x2, stride-2 MaxPoolGrad of max-pool-grad-wasm.ts (`pool2x2`). */
   maxPoolGrad2x2(
     xOff: number,
@@ -185,8 +209,9 @@ const NAMES = [
   'bn_grad_sums',
   'bn_grad_dx',
   'max_pool_grad_2x2',
+  'gemm_rows',
 ] as const satisfies readonly (keyof Exports)[];
-const [IM2COL, COL2IM, ADD_INTO, SUM_ROWS, BN_SUMS, BN_DX, MAX_POOL_GRAD] = NAMES.keys();
+const [IM2COL, COL2IM, ADD_INTO, SUM_ROWS, BN_SUMS, BN_DX, MAX_POOL_GRAD, GEMM] = NAMES.keys();
 
 /**
  * Floats a part should at least move: waking a worker costs tens of microseconds, a part of
@@ -312,6 +337,22 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         r1 - r0,
         ch,
       ]),
+    matMulInto: (aOff, bOff, cOff, k, m, n, accumulate) =>
+      // Parts of whole 4-row tiles, the kernel's unit.
+      runner.run(
+        GEMM,
+        split(Math.ceil(k / 4), 4 * m * n, t).map(([q0, q1]) => [
+          aOff * 4,
+          bOff * 4,
+          cOff * 4,
+          k,
+          m,
+          n,
+          4 * q0,
+          Math.min(k, 4 * q1),
+          accumulate ? 1 : 0,
+        ]),
+      ),
     maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
       byRows(MAX_POOL_GRAD, batch, 3 * xImage, (b0, b1) => [
         (xOff + b0 * xImage) * 4,
