@@ -2,14 +2,20 @@
  * Worker threads for resnet-ts's own wasm kernels. Each worker instantiates the same module
  * over the backend's shared memory and sleeps on a small shared control block; the calling
  * thread hands every worker a part of the work (a range of rows or images), does the first
- * part itself and waits for the rest with `Atomics.wait`. A caller that may not block (a
- * browser's main thread) gets no pool, and a pool whose workers have not finished starting
- * runs every part on the calling thread, so nothing ever waits for a worker to start.
+ * part itself, then runs any part no worker has taken yet (a worker the system has not
+ * scheduled, on a busy machine) and waits with `Atomics.wait` only for parts a worker is
+ * running. A caller that may not block (a browser's main thread) gets no pool, and a pool
+ * whose workers have not finished starting runs every part on the calling thread, so
+ * nothing ever waits for a worker to start.
  */
 
 /** Int32 slots per worker in the control block (one 64-byte line each, so workers do not share one). */
 const SLOTS = 16;
-const SEQ = 0;
+/**
+ * 2 * call number when a part is posted, + 1 once the worker or the caller has taken it (one
+ * compare-and-swap decides), -1 to stop.
+ */
+const STATE = 0;
 const DONE = 1;
 const OP = 2;
 const ARGC = 3;
@@ -20,9 +26,9 @@ const MAX_ARGS = 24;
 
 /**
  * The worker's program, as a string so that it needs no file of its own (Node evaluates it,
- * a browser worker loads it from a Blob URL). It blocks on its `SEQ` slot, runs the export
- * named by `OP` with the arguments written for it, then publishes `DONE`. A negative `SEQ`
- * tells it to stop.
+ * a browser worker loads it from a Blob URL). It sleeps on its `STATE` slot; when a part is
+ * posted it takes it unless the caller already has, runs the export named by `OP` with the
+ * arguments written for it, then publishes the call number in `DONE`.
  */
 const WORKER_SOURCE = `
 const start = ({ module, memory, control, index, argBase, names }) => {
@@ -34,11 +40,13 @@ const start = ({ module, memory, control, index, argBase, names }) => {
   Atomics.store(ctl, base + ${READY}, 1);
   let seen = 0;
   for (;;) {
-    Atomics.wait(ctl, base + ${SEQ}, seen);
-    const seq = Atomics.load(ctl, base + ${SEQ});
-    if (seq < 0) return;
-    if (seq === seen) continue;
-    seen = seq;
+    Atomics.wait(ctl, base + ${STATE}, seen);
+    const state = Atomics.load(ctl, base + ${STATE});
+    if (state < 0) return;
+    seen = state;
+    if (state & 1 || Atomics.compareExchange(ctl, base + ${STATE}, state, state + 1) !== state) {
+      continue;
+    }
     const args = [];
     for (let i = 0; i < ctl[base + ${ARGC}]; i++) args.push(f64[argBase + i]);
     try {
@@ -46,7 +54,7 @@ const start = ({ module, memory, control, index, argBase, names }) => {
     } catch {
       Atomics.store(ctl, base + ${FAILED}, 1);
     }
-    Atomics.store(ctl, base + ${DONE}, seq);
+    Atomics.store(ctl, base + ${DONE}, state >> 1);
     Atomics.notify(ctl, base + ${DONE});
   }
 };
@@ -167,7 +175,9 @@ export function partRunner(
         for (const args of parts) fns[op](...args);
         return;
       }
-      seq++;
+      // Call numbers wrap well inside the int32 slot (2 * seq + 1 < 2^31).
+      seq = (seq % 0x3fffffff) + 1;
+      const posted = 2 * seq;
       const handed = Math.min(parts.length - 1, workers.length);
       for (let w = 0; w < handed; w++) {
         const args = parts[w + 1];
@@ -177,29 +187,37 @@ export function partRunner(
         for (let i = 0; i < args.length; i++) f64[at + i] = args[i];
         ctl[base + OP] = op;
         ctl[base + ARGC] = args.length;
-        Atomics.store(ctl, base + SEQ, seq);
-        Atomics.notify(ctl, base + SEQ);
+        Atomics.store(ctl, base + STATE, posted);
+        Atomics.notify(ctl, base + STATE);
       }
       fns[op](...parts[0]);
       // Parts beyond the pool's size run here too.
       for (let p = handed + 1; p < parts.length; p++) fns[op](...parts[p]);
       let failed = false;
       for (let w = 0; w < handed; w++) {
-        const slot = w * SLOTS + DONE;
-        for (let d = Atomics.load(ctl, slot); d !== seq; d = Atomics.load(ctl, slot)) {
-          Atomics.wait(ctl, slot, d);
+        const base = w * SLOTS;
+        if (Atomics.compareExchange(ctl, base + STATE, posted, posted + 1) === posted) {
+          fns[op](...parts[w + 1]);
+          continue;
         }
-        if (Atomics.exchange(ctl, w * SLOTS + FAILED, 0) === 1) failed = true;
+        workerParts++;
+        for (
+          let d = Atomics.load(ctl, base + DONE);
+          d !== seq;
+          d = Atomics.load(ctl, base + DONE)
+        ) {
+          Atomics.wait(ctl, base + DONE, d);
+        }
+        if (Atomics.exchange(ctl, base + FAILED, 0) === 1) failed = true;
       }
-      workerParts += handed;
       if (failed) throw new Error(`own wasm kernel '${names[op]}' failed on a worker thread`);
     },
     release() {
       if (released) return;
       released = true;
       for (let w = 0; w < workers.length; w++) {
-        Atomics.store(ctl, w * SLOTS + SEQ, -1);
-        Atomics.notify(ctl, w * SLOTS + SEQ);
+        Atomics.store(ctl, w * SLOTS + STATE, -1);
+        Atomics.notify(ctl, w * SLOTS + STATE);
         workers[w].terminate();
       }
     },
