@@ -1,15 +1,25 @@
 // Where a hand-written tfjs-core training step spends its time on wasm: process CPU time per
 // top-level kernel (kernels called from inside another kernel count towards their caller),
 // summed over a few steps. CPU time, because the machine is shared.
-// Usage: node profile.mjs [vanresnet|resnet18] [steps]
+// With --threads=N (tfjs's threaded build) each kernel's wall time is shown too, so the
+// kernels that leave the other threads idle stand out.
+// Usage: node profile.mjs [vanresnet|resnet18] [steps] [--threads=N]
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@resnet-ts/core';
 import { resNet18Core, vanResNetCore } from './models-core.mjs';
 
-const which = process.argv[2] ?? 'vanresnet';
-const steps = Number(process.argv[3] ?? 5);
-await tf.setBackend('wasm');
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const which = args[0] ?? 'vanresnet';
+const steps = Number(args[1] ?? 5);
+const threads = Number(process.argv.find((a) => a.startsWith('--threads='))?.slice(10) ?? 0);
+if (threads > 0) {
+  const { useThreadedWasm } = await import('@resnet-ts/core/node');
+  await useThreadedWasm({ threads });
+} else {
+  await tf.setBackend('wasm');
+}
 
 const totals = new Map();
 let depth = 0;
@@ -24,14 +34,17 @@ for (const config of tf.getKernelsForBackend('wasm')) {
       if (!profiling || depth > 0) return inner(args);
       depth++;
       const t0 = process.cpuUsage();
+      const w0 = performance.now();
       try {
         return inner(args);
       } finally {
         const d = process.cpuUsage(t0);
+        const w = performance.now() - w0;
         depth--;
         const shapes = Object.values(args.inputs).map((t) => t?.shape);
         const key = `${name} ${JSON.stringify(shapes)}`;
-        totals.set(key, (totals.get(key) ?? 0) + (d.user + d.system) / 1000);
+        const [cpu, wall] = totals.get(key) ?? [0, 0];
+        totals.set(key, [cpu + (d.user + d.system) / 1000, wall + w]);
       }
     },
   });
@@ -44,14 +57,25 @@ const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10);
 model.step(x, y);
 profiling = true;
 const c0 = process.cpuUsage();
+const w0 = performance.now();
 for (let s = 0; s < steps; s++) model.step(x, y);
 const c = process.cpuUsage(c0);
+const wall = performance.now() - w0;
 profiling = false;
-const rows = [...totals.entries()].sort((a, b) => b[1] - a[1]);
-const kernels = rows.reduce((a, [, v]) => a + v, 0);
+const rows = [...totals.entries()].sort((a, b) => b[1][0] - a[1][0]);
+const kernels = rows.reduce((a, [, [v]]) => a + v, 0);
+const kernelsWall = rows.reduce((a, [, [, w]]) => a + w, 0);
 const cpu = (c.user + c.system) / 1000;
+const load = loadavg()
+  .map((v) => v.toFixed(1))
+  .join(' ');
 console.log(
-  `${which} batch ${batch}: step ${(cpu / steps).toFixed(1)} ms CPU (${((batch * steps * 1000) / cpu).toFixed(0)} images/s of CPU), kernels ${(kernels / steps).toFixed(1)} ms`,
+  `${which} batch ${batch}, ${threads > 0 ? `threaded build, ${threads} threads` : 'single-threaded build'}, load average ${load}`,
 );
-for (const [k, v] of rows.slice(0, 40))
-  console.log(`${(v / steps).toFixed(2).padStart(8)} ms  ${k}`);
+console.log(
+  `step ${(cpu / steps).toFixed(1)} ms CPU (${((batch * steps * 1000) / cpu).toFixed(0)} images/s of CPU), ${(wall / steps).toFixed(1)} ms wall; kernels ${(kernels / steps).toFixed(1)} ms CPU, ${(kernelsWall / steps).toFixed(1)} ms wall`,
+);
+console.log('  CPU ms   wall ms  kernel [input shapes]');
+for (const [k, [v, w]] of rows.slice(0, 40))
+  console.log(`${(v / steps).toFixed(2).padStart(8)} ${(w / steps).toFixed(2).padStart(9)}  ${k}`);
+process.exit(0);
