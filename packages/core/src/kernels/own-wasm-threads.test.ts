@@ -90,6 +90,29 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
     }
   });
 
+  it('stop their workers with the backend, and start new ones with the next', async () => {
+    const before = ownWasmKernels(backend)!;
+    tf.removeBackend('wasm');
+    await useThreadedWasm({ threads: 2 });
+    backend = tf.backend() as BackendWasm;
+    const after = ownWasmKernels(backend)!;
+    expect(after).not.toBe(before);
+    expect(after.threads).toBe(2);
+    const n = 1000;
+    const a = alloc(backend, [n]);
+    const b = alloc(backend, [n]);
+    await onWorkers(() => {
+      const [heap, aOff] = heapF32(backend, a);
+      const [, bOff] = heapF32(backend, b);
+      heap.fill(1, aOff, aOff + n);
+      heap.fill(2, bOff, bOff + n);
+      after.addInto(aOff, bOff, n);
+      expect(heap.subarray(aOff, aOff + n).every((v) => v === 3)).toBe(true);
+    });
+    release(backend, a);
+    release(backend, b);
+  });
+
   const gen = new Generator(23);
   for (let i = 0; i < 12; i++) {
     const fh = 1 + gen.randint(3);

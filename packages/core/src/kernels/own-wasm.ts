@@ -106,6 +106,8 @@ interface Exports {
 export interface OwnWasmKernels {
   /** How many threads a call may use. */
   readonly threads: number;
+  /** Stops the worker threads; later calls run on the calling thread. */
+  release(): void;
   /**
    * Bytes of zeroed float64 accumulators that `sumRows` and `bnGradSums` need for `cols`
    * columns: a set per thread, apart enough that no two threads write one cache line. The
@@ -285,6 +287,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
   const setStride = (cols: number) => cols + 16;
   return {
     threads: t,
+    release: () => runner.release(),
     accumulatorBytes: (cols) => 8 * (t === 1 ? cols : t * setStride(cols)),
     im2colTransposedCNHW: (xOff, colOff, info, firstImage, endImage) => {
       const g = geometry(info);
@@ -415,6 +418,16 @@ export function ownWasmKernels(backend: BackendWasm): OwnWasmKernels | null {
     const tfjs = (backend.wasm as unknown as { tfjs?: { getThreadsCount?: () => number } }).tfjs;
     kernels = instantiate(memory, tfjs?.getThreadsCount?.() ?? 1);
     instances.set(memory, kernels);
+    if (kernels != null && kernels.threads > 1) {
+      // The workers hold the backend's memory: they go when the backend does.
+      const own = kernels;
+      const dispose = backend.dispose.bind(backend);
+      backend.dispose = () => {
+        own.release();
+        instances.delete(memory);
+        dispose();
+      };
+    }
   }
   return kernels;
 }
