@@ -110,12 +110,8 @@ function spawn(source: string): AnyWorker | null {
   }
   const W = (globalThis as { Worker?: new (url: string) => AnyWorker }).Worker;
   if (typeof W !== 'function' || typeof Blob !== 'function') return null;
-  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
-  try {
-    return new W(url);
-  } finally {
-    URL.revokeObjectURL(url);
-  }
+  // The URL stays valid: a worker may fetch its script after its constructor returns.
+  return new W(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
 }
 
 /** Runs every part on the calling thread. */
