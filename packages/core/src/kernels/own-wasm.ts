@@ -144,6 +144,7 @@ export interface OwnWasmKernels {
 
 let enabled = true;
 const instances = new WeakMap<WebAssembly.Memory, OwnWasmKernels | null>();
+const rawExports = new WeakMap<OwnWasmKernels, WebAssembly.Exports>();
 
 /**
  * Turns resnet-ts's own wasm SIMD kernels on (the default) or off, so the JavaScript loops
@@ -165,7 +166,8 @@ function instantiate(memory: WebAssembly.Memory): OwnWasmKernels | null {
     const shared =
       typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     const module = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_WASM : KERNELS_WASM));
-    const e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    const raw = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    const e = raw as unknown as Exports;
     const geometry = (info: backend_util.Conv2DInfo) =>
       [
         info.batchSize,
@@ -183,7 +185,7 @@ function instantiate(memory: WebAssembly.Memory): OwnWasmKernels | null {
         info.padInfo.top,
         info.padInfo.left,
       ] as const;
-    return {
+    const kernels: OwnWasmKernels = {
       im2colTransposedCNHW: (xOff, colOff, info, firstImage, endImage) =>
         e.im2col_t_cnhw(xOff * 4, colOff * 4, ...geometry(info), firstImage, endImage),
       col2imNHWC: (colOff, xOff, info) => e.col2im_nhwc(colOff * 4, xOff * 4, ...geometry(info)),
@@ -206,6 +208,8 @@ function instantiate(memory: WebAssembly.Memory): OwnWasmKernels | null {
       maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
         e.max_pool_grad_2x2(xOff * 4, dyOff * 4, dxOff * 4, batch, outH, outW, ch, xRow, xImage),
     };
+    rawExports.set(kernels, raw);
+    return kernels;
   } catch {
     return null;
   }
@@ -230,4 +234,14 @@ export function ownWasmKernels(backend: BackendWasm): OwnWasmKernels | null {
     instances.set(memory, kernels);
   }
   return kernels;
+}
+
+/**
+ * The module's raw exports over `backend`'s memory (functions taking byte offsets), for
+ * kernels that bind their own entry points (conv2d-winograd-wasm.ts); null as for
+ * {@link ownWasmKernels}.
+ */
+export function ownWasmExports(backend: BackendWasm): WebAssembly.Exports | null {
+  const kernels = ownWasmKernels(backend);
+  return kernels == null ? null : (rawExports.get(kernels) ?? null);
 }
