@@ -18,14 +18,14 @@ interface Case {
 }
 
 const fixed: Case[] = [
-  { x: [1, 5, 7, 8], filter: [3, 3, 8, 8], pad: 'same' },
-  { x: [2, 8, 8, 16], filter: [3, 3, 16, 12], pad: 'valid' },
-  { x: [3, 9, 6, 13], filter: [3, 3, 13, 9], pad: 1 },
-  { x: [1, 6, 5, 10], filter: [3, 3, 10, 11], pad: 2 },
+  { x: [1, 5, 7, 16], filter: [3, 3, 16, 32], pad: 'same' },
+  { x: [2, 8, 8, 32], filter: [3, 3, 32, 17], pad: 'valid' },
+  { x: [3, 9, 6, 19], filter: [3, 3, 19, 29], pad: 1 },
+  { x: [1, 6, 5, 33], filter: [3, 3, 33, 18], pad: 2 },
   // The flipped convolution of a stride-1 Conv2DBackpropInput pads unevenly.
   {
-    x: [2, 7, 6, 12],
-    filter: [3, 3, 12, 8],
+    x: [2, 7, 6, 24],
+    filter: [3, 3, 24, 24],
     pad: [
       [0, 0],
       [2, 0],
@@ -34,11 +34,12 @@ const fixed: Case[] = [
     ],
   },
   { x: [2, 4, 4, 96], filter: [3, 3, 96, 64], pad: 'same' },
-  { x: [1, 3, 3, 8], filter: [3, 3, 8, 8], pad: 'valid' },
+  { x: [1, 3, 3, 16], filter: [3, 3, 16, 32], pad: 'valid' },
 ];
 
 function randomCase(gen: Generator): Case {
-  const channels = () => [8, 9, 16, 17, 32, 40, 64][gen.randint(7)];
+  const channels = () => [16, 17, 32, 40, 64][gen.randint(5)];
+  const outChannels = () => [32, 33, 48, 64][gen.randint(4)];
   const p = gen.randint(3);
   const pads: Pad[] = [
     'same',
@@ -55,7 +56,7 @@ function randomCase(gen: Generator): Case {
   const ci = channels();
   return {
     x: [1 + gen.randint(3), 3 + gen.randint(11), 3 + gen.randint(11), ci],
-    filter: [3, 3, ci, channels()],
+    filter: [3, 3, ci, outChannels()],
     pad,
   };
 }
@@ -119,14 +120,17 @@ function checkCases(label: string) {
 
 describe('Winograd Conv2D on wasm', () => {
   it('applies to 3x3, stride-1, undilated convolutions with enough channels only', () => {
-    const info = (f: number[], strides: number, dilations: number, ci = 8) =>
-      backend_util.computeConv2DInfo([1, 9, 9, ci], [f[0], f[1], ci, 8], strides, dilations, 1);
+    const info = (f: number[], strides: number, dilations: number, ci = 32, co = 32) =>
+      backend_util.computeConv2DInfo([1, 9, 9, ci], [f[0], f[1], ci, co], strides, dilations, 1);
     expect(winogradApplies(info([3, 3], 1, 1))).toBe(true);
     expect(winogradApplies(info([3, 3], 2, 1))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 2))).toBe(false);
     expect(winogradApplies(info([5, 5], 1, 1))).toBe(false);
     expect(winogradApplies(info([1, 1], 1, 1))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 3))).toBe(false);
+    expect(winogradApplies(info([3, 3], 1, 1, 16, 8))).toBe(false);
+    expect(winogradApplies(info([3, 3], 1, 1, 16, 16))).toBe(false);
+    expect(winogradApplies(info([3, 3], 1, 1, 16, 32))).toBe(true);
   });
 
   checkCases('');
@@ -157,37 +161,40 @@ describe('Winograd Conv2D on wasm', () => {
   it('gives the gradients of a stride-1 3x3 convolution as cpu does', async () => {
     const data = new Generator(23);
     const x = randomInput(data, [3, 9, 7, 16]);
-    const w = randomInput(data, [3, 3, 16, 24]);
-    const b = randomInput(data, [24]);
-    const results: Float32Array[][] = [];
-    for (const backend of ['cpu', 'wasm']) {
+    const w = randomInput(data, [3, 3, 16, 32]);
+    const b = randomInput(data, [32]);
+    const grads = async (backend: string, winograd: boolean) => {
       await tf.setBackend(backend);
-      results.push(
-        tf.tidy(() => {
-          const xt = tf.tensor4d(x.values, x.shape as [number, number, number, number]);
-          const wt = tf.tensor4d(w.values, w.shape as [number, number, number, number]);
-          const bt = tf.tensor1d(b.values);
-          const f = (p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
-            tf.sum(
-              tf.square(
-                tf.fused.conv2d({
-                  x: p as tf.Tensor4D,
-                  filter: q as tf.Tensor4D,
-                  strides: 1,
-                  pad: 'same',
-                  bias: r,
-                }),
-              ),
-            );
-          return tf
-            .grads(f)([xt, wt, bt])
-            .map((g) => g.dataSync() as Float32Array);
-        }),
-      );
-    }
-    for (let i = 0; i < 3; i++) {
-      expect(relativeError(results[1][i], results[0][i])).toBeLessThan(1e-4);
-    }
+      setWinogradConv(winograd);
+      const out = tf.tidy(() => {
+        const xt = tf.tensor4d(x.values, x.shape as [number, number, number, number]);
+        const wt = tf.tensor4d(w.values, w.shape as [number, number, number, number]);
+        const bt = tf.tensor1d(b.values);
+        const f = (p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+          tf.sum(
+            tf.square(
+              tf.fused.conv2d({
+                x: p as tf.Tensor4D,
+                filter: q as tf.Tensor4D,
+                strides: 1,
+                pad: 'same',
+                bias: r,
+              }),
+            ),
+          );
+        return tf
+          .grads(f)([xt, wt, bt])
+          .map((g) => g.dataSync() as Float32Array);
+      });
+      setWinogradConv(true);
+      return out;
+    };
+    const want = await grads('cpu', true);
+    const got = await grads('wasm', true);
+    for (let i = 0; i < 3; i++) expect(relativeError(got[i], want[i])).toBeLessThan(1e-4);
+    // dx comes from the flipped convolution (32 -> 16 channels), which Winograd ran.
+    const stock = await grads('wasm', false);
+    expect(got[0]).not.toEqual(stock[0]);
   });
 
   it('releases every intermediate buffer', async () => {
@@ -195,8 +202,8 @@ describe('Winograd Conv2D on wasm', () => {
     const backend = tf.backend() as unknown as { numDataIds(): number };
     for (const how of ['conv1x1', 'batchMatMul'] as WinogradProducts[]) {
       setWinogradConv(true, how);
-      const x = tf.randomUniform([2, 7, 7, 8]);
-      const filter = tf.randomUniform([3, 3, 8, 16]);
+      const x = tf.randomUniform([2, 7, 7, 16]);
+      const filter = tf.randomUniform([3, 3, 16, 32]);
       const before = backend.numDataIds();
       const y = tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same');
       expect(backend.numDataIds()).toBe(before + 1);

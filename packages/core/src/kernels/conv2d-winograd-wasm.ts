@@ -4,7 +4,7 @@
  * core's 128-bit peak, so the only way to go faster is fewer multiplications: per 2x2 output
  * tile F(2x2, 3x3) needs 16 products per channel pair instead of 36. The input and filter
  * are transformed (wasm/winograd.c), the 16 products [tiles, inC] x [inC, outC] run as
- * XNNPACK 1x1 convolutions (on the backend's thread pool in the threaded build), and the
+ * XNNPACK matrix products (on the backend's thread pool in the threaded build), and the
  * output transform adds the bias and ReLU. Every other convolution, and the small channel
  * counts where the transforms cost more than they save, go to the stock kernels.
  */
@@ -49,27 +49,32 @@ interface WinogradExports {
   ): void;
 }
 
-/** How the 16 products of the transformed tiles run. */
+/**
+ * How the 16 products of the transformed tiles run: XNNPACK 1x1 convolutions (threaded in
+ * the threaded build) or XNNPACK fully-connected products through BatchMatMul.
+ */
 export type WinogradProducts = 'conv1x1' | 'batchMatMul';
 
 let enabled = true;
-let products: WinogradProducts = 'conv1x1';
+let products: WinogradProducts = 'batchMatMul';
 
 /**
  * Turns the Winograd convolution on (the default) or off, and picks how its 16 matrix
  * products run; for tests and benchmarks that compare it with the stock kernels.
  */
-export function setWinogradConv(on: boolean, how: WinogradProducts = 'conv1x1'): void {
+export function setWinogradConv(on: boolean, how: WinogradProducts = 'batchMatMul'): void {
   enabled = on;
   products = how;
 }
 
 /**
  * Below these channel counts the products are too thin for XNNPACK to run well and the
- * transforms, which move 4x the input and output, cost more than the saved multiplications.
+ * transforms, which move 4x the input and output, cost as much as the saved multiplications
+ * (measured by tools/bench/winograd-bench.mjs --small: 16->16 channels break even, 8->16
+ * lose, 16->32 and 32->16 gain a little).
  */
-const MIN_IN_CHANNELS = 8;
-const MIN_OUT_CHANNELS = 8;
+const MIN_CHANNELS = 16;
+const MIN_CHANNEL_SUM = 48;
 
 /** Whether `info` is a convolution the Winograd path computes. */
 export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
@@ -82,8 +87,9 @@ export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
     info.strideWidth === 1 &&
     info.dilationHeight === 1 &&
     info.dilationWidth === 1 &&
-    info.inChannels >= MIN_IN_CHANNELS &&
-    info.outChannels >= MIN_OUT_CHANNELS
+    info.inChannels >= MIN_CHANNELS &&
+    info.outChannels >= MIN_CHANNELS &&
+    info.inChannels + info.outChannels >= MIN_CHANNEL_SUM
   );
 }
 
@@ -133,31 +139,27 @@ function winogradConv(
   );
   const ms: TensorInfo[] = [];
   const mOffsets: number[] = [];
-  if (products === 'batchMatMul') {
-    const m = run(
-      backend,
-      'BatchMatMul',
-      { a: view(v, [16, tiles, ci]), b: view(u, [16, ci, co]) },
-      { transposeA: false, transposeB: false },
-    );
+  for (let k = 0; k < 16; k++) {
+    const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
+    const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
+    const m =
+      products === 'batchMatMul'
+        ? run(
+            backend,
+            'BatchMatMul',
+            { a: view(a, [1, tiles, ci]), b: view(b, [1, ci, co]) },
+            { transposeA: false, transposeB: false },
+          )
+        : run(
+            backend,
+            'Conv2D',
+            { x: a, filter: b },
+            { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' },
+          );
+    unborrow(backend, a);
+    unborrow(backend, b);
     ms.push(m);
-    const base = byteOffset(backend, m);
-    for (let k = 0; k < 16; k++) mOffsets.push(base + 4 * k * tiles * co);
-  } else {
-    for (let k = 0; k < 16; k++) {
-      const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
-      const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
-      const m = run(
-        backend,
-        'Conv2D',
-        { x: a, filter: b },
-        { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' },
-      );
-      unborrow(backend, a);
-      unborrow(backend, b);
-      ms.push(m);
-      mOffsets.push(byteOffset(backend, m));
-    }
+    mOffsets.push(byteOffset(backend, m));
   }
   const tOff = byteOffset(backend, table);
   const [heapAfter] = heapF32(backend, table);

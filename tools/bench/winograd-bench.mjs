@@ -1,0 +1,181 @@
+// The Winograd F(2x2, 3x3) convolution on wasm (packages/core/src/kernels/conv2d-winograd-wasm.ts)
+// against the stock XNNPACK Conv2D on VanResNet and ResNet-18 CIFAR layer shapes: process CPU
+// time (and wall time) per call, the routes alternated call by call so load drifts hit all of
+// them; medians. Also each route's error against the cpu backend (largest absolute difference
+// over the largest reference magnitude) and a whole training step with Winograd off and on.
+// Usage: node winograd-bench.mjs [rounds] [--threads=N] [--no-steps] [--no-error] [--small]
+// (--small: small channel counts instead of the model shapes)
+import { loadavg } from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '@resnet-ts/core';
+import { setWinogradConv } from '../../packages/core/dist/kernels/conv2d-winograd-wasm.js';
+
+const rounds = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 5);
+const threads = Number(process.argv.find((a) => a.startsWith('--threads='))?.slice(10) ?? 1);
+if (threads > 1) {
+  const { useThreadedWasm } = await import('@resnet-ts/core/node');
+  await useThreadedWasm({ threads });
+} else {
+  await tf.setBackend('wasm');
+}
+
+/** @typedef {'stock' | 'conv1x1' | 'batchMatMul'} Route */
+/** @type {Route[]} */
+const routes = ['stock', 'conv1x1', 'batchMatMul'];
+/** @param {Route} route */
+const use = (route) => setWinogradConv(route !== 'stock', route === 'stock' ? 'conv1x1' : route);
+
+/** CPU and wall ms of one call. */
+function time(fn) {
+  const c = process.cpuUsage();
+  const w = performance.now();
+  fn();
+  const d = process.cpuUsage(c);
+  return [(d.user + d.system) / 1000, performance.now() - w];
+}
+
+/**
+ * Median CPU and wall ms per call of each route in `which`, rotated round by round;
+ * `prepare` runs untimed before each call.
+ */
+function alternate(call, which = routes, prepare = () => {}) {
+  /** @type {Record<string, number[][]>} */
+  const times = Object.fromEntries(which.map((r) => [r, []]));
+  for (let r = -1; r < rounds; r++) {
+    for (let i = 0; i < which.length; i++) {
+      const route = which[(i + Math.max(r, 0)) % which.length];
+      use(route);
+      prepare();
+      const t = time(call);
+      if (r >= 0) times[route].push(t);
+    }
+  }
+  use('batchMatMul');
+  const median = (a) => a.sort((p, q) => p - q)[a.length >> 1];
+  return Object.fromEntries(
+    which.map((r) => [r, [0, 1].map((k) => median(times[r].map((t) => t[k])))]),
+  );
+}
+
+const fmt = (v) => v.toFixed(1).padStart(7);
+console.log(
+  `threads ${threads}, ${rounds} rounds, load average ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `${'Conv2D (CPU ms | wall ms per call, median)'.padEnd(40)} ${'stock'.padStart(15)} ${'wino conv1x1'.padStart(15)} ${'wino matmul'.padStart(15)} ${'speed-up'.padStart(8)}  error vs cpu (stock, wino)`,
+);
+
+// [label, x shape, out channels]
+/** @type {Array<[string, [number, number, number, number], number]>} */
+const shapes = [
+  ['VanResNet 64x32x32, 16->16', [64, 32, 32, 16], 16],
+  ['VanResNet 64x16x16, 32->64', [64, 16, 16, 32], 64],
+  ['VanResNet 64x8x8, 64->64', [64, 8, 8, 64], 64],
+  ['ResNet-18 32x32x32, 64->64', [32, 32, 32, 64], 64],
+  ['ResNet-18 32x16x16, 128->128', [32, 16, 16, 128], 128],
+  ['ResNet-18 32x8x8, 256->256', [32, 8, 8, 256], 256],
+  ['ResNet-18 32x4x4, 512->512', [32, 4, 4, 512], 512],
+];
+// The small channel counts that set the Winograd path's lower bounds.
+/** @type {Array<[string, [number, number, number, number], number]>} */
+const small = [
+  ['64x32x32, 8->8', [64, 32, 32, 8], 8],
+  ['64x32x32, 8->16', [64, 32, 32, 8], 16],
+  ['64x32x32, 16->16', [64, 32, 32, 16], 16],
+  ['64x32x32, 16->32', [64, 32, 32, 16], 32],
+  ['64x32x32, 32->16', [64, 32, 32, 32], 16],
+  ['64x32x32, 32->32', [64, 32, 32, 32], 32],
+  ['64x16x16, 16->32', [64, 16, 16, 16], 32],
+  ['64x8x8, 32->32', [64, 8, 8, 32], 32],
+  ['8x8x8, 64->64', [8, 8, 8, 64], 64],
+  ['8x4x4, 128->128', [8, 4, 4, 128], 128],
+];
+if (process.argv.includes('--small')) shapes.splice(0, shapes.length, ...small);
+const noError = process.argv.includes('--no-error');
+for (const [label, xShape, co] of shapes) {
+  const fShape = [3, 3, xShape[3], co];
+  const x = /** @type {tf.Tensor4D} */ (tf.randomUniform(xShape, -1, 1));
+  const f = /** @type {tf.Tensor4D} */ (tf.randomUniform(fShape, -0.5, 0.5));
+  // A new filter tensor per call, as in training: XNNPACK keeps the packed weights of a
+  // filter it has seen, and the weights change every step.
+  let fresh = tf.clone(f);
+  const prepare = () => {
+    fresh.dispose();
+    fresh = tf.add(f, 0);
+  };
+  const call = () => {
+    const y = tf.conv2d(x, fresh, 1, 'same');
+    y.dataSync();
+    y.dispose();
+  };
+  const t = alternate(call, routes, prepare);
+  fresh.dispose();
+  let errors = '';
+  if (!noError) {
+    const backend = tf.getBackend();
+    const xs = await x.data();
+    const fs = await f.data();
+    await tf.setBackend('cpu');
+    const want = tf.tidy(() =>
+      tf.conv2d(tf.tensor4d(xs, xShape), tf.tensor4d(fs, fShape), 1, 'same').dataSync(),
+    );
+    await tf.setBackend(backend);
+    const err = (route) => {
+      use(route);
+      const got = tf.tidy(() => tf.conv2d(x, f, 1, 'same').dataSync());
+      let diff = 0;
+      let scale = 0;
+      for (let i = 0; i < want.length; i++) {
+        diff = Math.max(diff, Math.abs(got[i] - want[i]));
+        scale = Math.max(scale, Math.abs(want[i]));
+      }
+      return (diff / scale).toExponential(1);
+    };
+    errors = `${err('stock')}, ${err('batchMatMul')}`;
+    use('batchMatMul');
+  }
+  const best = Math.min(t.conv1x1[0], t.batchMatMul[0]);
+  console.log(
+    `${label.padEnd(40)} ${routes.map((r) => `${fmt(t[r][0])}|${fmt(t[r][1])}`).join(' ')} ${(t.stock[0] / best).toFixed(2).padStart(8)}  ${errors}`,
+  );
+  tf.dispose([x, f]);
+}
+
+if (!process.argv.includes('--no-steps')) {
+  const { VanResNet, resnet18 } = await import('@resnet-ts/models');
+  const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
+  /** @type {Array<[string, number, InstanceType<typeof VanResNet> | ReturnType<typeof resnet18>]>} */
+  const models = [
+    ['step, VanResNet, batch 64', 64, new VanResNet()],
+    ['step, ResNet-18 CIFAR, batch 32', 32, resnet18({ numClasses: 10, stem: 'cifar' })],
+  ];
+  for (const [label, batch, model] of models) {
+    const x = tf.randomUniform([batch, 32, 32, 3]);
+    const labels = tf.randomUniform([batch], 0, 10, 'int32');
+    const params = model.parameters();
+    const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
+    model.train();
+    const step = () => {
+      const loss = () => /** @type {tf.Scalar} */ (crossEntropy(model.forward(x), labels));
+      const { value, grads } = valueAndGrads(loss, params);
+      opt.step(new Map(params.map((p, i) => [p, grads[i]])));
+      value.dataSync();
+      tf.dispose([value, ...grads]);
+    };
+    const t = alternate(step, ['stock', 'batchMatMul']);
+    console.log(
+      `${label.padEnd(40)} ${fmt(t.stock[0])}|${fmt(t.stock[1])} ${''.padStart(15)} ${fmt(t.batchMatMul[0])}|${fmt(t.batchMatMul[1])} ${(t.stock[0] / t.batchMatMul[0]).toFixed(2).padStart(8)}`,
+    );
+    tf.dispose([x, labels]);
+  }
+}
+console.log(
+  `load average after ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}`,
+);
+process.exit(0);
