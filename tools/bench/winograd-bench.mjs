@@ -1,10 +1,12 @@
-// The Winograd F(2x2, 3x3) convolution on wasm (packages/core/src/kernels/conv2d-winograd-wasm.ts)
+// The Winograd convolutions on wasm (packages/core/src/kernels/conv2d-winograd-wasm.ts)
 // against the stock XNNPACK Conv2D on VanResNet and ResNet-18 CIFAR layer shapes: process CPU
 // time (and wall time) per call, the routes alternated call by call so load drifts hit all of
 // them; medians. Also each route's error against the cpu backend (largest absolute difference
 // over the largest reference magnitude) and a whole training step with Winograd off and on.
 // Usage: node winograd-bench.mjs [rounds] [--threads=N] [--no-steps] [--no-error] [--small]
-// (--small: small channel counts instead of the model shapes)
+//   [--imagenet] [--conv1x1] (--small, --imagenet: small channel counts or ImageNet layers
+//   instead of the CIFAR model shapes; --conv1x1: the F(2x2, 3x3) product routes against
+//   each other instead of the two tiles)
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -21,11 +23,19 @@ if (threads > 1) {
   await tf.setBackend('wasm');
 }
 
-/** @typedef {'stock' | 'conv1x1' | 'batchMatMul'} Route */
+// stock: XNNPACK's convolution; f23, f43: F(2x2, 3x3) and F(4x4, 3x3) with their products as
+// XNNPACK BatchMatMul (f23c: as XNNPACK 1x1 convolutions); auto: the kernel's own choice.
+/** @typedef {'stock' | 'f23' | 'f23c' | 'f43' | 'auto'} Route */
 /** @type {Route[]} */
-const routes = ['stock', 'conv1x1', 'batchMatMul'];
+const routes = process.argv.includes('--conv1x1')
+  ? ['stock', 'f23c', 'f23']
+  : ['stock', 'f23', 'f43'];
 /** @param {Route} route */
-const use = (route) => setWinogradConv(route !== 'stock', route === 'stock' ? 'conv1x1' : route);
+const use = (route) =>
+  setWinogradConv(route !== 'stock', {
+    products: route === 'f23c' ? 'conv1x1' : 'batchMatMul',
+    tile: route === 'f43' ? 4 : route === 'auto' ? undefined : 2,
+  });
 
 /** CPU and wall ms of one call. */
 function time(fn) {
@@ -52,7 +62,7 @@ function alternate(call, which = routes, prepare = () => {}) {
       if (r >= 0) times[route].push(t);
     }
   }
-  use('batchMatMul');
+  use('auto');
   const median = (a) => a.sort((p, q) => p - q)[a.length >> 1];
   return Object.fromEntries(
     which.map((r) => [r, [0, 1].map((k) => median(times[r].map((t) => t[k])))]),
@@ -66,7 +76,7 @@ console.log(
     .join(' ')}`,
 );
 console.log(
-  `${'Conv2D (CPU ms | wall ms per call, median)'.padEnd(40)} ${'stock'.padStart(15)} ${'wino conv1x1'.padStart(15)} ${'wino matmul'.padStart(15)} ${'speed-up'.padStart(8)}  error vs cpu (stock, wino)`,
+  `${'Conv2D (CPU ms | wall ms per call, median)'.padEnd(40)} ${routes.map((r) => r.padStart(15)).join(' ')} ${'speed-up'.padStart(8)}  error vs cpu (${routes.join(', ')})`,
 );
 
 // [label, x shape, out channels]
@@ -94,9 +104,21 @@ const small = [
   ['8x8x8, 64->64', [8, 8, 8, 64], 64],
   ['8x4x4, 128->128', [8, 4, 4, 128], 128],
 ];
+// ResNet-18/34 ImageNet layer shapes at batch 8, which set the F(4x4, 3x3) bounds too.
+/** @type {Array<[string, [number, number, number, number], number]>} */
+const imagenet = [
+  ['ImageNet 8x56x56, 64->64', [8, 56, 56, 64], 64],
+  ['ImageNet 8x28x28, 128->128', [8, 28, 28, 128], 128],
+  ['ImageNet 8x14x14, 256->256', [8, 14, 14, 256], 256],
+  ['ImageNet 8x7x7, 512->512', [8, 7, 7, 512], 512],
+  ['64x8x8, 128->128', [64, 8, 8, 128], 128],
+  ['64x16x16, 64->64', [64, 16, 16, 64], 64],
+];
 if (process.argv.includes('--small')) shapes.splice(0, shapes.length, ...small);
+if (process.argv.includes('--imagenet')) shapes.splice(0, shapes.length, ...imagenet);
 const noError = process.argv.includes('--no-error');
 for (const [label, xShape, co] of shapes) {
+  /** @type {[number, number, number, number]} */
   const fShape = [3, 3, xShape[3], co];
   const x = /** @type {tf.Tensor4D} */ (tf.randomUniform(xShape, -1, 1));
   const f = /** @type {tf.Tensor4D} */ (tf.randomUniform(fShape, -0.5, 0.5));
@@ -135,10 +157,10 @@ for (const [label, xShape, co] of shapes) {
       }
       return (diff / scale).toExponential(1);
     };
-    errors = `${err('stock')}, ${err('batchMatMul')}`;
-    use('batchMatMul');
+    errors = routes.map(err).join(', ');
+    use('auto');
   }
-  const best = Math.min(t.conv1x1[0], t.batchMatMul[0]);
+  const best = Math.min(t[routes[1]][0], t[routes[2]][0]);
   console.log(
     `${label.padEnd(40)} ${routes.map((r) => `${fmt(t[r][0])}|${fmt(t[r][1])}`).join(' ')} ${(t.stock[0] / best).toFixed(2).padStart(8)}  ${errors}`,
   );
@@ -166,9 +188,9 @@ if (!process.argv.includes('--no-steps')) {
       value.dataSync();
       tf.dispose([value, ...grads]);
     };
-    const t = alternate(step, ['stock', 'batchMatMul']);
+    const t = alternate(step, ['stock', 'auto']);
     console.log(
-      `${label.padEnd(40)} ${fmt(t.stock[0])}|${fmt(t.stock[1])} ${''.padStart(15)} ${fmt(t.batchMatMul[0])}|${fmt(t.batchMatMul[1])} ${(t.stock[0] / t.batchMatMul[0]).toFixed(2).padStart(8)}`,
+      `${label.padEnd(40)} ${fmt(t.stock[0])}|${fmt(t.stock[1])} ${''.padStart(15)} ${fmt(t.auto[0])}|${fmt(t.auto[1])} ${(t.stock[0] / t.auto[0]).toFixed(2).padStart(8)}  (auto)`,
     );
     tf.dispose([x, labels]);
   }

@@ -1,8 +1,8 @@
-// Winograd F(2x2, 3x3) transforms for the 3x3, stride-1 convolution
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) transforms for the 3x3, stride-1 convolution
 // (src/kernels/conv2d-winograd-wasm.ts): each 2x2 output tile is A^T [(G g G^T) * (B^T d B)] A
 // over a 4x4 input tile d, so the 16 element-wise products over the channels become 16
 // matrix products [tiles, inC] x [inC, outC] (run by XNNPACK), and a tile costs 16 products
-// per channel pair instead of 36. Channels are contiguous in NHWC and HWIO, so every
+// per channel pair instead of 36 (F(4x4, 3x3): 6x6 input tiles, 36 products instead of 144). Channels are contiguous in NHWC and HWIO, so every
 // transform runs four channels per SIMD vector. Built into the same module as kernels.c,
 // under the same rules: memory imported from tfjs, no stack, no static data.
 #include <wasm_simd128.h>
@@ -225,6 +225,242 @@ __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
         int c = 0;
         for (; c + 4 <= outC; c += 4) OUTPUT_TILE(v128_t, VLOAD, VSTORE, VADD, VSUB, VRELU)
         for (; c < outC; c++) OUTPUT_TILE(float, SLOAD, SSTORE, SADD, SSUB, SRELU)
+      }
+    }
+  }
+}
+
+
+// F(4x4, 3x3): 4x4 output tiles from 6x6 input tiles, 36 products per channel pair for 16
+// outputs (2.25 per output against F(2x2, 3x3)'s 4 and the direct convolution's 9), with
+// larger transform constants and so a larger rounding error.
+
+#define VK(k) wasm_f32x4_splat(k)
+#define SK(k) (k)
+
+// One row (or column) of d -> B^T d for F(4x4, 3x3).
+#define BT6(T, ADD, SUB, MUL, K, d0, d1, d2, d3, d4, d5, e0, e1, e2, e3, e4, e5) \
+  {                                                                             \
+    const T s42 = SUB(d4, MUL(d2, K(4.0f)));                                    \
+    const T s31 = SUB(d3, MUL(d1, K(4.0f)));                                    \
+    const T t42 = SUB(d4, d2);                                                  \
+    const T t31 = MUL(SUB(d3, d1), K(2.0f));                                    \
+    e0 = ADD(SUB(MUL(d0, K(4.0f)), MUL(d2, K(5.0f))), d4);                      \
+    e1 = ADD(s42, s31);                                                         \
+    e2 = SUB(s42, s31);                                                         \
+    e3 = ADD(t42, t31);                                                         \
+    e4 = SUB(t42, t31);                                                         \
+    e5 = ADD(SUB(MUL(d1, K(4.0f)), MUL(d3, K(5.0f))), d5);                      \
+  }
+
+// Row r of the tile, transformed along the row: w<r>0 .. w<r>5.
+#define IN_ROW(T, LOAD, ADD, SUB, MUL, K, r)                                           \
+  T w##r##0, w##r##1, w##r##2, w##r##3, w##r##4, w##r##5;                              \
+  BT6(T, ADD, SUB, MUL, K, LOAD(p##r##0 + c), LOAD(p##r##1 + c), LOAD(p##r##2 + c),    \
+      LOAD(p##r##3 + c), LOAD(p##r##4 + c), LOAD(p##r##5 + c), w##r##0, w##r##1, w##r##2, \
+      w##r##3, w##r##4, w##r##5)
+
+// Column j of the row-transformed tile, transformed and stored.
+#define IN_COL(T, STORE, ADD, SUB, MUL, K, j)                                              \
+  {                                                                                        \
+    T o0, o1, o2, o3, o4, o5;                                                              \
+    BT6(T, ADD, SUB, MUL, K, w0##j, w1##j, w2##j, w3##j, w4##j, w5##j, o0, o1, o2, o3, o4, \
+        o5)                                                                                \
+    STORE(v + (0 + j) * vs + c, o0);                                                       \
+    STORE(v + (6 + j) * vs + c, o1);                                                       \
+    STORE(v + (12 + j) * vs + c, o2);                                                      \
+    STORE(v + (18 + j) * vs + c, o3);                                                      \
+    STORE(v + (24 + j) * vs + c, o4);                                                      \
+    STORE(v + (30 + j) * vs + c, o5);                                                      \
+  }
+
+#define INPUT_TILE43(T, LOAD, STORE, ADD, SUB, MUL, K) \
+  {                                                     \
+    IN_ROW(T, LOAD, ADD, SUB, MUL, K, 0)                \
+    IN_ROW(T, LOAD, ADD, SUB, MUL, K, 1)                \
+    IN_ROW(T, LOAD, ADD, SUB, MUL, K, 2)                \
+    IN_ROW(T, LOAD, ADD, SUB, MUL, K, 3)                \
+    IN_ROW(T, LOAD, ADD, SUB, MUL, K, 4)                \
+    IN_ROW(T, LOAD, ADD, SUB, MUL, K, 5)                \
+    IN_COL(T, STORE, ADD, SUB, MUL, K, 0)               \
+    IN_COL(T, STORE, ADD, SUB, MUL, K, 1)               \
+    IN_COL(T, STORE, ADD, SUB, MUL, K, 2)               \
+    IN_COL(T, STORE, ADD, SUB, MUL, K, 3)               \
+    IN_COL(T, STORE, ADD, SUB, MUL, K, 4)               \
+    IN_COL(T, STORE, ADD, SUB, MUL, K, 5)               \
+  }
+
+#define PROW(r)                                                                      \
+  const float *p##r##0 = PIX(r, 0), *p##r##1 = PIX(r, 1), *p##r##2 = PIX(r, 2),      \
+              *p##r##3 = PIX(r, 3), *p##r##4 = PIX(r, 4), *p##r##5 = PIX(r, 5);
+
+// The transformed input tiles V [36, tiles, inC] for F(4x4, 3x3), as wino_input_f23 for
+// F(2x2, 3x3): tile (ty, tx) reads rows 4ty - padTop ... + 5 and columns 4tx - padLeft ... + 5.
+__attribute__((export_name("wino_input_f43"))) void wino_input_f43(
+    const float *x, float *vOut, const float *zeros, int batch, int inH, int inW, int inC,
+    int tilesH, int tilesW, int padTop, int padLeft) {
+  const size_t vs = (size_t)batch * tilesH * tilesW * inC;
+  float *v = vOut;
+  for (int b = 0; b < batch; b++) {
+    const float *image = x + (size_t)b * inH * inW * inC;
+    for (int ty = 0; ty < tilesH; ty++) {
+      const int y0 = 4 * ty - padTop;
+      for (int tx = 0; tx < tilesW; tx++) {
+        const int x0 = 4 * tx - padLeft;
+        PROW(0) PROW(1) PROW(2) PROW(3) PROW(4) PROW(5)
+        int c = 0;
+        for (; c + 4 <= inC; c += 4) INPUT_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK)
+        for (; c < inC; c++) INPUT_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK)
+        v += inC;
+      }
+    }
+  }
+}
+
+// g0, g1, g2 -> G g for F(4x4, 3x3).
+#define G6(T, ADD, SUB, MUL, K, g0, g1, g2, u0, u1, u2, u3, u4, u5) \
+  {                                                                 \
+    const T s02 = ADD(g0, g2);                                      \
+    const T p = ADD(MUL(g0, K(1.0f / 24)), MUL(g2, K(1.0f / 6)));   \
+    const T q = MUL(g1, K(1.0f / 12));                              \
+    u0 = MUL(g0, K(0.25f));                                         \
+    u1 = MUL(ADD(s02, g1), K(-1.0f / 6));                           \
+    u2 = MUL(SUB(s02, g1), K(-1.0f / 6));                           \
+    u3 = ADD(p, q);                                                 \
+    u4 = SUB(p, q);                                                 \
+    u5 = g2;                                                        \
+  }
+
+// Column kw of the filter, transformed along kh: h<kw>0 .. h<kw>5.
+#define F_COL(T, LOAD, ADD, SUB, MUL, K, j)                                                \
+  T h##j##0, h##j##1, h##j##2, h##j##3, h##j##4, h##j##5;                                  \
+  G6(T, ADD, SUB, MUL, K, LOAD(g + (0 + j) * gs + o), LOAD(g + (3 + j) * gs + o),          \
+     LOAD(g + (6 + j) * gs + o), h##j##0, h##j##1, h##j##2, h##j##3, h##j##4, h##j##5)
+
+// Row i of the column-transformed filter, transformed along kw and stored.
+#define F_ROW(T, STORE, ADD, SUB, MUL, K, i)                                                \
+  {                                                                                         \
+    T o0, o1, o2, o3, o4, o5;                                                               \
+    G6(T, ADD, SUB, MUL, K, h0##i, h1##i, h2##i, o0, o1, o2, o3, o4, o5)                    \
+    STORE(u + (6 * i + 0) * us + o, o0);                                                    \
+    STORE(u + (6 * i + 1) * us + o, o1);                                                    \
+    STORE(u + (6 * i + 2) * us + o, o2);                                                    \
+    STORE(u + (6 * i + 3) * us + o, o3);                                                    \
+    STORE(u + (6 * i + 4) * us + o, o4);                                                    \
+    STORE(u + (6 * i + 5) * us + o, o5);                                                    \
+  }
+
+#define FILTER_TILE43(T, LOAD, STORE, ADD, SUB, MUL, K)                                   \
+  {                                                                                       \
+    F_COL(T, LOAD, ADD, SUB, MUL, K, 0)                                                   \
+    F_COL(T, LOAD, ADD, SUB, MUL, K, 1)                                                   \
+    F_COL(T, LOAD, ADD, SUB, MUL, K, 2)                                                   \
+    F_ROW(T, STORE, ADD, SUB, MUL, K, 0)                                                  \
+    F_ROW(T, STORE, ADD, SUB, MUL, K, 1)                                                  \
+    F_ROW(T, STORE, ADD, SUB, MUL, K, 2)                                                  \
+    F_ROW(T, STORE, ADD, SUB, MUL, K, 3)                                                  \
+    F_ROW(T, STORE, ADD, SUB, MUL, K, 4)                                                  \
+    F_ROW(T, STORE, ADD, SUB, MUL, K, 5)                                                  \
+  }
+
+// The transformed filter U [36, inC, outC] = G g G^T for F(4x4, 3x3).
+__attribute__((export_name("wino_filter_f43"))) void wino_filter_f43(const float *filter,
+                                                                     float *uOut, int inC,
+                                                                     int outC) {
+  const size_t gs = (size_t)inC * outC;
+  const size_t us = gs;
+  for (int i = 0; i < inC; i++) {
+    const float *g = filter + (size_t)i * outC;
+    float *u = uOut + (size_t)i * outC;
+    int o = 0;
+    for (; o + 4 <= outC; o += 4) FILTER_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK)
+    for (; o < outC; o++) FILTER_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK)
+  }
+}
+
+// m0 .. m5 -> A^T m for F(4x4, 3x3).
+#define AT6(T, ADD, SUB, MUL, K, m0, m1, m2, m3, m4, m5, y0, y1, y2, y3) \
+  {                                                                     \
+    const T a12 = ADD(m1, m2), s12 = SUB(m1, m2);                       \
+    const T a34 = ADD(m3, m4), s34 = SUB(m3, m4);                       \
+    y0 = ADD(ADD(m0, a12), a34);                                        \
+    y1 = ADD(s12, MUL(s34, K(2.0f)));                                   \
+    y2 = ADD(a12, MUL(a34, K(4.0f)));                                   \
+    y3 = ADD(ADD(s12, MUL(s34, K(8.0f))), m5);                          \
+  }
+
+// Column j of the 6x6 products, transformed: z<j>0 .. z<j>3.
+#define O_COL(T, LOAD, ADD, SUB, MUL, K, j)                                              \
+  T z##j##0, z##j##1, z##j##2, z##j##3;                                                  \
+  AT6(T, ADD, SUB, MUL, K, LOAD(q0##j + c), LOAD(q1##j + c), LOAD(q2##j + c),            \
+      LOAD(q3##j + c), LOAD(q4##j + c), LOAD(q5##j + c), z##j##0, z##j##1, z##j##2, z##j##3)
+
+// Output row i of the tile: transformed along the row, biased, activated and stored.
+#define O_ROW(T, STORE, ADD, SUB, MUL, K, RELU, i)                                         \
+  if (i < rows) {                                                                          \
+    T y0, y1, y2, y3;                                                                      \
+    AT6(T, ADD, SUB, MUL, K, z0##i, z1##i, z2##i, z3##i, z4##i, z5##i, y0, y1, y2, y3)     \
+    y0 = ADD(y0, bi);                                                                      \
+    y1 = ADD(y1, bi);                                                                      \
+    y2 = ADD(y2, bi);                                                                      \
+    y3 = ADD(y3, bi);                                                                      \
+    if (relu) {                                                                            \
+      y0 = RELU(y0);                                                                       \
+      y1 = RELU(y1);                                                                       \
+      y2 = RELU(y2);                                                                       \
+      y3 = RELU(y3);                                                                       \
+    }                                                                                      \
+    float *row = o00 + i * rowStride + c;                                                  \
+    STORE(row, y0);                                                                        \
+    if (cols > 1) STORE(row + outC, y1);                                                   \
+    if (cols > 2) STORE(row + 2 * outC, y2);                                               \
+    if (cols > 3) STORE(row + 3 * outC, y3);                                               \
+  }
+
+#define OUTPUT_TILE43(T, LOAD, STORE, ADD, SUB, MUL, K, RELU) \
+  {                                                          \
+    O_COL(T, LOAD, ADD, SUB, MUL, K, 0)                      \
+    O_COL(T, LOAD, ADD, SUB, MUL, K, 1)                      \
+    O_COL(T, LOAD, ADD, SUB, MUL, K, 2)                      \
+    O_COL(T, LOAD, ADD, SUB, MUL, K, 3)                      \
+    O_COL(T, LOAD, ADD, SUB, MUL, K, 4)                      \
+    O_COL(T, LOAD, ADD, SUB, MUL, K, 5)                      \
+    const T bi = LOAD(bias + c);                             \
+    O_ROW(T, STORE, ADD, SUB, MUL, K, RELU, 0)               \
+    O_ROW(T, STORE, ADD, SUB, MUL, K, RELU, 1)               \
+    O_ROW(T, STORE, ADD, SUB, MUL, K, RELU, 2)               \
+    O_ROW(T, STORE, ADD, SUB, MUL, K, RELU, 3)               \
+  }
+
+#define QROW(i)                                                                     \
+  const float *q##i##0 = (const float *)mTable[6 * i] + t,                          \
+              *q##i##1 = (const float *)mTable[6 * i + 1] + t,                      \
+              *q##i##2 = (const float *)mTable[6 * i + 2] + t,                      \
+              *q##i##3 = (const float *)mTable[6 * i + 3] + t,                      \
+              *q##i##4 = (const float *)mTable[6 * i + 4] + t,                      \
+              *q##i##5 = (const float *)mTable[6 * i + 5] + t;
+
+// The output y [batch, outH, outW, outC] = A^T M A (+ bias, then ReLU where `relu`) for
+// F(4x4, 3x3), from the 36 products M_k [tiles, outC] whose byte offsets are the 36 int32s
+// at `mTable`.
+__attribute__((export_name("wino_output_f43"))) void wino_output_f43(
+    const int *mTable, float *y, const float *bias, int batch, int outH, int outW, int outC,
+    int tilesH, int tilesW, int relu) {
+  const size_t rowStride = (size_t)outW * outC;
+  const v128_t vzero = wasm_f32x4_splat(0.0f);
+  size_t t = 0;
+  for (int b = 0; b < batch; b++) {
+    float *image = y + (size_t)b * outH * rowStride;
+    for (int ty = 0; ty < tilesH; ty++) {
+      const int rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4;
+      for (int tx = 0; tx < tilesW; tx++, t += outC) {
+        const int cols = outW - 4 * tx < 4 ? outW - 4 * tx : 4;
+        float *o00 = image + (size_t)(4 * ty) * rowStride + (size_t)(4 * tx) * outC;
+        QROW(0) QROW(1) QROW(2) QROW(3) QROW(4) QROW(5)
+        int c = 0;
+        for (; c + 4 <= outC; c += 4)
+          OUTPUT_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK, VRELU)
+        for (; c < outC; c++) OUTPUT_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK, SRELU)
       }
     }
   }

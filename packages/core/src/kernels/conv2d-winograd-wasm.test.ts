@@ -6,7 +6,12 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { type RawInput, randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
-import { setWinogradConv, type WinogradProducts, winogradApplies } from './conv2d-winograd-wasm.js';
+import {
+  setWinogradConv,
+  type WinogradOptions,
+  winogradApplies,
+  winogradTile,
+} from './conv2d-winograd-wasm.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
@@ -74,14 +79,21 @@ function inputsOf(c: Case, withBias: boolean): Record<string, RawInput> {
   return inputs;
 }
 
-/** The cpu result, and the wasm results with Winograd (each product route) and without. */
+/** Each Winograd route, with the largest error against cpu it may make. */
+const routes: Array<[string, WinogradOptions, number]> = [
+  ['F(2x2, 3x3), 1x1 convolutions', { tile: 2, products: 'conv1x1' }, 1e-5],
+  ['F(2x2, 3x3), BatchMatMul', { tile: 2, products: 'batchMatMul' }, 1e-5],
+  ['F(4x4, 3x3), BatchMatMul', { tile: 4, products: 'batchMatMul' }, 5e-5],
+];
+
+/** The cpu result, and the wasm results with Winograd (each route) and without. */
 async function compare(c: Case, kernel: string, attrs: Record<string, unknown>, bias: boolean) {
   const inputs = inputsOf(c, bias);
   const want = await runOn('cpu', kernel, inputs, attrs);
-  const got: Record<string, { shape: number[]; values: Float32Array }> = {};
-  for (const how of ['conv1x1', 'batchMatMul'] as WinogradProducts[]) {
-    setWinogradConv(true, how);
-    got[how] = await runOn('wasm', kernel, inputs, attrs);
+  const got: Array<{ shape: number[]; values: Float32Array }> = [];
+  for (const [, options] of routes) {
+    setWinogradConv(true, options);
+    got.push(await runOn('wasm', kernel, inputs, attrs));
   }
   setWinogradConv(false);
   const stock = await runOn('wasm', kernel, inputs, attrs);
@@ -96,12 +108,12 @@ function checkCases(label: string) {
       const info = backend_util.computeConv2DInfo(c.x, c.filter, 1, 1, c.pad);
       expect(winogradApplies(info)).toBe(true);
       const { want, got, stock } = await compare(c, 'Conv2D', conv, false);
-      for (const r of Object.values(got)) {
-        expect(r.shape).toEqual(info.outShape);
-        expect(relativeError(r.values, want.values)).toBeLessThan(1e-5);
-      }
-      // Winograd rounds differently from the direct convolution: proof that it ran.
-      expect(got.conv1x1.values).not.toEqual(stock.values);
+      got.forEach((r, i) => {
+        expect(r.shape, routes[i][0]).toEqual(info.outShape);
+        expect(relativeError(r.values, want.values), routes[i][0]).toBeLessThan(routes[i][2]);
+        // Winograd rounds differently from the direct convolution: proof that it ran.
+        expect(r.values, routes[i][0]).not.toEqual(stock.values);
+      });
     });
   }
   for (const activation of ['linear', 'relu']) {
@@ -109,10 +121,10 @@ function checkCases(label: string) {
       const attrs = { strides: 1, pad: c.pad, dilations: 1, dataFormat: 'NHWC', activation };
       it(`${label}FusedConv2D (bias, ${activation}) matches cpu for x ${c.x} filter ${c.filter} pad ${JSON.stringify(c.pad)}`, async () => {
         const { want, got, stock } = await compare(c, 'FusedConv2D', attrs, true);
-        for (const r of Object.values(got)) {
-          expect(relativeError(r.values, want.values)).toBeLessThan(1e-5);
-        }
-        expect(got.conv1x1.values).not.toEqual(stock.values);
+        got.forEach((r, i) => {
+          expect(relativeError(r.values, want.values), routes[i][0]).toBeLessThan(routes[i][2]);
+          expect(r.values, routes[i][0]).not.toEqual(stock.values);
+        });
       });
     }
   }
@@ -131,6 +143,17 @@ describe('Winograd Conv2D on wasm', () => {
     expect(winogradApplies(info([3, 3], 1, 1, 16, 8))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 16))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 32))).toBe(true);
+  });
+
+  it('takes 4x4 tiles only where they pay: wide channels, many tiles, little rounding up', () => {
+    const tile = (x: [number, number, number, number], co: number) =>
+      winogradTile(backend_util.computeConv2DInfo(x, [3, 3, x[3], co], 1, 1, 'same'));
+    expect(tile([32, 32, 32, 64], 64)).toBe(4);
+    expect(tile([32, 8, 8, 256], 256)).toBe(4);
+    expect(tile([32, 4, 4, 512], 512)).toBe(2);
+    expect(tile([8, 14, 14, 256], 256)).toBe(2);
+    expect(tile([64, 8, 8, 64], 64)).toBe(2);
+    expect(tile([64, 16, 16, 32], 64)).toBe(2);
   });
 
   checkCases('');
@@ -200,8 +223,8 @@ describe('Winograd Conv2D on wasm', () => {
   it('releases every intermediate buffer', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as unknown as { numDataIds(): number };
-    for (const how of ['conv1x1', 'batchMatMul'] as WinogradProducts[]) {
-      setWinogradConv(true, how);
+    for (const [, options] of routes) {
+      setWinogradConv(true, options);
       const x = tf.randomUniform([2, 7, 7, 16]);
       const filter = tf.randomUniform([3, 3, 16, 32]);
       const before = backend.numDataIds();

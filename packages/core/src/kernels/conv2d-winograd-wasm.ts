@@ -1,11 +1,12 @@
 /**
- * Conv2D and FusedConv2D for the wasm backend by Winograd's F(2x2, 3x3) for 3x3, stride-1,
- * undilated NHWC convolutions. XNNPACK's 128-bit SIMD convolution already runs near this
- * core's 128-bit peak, so the only way to go faster is fewer multiplications: per 2x2 output
- * tile F(2x2, 3x3) needs 16 products per channel pair instead of 36. The input and filter
- * are transformed (wasm/winograd.c), the 16 products [tiles, inC] x [inC, outC] run as
- * XNNPACK matrix products (on the backend's thread pool in the threaded build), and the
- * output transform adds the bias and ReLU. Every other convolution, and the small channel
+ * Conv2D and FusedConv2D for the wasm backend by Winograd's F(2x2, 3x3) or F(4x4, 3x3) for
+ * 3x3, stride-1, undilated NHWC convolutions. XNNPACK's 128-bit SIMD convolution already runs
+ * near this core's 128-bit peak, so the only way to go faster is fewer multiplications: per
+ * 2x2 output tile F(2x2, 3x3) needs 16 products per channel pair instead of 36, per 4x4 tile
+ * F(4x4, 3x3) 36 instead of 144. The input and filter are transformed (wasm/winograd.c), the
+ * 16 (or 36) products [tiles, inC] x [inC, outC] run as XNNPACK matrix products (on the
+ * backend's thread pool in the threaded build), and the output transform adds the bias and
+ * ReLU. Every other convolution, and the small channel
  * counts where the transforms cost more than they save, go to the stock kernels.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -47,6 +48,32 @@ interface WinogradExports {
     tilesW: number,
     relu: number,
   ): void;
+  wino_input_f43(
+    x: number,
+    v: number,
+    zeros: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    tilesH: number,
+    tilesW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  wino_filter_f43(filter: number, u: number, inC: number, outC: number): void;
+  wino_output_f43(
+    mTable: number,
+    y: number,
+    bias: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    tilesH: number,
+    tilesW: number,
+    relu: number,
+  ): void;
 }
 
 /**
@@ -55,16 +82,29 @@ interface WinogradExports {
  */
 export type WinogradProducts = 'conv1x1' | 'batchMatMul';
 
+/** The output tile of F(m x m, 3x3): 2 (16 products per tile) or 4 (36, larger error). */
+export type WinogradTile = 2 | 4;
+
+/** Options of {@link setWinogradConv}. */
+export interface WinogradOptions {
+  /** How the products run (default 'batchMatMul'). */
+  products?: WinogradProducts;
+  /** The output tile; by default chosen per convolution ({@link winogradTile}). */
+  tile?: WinogradTile;
+}
+
 let enabled = true;
 let products: WinogradProducts = 'batchMatMul';
+let forcedTile: WinogradTile | undefined;
 
 /**
- * Turns the Winograd convolution on (the default) or off, and picks how its 16 matrix
- * products run; for tests and benchmarks that compare it with the stock kernels.
+ * Turns the Winograd convolution on (the default) or off, and picks how its matrix products
+ * run and its tile; for tests and benchmarks that compare it with the stock kernels.
  */
-export function setWinogradConv(on: boolean, how: WinogradProducts = 'batchMatMul'): void {
+export function setWinogradConv(on: boolean, options: WinogradOptions = {}): void {
   enabled = on;
-  products = how;
+  products = options.products ?? 'batchMatMul';
+  forcedTile = options.tile;
 }
 
 /**
@@ -113,18 +153,24 @@ function winogradConv(
   if (e == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
-  const tilesH = (oh + 1) >> 1;
-  const tilesW = (ow + 1) >> 1;
+  const m = forcedTile ?? winogradTile(info);
+  const [input, filterTransform, output] =
+    m === 4
+      ? [e.wino_input_f43, e.wino_filter_f43, e.wino_output_f43]
+      : [e.wino_input_f23, e.wino_filter_f23, e.wino_output_f23];
+  const count = (m + 2) * (m + 2);
+  const tilesH = Math.ceil(oh / m);
+  const tilesW = Math.ceil(ow / m);
   const tiles = n * tilesH * tilesW;
-  const v = alloc(backend, [16, tiles, ci]);
-  const u = alloc(backend, [16, ci, co]);
+  const v = alloc(backend, [count, tiles, ci]);
+  const u = alloc(backend, [count, ci, co]);
   const zeros = alloc(backend, [Math.max(ci, co)]);
-  const table = alloc(backend, [16], 'int32');
+  const table = alloc(backend, [count], 'int32');
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  e.wino_filter_f23(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
-  e.wino_input_f23(
+  filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
+  input(
     byteOffset(backend, x),
     byteOffset(backend, v),
     zOff * 4,
@@ -139,7 +185,7 @@ function winogradConv(
   );
   const ms: TensorInfo[] = [];
   const mOffsets: number[] = [];
-  for (let k = 0; k < 16; k++) {
+  for (let k = 0; k < count; k++) {
     const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
     const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
     const m =
@@ -163,8 +209,8 @@ function winogradConv(
   }
   const tOff = byteOffset(backend, table);
   const [heapAfter] = heapF32(backend, table);
-  new Int32Array(heapAfter.buffer, tOff, 16).set(mOffsets);
-  e.wino_output_f23(
+  new Int32Array(heapAfter.buffer, tOff, count).set(mOffsets);
+  output(
     tOff,
     byteOffset(backend, y),
     bias == null ? zOff * 4 : byteOffset(backend, bias),
@@ -178,6 +224,23 @@ function winogradConv(
   );
   for (const t of [v, u, zeros, table, ...ms]) release(backend, t);
   return y;
+}
+
+/**
+ * The output tile for `info`. F(4x4, 3x3) multiplies 1.78x less than F(2x2, 3x3) on sizes
+ * both tile exactly, but rounds odd sizes up further (14x14 pays for 16x16) and makes 36
+ * thinner products, each packing the whole transformed filter. Measured
+ * (tools/bench/winograd-bench.mjs): it wins from 128 tiles at 128+ input channels, and from
+ * 512 tiles at 64, and loses at 32 channels, at 8x8 with 64 channels on 64 images, at 14x14
+ * and at 7x7 or 4x4 on small batches.
+ */
+export function winogradTile(info: backend_util.Conv2DInfo): WinogradTile {
+  const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: ci } = info;
+  const tiles4 = n * Math.ceil(oh / 4) * Math.ceil(ow / 4);
+  const tiles2 = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  const fewerProducts = 36 * tiles4 <= 0.6 * 16 * tiles2;
+  const wideEnough = (ci >= 128 && tiles4 >= 128) || (ci >= 64 && tiles4 >= 512);
+  return fewerProducts && wideEnough ? 4 : 2;
 }
 
 function convInfo(
