@@ -181,44 +181,46 @@ describe('Winograd Conv2D on wasm', () => {
     }
   });
 
-  it('gives the gradients of a stride-1 3x3 convolution as cpu does', async () => {
-    const data = new Generator(23);
-    const x = randomInput(data, [3, 9, 7, 16]);
-    const w = randomInput(data, [3, 3, 16, 32]);
-    const b = randomInput(data, [32]);
-    const grads = async (backend: string, winograd: boolean) => {
-      await tf.setBackend(backend);
-      setWinogradConv(winograd);
-      const out = tf.tidy(() => {
-        const xt = tf.tensor4d(x.values, x.shape as [number, number, number, number]);
-        const wt = tf.tensor4d(w.values, w.shape as [number, number, number, number]);
-        const bt = tf.tensor1d(b.values);
-        const f = (p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
-          tf.sum(
-            tf.square(
-              tf.fused.conv2d({
-                x: p as tf.Tensor4D,
-                filter: q as tf.Tensor4D,
-                strides: 1,
-                pad: 'same',
-                bias: r,
-              }),
-            ),
-          );
-        return tf
-          .grads(f)([xt, wt, bt])
-          .map((g) => g.dataSync() as Float32Array);
-      });
-      setWinogradConv(true);
-      return out;
-    };
-    const want = await grads('cpu', true);
-    const got = await grads('wasm', true);
-    for (let i = 0; i < 3; i++) expect(relativeError(got[i], want[i])).toBeLessThan(1e-4);
-    // dx comes from the flipped convolution (32 -> 16 channels), which Winograd ran.
-    const stock = await grads('wasm', false);
-    expect(got[0]).not.toEqual(stock[0]);
-  });
+  for (const tile of [2, 4] as const) {
+    it(`gives the gradients of a stride-1 3x3 convolution as cpu does (${tile}x${tile} tiles)`, async () => {
+      const data = new Generator(23);
+      const x = randomInput(data, [3, 9, 7, 16]);
+      const w = randomInput(data, [3, 3, 16, 32]);
+      const b = randomInput(data, [32]);
+      const grads = async (backend: string, winograd: boolean) => {
+        await tf.setBackend(backend);
+        setWinogradConv(winograd, { tile });
+        const out = tf.tidy(() => {
+          const xt = tf.tensor4d(x.values, x.shape as [number, number, number, number]);
+          const wt = tf.tensor4d(w.values, w.shape as [number, number, number, number]);
+          const bt = tf.tensor1d(b.values);
+          const f = (p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) =>
+            tf.sum(
+              tf.square(
+                tf.fused.conv2d({
+                  x: p as tf.Tensor4D,
+                  filter: q as tf.Tensor4D,
+                  strides: 1,
+                  pad: 'same',
+                  bias: r,
+                }),
+              ),
+            );
+          return tf
+            .grads(f)([xt, wt, bt])
+            .map((g) => g.dataSync() as Float32Array);
+        });
+        setWinogradConv(true);
+        return out;
+      };
+      const want = await grads('cpu', true);
+      const got = await grads('wasm', true);
+      for (let i = 0; i < 3; i++) expect(relativeError(got[i], want[i])).toBeLessThan(1e-4);
+      // dx comes from the flipped convolution (32 -> 16 channels), which Winograd ran.
+      const stock = await grads('wasm', false);
+      expect(got[0]).not.toEqual(stock[0]);
+    });
+  }
 
   it('releases every intermediate buffer', async () => {
     await tf.setBackend('wasm');
