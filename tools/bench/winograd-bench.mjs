@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@resnet-ts/core';
+import { setWinogradBackpropFilter } from '../../packages/core/dist/kernels/conv2d-backprop-filter-winograd-wasm.js';
 import { setWinogradConv } from '../../packages/core/dist/kernels/conv2d-winograd-wasm.js';
 
 const rounds = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 5);
@@ -31,11 +32,13 @@ const routes = process.argv.includes('--conv1x1')
   ? ['stock', 'f23c', 'f23']
   : ['stock', 'f23', 'f43'];
 /** @param {Route} route */
-const use = (route) =>
+const use = (route) => {
   setWinogradConv(route !== 'stock', {
     products: route === 'f23c' ? 'conv1x1' : 'batchMatMul',
     tile: route === 'f43' ? 4 : route === 'auto' ? undefined : 2,
   });
+  setWinogradBackpropFilter(route !== 'stock');
+};
 
 /** CPU and wall ms of one call. */
 function time(fn) {
@@ -165,6 +168,60 @@ for (const [label, xShape, co] of shapes) {
     `${label.padEnd(40)} ${routes.map((r) => `${fmt(t[r][0])}|${fmt(t[r][1])}`).join(' ')} ${(t.stock[0] / best).toFixed(2).padStart(8)}  ${errors}`,
   );
   tf.dispose([x, f]);
+}
+
+console.log(
+  `${'Conv2DBackpropFilter (CPU ms | wall ms)'.padEnd(40)} ${'stock'.padStart(15)} ${'f23'.padStart(15)} ${''.padStart(15)} ${'speed-up'.padStart(8)}  error vs cpu (stock, f23)`,
+);
+for (const [label, xShape, co] of shapes) {
+  /** @type {[number, number, number, number]} */
+  const fShape = [3, 3, xShape[3], co];
+  const x = tf.randomUniform(xShape, -1, 1);
+  const dy = tf.randomUniform([...xShape.slice(0, 3), co], -1, 1);
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fShape };
+  const grad = () =>
+    /** @type {tf.Tensor} */ (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs));
+  const call = () => {
+    const dw = grad();
+    dw.dataSync();
+    dw.dispose();
+  };
+  const t = alternate(call, ['stock', 'f23']);
+  let errors = '';
+  if (!noError) {
+    const backend = tf.getBackend();
+    const [xs, dys] = [await x.data(), await dy.data()];
+    await tf.setBackend('cpu');
+    const want = tf.tidy(() =>
+      /** @type {tf.Tensor} */ (
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: tf.tensor(xs, xShape), dy: tf.tensor(dys, dy.shape) },
+            attrs,
+          )
+      ).dataSync(),
+    );
+    await tf.setBackend(backend);
+    const err = (route) => {
+      use(route);
+      const got = tf.tidy(() => grad().dataSync());
+      let diff = 0;
+      let scale = 0;
+      for (let i = 0; i < want.length; i++) {
+        diff = Math.max(diff, Math.abs(got[i] - want[i]));
+        scale = Math.max(scale, Math.abs(want[i]));
+      }
+      return (diff / scale).toExponential(1);
+    };
+    errors = ['stock', 'f23'].map(err).join(', ');
+    use('auto');
+  }
+  console.log(
+    `${label.padEnd(40)} ${fmt(t.stock[0])}|${fmt(t.stock[1])} ${fmt(t.f23[0])}|${fmt(t.f23[1])} ${''.padStart(15)} ${(t.stock[0] / t.f23[0]).toFixed(2).padStart(8)}  ${errors}`,
+  );
+  tf.dispose([x, dy]);
 }
 
 if (!process.argv.includes('--no-steps')) {

@@ -465,3 +465,170 @@ __attribute__((export_name("wino_output_f43"))) void wino_output_f43(
     }
   }
 }
+
+// The filter gradient by F(2x2, 3x3) transposed: dW = G^T [sum over tiles of
+// (A dy A^T) * (B^T x B)] G, each 2x2 dy tile against the 4x4 input tile the forward
+// convolution read for it; the sum over tiles is 16 matrix products V_k^T E_k.
+
+// d0, d1 -> A d: four outputs from two inputs.
+#define A2(ADD, SUB, NEG, d0, d1, e0, e1, e2, e3) \
+  e0 = d0;                                        \
+  e1 = ADD(d0, d1);                               \
+  e2 = SUB(d0, d1);                               \
+  e3 = NEG(d1);
+
+#define DY_TILE(T, LOAD, STORE, ADD, SUB, NEG)                      \
+  {                                                                 \
+    T h00, h01, h02, h03, h10, h11, h12, h13;                       \
+    A2(ADD, SUB, NEG, LOAD(r00 + c), LOAD(r01 + c), h00, h01, h02, h03) \
+    A2(ADD, SUB, NEG, LOAD(r10 + c), LOAD(r11 + c), h10, h11, h12, h13) \
+    T o0, o1, o2, o3;                                               \
+    A2(ADD, SUB, NEG, h00, h10, o0, o1, o2, o3)                     \
+    STORE(e + 0 * es + c, o0);                                      \
+    STORE(e + 4 * es + c, o1);                                      \
+    STORE(e + 8 * es + c, o2);                                      \
+    STORE(e + 12 * es + c, o3);                                     \
+    A2(ADD, SUB, NEG, h01, h11, o0, o1, o2, o3)                     \
+    STORE(e + 1 * es + c, o0);                                      \
+    STORE(e + 5 * es + c, o1);                                      \
+    STORE(e + 9 * es + c, o2);                                      \
+    STORE(e + 13 * es + c, o3);                                     \
+    A2(ADD, SUB, NEG, h02, h12, o0, o1, o2, o3)                     \
+    STORE(e + 2 * es + c, o0);                                      \
+    STORE(e + 6 * es + c, o1);                                      \
+    STORE(e + 10 * es + c, o2);                                     \
+    STORE(e + 14 * es + c, o3);                                     \
+    A2(ADD, SUB, NEG, h03, h13, o0, o1, o2, o3)                     \
+    STORE(e + 3 * es + c, o0);                                      \
+    STORE(e + 7 * es + c, o1);                                      \
+    STORE(e + 11 * es + c, o2);                                     \
+    STORE(e + 15 * es + c, o3);                                     \
+  }
+
+#define VNEG wasm_f32x4_neg
+#define SNEG(a) (-(a))
+
+#define DYPIX(dy_, dx_)                                                               \
+  (2 * ty + dy_ < outH && 2 * tx + dx_ < outW                                         \
+       ? image + ((size_t)(2 * ty + dy_) * outW + (2 * tx + dx_)) * outC              \
+       : zeros)
+
+// The transformed output-gradient tiles E [16, tiles, outC] = A dy A^T of dy
+// [batch, outH, outW, outC], tiles in wino_input_f23's order; `zeros` holds outC zeros.
+__attribute__((export_name("wino_dy_f23"))) void wino_dy_f23(const float *dy, float *eOut,
+                                                             const float *zeros, int batch,
+                                                             int outH, int outW, int outC,
+                                                             int tilesH, int tilesW) {
+  const size_t es = (size_t)batch * tilesH * tilesW * outC;
+  float *e = eOut;
+  for (int b = 0; b < batch; b++) {
+    const float *image = dy + (size_t)b * outH * outW * outC;
+    for (int ty = 0; ty < tilesH; ty++) {
+      for (int tx = 0; tx < tilesW; tx++) {
+        const float *r00 = DYPIX(0, 0), *r01 = DYPIX(0, 1);
+        const float *r10 = DYPIX(1, 0), *r11 = DYPIX(1, 1);
+        int c = 0;
+        for (; c + 4 <= outC; c += 4) DY_TILE(v128_t, VLOAD, VSTORE, VADD, VSUB, VNEG)
+        for (; c < outC; c++) DY_TILE(float, SLOAD, SSTORE, SADD, SSUB, SNEG)
+        e += outC;
+      }
+    }
+  }
+}
+
+// [batches, rows, cols] -> [batches, cols, rows], in 4x4 blocks.
+__attribute__((export_name("transpose_batched"))) void transpose_batched(const float *src,
+                                                                         float *dst,
+                                                                         int batches, int rows,
+                                                                         int cols) {
+  for (int b = 0; b < batches; b++) {
+    const float *s = src + (size_t)b * rows * cols;
+    float *d = dst + (size_t)b * rows * cols;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      int c = 0;
+      for (; c + 4 <= cols; c += 4) {
+        const v128_t a0 = wasm_v128_load(s + (size_t)r * cols + c);
+        const v128_t a1 = wasm_v128_load(s + (size_t)(r + 1) * cols + c);
+        const v128_t a2 = wasm_v128_load(s + (size_t)(r + 2) * cols + c);
+        const v128_t a3 = wasm_v128_load(s + (size_t)(r + 3) * cols + c);
+        const v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5);
+        const v128_t t1 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);
+        const v128_t t2 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7);
+        const v128_t t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+        wasm_v128_store(d + (size_t)c * rows + r, wasm_i64x2_shuffle(t0, t1, 0, 2));
+        wasm_v128_store(d + (size_t)(c + 1) * rows + r, wasm_i64x2_shuffle(t0, t1, 1, 3));
+        wasm_v128_store(d + (size_t)(c + 2) * rows + r, wasm_i64x2_shuffle(t2, t3, 0, 2));
+        wasm_v128_store(d + (size_t)(c + 3) * rows + r, wasm_i64x2_shuffle(t2, t3, 1, 3));
+      }
+      for (; c < cols; c++)
+        for (int i = r; i < r + 4; i++) d[(size_t)c * rows + i] = s[(size_t)i * cols + c];
+    }
+    for (; r < rows; r++)
+      for (int c = 0; c < cols; c++) d[(size_t)c * rows + r] = s[(size_t)r * cols + c];
+  }
+}
+
+// s0 .. s3 -> G^T s: three outputs from four inputs, `half` holding 0.5.
+#define GT4(ADD, SUB, MUL, s0, s1, s2, s3, w0, w1, w2)    \
+  {                                                      \
+    const __typeof__(s0) a12 = MUL(ADD(s1, s2), half);   \
+    w0 = ADD(s0, a12);                                   \
+    w1 = MUL(SUB(s1, s2), half);                         \
+    w2 = ADD(a12, s3);                                   \
+  }
+
+#define FGRAD_TILE(T, LOAD, STORE, ADD, SUB, MUL)                                     \
+  {                                                                                   \
+    T u00, u01, u02, u10, u11, u12, u20, u21, u22, u30, u31, u32;                     \
+    GT4(ADD, SUB, MUL, LOAD(s0 + o), LOAD(s1 + o), LOAD(s2 + o), LOAD(s3 + o), u00,   \
+        u01, u02)                                                                     \
+    GT4(ADD, SUB, MUL, LOAD(s4 + o), LOAD(s5 + o), LOAD(s6 + o), LOAD(s7 + o), u10,   \
+        u11, u12)                                                                     \
+    GT4(ADD, SUB, MUL, LOAD(s8 + o), LOAD(s9 + o), LOAD(s10 + o), LOAD(s11 + o), u20, \
+        u21, u22)                                                                     \
+    GT4(ADD, SUB, MUL, LOAD(s12 + o), LOAD(s13 + o), LOAD(s14 + o), LOAD(s15 + o),    \
+        u30, u31, u32)                                                                \
+    T w0, w1, w2;                                                                     \
+    GT4(ADD, SUB, MUL, u00, u10, u20, u30, w0, w1, w2)                                \
+    STORE(g + 0 * gs + o, w0);                                                        \
+    STORE(g + 3 * gs + o, w1);                                                        \
+    STORE(g + 6 * gs + o, w2);                                                        \
+    GT4(ADD, SUB, MUL, u01, u11, u21, u31, w0, w1, w2)                                \
+    STORE(g + 1 * gs + o, w0);                                                        \
+    STORE(g + 4 * gs + o, w1);                                                        \
+    STORE(g + 7 * gs + o, w2);                                                        \
+    GT4(ADD, SUB, MUL, u02, u12, u22, u32, w0, w1, w2)                                \
+    STORE(g + 2 * gs + o, w0);                                                        \
+    STORE(g + 5 * gs + o, w1);                                                        \
+    STORE(g + 8 * gs + o, w2);                                                        \
+  }
+
+// The HWIO filter gradient dW [3, 3, inC, outC] = G^T S G from the 16 summed products
+// S_k [inC, outC], whose byte offsets are the 16 int32s at `sTable`.
+__attribute__((export_name("wino_filter_grad_f23"))) void wino_filter_grad_f23(
+    const int *sTable, float *dw, int inC, int outC) {
+  const size_t gs = (size_t)inC * outC;
+  const v128_t vhalf = wasm_f32x4_splat(0.5f);
+  for (int i = 0; i < inC; i++) {
+    const size_t row = (size_t)i * outC;
+    const float *s0 = (const float *)sTable[0] + row, *s1 = (const float *)sTable[1] + row;
+    const float *s2 = (const float *)sTable[2] + row, *s3 = (const float *)sTable[3] + row;
+    const float *s4 = (const float *)sTable[4] + row, *s5 = (const float *)sTable[5] + row;
+    const float *s6 = (const float *)sTable[6] + row, *s7 = (const float *)sTable[7] + row;
+    const float *s8 = (const float *)sTable[8] + row, *s9 = (const float *)sTable[9] + row;
+    const float *s10 = (const float *)sTable[10] + row, *s11 = (const float *)sTable[11] + row;
+    const float *s12 = (const float *)sTable[12] + row, *s13 = (const float *)sTable[13] + row;
+    const float *s14 = (const float *)sTable[14] + row, *s15 = (const float *)sTable[15] + row;
+    float *g = dw + row;
+    int o = 0;
+    {
+      const v128_t half = vhalf;
+      for (; o + 4 <= outC; o += 4) FGRAD_TILE(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL)
+    }
+    {
+      const float half = 0.5f;
+      for (; o < outC; o++) FGRAD_TILE(float, SLOAD, SSTORE, SADD, SSUB, SMUL)
+    }
+  }
+}
