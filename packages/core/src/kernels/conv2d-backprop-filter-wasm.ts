@@ -13,6 +13,7 @@ import type {
   Conv2DBackpropFilterInputs,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { winogradBackpropFilter } from './conv2d-backprop-filter-winograd-wasm.js';
 import { im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels } from './own-wasm.js';
 import {
@@ -56,6 +57,8 @@ export function conv2DBackpropFilterWasm(args: {
     attrs.filterShape,
     attrs,
   );
+  const winograd = winogradBackpropFilter(backend, x, dy, info);
+  if (winograd != null) return winograd;
   const { filterHeight: fh, filterWidth: fw, inChannels, outChannels } = info;
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const k = fh * fw * inChannels;

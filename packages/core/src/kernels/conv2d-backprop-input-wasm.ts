@@ -12,6 +12,7 @@ import type {
   Conv2DBackpropInputInputs,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { conv2DFast } from './conv2d-winograd-wasm.js';
 import { col2imNHWC } from './im2col.js';
 import { ownWasmKernels } from './own-wasm.js';
 import {
@@ -85,22 +86,17 @@ function viaFlippedConv(
     heap.copyWithin(fOff + (taps - 1 - t) * block, src, src + block);
   }
   release(backend, swapped);
-  const dx = run(
-    backend,
-    'Conv2D',
-    { x: dy, filter: flipped },
-    {
-      strides: 1,
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dilations: 1,
-      dataFormat: 'NHWC',
-    },
-  );
+  const dx = conv2DFast(backend, dy, flipped, {
+    strides: 1,
+    pad: [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    dilations: 1,
+    dataFormat: 'NHWC',
+  });
   release(backend, flipped);
   return dx;
 }

@@ -186,6 +186,7 @@ export interface OwnWasmKernels {
 
 let enabled = true;
 const instances = new WeakMap<WebAssembly.Memory, OwnWasmKernels | null>();
+const rawExports = new WeakMap<OwnWasmKernels, WebAssembly.Exports>();
 
 /**
  * Turns resnet-ts's own wasm SIMD kernels on (the default) or off, so the JavaScript loops
@@ -245,11 +246,13 @@ function split(n: number, perItem: number, threads: number): [number, number][] 
 function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernels | null {
   let runner: PartRunner;
   let e: Exports;
+  let raw: WebAssembly.Exports;
   try {
     const shared =
       typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     const module = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_WASM : KERNELS_WASM));
-    e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    raw = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    e = raw as unknown as Exports;
     const fns = NAMES.map((name) => e[name] as (...args: number[]) => void);
     runner = partRunner(module, memory, NAMES, fns, threads);
   } catch {
@@ -285,7 +288,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     );
   /** Doubles from one thread's accumulators to the next's: 128 bytes apart at least. */
   const setStride = (cols: number) => cols + 16;
-  return {
+  const kernels: OwnWasmKernels = {
     threads: t,
     release: () => runner.release(),
     accumulatorBytes: (cols) => 8 * (t === 1 ? cols : t * setStride(cols)),
@@ -369,6 +372,8 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         xImage,
       ]),
   };
+  rawExports.set(kernels, raw);
+  return kernels;
 
   /**
    * A reduction over rows split into parts, part p accumulating into its own set of float64
@@ -430,4 +435,14 @@ export function ownWasmKernels(backend: BackendWasm): OwnWasmKernels | null {
     }
   }
   return kernels;
+}
+
+/**
+ * The module's raw exports over `backend`'s memory (functions taking byte offsets), for
+ * kernels that bind their own entry points (conv2d-winograd-wasm.ts); null as for
+ * {@link ownWasmKernels}.
+ */
+export function ownWasmExports(backend: BackendWasm): WebAssembly.Exports | null {
+  const kernels = ownWasmKernels(backend);
+  return kernels == null ? null : (rawExports.get(kernels) ?? null);
 }

@@ -1,0 +1,324 @@
+/**
+ * Conv2D and FusedConv2D for the wasm backend by Winograd's F(2x2, 3x3) or F(4x4, 3x3) for
+ * 3x3, stride-1, undilated NHWC convolutions. XNNPACK's 128-bit SIMD convolution already runs
+ * near this core's 128-bit peak, so the only way to go faster is fewer multiplications: per
+ * 2x2 output tile F(2x2, 3x3) needs 16 products per channel pair instead of 36, per 4x4 tile
+ * F(4x4, 3x3) 36 instead of 144. The input and filter are transformed (wasm/winograd.c), the
+ * 16 (or 36) products [tiles, inC] x [inC, outC] run as XNNPACK matrix products (on the
+ * backend's thread pool in the threaded build), and the output transform adds the bias and
+ * ReLU. Every other convolution, and the small channel
+ * counts where the transforms cost more than they save, go to the stock kernels.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  backend_util,
+  type Conv2DAttrs,
+  type Conv2DInputs,
+  type FusedConv2DAttrs,
+  type FusedConv2DInputs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { ownWasmExports } from './own-wasm.js';
+import { alloc, borrow, heapF32, release, run, unborrow, view } from './wasm-util.js';
+
+interface WinogradExports {
+  wino_input_f23(
+    x: number,
+    v: number,
+    zeros: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    tilesH: number,
+    tilesW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  wino_filter_f23(filter: number, u: number, inC: number, outC: number): void;
+  wino_output_f23(
+    mTable: number,
+    y: number,
+    bias: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    tilesH: number,
+    tilesW: number,
+    relu: number,
+  ): void;
+  wino_input_f43(
+    x: number,
+    v: number,
+    zeros: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    tilesH: number,
+    tilesW: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  wino_filter_f43(filter: number, u: number, inC: number, outC: number): void;
+  wino_output_f43(
+    mTable: number,
+    y: number,
+    bias: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    tilesH: number,
+    tilesW: number,
+    relu: number,
+  ): void;
+}
+
+/**
+ * How the 16 products of the transformed tiles run: XNNPACK 1x1 convolutions (threaded in
+ * the threaded build) or XNNPACK fully-connected products through BatchMatMul.
+ */
+export type WinogradProducts = 'conv1x1' | 'batchMatMul';
+
+/** The output tile of F(m x m, 3x3): 2 (16 products per tile) or 4 (36, larger error). */
+export type WinogradTile = 2 | 4;
+
+/** Options of {@link setWinogradConv}. */
+export interface WinogradOptions {
+  /** How the products run (default 'batchMatMul'). */
+  products?: WinogradProducts;
+  /** The output tile; by default chosen per convolution ({@link winogradTile}). */
+  tile?: WinogradTile;
+}
+
+let enabled = true;
+let products: WinogradProducts = 'batchMatMul';
+let forcedTile: WinogradTile | undefined;
+
+/**
+ * Turns the Winograd convolution on (the default) or off, and picks how its matrix products
+ * run and its tile; for tests and benchmarks that compare it with the stock kernels.
+ */
+export function setWinogradConv(on: boolean, options: WinogradOptions = {}): void {
+  enabled = on;
+  products = options.products ?? 'batchMatMul';
+  forcedTile = options.tile;
+}
+
+/**
+ * Below these channel counts the products are too thin for XNNPACK to run well and the
+ * transforms, which move 4x the input and output, cost as much as the saved multiplications
+ * (measured by tools/bench/winograd-bench.mjs --small: 16->16 channels break even, 8->16
+ * lose, 16->32 and 32->16 gain a little).
+ */
+const MIN_CHANNELS = 16;
+const MIN_CHANNEL_SUM = 48;
+
+/** Whether `info` is a convolution the Winograd path computes. */
+export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
+  return (
+    enabled &&
+    info.dataFormat === 'channelsLast' &&
+    info.filterHeight === 3 &&
+    info.filterWidth === 3 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.inChannels >= MIN_CHANNELS &&
+    info.outChannels >= MIN_CHANNELS &&
+    info.inChannels + info.outChannels >= MIN_CHANNEL_SUM
+  );
+}
+
+function byteOffset(backend: BackendWasm, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset as number;
+}
+
+/**
+ * y = conv(x, filter) (+ bias, then ReLU where `relu`) by F(2x2, 3x3); null where the own
+ * wasm module cannot run here.
+ */
+function winogradConv(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  bias: TensorInfo | null,
+  relu: boolean,
+): TensorInfo | null {
+  const e = ownWasmExports(backend) as unknown as WinogradExports | null;
+  if (e == null) return null;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { outHeight: oh, outWidth: ow } = info;
+  const m = forcedTile ?? winogradTile(info);
+  const [input, filterTransform, output] =
+    m === 4
+      ? [e.wino_input_f43, e.wino_filter_f43, e.wino_output_f43]
+      : [e.wino_input_f23, e.wino_filter_f23, e.wino_output_f23];
+  const count = (m + 2) * (m + 2);
+  const tilesH = Math.ceil(oh / m);
+  const tilesW = Math.ceil(ow / m);
+  const tiles = n * tilesH * tilesW;
+  const v = alloc(backend, [count, tiles, ci]);
+  const u = alloc(backend, [count, ci, co]);
+  const zeros = alloc(backend, [Math.max(ci, co)]);
+  const table = alloc(backend, [count], 'int32');
+  const y = alloc(backend, info.outShape);
+  const [heap, zOff] = heapF32(backend, zeros);
+  heap.fill(0, zOff, zOff + Math.max(ci, co));
+  filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
+  input(
+    byteOffset(backend, x),
+    byteOffset(backend, v),
+    zOff * 4,
+    n,
+    h,
+    w,
+    ci,
+    tilesH,
+    tilesW,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
+  const ms: TensorInfo[] = [];
+  const mOffsets: number[] = [];
+  for (let k = 0; k < count; k++) {
+    const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
+    const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
+    const m =
+      products === 'batchMatMul'
+        ? run(
+            backend,
+            'BatchMatMul',
+            { a: view(a, [1, tiles, ci]), b: view(b, [1, ci, co]) },
+            { transposeA: false, transposeB: false },
+          )
+        : run(
+            backend,
+            'Conv2D',
+            { x: a, filter: b },
+            { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' },
+          );
+    unborrow(backend, a);
+    unborrow(backend, b);
+    ms.push(m);
+    mOffsets.push(byteOffset(backend, m));
+  }
+  const tOff = byteOffset(backend, table);
+  const [heapAfter] = heapF32(backend, table);
+  new Int32Array(heapAfter.buffer, tOff, count).set(mOffsets);
+  output(
+    tOff,
+    byteOffset(backend, y),
+    bias == null ? zOff * 4 : byteOffset(backend, bias),
+    n,
+    oh,
+    ow,
+    co,
+    tilesH,
+    tilesW,
+    relu ? 1 : 0,
+  );
+  for (const t of [v, u, zeros, table, ...ms]) release(backend, t);
+  return y;
+}
+
+/**
+ * The output tile for `info`. F(4x4, 3x3) multiplies 1.78x less than F(2x2, 3x3) on sizes
+ * both tile exactly, but rounds odd sizes up further (14x14 pays for 16x16) and makes 36
+ * thinner products, each packing the whole transformed filter. Measured
+ * (tools/bench/winograd-bench.mjs): it wins from 128 tiles at 128+ input channels, and from
+ * 512 tiles at 64, and loses at 32 channels, at 8x8 with 64 channels on 64 images, at 14x14
+ * and at 7x7 or 4x4 on small batches.
+ */
+export function winogradTile(info: backend_util.Conv2DInfo): WinogradTile {
+  const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: ci } = info;
+  const tiles4 = n * Math.ceil(oh / 4) * Math.ceil(ow / 4);
+  const tiles2 = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
+  const fewerProducts = 36 * tiles4 <= 0.6 * 16 * tiles2;
+  const wideEnough = (ci >= 128 && tiles4 >= 128) || (ci >= 64 && tiles4 >= 512);
+  return fewerProducts && wideEnough ? 4 : 2;
+}
+
+function convInfo(
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: Conv2DAttrs | FusedConv2DAttrs,
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
+}
+
+/**
+ * The convolution of `x` with `filter` under Conv2D's `attrs`: by Winograd where it applies,
+ * else by the stock kernel. Kernels that convolve internally (the stride-1
+ * Conv2DBackpropInput) call this instead of the stock Conv2D.
+ */
+export function conv2DFast(
+  backend: BackendWasm,
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: Conv2DAttrs,
+): TensorInfo {
+  if (x.shape.length === 4 && filter.shape.length === 4) {
+    const info = convInfo(x, filter, attrs);
+    if (winogradApplies(info)) {
+      const y = winogradConv(backend, x, filter, info, null, false);
+      if (y != null) return y;
+    }
+  }
+  return run(backend, 'Conv2D', { x, filter }, attrs as never);
+}
+
+/** Conv2D: Winograd for 3x3, stride 1 (see {@link winogradApplies}), else the stock kernel. */
+export function conv2DWasm(args: {
+  inputs: Conv2DInputs;
+  backend: BackendWasm;
+  attrs: Conv2DAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  return conv2DFast(backend, inputs.x as TensorInfo, inputs.filter as TensorInfo, attrs);
+}
+
+/**
+ * FusedConv2D (the convolution tf.fused.conv2d and resnet-ts's layers run): Winograd with the
+ * bias and a linear or ReLU activation folded into the output transform where it applies,
+ * else the stock kernel.
+ */
+export function fusedConv2DWasm(args: {
+  inputs: FusedConv2DInputs;
+  backend: BackendWasm;
+  attrs: FusedConv2DAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const bias = (inputs.bias as TensorInfo | undefined) ?? null;
+  const activation = attrs.activation ?? 'linear';
+  if (
+    x.shape.length === 4 &&
+    filter.shape.length === 4 &&
+    (activation === 'linear' || activation === 'relu') &&
+    inputs.preluActivationWeights == null &&
+    (bias == null ||
+      (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]))
+  ) {
+    const info = convInfo(x, filter, attrs);
+    if (winogradApplies(info)) {
+      const y = winogradConv(backend, x, filter, info, bias, activation === 'relu');
+      if (y != null) return y;
+    }
+  }
+  return run(backend, 'FusedConv2D', inputs as never, attrs as never);
+}
