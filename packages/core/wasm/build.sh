@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds kernels.wasm (plain memory) and kernels-shared.wasm (shared memory, for tfjs's
-# threaded build) from kernels.c, then src/kernels/own-wasm-bytes.ts, which carries both as
+# threaded build) from kernels.c and gemm.c, then src/kernels/own-wasm-bytes.ts, which carries both as
 # base64 so bundlers and CI need neither a compiler nor a loader for .wasm files (written
 # the way biome formats it).
 # Needs clang and wasm-ld (Debian: apt-get install clang lld).
@@ -9,10 +9,14 @@ cd "$(dirname "$0")"
 CFLAGS="--target=wasm32 -O3 -msimd128 -mbulk-memory -nostdlib -ffreestanding -fno-builtin"
 # No entry point, memory imported from tfjs, no stack or data placed in it.
 LDFLAGS="--no-entry --import-memory --strip-all -z stack-size=0 --initial-memory=65536"
-clang $CFLAGS -c kernels.c -o /tmp/resnet-ts-kernels.o
-wasm-ld $LDFLAGS /tmp/resnet-ts-kernels.o -o kernels.wasm
-clang $CFLAGS -matomics -c kernels.c -o /tmp/resnet-ts-kernels-shared.o
-wasm-ld $LDFLAGS --shared-memory --max-memory=4294967296 /tmp/resnet-ts-kernels-shared.o -o kernels-shared.wasm
+SOURCES="kernels gemm"
+for s in $SOURCES; do
+  clang $CFLAGS -c $s.c -o /tmp/resnet-ts-$s.o
+  clang $CFLAGS -matomics -c $s.c -o /tmp/resnet-ts-$s-shared.o
+done
+wasm-ld $LDFLAGS $(for s in $SOURCES; do echo /tmp/resnet-ts-$s.o; done) -o kernels.wasm
+wasm-ld $LDFLAGS --shared-memory --max-memory=4294967296 \
+  $(for s in $SOURCES; do echo /tmp/resnet-ts-$s-shared.o; done) -o kernels-shared.wasm
 node -e '
 const fs = require("fs");
 const b64 = (f) => fs.readFileSync(f).toString("base64");

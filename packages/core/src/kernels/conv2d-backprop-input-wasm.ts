@@ -1,6 +1,6 @@
 /**
  * Conv2DBackpropInput for the wasm backend. The stock kernel is a scalar loop (2-4 GFLOP/s);
- * both routes here spend their time in XNNPACK instead:
+ * both routes here spend their time in matrix products instead:
  * - stride 1: dx is the convolution of dy with the spatially flipped filter whose in and out
  *   channels are swapped, padded by (filter size - 1 - forward padding);
  * - otherwise: dcols = dy @ W^T (a plain matrix product), scattered back by col2im.
@@ -8,10 +8,12 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
   backend_util,
+  Conv2DAttrs,
   Conv2DBackpropInputAttrs,
   Conv2DBackpropInputInputs,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { ownConv2D } from './conv2d-wasm.js';
 import { col2imNHWC } from './im2col.js';
 import { ownWasmKernels } from './own-wasm.js';
 import {
@@ -85,22 +87,20 @@ function viaFlippedConv(
     heap.copyWithin(fOff + (taps - 1 - t) * block, src, src + block);
   }
   release(backend, swapped);
-  const dx = run(
-    backend,
-    'Conv2D',
-    { x: dy, filter: flipped },
-    {
-      strides: 1,
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dilations: 1,
-      dataFormat: 'NHWC',
-    },
-  );
+  const convAttrs: Conv2DAttrs = {
+    strides: 1,
+    pad: [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    dilations: 1,
+    dataFormat: 'NHWC',
+  };
+  const dx =
+    ownConv2D(backend, dy, flipped, convAttrs) ??
+    run(backend, 'Conv2D', { x: dy, filter: flipped }, convAttrs as never);
   release(backend, flipped);
   return dx;
 }

@@ -14,6 +14,7 @@ import {
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
+  FusedConv2D,
   getKernel,
   MaxPoolGrad,
   Mean,
@@ -25,6 +26,7 @@ import { BATCH_NORM_GRAD } from './batch-norm-grad.js';
 import { batchNormGradWasm } from './batch-norm-grad-wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter-wasm.js';
 import { conv2DBackpropInputWasm } from './conv2d-backprop-input-wasm.js';
+import { conv2DWasm, fusedConv2DWasm } from './conv2d-wasm.js';
 import {
   depthwiseConv2dNativeBackpropFilterWasm,
   depthwiseConv2dNativeBackpropInputWasm,
@@ -35,6 +37,8 @@ import { tileWasm } from './tile-wasm.js';
 import { registerWasmKernel } from './wasm-util.js';
 
 const KERNELS = [
+  [Conv2D, conv2DWasm],
+  [FusedConv2D, fusedConv2DWasm],
   [Conv2DBackpropFilter, conv2DBackpropFilterWasm],
   [Conv2DBackpropInput, conv2DBackpropInputWasm],
   [DepthwiseConv2dNativeBackpropInput, depthwiseConv2dNativeBackpropInputWasm],
