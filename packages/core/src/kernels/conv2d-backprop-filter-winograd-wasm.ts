@@ -10,7 +10,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { winogradApplies } from './conv2d-winograd-wasm.js';
 import { ownWasmExports } from './own-wasm.js';
-import { alloc, borrow, heapF32, release, run, unborrow, view } from './wasm-util.js';
+import { alloc, borrow, heapF32, matMulNN, release, unborrow, view } from './wasm-util.js';
 
 interface FilterGradExports {
   wino_input_f23(
@@ -49,12 +49,14 @@ export function setWinogradBackpropFilter(on: boolean): void {
 }
 
 /**
- * Below 128 channels the products [inC, tiles] x [tiles, outC] are too thin for the saved
+ * Below 32 channels the products [inC, tiles] x [tiles, outC] are too thin for the saved
  * multiplications to pay for the transforms and the transpose over all tiles, and the
- * patch-matrix product, which works a few images at a time in cache, wins (measured by
- * tools/bench/winograd-bench.mjs: 0.8x at 64 channels, 1.3x at 128, 1.7x at 512).
+ * patch-matrix product, which works a few images at a time in cache, wins. With the products
+ * on resnet-ts's own GEMM (tools/bench/profile.mjs, one thread, CPU time): VanResNet's
+ * 32->64 layer 18.7 ms by patches, 14.6 ms by Winograd; ResNet-18's 64- and 128-channel
+ * layers level or better (with XNNPACK's products, 0.8x at 64 channels).
  */
-const MIN_CHANNELS = 128;
+const MIN_CHANNELS = 32;
 
 /** Whether the filter gradient of the convolution `info` is computed by Winograd. */
 export function winogradBackpropFilterApplies(info: backend_util.Conv2DInfo): boolean {
@@ -125,9 +127,9 @@ export function winogradBackpropFilter(
   );
   const products: TensorInfo[] = [];
   for (let k = 0; k < 16; k++) {
-    const a = borrow(backend, vT, k * ci * tiles, [1, ci, tiles]);
-    const b = borrow(backend, eT, k * tiles * co, [1, tiles, co]);
-    products.push(run(backend, 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false }));
+    const a = borrow(backend, vT, k * ci * tiles, [ci, tiles]);
+    const b = borrow(backend, eT, k * tiles * co, [tiles, co]);
+    products.push(matMulNN(backend, a, b, ci, tiles, co));
     unborrow(backend, a);
     unborrow(backend, b);
   }

@@ -4,10 +4,10 @@
  * near this core's 128-bit peak, so the only way to go faster is fewer multiplications: per
  * 2x2 output tile F(2x2, 3x3) needs 16 products per channel pair instead of 36, per 4x4 tile
  * F(4x4, 3x3) 36 instead of 144. The input and filter are transformed (wasm/winograd.c), the
- * 16 (or 36) products [tiles, inC] x [inC, outC] run as XNNPACK matrix products (on the
- * backend's thread pool in the threaded build), and the output transform adds the bias and
- * ReLU. Every other convolution, and the small channel
- * counts where the transforms cost more than they save, go to the stock kernels.
+ * 16 (or 36) products [tiles, inC] x [inC, outC] run on resnet-ts's own GEMM (wasm/gemm.c,
+ * split over the own kernels' threads), and the output transform adds the bias and ReLU.
+ * Every other convolution, and the small channel counts where the transforms cost more than
+ * they save, go to the own implicit-GEMM convolution (conv2d-wasm.ts) or the stock kernels.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -18,7 +18,9 @@ import {
   type FusedConv2DInputs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { ownWasmExports } from './own-wasm.js';
+import { ownConv2D } from './conv2d-wasm.js';
+import { packedSize } from './gemm-wasm.js';
+import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
 import { alloc, borrow, heapF32, release, run, unborrow, view } from './wasm-util.js';
 
 interface WinogradExports {
@@ -77,24 +79,25 @@ interface WinogradExports {
 }
 
 /**
- * How the 16 products of the transformed tiles run: XNNPACK 1x1 convolutions (threaded in
- * the threaded build) or XNNPACK fully-connected products through BatchMatMul.
+ * How the 16 (or 36) products of the transformed tiles run: resnet-ts's own GEMM (split
+ * over the own kernels' threads), XNNPACK 1x1 convolutions (threaded in the threaded build)
+ * or XNNPACK fully-connected products through BatchMatMul.
  */
-export type WinogradProducts = 'conv1x1' | 'batchMatMul';
+export type WinogradProducts = 'own' | 'conv1x1' | 'batchMatMul';
 
 /** The output tile of F(m x m, 3x3): 2 (16 products per tile) or 4 (36, larger error). */
 export type WinogradTile = 2 | 4;
 
 /** Options of {@link setWinogradConv}. */
 export interface WinogradOptions {
-  /** How the products run (default 'batchMatMul'). */
+  /** How the products run (default 'own', resnet-ts's GEMM, where its module runs). */
   products?: WinogradProducts;
   /** The output tile; by default chosen per convolution ({@link winogradTile}). */
   tile?: WinogradTile;
 }
 
 let enabled = true;
-let products: WinogradProducts = 'batchMatMul';
+let products: WinogradProducts = 'own';
 let forcedTile: WinogradTile | undefined;
 
 /**
@@ -103,7 +106,7 @@ let forcedTile: WinogradTile | undefined;
  */
 export function setWinogradConv(on: boolean, options: WinogradOptions = {}): void {
   enabled = on;
-  products = options.products ?? 'batchMatMul';
+  products = options.products ?? 'own';
   forcedTile = options.tile;
 }
 
@@ -185,7 +188,25 @@ function winogradConv(
   );
   const ms: TensorInfo[] = [];
   const mOffsets: number[] = [];
-  for (let k = 0; k < count; k++) {
+  const own = products === 'own' ? ownWasmKernels(backend) : null;
+  if (own != null) {
+    // One packed copy of each transformed filter slice, then the slice's product over all
+    // tiles, split by rows over the threads.
+    const packed = alloc(backend, [packedSize(ci, co)]);
+    const [, vOff] = heapF32(backend, v);
+    const [, uOff] = heapF32(backend, u);
+    const [, pOff] = heapF32(backend, packed);
+    for (let k = 0; k < count; k++) {
+      const m = alloc(backend, [tiles, co]);
+      const [, mOff] = heapF32(backend, m);
+      own.gemmPackB(uOff + k * ci * co, co, ci, co, pOff, 0, Math.ceil(co / 8));
+      own.gemmRows(vOff + k * tiles * ci, ci, pOff, mOff, co, 0, tiles, co, ci, false);
+      ms.push(m);
+      mOffsets.push(byteOffset(backend, m));
+    }
+    release(backend, packed);
+  }
+  for (let k = 0; own == null && k < count; k++) {
     const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
     const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
     const m =
@@ -278,7 +299,9 @@ export function conv2DFast(
       if (y != null) return y;
     }
   }
-  return run(backend, 'Conv2D', { x, filter }, attrs as never);
+  return (
+    ownConv2D(backend, x, filter, attrs) ?? run(backend, 'Conv2D', { x, filter }, attrs as never)
+  );
 }
 
 /** Conv2D: Winograd for 3x3, stride 1 (see {@link winogradApplies}), else the stock kernel. */
@@ -315,10 +338,13 @@ export function fusedConv2DWasm(args: {
       (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]))
   ) {
     const info = convInfo(x, filter, attrs);
+    const relu = activation === 'relu';
     if (winogradApplies(info)) {
-      const y = winogradConv(backend, x, filter, info, bias, activation === 'relu');
+      const y = winogradConv(backend, x, filter, info, bias, relu);
       if (y != null) return y;
     }
+    const y = ownConv2D(backend, x, filter, attrs, { bias, relu });
+    if (y != null) return y;
   }
   return run(backend, 'FusedConv2D', inputs as never, attrs as never);
 }

@@ -1,6 +1,6 @@
 /**
- * resnet-ts's own WebAssembly SIMD kernels (wasm/kernels.c): the patch copies and sums
- * around XNNPACK's matrix products, compiled to run inside the wasm backend's own memory,
+ * resnet-ts's own WebAssembly SIMD kernels (wasm/kernels.c, wasm/gemm.c): the patch copies
+ * and sums around the convolutions' matrix products, and those products themselves, compiled to run inside the wasm backend's own memory,
  * which the module imports, so they read and write tensors where they lie. One instance per
  * backend memory, made on first use; where it cannot be made (no WebAssembly SIMD, a
  * browser's main thread refusing synchronous compilation, a memory tfjs does not expose),
@@ -100,6 +100,51 @@ interface Exports {
     xRow: number,
     xImage: number,
   ): void;
+  gemm_pack_b(
+    b: number,
+    ldb: number,
+    k: number,
+    n: number,
+    packed: number,
+    p0: number,
+    p1: number,
+  ): void;
+  gemm_packed_rows(
+    a: number,
+    lda: number,
+    packed: number,
+    c: number,
+    ldc: number,
+    m0: number,
+    m1: number,
+    n: number,
+    k: number,
+    accumulate: number,
+  ): void;
+  conv_nhwc(
+    x: number,
+    zero: number,
+    packed: number,
+    bias: number,
+    out: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dw: number,
+    padTop: number,
+    padLeft: number,
+    relu: number,
+    p0: number,
+    p1: number,
+  ): void;
 }
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
@@ -182,6 +227,52 @@ export interface OwnWasmKernels {
     xRow: number,
     xImage: number,
   ): void;
+  /**
+   * Packs panels [firstPanel, endPanel) of b [k, n] (row stride `ldb`) for `gemmRows`: panel
+   * p holds columns [8p, 8p + 8) as [k, 8], zero past n, at `packedOff + p * k * 8`.
+   */
+  gemmPackB(
+    bOff: number,
+    ldb: number,
+    k: number,
+    n: number,
+    packedOff: number,
+    firstPanel: number,
+    endPanel: number,
+  ): void;
+  /**
+   * Rows [firstRow, endRow) of c [m, n] (row stride `ldc`) = a [m, k] (row stride `lda`)
+   * times the packed b, added to c's values when `accumulate`.
+   */
+  gemmRows(
+    aOff: number,
+    lda: number,
+    packedOff: number,
+    cOff: number,
+    ldc: number,
+    firstRow: number,
+    endRow: number,
+    n: number,
+    k: number,
+    accumulate: boolean,
+  ): void;
+  /**
+   * Output pixels [firstPixel, endPixel) of the NHWC convolution `info` of x with the filter
+   * packed by `gemmPackB` (the HWIO filter is b [fh * fw * inC, outC]), reading `zeroOff`'s
+   * inC zeros where a tap falls in the padding; plus the bias at `biasOff` (outC rounded up
+   * to 8 floats; -1 for none), through ReLU when `relu`.
+   */
+  convNHWC(
+    xOff: number,
+    zeroOff: number,
+    packedOff: number,
+    biasOff: number,
+    outOff: number,
+    info: backend_util.Conv2DInfo,
+    relu: boolean,
+    firstPixel: number,
+    endPixel: number,
+  ): void;
 }
 
 let enabled = true;
@@ -213,8 +304,23 @@ const NAMES = [
   'bn_grad_dx',
   'max_pool_grad_2x2',
   'gemm_rows',
+  'gemm_pack_b',
+  'gemm_packed_rows',
+  'conv_nhwc',
 ] as const satisfies readonly (keyof Exports)[];
-const [IM2COL, COL2IM, ADD_INTO, SUM_ROWS, BN_SUMS, BN_DX, MAX_POOL_GRAD, GEMM] = NAMES.keys();
+const [
+  IM2COL,
+  COL2IM,
+  ADD_INTO,
+  SUM_ROWS,
+  BN_SUMS,
+  BN_DX,
+  MAX_POOL_GRAD,
+  GEMM,
+  PACK_B,
+  PACKED_GEMM,
+  CONV,
+] = NAMES.keys();
 
 /**
  * Floats a part should at least move: waking a worker costs tens of microseconds, a part of
@@ -357,6 +463,68 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           4 * q0,
           Math.min(k, 4 * q1),
           accumulate ? 1 : 0,
+        ]),
+      ),
+    gemmPackB: (bOff, ldb, k, n, packedOff, firstPanel, endPanel) =>
+      runner.run(
+        PACK_B,
+        split(endPanel - firstPanel, 8 * k, t).map(([p0, p1]) => [
+          bOff * 4,
+          ldb,
+          k,
+          n,
+          packedOff * 4,
+          firstPanel + p0,
+          firstPanel + p1,
+        ]),
+      ),
+    gemmRows: (aOff, lda, packedOff, cOff, ldc, firstRow, endRow, n, k, accumulate) =>
+      // Parts of whole 4-row tiles, the kernel's unit.
+      runner.run(
+        PACKED_GEMM,
+        split(Math.ceil((endRow - firstRow) / 4), 4 * (k + n), t).map(([q0, q1]) => [
+          aOff * 4,
+          lda,
+          packedOff * 4,
+          cOff * 4,
+          ldc,
+          firstRow + 4 * q0,
+          Math.min(endRow, firstRow + 4 * q1),
+          n,
+          k,
+          accumulate ? 1 : 0,
+        ]),
+      ),
+    convNHWC: (xOff, zeroOff, packedOff, biasOff, outOff, info, relu, firstPixel, endPixel) =>
+      runner.run(
+        CONV,
+        split(
+          Math.ceil((endPixel - firstPixel) / 4),
+          4 * info.filterHeight * info.filterWidth * (info.inChannels + info.outChannels),
+          t,
+        ).map(([q0, q1]) => [
+          xOff * 4,
+          zeroOff * 4,
+          packedOff * 4,
+          biasOff < 0 ? 0 : biasOff * 4,
+          outOff * 4,
+          info.inHeight,
+          info.inWidth,
+          info.inChannels,
+          info.outHeight,
+          info.outWidth,
+          info.outChannels,
+          info.filterHeight,
+          info.filterWidth,
+          info.strideHeight,
+          info.strideWidth,
+          info.dilationHeight,
+          info.dilationWidth,
+          info.padInfo.top,
+          info.padInfo.left,
+          relu ? 1 : 0,
+          firstPixel + 4 * q0,
+          Math.min(endPixel, firstPixel + 4 * q1),
         ]),
       ),
     maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>

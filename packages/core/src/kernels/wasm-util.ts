@@ -14,6 +14,7 @@ import {
   type TensorInfo,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { ownBatchMatMul } from './gemm-wasm.js';
 
 type KernelInputs = Record<string, TensorInfo>;
 
@@ -106,7 +107,10 @@ export function transpose2d(backend: BackendWasm, x: TensorInfo, rows: number, c
   return run(backend, 'Transpose', { x: view(x, [rows, cols]) }, { perm: [1, 0] });
 }
 
-/** a [m, k] times b [k, n] by the backend's plain (non-transposed) matrix product. */
+/**
+ * a [m, k] times b [k, n]: by resnet-ts's own GEMM where its wasm kernels run, else by the
+ * backend's plain (non-transposed) matrix product.
+ */
 export function matMulNN(
   backend: BackendWasm,
   a: TensorInfo,
@@ -115,6 +119,8 @@ export function matMulNN(
   k: number,
   n: number,
 ): TensorInfo {
+  const own = ownBatchMatMul(backend, a, b, 1, m, k, n, 0);
+  if (own != null) return view(own, [m, n]);
   const out = run(
     backend,
     'BatchMatMul',
