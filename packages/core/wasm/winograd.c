@@ -70,15 +70,16 @@ typedef __SIZE_TYPE__ size_t;
        ? image + ((size_t)(y0 + dy) * inW + (x0 + dx)) * inC                     \
        : zeros)
 
-// The transformed input tiles V [16, tiles, inC] of x [batch, inH, inW, inC], tiles in
-// (image, tile row, tile column) order, tile (ty, tx) reading rows 2ty - padTop ... + 3 and
+// The transformed input tiles V [16, tiles, inC] of x [batch, inH, inW, inC] for images
+// [b0, b1) (the parts a call is split into over threads), tiles in (image, tile row, tile
+// column) order, tile (ty, tx) reading rows 2ty - padTop ... + 3 and
 // columns 2tx - padLeft ... + 3; `zeros` holds inC zeros, read in place of the padding.
 __attribute__((export_name("wino_input_f23"))) void wino_input_f23(
     const float *x, float *vOut, const float *zeros, int batch, int inH, int inW, int inC,
-    int tilesH, int tilesW, int padTop, int padLeft) {
+    int tilesH, int tilesW, int padTop, int padLeft, int b0, int b1) {
   const size_t vs = (size_t)batch * tilesH * tilesW * inC;
-  float *v = vOut;
-  for (int b = 0; b < batch; b++) {
+  float *v = vOut + (size_t)b0 * tilesH * tilesW * inC;
+  for (int b = b0; b < b1; b++) {
     const float *image = x + (size_t)b * inH * inW * inC;
     for (int ty = 0; ty < tilesH; ty++) {
       const int y0 = 2 * ty - padTop;
@@ -194,12 +195,13 @@ __attribute__((export_name("wino_filter_f23"))) void wino_filter_f23(const float
 #define VRELU(x) wasm_f32x4_max(x, vzero)
 #define SRELU(x) ((x) > 0.0f ? (x) : 0.0f)
 
-// The output y [batch, outH, outW, outC] = A^T M A (+ bias, then ReLU where `relu`) from the
+// Images [b0, b1) of the output y [batch, outH, outW, outC] = A^T M A (+ bias, then ReLU
+// where `relu`) from the
 // 16 products M_k [tiles, outC], whose byte offsets are the 16 int32s at `mTable`; the
 // tiles' order is wino_input_f23's. `bias` holds outC floats (zeros for none).
 __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
     const int *mTable, float *y, const float *bias, int batch, int outH, int outW, int outC,
-    int tilesH, int tilesW, int relu) {
+    int tilesH, int tilesW, int relu, int b0, int b1) {
   const float *m0 = (const float *)mTable[0], *m1 = (const float *)mTable[1];
   const float *m2 = (const float *)mTable[2], *m3 = (const float *)mTable[3];
   const float *m4 = (const float *)mTable[4], *m5 = (const float *)mTable[5];
@@ -210,8 +212,8 @@ __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
   const float *m14 = (const float *)mTable[14], *m15 = (const float *)mTable[15];
   const size_t rowStride = (size_t)outW * outC;
   const v128_t vzero = wasm_f32x4_splat(0.0f);
-  size_t t = 0;
-  for (int b = 0; b < batch; b++) {
+  size_t t = (size_t)b0 * tilesH * tilesW * outC;
+  for (int b = b0; b < b1; b++) {
     float *image = y + (size_t)b * outH * rowStride;
     for (int ty = 0; ty < tilesH; ty++) {
       const int below = 2 * ty + 1 < outH;
@@ -298,10 +300,10 @@ __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
 // F(2x2, 3x3): tile (ty, tx) reads rows 4ty - padTop ... + 5 and columns 4tx - padLeft ... + 5.
 __attribute__((export_name("wino_input_f43"))) void wino_input_f43(
     const float *x, float *vOut, const float *zeros, int batch, int inH, int inW, int inC,
-    int tilesH, int tilesW, int padTop, int padLeft) {
+    int tilesH, int tilesW, int padTop, int padLeft, int b0, int b1) {
   const size_t vs = (size_t)batch * tilesH * tilesW * inC;
-  float *v = vOut;
-  for (int b = 0; b < batch; b++) {
+  float *v = vOut + (size_t)b0 * tilesH * tilesW * inC;
+  for (int b = b0; b < b1; b++) {
     const float *image = x + (size_t)b * inH * inW * inC;
     for (int ty = 0; ty < tilesH; ty++) {
       const int y0 = 4 * ty - padTop;
@@ -445,11 +447,11 @@ __attribute__((export_name("wino_filter_f43"))) void wino_filter_f43(const float
 // at `mTable`.
 __attribute__((export_name("wino_output_f43"))) void wino_output_f43(
     const int *mTable, float *y, const float *bias, int batch, int outH, int outW, int outC,
-    int tilesH, int tilesW, int relu) {
+    int tilesH, int tilesW, int relu, int b0, int b1) {
   const size_t rowStride = (size_t)outW * outC;
   const v128_t vzero = wasm_f32x4_splat(0.0f);
-  size_t t = 0;
-  for (int b = 0; b < batch; b++) {
+  size_t t = (size_t)b0 * tilesH * tilesW * outC;
+  for (int b = b0; b < b1; b++) {
     float *image = y + (size_t)b * outH * rowStride;
     for (int ty = 0; ty < tilesH; ty++) {
       const int rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4;
@@ -513,15 +515,16 @@ __attribute__((export_name("wino_output_f43"))) void wino_output_f43(
        ? image + ((size_t)(2 * ty + dy_) * outW + (2 * tx + dx_)) * outC              \
        : zeros)
 
-// The transformed output-gradient tiles E [16, tiles, outC] = A dy A^T of dy
+// Images [b0, b1) of the transformed output-gradient tiles E [16, tiles, outC] = A dy A^T of dy
 // [batch, outH, outW, outC], tiles in wino_input_f23's order; `zeros` holds outC zeros.
 __attribute__((export_name("wino_dy_f23"))) void wino_dy_f23(const float *dy, float *eOut,
                                                              const float *zeros, int batch,
                                                              int outH, int outW, int outC,
-                                                             int tilesH, int tilesW) {
+                                                             int tilesH, int tilesW, int b0,
+                                                             int b1) {
   const size_t es = (size_t)batch * tilesH * tilesW * outC;
-  float *e = eOut;
-  for (int b = 0; b < batch; b++) {
+  float *e = eOut + (size_t)b0 * tilesH * tilesW * outC;
+  for (int b = b0; b < b1; b++) {
     const float *image = dy + (size_t)b * outH * outW * outC;
     for (int ty = 0; ty < tilesH; ty++) {
       for (int tx = 0; tx < tilesW; tx++) {

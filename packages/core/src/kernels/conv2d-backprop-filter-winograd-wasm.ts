@@ -9,34 +9,10 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { winogradApplies } from './conv2d-winograd-wasm.js';
-import { ownWasmExports } from './own-wasm.js';
+import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
 import { alloc, borrow, heapF32, matMulNN, release, unborrow, view } from './wasm-util.js';
 
 interface FilterGradExports {
-  wino_input_f23(
-    x: number,
-    v: number,
-    zeros: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    tilesH: number,
-    tilesW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
-  wino_dy_f23(
-    dy: number,
-    e: number,
-    zeros: number,
-    batch: number,
-    outH: number,
-    outW: number,
-    outC: number,
-    tilesH: number,
-    tilesW: number,
-  ): void;
   transpose_batched(src: number, dst: number, batches: number, rows: number, cols: number): void;
   wino_filter_grad_f23(sTable: number, dw: number, inC: number, outC: number): void;
 }
@@ -85,12 +61,14 @@ export function winogradBackpropFilter(
 ): TensorInfo | null {
   if (!winogradBackpropFilterApplies(info)) return null;
   const e = ownWasmExports(backend) as unknown as FilterGradExports | null;
-  if (e == null) return null;
+  const kernels = ownWasmKernels(backend);
+  if (e == null || kernels == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
   const tilesH = Math.ceil(oh / 2);
   const tilesW = Math.ceil(ow / 2);
   const tiles = n * tilesH * tilesW;
+  const perImage = tilesH * tilesW * 16 * Math.max(ci, co);
   const zeros = alloc(backend, [Math.max(ci, co)]);
   const v = alloc(backend, [16, tiles, ci]);
   const vT = alloc(backend, [16, ci, tiles]);
@@ -99,7 +77,7 @@ export function winogradBackpropFilter(
   const dw = alloc(backend, [3, 3, ci, co]);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  e.wino_input_f23(
+  kernels.byImages('wino_input_f23', n, perImage, [
     byteOffset(backend, x),
     byteOffset(backend, v),
     zOff * 4,
@@ -111,10 +89,10 @@ export function winogradBackpropFilter(
     tilesW,
     info.padInfo.top,
     info.padInfo.left,
-  );
+  ]);
   e.transpose_batched(byteOffset(backend, v), byteOffset(backend, vT), 16, tiles, ci);
   release(backend, v);
-  e.wino_dy_f23(
+  kernels.byImages('wino_dy_f23', n, perImage, [
     byteOffset(backend, dy),
     byteOffset(backend, eT),
     zOff * 4,
@@ -124,7 +102,7 @@ export function winogradBackpropFilter(
     co,
     tilesH,
     tilesW,
-  );
+  ]);
   const products: TensorInfo[] = [];
   for (let k = 0; k < 16; k++) {
     const a = borrow(backend, vT, k * ci * tiles, [ci, tiles]);

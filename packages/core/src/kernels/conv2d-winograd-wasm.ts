@@ -24,58 +24,8 @@ import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
 import { alloc, borrow, heapF32, release, run, unborrow, view } from './wasm-util.js';
 
 interface WinogradExports {
-  wino_input_f23(
-    x: number,
-    v: number,
-    zeros: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    tilesH: number,
-    tilesW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
   wino_filter_f23(filter: number, u: number, inC: number, outC: number): void;
-  wino_output_f23(
-    mTable: number,
-    y: number,
-    bias: number,
-    batch: number,
-    outH: number,
-    outW: number,
-    outC: number,
-    tilesH: number,
-    tilesW: number,
-    relu: number,
-  ): void;
-  wino_input_f43(
-    x: number,
-    v: number,
-    zeros: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    tilesH: number,
-    tilesW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
   wino_filter_f43(filter: number, u: number, inC: number, outC: number): void;
-  wino_output_f43(
-    mTable: number,
-    y: number,
-    bias: number,
-    batch: number,
-    outH: number,
-    outW: number,
-    outC: number,
-    tilesH: number,
-    tilesW: number,
-    relu: number,
-  ): void;
 }
 
 /**
@@ -157,10 +107,11 @@ function winogradConv(
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
   const m = forcedTile ?? winogradTile(info);
+  const kernels = ownWasmKernels(backend)!;
   const [input, filterTransform, output] =
     m === 4
-      ? [e.wino_input_f43, e.wino_filter_f43, e.wino_output_f43]
-      : [e.wino_input_f23, e.wino_filter_f23, e.wino_output_f23];
+      ? (['wino_input_f43', e.wino_filter_f43, 'wino_output_f43'] as const)
+      : (['wino_input_f23', e.wino_filter_f23, 'wino_output_f23'] as const);
   const count = (m + 2) * (m + 2);
   const tilesH = Math.ceil(oh / m);
   const tilesW = Math.ceil(ow / m);
@@ -173,7 +124,9 @@ function winogradConv(
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
   filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
-  input(
+  // Tiles per image times the (m + 2)^2 floats per channel each takes.
+  const perImage = tilesH * tilesW * count * Math.max(ci, co);
+  kernels.byImages(input, n, perImage, [
     byteOffset(backend, x),
     byteOffset(backend, v),
     zOff * 4,
@@ -185,7 +138,7 @@ function winogradConv(
     tilesW,
     info.padInfo.top,
     info.padInfo.left,
-  );
+  ]);
   const ms: TensorInfo[] = [];
   const mOffsets: number[] = [];
   const own = products === 'own' ? ownWasmKernels(backend) : null;
@@ -231,7 +184,7 @@ function winogradConv(
   const tOff = byteOffset(backend, table);
   const [heapAfter] = heapF32(backend, table);
   new Int32Array(heapAfter.buffer, tOff, count).set(mOffsets);
-  output(
+  kernels.byImages(output, n, perImage, [
     tOff,
     byteOffset(backend, y),
     bias == null ? zOff * 4 : byteOffset(backend, bias),
@@ -242,7 +195,7 @@ function winogradConv(
     tilesH,
     tilesW,
     relu ? 1 : 0,
-  );
+  ]);
   for (const t of [v, u, zeros, table, ...ms]) release(backend, t);
   return y;
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { type RawInput, randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
 import { batchNormGrad } from './batch-norm-grad.js';
+import { setWinogradConv } from './conv2d-winograd-wasm.js';
 import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
 import { partsRunOnWorkers } from './own-wasm-threads.js';
@@ -234,6 +235,54 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
       }
       for (const [i, what] of ['MaxPoolGrad', 'Sum', 'Mean', 'dx', 'dgamma', 'dbeta'].entries()) {
         expect(relativeError(results[1][i], results[0][i]), what).toBeLessThan(2e-5);
+      }
+    });
+  }
+
+  // The products and convolutions: the own implicit-GEMM convolution (stride 2, and 3x3
+  // stride 1 below Winograd's channel counts), Winograd F(2x2,3x3) and F(4x4,3x3) forward,
+  // their filter and input gradients, and BatchMatMul on the own GEMM, each split over both
+  // threads, against the cpu backend.
+  const convCases: Array<{ x: number[]; filter: number[]; strides: number; tile?: 2 | 4 }> = [
+    { x: [3, 9, 7, 12], filter: [3, 3, 12, 10], strides: 2 },
+    { x: [2, 6, 5, 8], filter: [3, 3, 8, 9], strides: 1 },
+    { x: [3, 8, 6, 32], filter: [3, 3, 32, 40], strides: 1, tile: 2 },
+    { x: [3, 9, 7, 32], filter: [3, 3, 32, 36], strides: 1, tile: 4 },
+  ];
+  for (const c of convCases) {
+    it(`Conv2D, its gradients and a product match cpu for x ${c.x} filter ${c.filter} stride ${c.strides}${c.tile ? `, Winograd F(${c.tile}x${c.tile},3x3)` : ''}`, async () => {
+      setWinogradConv(true, { tile: c.tile });
+      const gen = new Generator(c.x[3] + c.filter[3]);
+      const x = randomInput(gen, c.x);
+      const filter = randomInput(gen, c.filter);
+      const a = randomInput(gen, [3, 37, c.x[3]]);
+      const b = randomInput(gen, [3, c.x[3], 21]);
+      const results: Float32Array[][] = [];
+      for (const name of ['cpu', 'wasm']) {
+        const run = () =>
+          tf.tidy(() => {
+            const xt = tf.tensor4d(x.values, x.shape as [number, number, number, number]);
+            const ft = tf.tensor4d(filter.values, filter.shape as [number, number, number, number]);
+            const f = (xi: tf.Tensor, fi: tf.Tensor) =>
+              tf.sum(tf.square(tf.conv2d(xi as tf.Tensor4D, fi as tf.Tensor4D, c.strides, 'same')));
+            const [dx, df] = tf.grads(f)([xt, ft]);
+            const y = tf.conv2d(xt, ft, c.strides, 'same');
+            const ab = tf.matMul(tf.tensor(a.values, a.shape), tf.tensor(b.values, b.shape));
+            return [y, dx, df, ab].map((t) => t.dataSync() as Float32Array);
+          });
+        if (name === 'cpu') {
+          await tf.setBackend('cpu');
+          results.push(run());
+        } else {
+          await tf.setBackend('wasm');
+          await onWorkers(() => {
+            results[1] = run();
+          });
+        }
+      }
+      setWinogradConv(true);
+      for (const [i, what] of ['y', 'dx', 'dfilter', 'matMul'].entries()) {
+        expect(relativeError(results[1][i], results[0][i]), what).toBeLessThan(1e-4);
       }
     });
   }

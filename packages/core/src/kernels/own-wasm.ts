@@ -145,6 +145,11 @@ interface Exports {
     p0: number,
     p1: number,
   ): void;
+  wino_input_f23(...args: number[]): void;
+  wino_output_f23(...args: number[]): void;
+  wino_input_f43(...args: number[]): void;
+  wino_output_f43(...args: number[]): void;
+  wino_dy_f23(...args: number[]): void;
 }
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
@@ -273,6 +278,12 @@ export interface OwnWasmKernels {
     firstPixel: number,
     endPixel: number,
   ): void;
+  /**
+   * Runs `name` over `images` images split into parts on the threads, as the other kernels
+   * are split: `args` are its arguments but the image range, which each part appends.
+   * `perImage` is the floats one image's part moves, so small calls stay on one thread.
+   */
+  byImages(name: ImageSplitExport, images: number, perImage: number, args: number[]): void;
 }
 
 let enabled = true;
@@ -294,6 +305,21 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/**
+ * Winograd's transforms (wasm/winograd.c, bound in conv2d-winograd-wasm.ts), whose last two
+ * arguments are the range of images [b0, b1) a part covers.
+ */
+const WINOGRAD_SPLIT = [
+  'wino_input_f23',
+  'wino_output_f23',
+  'wino_input_f43',
+  'wino_output_f43',
+  'wino_dy_f23',
+] as const;
+
+/** An export {@link OwnWasmKernels.byImages} splits over the threads. */
+export type ImageSplitExport = (typeof WINOGRAD_SPLIT)[number];
+
 /** The exports a kernel call runs, by the index the part runner knows them by. */
 const NAMES = [
   'im2col_t_cnhw',
@@ -307,6 +333,7 @@ const NAMES = [
   'gemm_pack_b',
   'gemm_packed_rows',
   'conv_nhwc',
+  ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
   IM2COL,
@@ -464,6 +491,11 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           Math.min(k, 4 * q1),
           accumulate ? 1 : 0,
         ]),
+      ),
+    byImages: (name, images, perImage, args) =>
+      runner.run(
+        NAMES.indexOf(name),
+        split(images, perImage, t).map(([b0, b1]) => [...args, b0, b1]),
       ),
     gemmPackB: (bOff, ldb, k, n, packedOff, firstPanel, endPanel) =>
       runner.run(
