@@ -106,4 +106,32 @@ describe('decodeJpegWasm', () => {
     expect(decodeJpegWasm(upright)).toBeDefined();
     expect(jpegOrientation(baseline)).toBe(1);
   });
+
+  it('never fails on damaged files, and decodes what it accepts as sharp does', async () => {
+    const jpeg = await encode(48, 40, { quality: 80 });
+    let s = 12345;
+    const next = () => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return s >>> 8;
+    };
+    let decoded = 0;
+    let compared = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const damaged = jpeg.slice();
+      for (let flips = 1 + (trial % 4); flips > 0; flips--) {
+        damaged[2 + (next() % (damaged.length - 2))] ^= 1 << (next() % 8);
+      }
+      const got = decodeJpegWasm(damaged);
+      if (!got) continue;
+      decoded++;
+      const want = await sharpRgb(damaged).catch(() => undefined);
+      if (!want) continue;
+      compared++;
+      expect([got.width, got.height]).toEqual([want.width, want.height]);
+      expect(got.data.findIndex((v, i) => v !== want.data[i])).toBe(-1);
+    }
+    // Most single bit flips in entropy-coded data still decode (to other pixels).
+    expect(compared).toBeGreaterThan(50);
+    expect(decoded).toBeGreaterThanOrEqual(compared);
+  });
 });

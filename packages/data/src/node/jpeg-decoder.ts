@@ -102,16 +102,26 @@ export function decodeJpegWasm(
     const grow = Math.ceil((end - k.memory.buffer.byteLength) / 65536);
     if (grow > 0) k.memory.grow(grow);
   };
-  ensure(input + bytes.length);
-  new Uint8Array(k.memory.buffer).set(bytes, input);
-  if (k.parse(input, bytes.length) !== 0) return undefined;
-  const width = k.info(0);
-  const height = k.info(1);
-  const work = align(input + bytes.length);
-  const out = align(work + k.info(3));
-  const end = out + width * height * 3;
-  if (end > MEMORY_LIMIT) return undefined;
-  ensure(end);
-  if (k.decode(work, out) !== 0) return undefined;
-  return { width, height, data: new Uint8Array(k.memory.buffer, out, width * height * 3).slice() };
+  try {
+    ensure(input + bytes.length);
+    new Uint8Array(k.memory.buffer).set(bytes, input);
+    if (k.parse(input, bytes.length) !== 0) return undefined;
+    const width = k.info(0);
+    const height = k.info(1);
+    const work = align(input + bytes.length);
+    const out = align(work + k.info(3));
+    const end = out + width * height * 3;
+    if (end > MEMORY_LIMIT) return undefined;
+    ensure(end);
+    if (k.decode(work, out) !== 0) return undefined;
+    return {
+      width,
+      height,
+      data: new Uint8Array(k.memory.buffer, out, width * height * 3).slice(),
+    };
+  } catch {
+    // A trap (which the bounds checks in jpeg.c should prevent) or no memory to grow into:
+    // sharp decodes it, or says why it cannot.
+    return undefined;
+  }
 }
