@@ -28,6 +28,9 @@ typedef struct {
   int maxcode[18];   // largest code of each length, -1 for none
   int valoffset[18]; // symbol index = valoffset[length] + code
   u8 vals[256];
+  // For AC tables: a coefficient whose code and value bits both fit the 9-bit prefix, as
+  // value << 8 | run << 4 | bits used; 0 when the prefix needs the slow path.
+  int fast_ac[512];
   int defined;
 } Huff;
 
@@ -98,6 +101,19 @@ static int build_huff(Huff *t, const u8 *counts, const u8 *vals, int nvals) {
   return OK;
 }
 
+/** Fills fast_ac of an AC table (see Huff). */
+static void build_fast_ac(Huff *t) {
+  for (int look = 0; look < 512; look++) {
+    int len = t->look_bits[look], rs = t->look_sym[look];
+    int run = rs >> 4, size = rs & 15;
+    t->fast_ac[look] = 0;
+    if (len == 0 || size == 0 || len + size > 9) continue;
+    int bits = (look >> (9 - len - size)) & ((1 << size) - 1);
+    int v = bits < (1 << (size - 1)) ? bits - (1 << size) + 1 : bits;
+    t->fast_ac[look] = (int)((unsigned)v << 8) | run << 4 | (len + size);
+  }
+}
+
 /**
  * Reads the markers up to the first scan. Returns OK when this decoder can decode the
  * picture, with its size and the work memory it needs in the globals.
@@ -159,6 +175,7 @@ int jpeg_parse(const u8 *data, u32 len) {
         if (n > 256 || p + 17 + (u32)n > end) return E_CORRUPT;
         int r = build_huff(&huff[tc * 4 + th], src + p + 1, src + p + 17, n);
         if (r) return r;
+        if (tc == 1) build_fast_ac(&huff[4 + th]);
         p += 17 + (u32)n;
       }
     } else if (marker == 0xDB) { // DQT
@@ -334,6 +351,20 @@ static int decode_block(Comp *k, int *coef) {
   coef[0] = v;
   for (int i = 1; i < 64; i++) {
     if (bitcnt < 32) fill();
+    int fast = ac->fast_ac[bitbuf >> 55];
+    if (fast) {
+      int used = fast & 15;
+      bitbuf <<= used;
+      bitcnt -= used;
+      i += (fast >> 4) & 15;
+      if (i > 63) return E_CORRUPT;
+      int z = ZIGZAG[i];
+      v = (fast >> 8) * q[z];
+      if (v > 32767 || v < -32768) return E_RANGE;
+      coef[z] = v;
+      any_ac |= v;
+      continue;
+    }
     int rs = decode_symbol(ac);
     if (rs < 0) return E_CORRUPT;
     int r = rs >> 4;
