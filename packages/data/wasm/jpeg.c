@@ -83,6 +83,7 @@ static int build_huff(Huff *t, const u8 *counts, const u8 *vals, int nvals) {
       t->maxcode[len] = -1;
     } else {
       for (int i = 0; i < n; i++, k++, code++) {
+        if (code >= (1 << len)) return E_CORRUPT; // more codes than this length holds
         if (len <= 9) {
           int first = code << (9 - len), count = 1 << (9 - len);
           for (int j = 0; j < count; j++) {
@@ -92,7 +93,6 @@ static int build_huff(Huff *t, const u8 *counts, const u8 *vals, int nvals) {
         }
       }
       t->maxcode[len] = code - 1;
-      if (code > (1 << len)) return E_CORRUPT; // more codes than this length holds
     }
     code <<= 1;
   }
@@ -252,16 +252,18 @@ int jpeg_parse(const u8 *data, u32 len) {
     k->dw = width;
     k->dh = height;
   }
-  u32 at_work = 0;
+  u64 at_work = 0;
   for (int c = 0; c < ncomp; c++) {
     comps[c].stride = comps[c].bw * 8;
-    comps[c].plane = at_work;
-    at_work += (u32)comps[c].stride * (u32)comps[c].bh * 8;
+    comps[c].plane = (u32)at_work;
+    at_work += (u64)comps[c].stride * (u64)comps[c].bh * 8;
   }
+  // Past 1 GiB (a picture far beyond any pixel limit) the offsets would not fit: sharp's.
+  if (at_work + 3 * (u64)width * (u64)height > (1u << 30)) return E_UNSUPPORTED;
   // Two upsampled chroma rows and the column sums, with room for whole vectors past the end.
-  up_at = at_work;
+  up_at = (u32)at_work;
   up_row = ((u32)width + 64) & ~15u;
-  work_bytes = at_work + 2 * up_row + 2 * ((u32)width + 64);
+  work_bytes = (u32)at_work + 2 * up_row + 2 * ((u32)width + 64);
   return OK;
 }
 
