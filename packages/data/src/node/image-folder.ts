@@ -89,8 +89,9 @@ async function probe(path: string, maxPixels: number): Promise<string | undefine
 /**
  * Opens a folder of pictures with one subfolder per class, like torchvision's
  * `ImageFolder(root)`: the same classes, class indices and sample order (verified against
- * torchvision on the same folder), the same extensions. Pictures decode with sharp (libvips)
- * when read, upright by their EXIF orientation, as RGB. A folder without class subfolders,
+ * torchvision on the same folder), the same extensions. Pictures decode when read, upright
+ * by their EXIF orientation, as RGB: with sharp (libvips), or in a worker pool's threads
+ * with the WebAssembly JPEG decoder, which gives the same pixels. A folder without class subfolders,
  * or a class without pictures, is an error naming it.
  */
 export async function loadImageFolder(

@@ -60,7 +60,9 @@ function simpleFormat(
 /**
  * Decodes a picture (JPEG, PNG, WebP, TIFF, GIF, AVIF; BMP, PGM and PPM in JavaScript) to 8-bit sRGB, RGB or RGBA (`alpha`),
  * turned upright by its EXIF orientation as a photo viewer shows it. The pixel count is
- * checked against `maxPixels` from the header before any pixel is decoded.
+ * checked against `maxPixels` from the header before any pixel is decoded. Decodes with
+ * sharp; in a worker thread, a baseline JPEG to RGB with this package's WebAssembly decoder,
+ * whose pixels are the same.
  */
 export async function decodeImage(
   bytes: Uint8Array,
