@@ -36,11 +36,24 @@ const MEMORY_LIMIT = 64 * 2 ** 20;
 
 const align = (n: number) => (n + 15) & ~15;
 
+/** What of a JPEG's metadata sharp acts on: its EXIF orientation and an ICC profile. */
+export interface JpegMetadata {
+  /** 1 (upright) when there is no EXIF orientation. */
+  orientation: number;
+  /** An embedded ICC profile, which sharp converts the pixels to sRGB with. */
+  icc: boolean;
+}
+
+const startsWith = (b: Uint8Array, at: number, text: string) =>
+  Array.from(text).every((ch, i) => b[at + i] === ch.charCodeAt(0));
+
 /**
- * The EXIF orientation of a JPEG (1 when it has none), or undefined when an EXIF block is
- * there but cannot be read: then the picture is left to sharp, which reads it its own way.
+ * The EXIF orientation of a JPEG and whether it embeds an ICC profile, read from the
+ * segments before its first scan; undefined when an EXIF block is there but cannot be read,
+ * or the segments are cut off: then the picture is left to sharp, which reads it its own way.
  */
-export function jpegOrientation(b: Uint8Array): number | undefined {
+export function jpegMetadata(b: Uint8Array): JpegMetadata | undefined {
+  const found: JpegMetadata = { orientation: 1, icc: false };
   let p = 2;
   while (p + 4 <= b.length && b[p] === 0xff) {
     const marker = b[p + 1];
@@ -48,22 +61,14 @@ export function jpegOrientation(b: Uint8Array): number | undefined {
       p++;
       continue;
     }
-    if (marker === 0xda || marker === 0xd9) return 1;
+    if (marker === 0xda || marker === 0xd9) return found;
     const length = (b[p + 2] << 8) | b[p + 3];
     if (length < 2) return undefined;
     const start = p + 4;
     p += 2 + length;
     if (p > b.length) return undefined;
-    const exif =
-      marker === 0xe1 &&
-      length >= 16 &&
-      b[start] === 0x45 && // "Exif\0\0"
-      b[start + 1] === 0x78 &&
-      b[start + 2] === 0x69 &&
-      b[start + 3] === 0x66 &&
-      b[start + 4] === 0 &&
-      b[start + 5] === 0;
-    if (!exif) continue;
+    if (marker === 0xe2 && startsWith(b, start, 'ICC_PROFILE\0')) found.icc = true;
+    if (marker !== 0xe1 || length < 16 || !startsWith(b, start, 'Exif\0\0')) continue;
     const tiff = start + 6;
     const end = p;
     const little = b[tiff] === 0x49 && b[tiff + 1] === 0x49;
@@ -77,9 +82,8 @@ export function jpegOrientation(b: Uint8Array): number | undefined {
     if (ifd + 2 + count * 12 > end) return undefined;
     for (let i = 0; i < count; i++) {
       const entry = ifd + 2 + i * 12;
-      if (u16(entry) === 0x0112) return u16(entry + 8);
+      if (u16(entry) === 0x0112) found.orientation = u16(entry + 8);
     }
-    return 1;
   }
   return undefined;
 }
@@ -88,14 +92,16 @@ export function jpegOrientation(b: Uint8Array): number | undefined {
  * Decodes a baseline JPEG to RGB in WebAssembly (wasm/jpeg.c), synchronously, with
  * libjpeg-turbo's arithmetic, so the pixels equal sharp's and Pillow's byte for byte. Returns
  * undefined for what it leaves to sharp: progressive or arithmetic-coded files, CMYK, 4:1:1
- * and other rare layouts, an EXIF orientation to apply, damaged data, pictures too large for
- * its memory, or an engine without WebAssembly SIMD.
+ * and other rare layouts, an EXIF orientation to apply, an embedded ICC profile (which sharp
+ * applies and Pillow ignores), damaged data, pictures too large for its memory, or an engine
+ * without WebAssembly SIMD.
  */
 export function decodeJpegWasm(
   bytes: Uint8Array,
 ): { width: number; height: number; data: Uint8Array } | undefined {
   const k = jpegWasm();
-  if (!k || jpegOrientation(bytes) !== 1) return undefined;
+  const metadata = jpegMetadata(bytes);
+  if (!k || metadata?.orientation !== 1 || metadata.icc) return undefined;
   const input = align(k.heapBase);
   if (input + bytes.length > MEMORY_LIMIT) return undefined;
   const ensure = (end: number) => {
