@@ -55,7 +55,7 @@ static u32 work_bytes, up_at, up_row;
 static const u8 *src;
 static u32 srclen, pos;
 static u64 bitbuf;
-static int bitcnt, padbits, hit_marker;
+static int bitcnt, padbits, hit_marker, next_restart;
 
 static const u8 ZIGZAG[64] = {
     0,  1,  8,  16, 9,  2,  3,  10, 17, 24, 32, 25, 18, 11, 4,  5,  12, 19, 26, 33, 40, 48,
@@ -193,8 +193,11 @@ int jpeg_parse(const u8 *data, u32 len) {
       restart_interval = (int)be16(p);
     } else if (marker == 0xE0) {
       if (seg >= 7 && src[p] == 'J' && src[p + 1] == 'F' && src[p + 2] == 'I' &&
-          src[p + 3] == 'F' && src[p + 4] == 0)
+          src[p + 3] == 'F' && src[p + 4] == 0) {
         jfif = 1;
+        // libjpeg warns about other major versions, which sharp turns into an error.
+        if (seg < 16 || (src[p + 5] != 1 && src[p + 5] != 2)) return E_UNSUPPORTED;
+      }
     } else if (marker == 0xEE) {
       if (seg >= 7 && src[p] == 'A' && src[p + 1] == 'd' && src[p + 2] == 'o' &&
           src[p + 3] == 'b' && src[p + 4] == 'e')
@@ -534,8 +537,10 @@ static int read_restart(void) {
   bitbuf = 0;
   bitcnt = 0;
   padbits = 0;
-  if (pos + 1 >= srclen || src[pos] != 0xFF || src[pos + 1] < 0xD0 || src[pos + 1] > 0xD7)
+  // RST0..RST7 in turn: libjpeg warns about any other (and sharp then fails the picture).
+  if (pos + 1 >= srclen || src[pos] != 0xFF || src[pos + 1] != 0xD0 + next_restart)
     return E_CORRUPT;
+  next_restart = (next_restart + 1) & 7;
   pos += 2;
   hit_marker = 0;
   for (int c = 0; c < ncomp; c++) comps[c].dc = 0;
@@ -546,7 +551,7 @@ static int decode_scan(u8 *work) {
   int coef[64] __attribute__((aligned(16)));
   pos = scan_start;
   bitbuf = 0;
-  bitcnt = padbits = hit_marker = 0;
+  bitcnt = padbits = hit_marker = next_restart = 0;
   for (int c = 0; c < ncomp; c++) comps[c].dc = 0;
   int todo = restart_interval;
   if (ncomp == 1) {

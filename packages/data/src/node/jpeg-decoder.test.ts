@@ -96,6 +96,13 @@ describe('decodeJpegWasm', () => {
       decodeJpegWasm(readFileSync(`${fixtures}image-folder/zebra/broken.jpg`)),
     ).toBeUndefined();
     expect(decodeJpegWasm(await encode(3, 3, {}))).toBeUndefined();
+    // Restart markers out of turn: libjpeg warns, and sharp refuses such a picture.
+    const restarts = new Uint8Array(readFileSync(`${fixtures}jpeg/h2v1-restart.jpg`));
+    expect(decodeJpegWasm(restarts)).toBeDefined();
+    const rst0 = restarts.findIndex((v, i) => v === 0xff && restarts[i + 1] === 0xd0);
+    restarts[rst0 + 1] = 0xd1;
+    expect(decodeJpegWasm(restarts)).toBeUndefined();
+    await expect(sharpRgb(restarts)).rejects.toThrow();
     const rotated = readFileSync(`${fixtures}image-folder/zebra/rotated.jpg`);
     expect(jpegMetadata(rotated)).toEqual({ orientation: 6, icc: false });
     expect(decodeJpegWasm(rotated)).toBeUndefined();
