@@ -122,7 +122,7 @@ describe('decodeJpegWasm', () => {
     expect(decodeJpegWasm(tagged)).toBeUndefined();
   });
 
-  it('never fails on damaged files, and decodes what it accepts as sharp does', async () => {
+  it('never fails on damaged files; what it decodes, sharp decodes to the same bytes', async () => {
     const jpeg = await encode(48, 40, { quality: 80 });
     let s = 12345;
     const next = () => {
@@ -139,14 +139,14 @@ describe('decodeJpegWasm', () => {
       const got = decodeJpegWasm(damaged);
       if (!got) continue;
       decoded++;
-      const want = await sharpRgb(damaged).catch(() => undefined);
-      if (!want) continue;
+      // sharp must accept it too: a worker may not decode what the main thread refuses.
+      const want = await sharpRgb(damaged);
       compared++;
       expect([got.width, got.height]).toEqual([want.width, want.height]);
       expect(got.data.findIndex((v, i) => v !== want.data[i])).toBe(-1);
     }
-    // Most single bit flips in entropy-coded data still decode (to other pixels).
+    // Many bit flips in entropy-coded data still decode (to other pixels).
     expect(compared).toBeGreaterThan(50);
-    expect(decoded).toBeGreaterThanOrEqual(compared);
+    expect(decoded).toBe(compared);
   });
 });
