@@ -409,7 +409,7 @@ static int decode_block(Comp *k, int *coef) {
 
 /**
  * One 1-D pass of the LL&M IDCT on 4 lanes: x[0..7] in, the 8 results (before descaling)
- * in out[0..7]; `x0shift` is how far the even part's DC and 4 terms are shifted left.
+ * in out[0..7]. Both passes use it: the same arithmetic, then their own shifts.
  */
 static inline void idct_1d(const v128_t *x, v128_t *out) {
   v128_t z2 = x[2], z3 = x[6];
