@@ -1,6 +1,7 @@
 // Per-stage CPU milliseconds (all threads of the process, so sharp's decoder threads count)
 // of the ImageFolder pipeline, one picture at a time, over the folder image-folder-bench.mjs
-// writes (run that first): read, decode, RandomResizedCrop(224), flip, ToTensor + Normalize,
+// writes (run that first): read, decode (sharp, as on the main thread, and the WebAssembly
+// decoder a pool's workers use), RandomResizedCrop(224), flip, ToTensor + Normalize,
 // the whole Compose (which runs the four as one pass), collate, tensor creation. Reads the
 // BUILT packages.
 //
@@ -9,6 +10,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { arg, benchFolder, core, data, dataNode, tf } from './image-folder-setup.mjs';
+
+/** @type {typeof import('../../packages/data/dist/node/jpeg-decoder.js')} */
+const { decodeJpegWasm } = await import(
+  new URL('../../packages/data/dist/node/jpeg-decoder.js', import.meta.url).href
+);
 
 const IMAGES = arg('images', 160);
 const ROUNDS = arg('rounds', 5);
@@ -50,6 +56,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const f of files) {
     const bytes = await time('read file', () => readFileSync(f));
     const dec = await time('decode (decodeImage, sharp)', () => dataNode.decodeImage(bytes, f));
+    await time("decode (WebAssembly, the workers' path)", () => decodeJpegWasm(bytes));
     const img = { image: dec.data, shape: [dec.height, dec.width, 3] };
     const c = await time('RandomResizedCrop(224) antialias', () => crop.apply(img));
     const fl = await time('flip (always)', () => flip.apply(c));

@@ -27,6 +27,7 @@ import {
   makeDirDurable,
   readJsonFile,
   readRegularFile,
+  readRegularFileSync,
   removeStaleTempFiles,
   saveSafetensors,
   writeFileAtomic,
@@ -134,6 +135,31 @@ describe('readRegularFile', () => {
     await new Promise((done) => spawn('mkfifo', [path]).on('exit', done));
     expect(existsSync(path)).toBe(true);
     await expect(readRegularFile(path, { maxBytes: 9 })).rejects.toThrow(
+      'is a FIFO (named pipe); expected a regular file',
+    );
+  });
+});
+
+describe('readRegularFileSync', () => {
+  it('reads what readRegularFile reads and refuses what it refuses, with the same messages', async () => {
+    const path = join(dir, 'a.bin');
+    writeFileSync(path, new Uint8Array([1, 2, 3]));
+    symlinkSync(path, join(dir, 'link.bin'));
+    expect([...readRegularFileSync(path, { maxBytes: 3 })]).toEqual([1, 2, 3]);
+    expect([...readRegularFileSync(join(dir, 'link.bin'), { maxBytes: 3 })]).toEqual([1, 2, 3]);
+    expect(() => readRegularFileSync(path, { maxBytes: 2, what: 'picture' })).toThrow(
+      `${path} is 3 bytes, more than the 2-byte limit for a picture`,
+    );
+    expect(() => readRegularFileSync(dir, { maxBytes: 9 })).toThrow(
+      `${dir} is a directory; expected a regular file`,
+    );
+    expect(() => readRegularFileSync('/dev/null', { maxBytes: 9 })).toThrow(FileFormatError);
+    expect(() => readRegularFileSync(join(dir, 'none'), { maxBytes: 9 })).toThrow(
+      `no file at ${join(dir, 'none')}`,
+    );
+    const pipe = join(dir, 'pipe');
+    await new Promise((done) => spawn('mkfifo', [pipe]).on('exit', done));
+    expect(() => readRegularFileSync(pipe, { maxBytes: 9 })).toThrow(
       'is a FIFO (named pipe); expected a regular file',
     );
   });

@@ -55,42 +55,48 @@ const fail = (e) => ({ name: String(e && e.name || 'Error'), message: String(e &
   }
   const { dataset, generator } = parts;
   parentPort.postMessage({ type: 'ready', length: dataset.length });
-  const reply = async (m, sample) => {
+  // What became of one sample: written into the shared batch (nothing to transfer, nothing
+  // to copy when the transform wrote its result there already), or the sample itself.
+  const settle = async (m, out, sample) => {
     try {
       const s = await sample;
       let image = s.image;
-      if (m.out && image.length === m.size && String(s.shape) === String(m.shape)) {
-        // Straight into the batch the loader shares with the workers: nothing to transfer
-        // (and nothing to copy when the transform wrote its result there already).
-        if (image.buffer !== m.out || image.byteOffset !== m.offset * 4) {
-          new Float32Array(m.out, m.offset * 4, m.size).set(image);
+      if (out && image.length === out.size && String(s.shape) === String(out.shape)) {
+        if (image.buffer !== out.buffer || image.byteOffset !== m.offset * 4) {
+          new Float32Array(out.buffer, m.offset * 4, out.size).set(image);
         }
-        parentPort.postMessage({ type: 'written', id: m.id, label: s.label });
-        return;
+        return { message: { type: 'written', id: m.id, label: s.label } };
       }
       if (image.buffer instanceof SharedArrayBuffer || image.byteOffset !== 0 || image.byteLength !== image.buffer.byteLength) image = image.slice();
-      parentPort.postMessage({ type: 'sample', id: m.id, image, shape: s.shape, label: s.label }, [image.buffer]);
+      return { message: { type: 'sample', id: m.id, image, shape: s.shape, label: s.label }, transfer: image.buffer };
     } catch (e) {
-      parentPort.postMessage({ type: 'error', id: m.id, ...fail(e) });
+      return { message: { type: 'error', id: m.id, ...fail(e) } };
     }
   };
   const reseed = (seed) => () => { if (generator) generator.manualSeed(seed); };
-  let chain = Promise.resolve();
-  parentPort.on('message', (m) => {
+  const start = (m, out) => {
     if (typeof dataset.getWith === 'function') {
       // An ImageFolder decodes the next pictures while this one is transformed, and re-seeds
       // right before each transform, in order.
-      let sample;
-      const out = m.out ? new Float32Array(m.out, m.offset * 4, m.size) : undefined;
-      try { sample = dataset.getWith(m.index, reseed(m.seed), out); } catch (e) { sample = Promise.reject(e); }
-      reply(m, sample);
-      return;
+      const slot = out ? new Float32Array(out.buffer, m.offset * 4, out.size) : undefined;
+      try { return dataset.getWith(m.index, reseed(m.seed), slot); } catch (e) { return Promise.reject(e); }
     }
-    chain = chain.then(() => {
+    const sample = chain.then(() => {
       reseed(m.seed)();
-      let sample;
-      try { sample = dataset.get(m.index); } catch (e) { sample = Promise.reject(e); }
-      return reply(m, sample);
+      return dataset.get(m.index);
+    });
+    chain = sample.catch(() => undefined);
+    return sample;
+  };
+  let chain = Promise.resolve();
+  parentPort.on('message', (m) => {
+    // A share of a batch comes as one message and goes back as one: a message per sample
+    // would wake both threads for each, and hand this thread the shared batch each time.
+    const out = m.out ? { buffer: m.out, size: m.size, shape: m.shape } : undefined;
+    const done = m.items.map((item) => settle(item, out, start(item, out)));
+    Promise.all(done).then((replies) => {
+      const transfer = replies.flatMap((r) => (r.transfer ? [r.transfer] : []));
+      parentPort.postMessage({ type: 'replies', replies: replies.map((r) => r.message) }, transfer);
     });
   });
 })();
@@ -104,10 +110,9 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** Where a worker writes a sample's pixels as float32: `size` values from `offset` of `out`. */
+/** Where the workers write a batch's pixels as float32: sample k's `size` values from `k * size` of `out`. */
 interface BatchSlot {
   out: SharedArrayBuffer;
-  offset: number;
   size: number;
   shape: readonly number[];
 }
@@ -202,7 +207,7 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
   }
 
   get(index: number): Promise<ImageSample> {
-    return this.request(index, undefined) as Promise<ImageSample>;
+    return this.request([index], undefined)[0] as Promise<ImageSample>;
   }
 
   /**
@@ -221,9 +226,7 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
     }
     const size = shape[0] * shape[1] * shape[2];
     const out = new SharedArrayBuffer(indices.length * size * 4);
-    const replies = await Promise.all(
-      indices.map((i, k) => this.request(i, { out, offset: k * size, size, shape })),
-    );
+    const replies = await Promise.all(this.request(indices, { out, size, shape }));
     const x = new Float32Array(out);
     if (replies.every((r) => 'written' in r)) {
       return {
@@ -246,17 +249,35 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
     return packImages(samples);
   }
 
-  private request(index: number, slot: BatchSlot | undefined): Promise<Reply> {
-    checkIndex(index, this.length, 'WorkerPoolDataset');
-    const seed = this.generator.nextUint32();
-    // The least busy worker takes it; which one does not change the sample (see the class note).
-    const target = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+  /**
+   * Sends the samples at `indices` to the workers, one message per worker: each takes a run
+   * of consecutive requests, the least busy first. The seeds are drawn here in request
+   * order, so which worker makes a sample does not change it (see the class note).
+   */
+  private request(indices: readonly number[], batch: BatchSlot | undefined): Promise<Reply>[] {
+    for (const index of indices) checkIndex(index, this.length, 'WorkerPoolDataset');
+    const items = indices.map((index, k) => ({
+      id: this.nextId++,
+      index,
+      seed: this.generator.nextUint32(),
+      offset: batch ? k * batch.size : 0,
+    }));
+    const replies: Promise<Reply>[] = [];
+    const workers = [...this.workers].sort((a, b) => a.pending.size - b.pending.size);
+    const share = Math.ceil(items.length / workers.length);
+    workers.forEach((target, w) => {
+      const mine = items.slice(w * share, (w + 1) * share);
+      if (mine.length === 0) return;
       if (target.pending.size === 0) target.worker.ref(); // keep Node alive while a sample is owed
-      target.pending.set(id, { resolve, reject });
-      target.worker.postMessage({ id, index, seed, ...slot });
+      for (const item of mine) {
+        replies.push(
+          new Promise<Reply>((resolve, reject) => target.pending.set(item.id, { resolve, reject })),
+        );
+      }
+      target.worker.postMessage({ items: mine, ...batch });
     });
+    // The replies in request order: worker w holds items [w * share, (w + 1) * share).
+    return replies;
   }
 
   /** Stops the workers; samples still owed are rejected. */
@@ -271,12 +292,14 @@ export class WorkerPoolDataset implements Dataset<Promise<ImageSample>> {
       if (w.pending.size === 0) w.worker.unref();
       return p;
     };
-    w.worker.on('message', (m) => {
-      const p = settle(m.id);
-      if (!p) return;
-      if (m.type === 'sample') p.resolve({ image: m.image, shape: m.shape, label: m.label });
-      else if (m.type === 'written') p.resolve({ written: true, label: m.label });
-      else p.reject(Object.assign(new WorkerSampleError(m.message), { name: m.name }));
+    w.worker.on('message', (batch) => {
+      for (const m of batch.replies) {
+        const p = settle(m.id);
+        if (!p) continue;
+        if (m.type === 'sample') p.resolve({ image: m.image, shape: m.shape, label: m.label });
+        else if (m.type === 'written') p.resolve({ written: true, label: m.label });
+        else p.reject(Object.assign(new WorkerSampleError(m.message), { name: m.name }));
+      }
     });
     const failAll = (why: string) => {
       for (const id of [...w.pending.keys()]) settle(id)?.reject(new WorkerSampleError(why));
