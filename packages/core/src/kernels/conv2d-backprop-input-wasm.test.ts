@@ -64,6 +64,9 @@ const fixed: Case[] = [
     ],
   },
   { x: [2, 11, 11, 3], filter: [7, 7, 3, 4], strides: 2, pad: 3 },
+  // Stride 1 but far more weights than dy elements (deep layers on tiny maps): col2im.
+  { x: [1, 2, 2, 16], filter: [3, 3, 16, 24], strides: 1, pad: 'same' },
+  { x: [2, 3, 3, 12], filter: [3, 3, 12, 20], strides: 1, pad: 1 },
 ];
 
 function randomCase(gen: Generator): Case {

@@ -3,7 +3,8 @@
  * both routes here spend their time in XNNPACK instead:
  * - stride 1: dx is the convolution of dy with the spatially flipped filter whose in and out
  *   channels are swapped, padded by (filter size - 1 - forward padding);
- * - otherwise: dcols = dy @ W^T (a plain matrix product), scattered back by col2im.
+ * - otherwise, and where the filter is large against dy (small maps, many channels):
+ *   dcols = dy @ W^T (a plain matrix product), scattered back by col2im.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
@@ -32,6 +33,14 @@ import {
  */
 const FLIPPED_CONV_MIN_CHANNELS = 8;
 
+/**
+ * Above this many filter weights per dy element, the flipped convolution spends more time
+ * transposing and packing its new filter (on one thread) than matMul + col2im spends in all:
+ * ResNet-18's 512-channel 3x3 layers on 4x4 maps (9 weights per dy element) ran 73 ms of CPU
+ * by col2im against 86 ms flipped; at 256 channels on 8x8 (1.1 per element) the two tie.
+ */
+const FLIPPED_CONV_MAX_WEIGHTS_PER_DY = 2;
+
 export function conv2DBackpropInputWasm(args: {
   inputs: Conv2DBackpropInputInputs;
   backend: BackendWasm;
@@ -51,8 +60,11 @@ export function conv2DBackpropInputWasm(args: {
   const bottom = info.inHeight - info.outHeight - top + fh - 1;
   const left = fw - 1 - info.padInfo.left;
   const right = info.inWidth - info.outWidth - left + fw - 1;
+  const weights = fh * fw * info.inChannels * info.outChannels;
+  const dySize = info.batchSize * info.outHeight * info.outWidth * info.outChannels;
   if (
     info.inChannels >= FLIPPED_CONV_MIN_CHANNELS &&
+    weights <= FLIPPED_CONV_MAX_WEIGHTS_PER_DY * dySize &&
     info.strideHeight === 1 &&
     info.strideWidth === 1 &&
     top >= 0 &&
