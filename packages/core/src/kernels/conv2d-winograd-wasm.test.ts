@@ -80,10 +80,11 @@ function inputsOf(c: Case, withBias: boolean): Record<string, RawInput> {
 }
 
 /** Each Winograd route, with the largest error against cpu it may make. */
+// Small shapes go through Winograd on threads too (minThreadedProduct 0).
 const routes: Array<[string, WinogradOptions, number]> = [
-  ['F(2x2, 3x3), 1x1 convolutions', { tile: 2, products: 'conv1x1' }, 1e-5],
-  ['F(2x2, 3x3), BatchMatMul', { tile: 2, products: 'batchMatMul' }, 1e-5],
-  ['F(4x4, 3x3), BatchMatMul', { tile: 4, products: 'batchMatMul' }, 5e-5],
+  ['F(2x2, 3x3), 1x1 convolutions', { tile: 2, products: 'conv1x1', minThreadedProduct: 0 }, 1e-5],
+  ['F(2x2, 3x3), BatchMatMul', { tile: 2, products: 'batchMatMul', minThreadedProduct: 0 }, 1e-5],
+  ['F(4x4, 3x3), BatchMatMul', { tile: 4, products: 'batchMatMul', minThreadedProduct: 0 }, 5e-5],
 ];
 
 /** The cpu result, and the wasm results with Winograd (each route) and without. */
@@ -143,6 +144,12 @@ describe('Winograd Conv2D on wasm', () => {
     expect(winogradApplies(info([3, 3], 1, 1, 16, 8))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 16))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 32))).toBe(true);
+    // On threads, each product must be worth a dispatch to the thread pool.
+    const wide = (n: number) =>
+      backend_util.computeConv2DInfo([n, 32, 32, 64], [3, 3, 64, 64], 1, 1, 'same');
+    expect(winogradApplies(wide(32), 2)).toBe(true);
+    expect(winogradApplies(wide(8), 2)).toBe(false);
+    expect(winogradApplies(wide(8), 1)).toBe(true);
   });
 
   it('takes 4x4 tiles only where they pay: wide channels, many tiles, little rounding up', () => {
@@ -154,6 +161,8 @@ describe('Winograd Conv2D on wasm', () => {
     expect(tile([8, 14, 14, 256], 256)).toBe(2);
     expect(tile([64, 8, 8, 64], 64)).toBe(2);
     expect(tile([64, 16, 16, 32], 64)).toBe(2);
+    const info8 = backend_util.computeConv2DInfo([32, 8, 8, 256], [3, 3, 256, 256], 1, 1, 1);
+    expect(winogradTile(info8, 2)).toBe(2);
   });
 
   checkCases('');

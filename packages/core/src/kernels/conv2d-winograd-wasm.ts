@@ -91,6 +91,11 @@ export interface WinogradOptions {
   products?: WinogradProducts;
   /** The output tile; by default chosen per convolution ({@link winogradTile}). */
   tile?: WinogradTile;
+  /**
+   * Multiply-adds per product below which the threaded build keeps XNNPACK's convolution
+   * (default 2^24); 0 lets tests run small shapes through Winograd on threads.
+   */
+  minThreadedProduct?: number;
 }
 
 let enabled = true;
@@ -105,6 +110,7 @@ export function setWinogradConv(on: boolean, options: WinogradOptions = {}): voi
   enabled = on;
   products = options.products ?? 'batchMatMul';
   forcedTile = options.tile;
+  minThreadedProduct = options.minThreadedProduct ?? MIN_THREADED_PRODUCT;
 }
 
 /**
@@ -116,10 +122,30 @@ export function setWinogradConv(on: boolean, options: WinogradOptions = {}): voi
 const MIN_CHANNELS = 16;
 const MIN_CHANNEL_SUM = 48;
 
-/** Whether `info` is a convolution the Winograd path computes. */
-export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
+/**
+ * In the threaded build every product is a dispatch to XNNPACK's thread pool, whose wake-up
+ * costs more than a small product saves: there Winograd needs this many multiply-adds per
+ * product (ResNet-18 CIFAR's 3x3 layers make 2^25 at batch 32; VanResNet's 2^22-2^23, which
+ * ran 1.4-1.7x slower than XNNPACK's convolution on 2 threads).
+ */
+const MIN_THREADED_PRODUCT = 2 ** 24;
+let minThreadedProduct = MIN_THREADED_PRODUCT;
+
+/** XNNPACK's thread count on `backend` (1 in the single-threaded build). */
+export function wasmThreads(backend: BackendWasm): number {
+  const tfjs = backend.wasm.tfjs as { getThreadsCount?: () => number };
+  return tfjs.getThreadsCount?.() ?? 1;
+}
+
+/**
+ * Whether `info` is a convolution the Winograd path computes; `threads`, XNNPACK's thread
+ * count, raises the bar (see MIN_THREADED_PRODUCT).
+ */
+export function winogradApplies(info: backend_util.Conv2DInfo, threads = 1): boolean {
+  const tiles = info.batchSize * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
   return (
     enabled &&
+    (threads <= 1 || tiles * info.inChannels * info.outChannels >= minThreadedProduct) &&
     info.dataFormat === 'channelsLast' &&
     info.filterHeight === 3 &&
     info.filterWidth === 3 &&
@@ -153,7 +179,7 @@ function winogradConv(
   if (e == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
-  const m = forcedTile ?? winogradTile(info);
+  const m = forcedTile ?? winogradTile(info, wasmThreads(backend));
   const [input, filterTransform, output] =
     m === 4
       ? [e.wino_input_f43, e.wino_filter_f43, e.wino_output_f43]
@@ -232,14 +258,16 @@ function winogradConv(
  * thinner products, each packing the whole transformed filter. Measured
  * (tools/bench/winograd-bench.mjs): it wins from 128 tiles at 128+ input channels, and from
  * 512 tiles at 64, and loses at 32 channels, at 8x8 with 64 channels on 64 images, at 14x14
- * and at 7x7 or 4x4 on small batches.
+ * and at 7x7 or 4x4 on small batches; on 2 threads it lost at 128 tiles too.
  */
-export function winogradTile(info: backend_util.Conv2DInfo): WinogradTile {
+export function winogradTile(info: backend_util.Conv2DInfo, threads = 1): WinogradTile {
   const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: ci } = info;
   const tiles4 = n * Math.ceil(oh / 4) * Math.ceil(ow / 4);
   const tiles2 = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
   const fewerProducts = 36 * tiles4 <= 0.6 * 16 * tiles2;
-  const wideEnough = (ci >= 128 && tiles4 >= 128) || (ci >= 64 && tiles4 >= 512);
+  // Threaded, its 36 dispatches need more tiles each (8x8x256 at batch 32 lost there).
+  const minTiles = threads > 1 ? 512 : 128;
+  const wideEnough = (ci >= 128 && tiles4 >= minTiles) || (ci >= 64 && tiles4 >= 512);
   return fewerProducts && wideEnough ? 4 : 2;
 }
 
@@ -273,7 +301,7 @@ export function conv2DFast(
 ): TensorInfo {
   if (x.shape.length === 4 && filter.shape.length === 4) {
     const info = convInfo(x, filter, attrs);
-    if (winogradApplies(info)) {
+    if (winogradApplies(info, wasmThreads(backend))) {
       const y = winogradConv(backend, x, filter, info, null, false);
       if (y != null) return y;
     }
@@ -315,7 +343,7 @@ export function fusedConv2DWasm(args: {
       (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === filter.shape[3]))
   ) {
     const info = convInfo(x, filter, attrs);
-    if (winogradApplies(info)) {
+    if (winogradApplies(info, wasmThreads(backend))) {
       const y = winogradConv(backend, x, filter, info, bias, activation === 'relu');
       if (y != null) return y;
     }
