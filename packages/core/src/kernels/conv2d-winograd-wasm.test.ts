@@ -167,6 +167,21 @@ describe('Winograd Conv2D on wasm', () => {
 
   checkCases('');
 
+  it('matches cpu when the batch runs a few images at a time', async () => {
+    const c: Case = { x: [5, 7, 9, 24], filter: [3, 3, 24, 40], pad: 'same' };
+    const attrs = { strides: 1, pad: c.pad, dilations: 1, dataFormat: 'NHWC', activation: 'relu' };
+    const inputs = inputsOf(c, true);
+    const want = await runOn('cpu', 'FusedConv2D', inputs, attrs);
+    for (const tile of [2, 4] as const) {
+      // Room for two images' transformed tiles: passes of 2, 2 and 1 images.
+      const perImage = (tile + 2) ** 2 * Math.ceil(7 / tile) * Math.ceil(9 / tile) * 40;
+      setWinogradConv(true, { tile, maxTransformed: 2 * perImage + 1 });
+      const got = await runOn('wasm', 'FusedConv2D', inputs, attrs);
+      setWinogradConv(true);
+      expect(relativeError(got.values, want.values)).toBeLessThan(5e-5);
+    }
+  });
+
   it('falls back to the stock kernel for other activations', async () => {
     const c = fixed[2];
     for (const activation of ['elu', 'leakyrelu']) {

@@ -96,6 +96,8 @@ export interface WinogradOptions {
    * (default 2^24); 0 lets tests run small shapes through Winograd on threads.
    */
   minThreadedProduct?: number;
+  /** Floats of transformed tiles one pass over a few images may hold (default 8M); for tests. */
+  maxTransformed?: number;
 }
 
 let enabled = true;
@@ -111,6 +113,7 @@ export function setWinogradConv(on: boolean, options: WinogradOptions = {}): voi
   products = options.products ?? 'batchMatMul';
   forcedTile = options.tile;
   minThreadedProduct = options.minThreadedProduct ?? MIN_THREADED_PRODUCT;
+  maxTransformed = options.maxTransformed ?? MAX_TRANSFORMED;
 }
 
 /**
@@ -159,6 +162,10 @@ export function winogradApplies(info: backend_util.Conv2DInfo, threads = 1): boo
   );
 }
 
+/** Floats of transformed input (or products) one pass holds at most: 32 MB. */
+const MAX_TRANSFORMED = 8 * 1024 * 1024;
+let maxTransformed = MAX_TRANSFORMED;
+
 function byteOffset(backend: BackendWasm, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset as number;
 }
@@ -187,8 +194,11 @@ function winogradConv(
   const count = (m + 2) * (m + 2);
   const tilesH = Math.ceil(oh / m);
   const tilesW = Math.ceil(ow / m);
-  const tiles = n * tilesH * tilesW;
-  const v = alloc(backend, [count, tiles, ci]);
+  // The transformed tiles take 2.25-4x the input and output; a few images at a time keep
+  // that bounded on large pictures (CIFAR batches fit in one pass).
+  const perImage = count * tilesH * tilesW * Math.max(ci, co);
+  const images = Math.max(1, Math.min(n, Math.floor(maxTransformed / perImage)));
+  const v = alloc(backend, [count, images * tilesH * tilesW, ci]);
   const u = alloc(backend, [count, ci, co]);
   const zeros = alloc(backend, [Math.max(ci, co)]);
   const table = alloc(backend, [count], 'int32');
@@ -196,59 +206,63 @@ function winogradConv(
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
   filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
-  input(
-    byteOffset(backend, x),
-    byteOffset(backend, v),
-    zOff * 4,
-    n,
-    h,
-    w,
-    ci,
-    tilesH,
-    tilesW,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
-  const ms: TensorInfo[] = [];
-  const mOffsets: number[] = [];
-  for (let k = 0; k < count; k++) {
-    const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
-    const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
-    const m =
-      products === 'batchMatMul'
-        ? run(
-            backend,
-            'BatchMatMul',
-            { a: view(a, [1, tiles, ci]), b: view(b, [1, ci, co]) },
-            { transposeA: false, transposeB: false },
-          )
-        : run(
-            backend,
-            'Conv2D',
-            { x: a, filter: b },
-            { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' },
-          );
-    unborrow(backend, a);
-    unborrow(backend, b);
-    ms.push(m);
-    mOffsets.push(byteOffset(backend, m));
+  const biasOff = bias == null ? zOff * 4 : byteOffset(backend, bias);
+  for (let b0 = 0; b0 < n; b0 += images) {
+    const batch = Math.min(images, n - b0);
+    const tiles = batch * tilesH * tilesW;
+    input(
+      byteOffset(backend, x) + 4 * b0 * h * w * ci,
+      byteOffset(backend, v),
+      zOff * 4,
+      batch,
+      h,
+      w,
+      ci,
+      tilesH,
+      tilesW,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    const ms: TensorInfo[] = [];
+    for (let k = 0; k < count; k++) {
+      const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
+      const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
+      ms.push(
+        products === 'batchMatMul'
+          ? run(
+              backend,
+              'BatchMatMul',
+              { a: view(a, [1, tiles, ci]), b: view(b, [1, ci, co]) },
+              { transposeA: false, transposeB: false },
+            )
+          : run(
+              backend,
+              'Conv2D',
+              { x: a, filter: b },
+              { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' },
+            ),
+      );
+      unborrow(backend, a);
+      unborrow(backend, b);
+    }
+    const tOff = byteOffset(backend, table);
+    const [heapAfter] = heapF32(backend, table);
+    new Int32Array(heapAfter.buffer, tOff, count).set(ms.map((t) => byteOffset(backend, t)));
+    output(
+      tOff,
+      byteOffset(backend, y) + 4 * b0 * oh * ow * co,
+      biasOff,
+      batch,
+      oh,
+      ow,
+      co,
+      tilesH,
+      tilesW,
+      relu ? 1 : 0,
+    );
+    for (const t of ms) release(backend, t);
   }
-  const tOff = byteOffset(backend, table);
-  const [heapAfter] = heapF32(backend, table);
-  new Int32Array(heapAfter.buffer, tOff, count).set(mOffsets);
-  output(
-    tOff,
-    byteOffset(backend, y),
-    bias == null ? zOff * 4 : byteOffset(backend, bias),
-    n,
-    oh,
-    ow,
-    co,
-    tilesH,
-    tilesW,
-    relu ? 1 : 0,
-  );
-  for (const t of [v, u, zeros, table, ...ms]) release(backend, t);
+  for (const t of [v, u, zeros, table]) release(backend, t);
   return y;
 }
 
