@@ -10,6 +10,7 @@ import {
   setWinogradBackpropFilter,
   winogradBackpropFilterApplies,
 } from './conv2d-backprop-filter-winograd-wasm.js';
+import { setWinogradConv } from './conv2d-winograd-wasm.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
@@ -105,11 +106,14 @@ describe('Winograd Conv2DBackpropFilter on wasm', () => {
 
 describe('Winograd Conv2DBackpropFilter on threaded wasm', () => {
   afterAll(() => {
+    setWinogradConv(true);
     tf.removeBackend('wasm');
   });
 
   it('starts the threaded wasm build', async () => {
     expect(await useThreadedWasm({ threads: 2 })).toBe(2);
+    // Small shapes go through Winograd on threads too.
+    setWinogradConv(true, { minThreadedProduct: 0 });
   });
 
   checkCases('threaded: ');

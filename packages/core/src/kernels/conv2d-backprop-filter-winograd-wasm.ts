@@ -8,7 +8,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { winogradApplies } from './conv2d-winograd-wasm.js';
+import { wasmThreads, winogradApplies } from './conv2d-winograd-wasm.js';
 import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
 import { alloc, borrow, heapF32, matMulNN, release, unborrow, view } from './wasm-util.js';
 
@@ -34,11 +34,14 @@ export function setWinogradBackpropFilter(on: boolean): void {
  */
 const MIN_CHANNELS = 32;
 
-/** Whether the filter gradient of the convolution `info` is computed by Winograd. */
-export function winogradBackpropFilterApplies(info: backend_util.Conv2DInfo): boolean {
+/**
+ * Whether the filter gradient of the convolution `info` is computed by Winograd, with
+ * XNNPACK on `threads` threads.
+ */
+export function winogradBackpropFilterApplies(info: backend_util.Conv2DInfo, threads = 1): boolean {
   return (
     enabled &&
-    winogradApplies(info) &&
+    winogradApplies(info, threads) &&
     info.inChannels >= MIN_CHANNELS &&
     info.outChannels >= MIN_CHANNELS
   );
@@ -59,7 +62,7 @@ export function winogradBackpropFilter(
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo | null {
-  if (!winogradBackpropFilterApplies(info)) return null;
+  if (!winogradBackpropFilterApplies(info, wasmThreads(backend))) return null;
   const e = ownWasmExports(backend) as unknown as FilterGradExports | null;
   const kernels = ownWasmKernels(backend);
   if (e == null || kernels == null) return null;

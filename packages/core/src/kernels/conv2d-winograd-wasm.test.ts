@@ -80,10 +80,11 @@ function inputsOf(c: Case, withBias: boolean): Record<string, RawInput> {
 }
 
 /** Each Winograd route, with the largest error against cpu it may make. */
+// Small shapes go through Winograd on threads too (minThreadedProduct 0).
 const routes: Array<[string, WinogradOptions, number]> = [
-  ['F(2x2, 3x3), 1x1 convolutions', { tile: 2, products: 'conv1x1' }, 1e-5],
-  ['F(2x2, 3x3), BatchMatMul', { tile: 2, products: 'batchMatMul' }, 1e-5],
-  ['F(4x4, 3x3), BatchMatMul', { tile: 4, products: 'batchMatMul' }, 5e-5],
+  ['F(2x2, 3x3), 1x1 convolutions', { tile: 2, products: 'conv1x1', minThreadedProduct: 0 }, 1e-5],
+  ['F(2x2, 3x3), BatchMatMul', { tile: 2, products: 'batchMatMul', minThreadedProduct: 0 }, 1e-5],
+  ['F(4x4, 3x3), BatchMatMul', { tile: 4, products: 'batchMatMul', minThreadedProduct: 0 }, 5e-5],
 ];
 
 /** The cpu result, and the wasm results with Winograd (each route) and without. */
@@ -143,6 +144,12 @@ describe('Winograd Conv2D on wasm', () => {
     expect(winogradApplies(info([3, 3], 1, 1, 16, 8))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 16))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 32))).toBe(true);
+    // On threads, each product must be worth a dispatch to the thread pool.
+    const wide = (n: number) =>
+      backend_util.computeConv2DInfo([n, 32, 32, 64], [3, 3, 64, 64], 1, 1, 'same');
+    expect(winogradApplies(wide(32), 2)).toBe(true);
+    expect(winogradApplies(wide(8), 2)).toBe(false);
+    expect(winogradApplies(wide(8), 1)).toBe(true);
   });
 
   it('takes 4x4 tiles only where they pay: wide channels, many tiles, little rounding up', () => {
@@ -154,9 +161,26 @@ describe('Winograd Conv2D on wasm', () => {
     expect(tile([8, 14, 14, 256], 256)).toBe(2);
     expect(tile([64, 8, 8, 64], 64)).toBe(2);
     expect(tile([64, 16, 16, 32], 64)).toBe(2);
+    const info8 = backend_util.computeConv2DInfo([32, 8, 8, 256], [3, 3, 256, 256], 1, 1, 1);
+    expect(winogradTile(info8, 2)).toBe(2);
   });
 
   checkCases('');
+
+  it('matches cpu when the batch runs a few images at a time', async () => {
+    const c: Case = { x: [5, 7, 9, 24], filter: [3, 3, 24, 40], pad: 'same' };
+    const attrs = { strides: 1, pad: c.pad, dilations: 1, dataFormat: 'NHWC', activation: 'relu' };
+    const inputs = inputsOf(c, true);
+    const want = await runOn('cpu', 'FusedConv2D', inputs, attrs);
+    for (const tile of [2, 4] as const) {
+      // Room for two images' transformed tiles: passes of 2, 2 and 1 images.
+      const perImage = (tile + 2) ** 2 * Math.ceil(7 / tile) * Math.ceil(9 / tile) * 40;
+      setWinogradConv(true, { tile, maxTransformed: 2 * perImage + 1 });
+      const got = await runOn('wasm', 'FusedConv2D', inputs, attrs);
+      setWinogradConv(true);
+      expect(relativeError(got.values, want.values)).toBeLessThan(5e-5);
+    }
+  });
 
   it('falls back to the stock kernel for other activations', async () => {
     const c = fixed[2];

@@ -4,10 +4,11 @@
  * near this core's 128-bit peak, so the only way to go faster is fewer multiplications: per
  * 2x2 output tile F(2x2, 3x3) needs 16 products per channel pair instead of 36, per 4x4 tile
  * F(4x4, 3x3) 36 instead of 144. The input and filter are transformed (wasm/winograd.c), the
- * 16 (or 36) products [tiles, inC] x [inC, outC] run on resnet-ts's own GEMM (wasm/gemm.c,
- * split over the own kernels' threads), and the output transform adds the bias and ReLU.
- * Every other convolution, and the small channel counts where the transforms cost more than
- * they save, go to the own implicit-GEMM convolution (conv2d-wasm.ts) or the stock kernels.
+ * 16 (or 36) products [tiles, inC] x [inC, outC] run on resnet-ts's own GEMM (wasm/gemm.c),
+ * and the transforms and products are split over the own kernels' threads; the output
+ * transform adds the bias and ReLU. Every other convolution, and the small channel counts
+ * where the transforms cost more than they save, go to the own implicit-GEMM convolution
+ * (conv2d-wasm.ts) or the stock kernels.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -40,10 +41,17 @@ export type WinogradTile = 2 | 4;
 
 /** Options of {@link setWinogradConv}. */
 export interface WinogradOptions {
-  /** How the products run (default 'own', resnet-ts's GEMM, where its module runs). */
+  /** How the products run (default 'own', resnet-ts's GEMM). */
   products?: WinogradProducts;
   /** The output tile; by default chosen per convolution ({@link winogradTile}). */
   tile?: WinogradTile;
+  /**
+   * Multiply-adds per product below which the threaded build keeps XNNPACK's convolution
+   * (default 2^24); 0 lets tests run small shapes through Winograd on threads.
+   */
+  minThreadedProduct?: number;
+  /** Floats of transformed tiles one pass over a few images may hold (default 8M); for tests. */
+  maxTransformed?: number;
 }
 
 let enabled = true;
@@ -58,6 +66,8 @@ export function setWinogradConv(on: boolean, options: WinogradOptions = {}): voi
   enabled = on;
   products = options.products ?? 'own';
   forcedTile = options.tile;
+  minThreadedProduct = options.minThreadedProduct ?? MIN_THREADED_PRODUCT;
+  maxTransformed = options.maxTransformed ?? MAX_TRANSFORMED;
 }
 
 /**
@@ -69,10 +79,33 @@ export function setWinogradConv(on: boolean, options: WinogradOptions = {}): voi
 const MIN_CHANNELS = 16;
 const MIN_CHANNEL_SUM = 48;
 
-/** Whether `info` is a convolution the Winograd path computes. */
-export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
+/**
+ * With XNNPACK's products ('batchMatMul', 'conv1x1') in the threaded build every product is
+ * a dispatch to XNNPACK's thread pool, whose wake-up costs more than a small product saves:
+ * there Winograd needs this many multiply-adds per
+ * product (ResNet-18 CIFAR's 3x3 layers make 2^25 at batch 32; VanResNet's 2^22-2^23, which
+ * ran 1.4-1.7x slower than XNNPACK's convolution on 2 threads).
+ */
+const MIN_THREADED_PRODUCT = 2 ** 24;
+let minThreadedProduct = MIN_THREADED_PRODUCT;
+
+/** XNNPACK's thread count on `backend` (1 in the single-threaded build). */
+export function wasmThreads(backend: BackendWasm): number {
+  const tfjs = backend.wasm.tfjs as { getThreadsCount?: () => number };
+  return tfjs.getThreadsCount?.() ?? 1;
+}
+
+/**
+ * Whether `info` is a convolution the Winograd path computes; `threads`, XNNPACK's thread
+ * count, raises the bar (see MIN_THREADED_PRODUCT).
+ */
+export function winogradApplies(info: backend_util.Conv2DInfo, threads = 1): boolean {
+  const tiles = info.batchSize * Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
   return (
     enabled &&
+    (threads <= 1 ||
+      products === 'own' ||
+      tiles * info.inChannels * info.outChannels >= minThreadedProduct) &&
     info.dataFormat === 'channelsLast' &&
     info.filterHeight === 3 &&
     info.filterWidth === 3 &&
@@ -85,6 +118,10 @@ export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
     info.inChannels + info.outChannels >= MIN_CHANNEL_SUM
   );
 }
+
+/** Floats of transformed input (or products) one pass holds at most: 32 MB. */
+const MAX_TRANSFORMED = 8 * 1024 * 1024;
+let maxTransformed = MAX_TRANSFORMED;
 
 function byteOffset(backend: BackendWasm, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset as number;
@@ -106,7 +143,7 @@ function winogradConv(
   if (e == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
-  const m = forcedTile ?? winogradTile(info);
+  const m = forcedTile ?? winogradTile(info, wasmThreads(backend));
   const kernels = ownWasmKernels(backend)!;
   const [input, filterTransform, output] =
     m === 4
@@ -115,88 +152,91 @@ function winogradConv(
   const count = (m + 2) * (m + 2);
   const tilesH = Math.ceil(oh / m);
   const tilesW = Math.ceil(ow / m);
-  const tiles = n * tilesH * tilesW;
-  const v = alloc(backend, [count, tiles, ci]);
+  // The transformed tiles take 2.25-4x the input and output; a few images at a time keep
+  // that bounded on large pictures (CIFAR batches fit in one pass).
+  const perImage = count * tilesH * tilesW * Math.max(ci, co);
+  const images = Math.max(1, Math.min(n, Math.floor(maxTransformed / perImage)));
+  const v = alloc(backend, [count, images * tilesH * tilesW, ci]);
   const u = alloc(backend, [count, ci, co]);
   const zeros = alloc(backend, [Math.max(ci, co)]);
   const table = alloc(backend, [count], 'int32');
+  const packed = products === 'own' ? alloc(backend, [packedSize(ci, co)]) : null;
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
   filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
-  // Tiles per image times the (m + 2)^2 floats per channel each takes.
-  const perImage = tilesH * tilesW * count * Math.max(ci, co);
-  kernels.byImages(input, n, perImage, [
-    byteOffset(backend, x),
-    byteOffset(backend, v),
-    zOff * 4,
-    n,
-    h,
-    w,
-    ci,
-    tilesH,
-    tilesW,
-    info.padInfo.top,
-    info.padInfo.left,
-  ]);
-  const ms: TensorInfo[] = [];
-  const mOffsets: number[] = [];
-  const own = products === 'own' ? ownWasmKernels(backend) : null;
-  if (own != null) {
-    // One packed copy of each transformed filter slice, then the slice's product over all
-    // tiles, split by rows over the threads.
-    const packed = alloc(backend, [packedSize(ci, co)]);
-    const [, vOff] = heapF32(backend, v);
-    const [, uOff] = heapF32(backend, u);
-    const [, pOff] = heapF32(backend, packed);
-    for (let k = 0; k < count; k++) {
-      const m = alloc(backend, [tiles, co]);
-      const [, mOff] = heapF32(backend, m);
-      own.gemmPackB(uOff + k * ci * co, co, ci, co, pOff, 0, Math.ceil(co / 8));
-      own.gemmRows(vOff + k * tiles * ci, ci, pOff, mOff, co, 0, tiles, co, ci, false);
-      ms.push(m);
-      mOffsets.push(byteOffset(backend, m));
+  const biasOff = bias == null ? zOff * 4 : byteOffset(backend, bias);
+  for (let b0 = 0; b0 < n; b0 += images) {
+    const batch = Math.min(images, n - b0);
+    const tiles = batch * tilesH * tilesW;
+    kernels.byImages(input, batch, perImage, [
+      byteOffset(backend, x) + 4 * b0 * h * w * ci,
+      byteOffset(backend, v),
+      zOff * 4,
+      batch,
+      h,
+      w,
+      ci,
+      tilesH,
+      tilesW,
+      info.padInfo.top,
+      info.padInfo.left,
+    ]);
+    const ms: TensorInfo[] = [];
+    if (products === 'own') {
+      // Each transformed filter slice packed once, then its product over the pass's tiles,
+      // split by rows over the own kernels' threads.
+      const [, vOff] = heapF32(backend, v);
+      const [, uOff] = heapF32(backend, u);
+      const [, pOff] = heapF32(backend, packed!);
+      for (let k = 0; k < count; k++) {
+        const mk = alloc(backend, [tiles, co]);
+        const [, mOff] = heapF32(backend, mk);
+        kernels.gemmPackB(uOff + k * ci * co, co, ci, co, pOff, 0, Math.ceil(co / 8));
+        kernels.gemmRows(vOff + k * tiles * ci, ci, pOff, mOff, co, 0, tiles, co, ci, false);
+        ms.push(mk);
+      }
     }
-    release(backend, packed);
+    for (let k = 0; products !== 'own' && k < count; k++) {
+      const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
+      const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
+      ms.push(
+        products === 'batchMatMul'
+          ? run(
+              backend,
+              'BatchMatMul',
+              { a: view(a, [1, tiles, ci]), b: view(b, [1, ci, co]) },
+              { transposeA: false, transposeB: false },
+            )
+          : run(
+              backend,
+              'Conv2D',
+              { x: a, filter: b },
+              { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' },
+            ),
+      );
+      unborrow(backend, a);
+      unborrow(backend, b);
+    }
+    const tOff = byteOffset(backend, table);
+    const [heapAfter] = heapF32(backend, table);
+    new Int32Array(heapAfter.buffer, tOff, count).set(ms.map((t) => byteOffset(backend, t)));
+    kernels.byImages(output, batch, perImage, [
+      tOff,
+      byteOffset(backend, y) + 4 * b0 * oh * ow * co,
+      biasOff,
+      batch,
+      oh,
+      ow,
+      co,
+      tilesH,
+      tilesW,
+      relu ? 1 : 0,
+    ]);
+    for (const t of ms) release(backend, t);
   }
-  for (let k = 0; own == null && k < count; k++) {
-    const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
-    const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
-    const m =
-      products === 'batchMatMul'
-        ? run(
-            backend,
-            'BatchMatMul',
-            { a: view(a, [1, tiles, ci]), b: view(b, [1, ci, co]) },
-            { transposeA: false, transposeB: false },
-          )
-        : run(
-            backend,
-            'Conv2D',
-            { x: a, filter: b },
-            { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC' },
-          );
-    unborrow(backend, a);
-    unborrow(backend, b);
-    ms.push(m);
-    mOffsets.push(byteOffset(backend, m));
-  }
-  const tOff = byteOffset(backend, table);
-  const [heapAfter] = heapF32(backend, table);
-  new Int32Array(heapAfter.buffer, tOff, count).set(mOffsets);
-  kernels.byImages(output, n, perImage, [
-    tOff,
-    byteOffset(backend, y),
-    bias == null ? zOff * 4 : byteOffset(backend, bias),
-    n,
-    oh,
-    ow,
-    co,
-    tilesH,
-    tilesW,
-    relu ? 1 : 0,
-  ]);
-  for (const t of [v, u, zeros, table, ...ms]) release(backend, t);
+  for (const t of [v, u, zeros, table]) release(backend, t);
+  if (packed != null) release(backend, packed);
   return y;
 }
 
@@ -206,14 +246,16 @@ function winogradConv(
  * thinner products, each packing the whole transformed filter. Measured
  * (tools/bench/winograd-bench.mjs): it wins from 128 tiles at 128+ input channels, and from
  * 512 tiles at 64, and loses at 32 channels, at 8x8 with 64 channels on 64 images, at 14x14
- * and at 7x7 or 4x4 on small batches.
+ * and at 7x7 or 4x4 on small batches; on 2 threads it lost at 128 tiles too.
  */
-export function winogradTile(info: backend_util.Conv2DInfo): WinogradTile {
+export function winogradTile(info: backend_util.Conv2DInfo, threads = 1): WinogradTile {
   const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: ci } = info;
   const tiles4 = n * Math.ceil(oh / 4) * Math.ceil(ow / 4);
   const tiles2 = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
   const fewerProducts = 36 * tiles4 <= 0.6 * 16 * tiles2;
-  const wideEnough = (ci >= 128 && tiles4 >= 128) || (ci >= 64 && tiles4 >= 512);
+  // Threaded, its 36 dispatches need more tiles each (8x8x256 at batch 32 lost there).
+  const minTiles = threads > 1 ? 512 : 128;
+  const wideEnough = (ci >= 128 && tiles4 >= minTiles) || (ci >= 64 && tiles4 >= 512);
   return fewerProducts && wideEnough ? 4 : 2;
 }
 
@@ -247,7 +289,7 @@ export function conv2DFast(
 ): TensorInfo {
   if (x.shape.length === 4 && filter.shape.length === 4) {
     const info = convInfo(x, filter, attrs);
-    if (winogradApplies(info)) {
+    if (winogradApplies(info, wasmThreads(backend))) {
       const y = winogradConv(backend, x, filter, info, null, false);
       if (y != null) return y;
     }
@@ -292,7 +334,7 @@ export function fusedConv2DWasm(args: {
   ) {
     const info = convInfo(x, filter, attrs);
     const relu = activation === 'relu';
-    if (winogradApplies(info)) {
+    if (winogradApplies(info, wasmThreads(backend))) {
       const y = winogradConv(backend, x, filter, info, bias, relu);
       if (y != null) return y;
     }
