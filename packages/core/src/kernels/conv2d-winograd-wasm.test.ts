@@ -144,12 +144,16 @@ describe('Winograd Conv2D on wasm', () => {
     expect(winogradApplies(info([3, 3], 1, 1, 16, 8))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 16))).toBe(false);
     expect(winogradApplies(info([3, 3], 1, 1, 16, 32))).toBe(true);
-    // On threads, each product must be worth a dispatch to the thread pool.
+    // On threads with XNNPACK's products, each product must be worth a dispatch to its
+    // thread pool; the own GEMM's products take every size.
     const wide = (n: number) =>
       backend_util.computeConv2DInfo([n, 32, 32, 64], [3, 3, 64, 64], 1, 1, 'same');
+    expect(winogradApplies(wide(8), 2)).toBe(true);
+    setWinogradConv(true, { products: 'batchMatMul' });
     expect(winogradApplies(wide(32), 2)).toBe(true);
     expect(winogradApplies(wide(8), 2)).toBe(false);
     expect(winogradApplies(wide(8), 1)).toBe(true);
+    setWinogradConv(true);
   });
 
   it('takes 4x4 tiles only where they pay: wide channels, many tiles, little rounding up', () => {
