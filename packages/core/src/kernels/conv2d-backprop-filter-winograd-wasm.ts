@@ -2,9 +2,10 @@
  * Conv2DBackpropFilter of a 3x3, stride-1 convolution on wasm by F(2x2, 3x3) transposed:
  * dW = G^T [sum over tiles of (A dy A^T) * (B^T x B)] G, each 2x2 dy tile against the 4x4
  * input tile its forward convolution read (wasm/winograd.c). The sum over tiles is 16 matrix
- * products [inC, tiles] x [tiles, outC] on XNNPACK, 2.25x fewer multiplications than the
- * patch-matrix product of conv2d-backprop-filter-wasm.ts, which calls this first. Wide
- * layers only (see {@link winogradBackpropFilterApplies}).
+ * products [inC, tiles] x [tiles, outC] (on one thread by the module's own kernel, on
+ * XNNPACK's thread pool by XNNPACK), 2.25x fewer multiplications than the patch-matrix
+ * product of conv2d-backprop-filter-wasm.ts, which calls this first (see
+ * {@link winogradBackpropFilterApplies} for where).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
@@ -38,6 +39,15 @@ interface FilterGradExports {
     tilesW: number,
   ): void;
   transpose_batched(src: number, dst: number, batches: number, rows: number, cols: number): void;
+  gemm_tn_batched(
+    v: number,
+    e: number,
+    s: number,
+    count: number,
+    rows: number,
+    inC: number,
+    outC: number,
+  ): void;
   wino_filter_grad_f23(sTable: number, dw: number, inC: number, outC: number): void;
 }
 
@@ -49,12 +59,14 @@ export function setWinogradBackpropFilter(on: boolean): void {
 }
 
 /**
- * Below 128 channels the products [inC, tiles] x [tiles, outC] are too thin for the saved
- * multiplications to pay for the transforms and the transpose over all tiles, and the
- * patch-matrix product, which works a few images at a time in cache, wins (measured by
- * tools/bench/winograd-bench.mjs: 0.8x at 64 channels, 1.3x at 128, 1.7x at 512).
+ * On XNNPACK's thread pool, below 128 channels the products [inC, tiles] x [tiles, outC] are
+ * too thin for the saved multiplications to pay for the transpose over all tiles and
+ * XNNPACK's packing of the tall right operand, and the patch-matrix product wins (measured
+ * by tools/bench/winograd-bench.mjs: 0.8x at 64 channels, 1.3x at 128, 1.7x at 512). On one
+ * thread the products run in wasm/winograd.c's own kernel instead, which reads both operands
+ * in place, and Winograd's forward bounds apply.
  */
-const MIN_CHANNELS = 128;
+const MIN_THREADED_CHANNELS = 128;
 
 /**
  * Whether the filter gradient of the convolution `info` is computed by Winograd, with
@@ -64,8 +76,8 @@ export function winogradBackpropFilterApplies(info: backend_util.Conv2DInfo, thr
   return (
     enabled &&
     winogradApplies(info, threads) &&
-    info.inChannels >= MIN_CHANNELS &&
-    info.outChannels >= MIN_CHANNELS
+    (threads <= 1 ||
+      (info.inChannels >= MIN_THREADED_CHANNELS && info.outChannels >= MIN_THREADED_CHANNELS))
   );
 }
 
@@ -84,7 +96,8 @@ export function winogradBackpropFilter(
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo | null {
-  if (!winogradBackpropFilterApplies(info, wasmThreads(backend))) return null;
+  const threads = wasmThreads(backend);
+  if (!winogradBackpropFilterApplies(info, threads)) return null;
   const e = ownWasmExports(backend) as unknown as FilterGradExports | null;
   if (e == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
@@ -94,7 +107,6 @@ export function winogradBackpropFilter(
   const tiles = n * tilesH * tilesW;
   const zeros = alloc(backend, [Math.max(ci, co)]);
   const v = alloc(backend, [16, tiles, ci]);
-  const vT = alloc(backend, [16, ci, tiles]);
   const eT = alloc(backend, [16, tiles, co]);
   const table = alloc(backend, [16], 'int32');
   const dw = alloc(backend, [3, 3, ci, co]);
@@ -113,8 +125,6 @@ export function winogradBackpropFilter(
     info.padInfo.top,
     info.padInfo.left,
   );
-  e.transpose_batched(byteOffset(backend, v), byteOffset(backend, vT), 16, tiles, ci);
-  release(backend, v);
   e.wino_dy_f23(
     byteOffset(backend, dy),
     byteOffset(backend, eT),
@@ -127,17 +137,40 @@ export function winogradBackpropFilter(
     tilesW,
   );
   const products: TensorInfo[] = [];
-  for (let k = 0; k < 16; k++) {
-    const a = borrow(backend, vT, k * ci * tiles, [1, ci, tiles]);
-    const b = borrow(backend, eT, k * tiles * co, [1, tiles, co]);
-    products.push(run(backend, 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false }));
-    unborrow(backend, a);
-    unborrow(backend, b);
+  const offsets: number[] = [];
+  if (threads <= 1) {
+    const s = alloc(backend, [16, ci, co]);
+    e.gemm_tn_batched(
+      byteOffset(backend, v),
+      byteOffset(backend, eT),
+      byteOffset(backend, s),
+      16,
+      tiles,
+      ci,
+      co,
+    );
+    products.push(s);
+    for (let k = 0; k < 16; k++) offsets.push(byteOffset(backend, s) + 4 * k * ci * co);
+  } else {
+    // XNNPACK's transposed products run 10-20x slower than its plain one: transpose V first.
+    const vT = alloc(backend, [16, ci, tiles]);
+    e.transpose_batched(byteOffset(backend, v), byteOffset(backend, vT), 16, tiles, ci);
+    for (let k = 0; k < 16; k++) {
+      const a = borrow(backend, vT, k * ci * tiles, [1, ci, tiles]);
+      const b = borrow(backend, eT, k * tiles * co, [1, tiles, co]);
+      const p = run(backend, 'BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+      unborrow(backend, a);
+      unborrow(backend, b);
+      products.push(p);
+      offsets.push(byteOffset(backend, p));
+    }
+    release(backend, vT);
   }
+  release(backend, v);
   const tOff = byteOffset(backend, table);
   const [heapAfter] = heapF32(backend, table);
-  new Int32Array(heapAfter.buffer, tOff, 16).set(products.map((p) => byteOffset(backend, p)));
+  new Int32Array(heapAfter.buffer, tOff, 16).set(offsets);
   e.wino_filter_grad_f23(tOff, byteOffset(backend, dw), ci, co);
-  for (const t of [zeros, vT, eT, table, ...products]) release(backend, t);
+  for (const t of [zeros, eT, table, ...products]) release(backend, t);
   return view(dw, [3, 3, ci, co]);
 }
