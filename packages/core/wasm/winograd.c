@@ -635,3 +635,85 @@ __attribute__((export_name("wino_filter_grad_f23"))) void wino_filter_grad_f23(
     }
   }
 }
+
+// Rows of V and E per block of the product below: 256 rows of 64 channels of each stay in L2
+// while every 4x8 block of S passes over them.
+#define GEMM_TN_ROWS 256
+
+// S_k = V_k^T E_k for k < count: S_k [inC, outC] from V_k [rows, inC] and E_k [rows, outC],
+// the k-th of each `count` matrices stored one after another. Register-blocked 4x8 over S,
+// rows blocked for cache; reads V and E in place, so neither is transposed or packed.
+__attribute__((export_name("gemm_tn_batched"))) void gemm_tn_batched(const float *vAll,
+                                                                     const float *eAll,
+                                                                     float *sAll, int count,
+                                                                     int rows, int inC,
+                                                                     int outC) {
+  for (int k = 0; k < count; k++) {
+    const float *v = vAll + (size_t)k * rows * inC;
+    const float *e = eAll + (size_t)k * rows * outC;
+    float *s = sAll + (size_t)k * inC * outC;
+    for (size_t i = 0; i < (size_t)inC * outC; i++) s[i] = 0.0f;
+    for (int t0 = 0; t0 < rows; t0 += GEMM_TN_ROWS) {
+      const int t1 = t0 + GEMM_TN_ROWS < rows ? t0 + GEMM_TN_ROWS : rows;
+      int i = 0;
+      for (; i + 4 <= inC; i += 4) {
+        float *s0 = s + (size_t)i * outC, *s1 = s0 + outC, *s2 = s1 + outC, *s3 = s2 + outC;
+        int j = 0;
+        for (; j + 8 <= outC; j += 8) {
+          v128_t c00 = wasm_v128_load(s0 + j), c01 = wasm_v128_load(s0 + j + 4);
+          v128_t c10 = wasm_v128_load(s1 + j), c11 = wasm_v128_load(s1 + j + 4);
+          v128_t c20 = wasm_v128_load(s2 + j), c21 = wasm_v128_load(s2 + j + 4);
+          v128_t c30 = wasm_v128_load(s3 + j), c31 = wasm_v128_load(s3 + j + 4);
+          const float *vr = v + (size_t)t0 * inC + i;
+          const float *er = e + (size_t)t0 * outC + j;
+          for (int t = t0; t < t1; t++, vr += inC, er += outC) {
+            const v128_t b0 = wasm_v128_load(er), b1 = wasm_v128_load(er + 4);
+            const v128_t a0 = wasm_v128_load32_splat(vr);
+            const v128_t a1 = wasm_v128_load32_splat(vr + 1);
+            const v128_t a2 = wasm_v128_load32_splat(vr + 2);
+            const v128_t a3 = wasm_v128_load32_splat(vr + 3);
+            c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(a0, b0));
+            c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(a0, b1));
+            c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(a1, b0));
+            c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(a1, b1));
+            c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(a2, b0));
+            c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(a2, b1));
+            c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(a3, b0));
+            c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(a3, b1));
+          }
+          wasm_v128_store(s0 + j, c00);
+          wasm_v128_store(s0 + j + 4, c01);
+          wasm_v128_store(s1 + j, c10);
+          wasm_v128_store(s1 + j + 4, c11);
+          wasm_v128_store(s2 + j, c20);
+          wasm_v128_store(s2 + j + 4, c21);
+          wasm_v128_store(s3 + j, c30);
+          wasm_v128_store(s3 + j + 4, c31);
+        }
+        for (; j < outC; j++) {
+          float a0 = s0[j], a1 = s1[j], a2 = s2[j], a3 = s3[j];
+          for (int t = t0; t < t1; t++) {
+            const float *vr = v + (size_t)t * inC + i;
+            const float b = e[(size_t)t * outC + j];
+            a0 += vr[0] * b;
+            a1 += vr[1] * b;
+            a2 += vr[2] * b;
+            a3 += vr[3] * b;
+          }
+          s0[j] = a0;
+          s1[j] = a1;
+          s2[j] = a2;
+          s3[j] = a3;
+        }
+      }
+      for (; i < inC; i++) {
+        float *si = s + (size_t)i * outC;
+        for (int t = t0; t < t1; t++) {
+          const float a = v[(size_t)t * inC + i];
+          const float *er = e + (size_t)t * outC;
+          for (int j = 0; j < outC; j++) si[j] += a * er[j];
+        }
+      }
+    }
+  }
+}

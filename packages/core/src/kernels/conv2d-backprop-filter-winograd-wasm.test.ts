@@ -40,6 +40,23 @@ const fixed: Case[] = [
   { x: [1, 3, 3, 128], filter: [3, 3, 128, 128], pad: 'valid' },
 ];
 
+// On one thread the own product kernel runs from Winograd's forward bounds (16 channels).
+const narrow: Case[] = [
+  { x: [2, 7, 9, 16], filter: [3, 3, 16, 32], pad: 'same' },
+  { x: [3, 8, 5, 33], filter: [3, 3, 33, 18], pad: 1 },
+  { x: [1, 9, 9, 64], filter: [3, 3, 64, 64], pad: 'valid' },
+  {
+    x: [2, 6, 7, 21],
+    filter: [3, 3, 21, 27],
+    pad: [
+      [0, 0],
+      [2, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
+];
+
 function randomCase(gen: Generator): Case {
   const ci = [128, 129, 160][gen.randint(3)];
   const co = [128, 131, 144][gen.randint(3)];
@@ -54,11 +71,11 @@ function randomCase(gen: Generator): Case {
 const gen = new Generator(29);
 const cases = [...fixed, ...Array.from({ length: 12 }, () => randomCase(gen))];
 
-function checkCases(label: string) {
-  for (const c of cases) {
+function checkCases(label: string, list: Case[], threads: number) {
+  for (const c of list) {
     it(`${label}matches cpu for x ${c.x} filter ${c.filter} pad ${JSON.stringify(c.pad)}`, async () => {
       const info = backend_util.computeConv2DInfo(c.x, c.filter, 1, 1, c.pad);
-      expect(winogradBackpropFilterApplies(info)).toBe(true);
+      expect(winogradBackpropFilterApplies(info, threads)).toBe(true);
       const data = new Generator(c.x.reduce((a, b) => a * 5 + b, 3));
       const inputs = { x: randomInput(data, c.x), dy: randomInput(data, info.outShape) };
       const attrs = { strides: 1, pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter };
@@ -76,16 +93,19 @@ function checkCases(label: string) {
 }
 
 describe('Winograd Conv2DBackpropFilter on wasm', () => {
-  it('applies to 3x3, stride-1 convolutions of 32 channels or more in and out', () => {
+  it('applies from 16 channels on one thread and from 32 on threads', () => {
     const info = (ci: number, co: number, strides = 1) =>
-      backend_util.computeConv2DInfo([1, 8, 8, ci], [3, 3, ci, co], strides, 1, 'same');
-    expect(winogradBackpropFilterApplies(info(32, 32))).toBe(true);
-    expect(winogradBackpropFilterApplies(info(16, 128))).toBe(false);
-    expect(winogradBackpropFilterApplies(info(128, 16))).toBe(false);
-    expect(winogradBackpropFilterApplies(info(128, 128, 2))).toBe(false);
+      backend_util.computeConv2DInfo([32, 32, 32, ci], [3, 3, ci, co], strides, 1, 'same');
+    expect(winogradBackpropFilterApplies(info(16, 32))).toBe(true);
+    expect(winogradBackpropFilterApplies(info(8, 16))).toBe(false);
+    expect(winogradBackpropFilterApplies(info(64, 64, 2))).toBe(false);
+    expect(winogradBackpropFilterApplies(info(128, 128), 2)).toBe(true);
+    expect(winogradBackpropFilterApplies(info(32, 32), 2)).toBe(true);
+    expect(winogradBackpropFilterApplies(info(16, 128), 2)).toBe(false);
+    expect(winogradBackpropFilterApplies(info(128, 16), 2)).toBe(false);
   });
 
-  checkCases('');
+  checkCases('', [...narrow, ...cases], 1);
 
   it('releases every intermediate buffer', async () => {
     await tf.setBackend('wasm');
@@ -116,5 +136,5 @@ describe('Winograd Conv2DBackpropFilter on threaded wasm', () => {
     setWinogradConv(true, { minThreadedProduct: 0 });
   });
 
-  checkCases('threaded: ');
+  checkCases('threaded: ', cases, 2);
 });
