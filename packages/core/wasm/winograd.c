@@ -539,39 +539,6 @@ __attribute__((export_name("wino_dy_f23"))) void wino_dy_f23(const float *dy, fl
   }
 }
 
-// [batches, rows, cols] -> [batches, cols, rows], in 4x4 blocks.
-__attribute__((export_name("transpose_batched"))) void transpose_batched(const float *src,
-                                                                         float *dst,
-                                                                         int batches, int rows,
-                                                                         int cols) {
-  for (int b = 0; b < batches; b++) {
-    const float *s = src + (size_t)b * rows * cols;
-    float *d = dst + (size_t)b * rows * cols;
-    int r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      int c = 0;
-      for (; c + 4 <= cols; c += 4) {
-        const v128_t a0 = wasm_v128_load(s + (size_t)r * cols + c);
-        const v128_t a1 = wasm_v128_load(s + (size_t)(r + 1) * cols + c);
-        const v128_t a2 = wasm_v128_load(s + (size_t)(r + 2) * cols + c);
-        const v128_t a3 = wasm_v128_load(s + (size_t)(r + 3) * cols + c);
-        const v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5);
-        const v128_t t1 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);
-        const v128_t t2 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7);
-        const v128_t t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
-        wasm_v128_store(d + (size_t)c * rows + r, wasm_i64x2_shuffle(t0, t1, 0, 2));
-        wasm_v128_store(d + (size_t)(c + 1) * rows + r, wasm_i64x2_shuffle(t0, t1, 1, 3));
-        wasm_v128_store(d + (size_t)(c + 2) * rows + r, wasm_i64x2_shuffle(t2, t3, 0, 2));
-        wasm_v128_store(d + (size_t)(c + 3) * rows + r, wasm_i64x2_shuffle(t2, t3, 1, 3));
-      }
-      for (; c < cols; c++)
-        for (int i = r; i < r + 4; i++) d[(size_t)c * rows + i] = s[(size_t)i * cols + c];
-    }
-    for (; r < rows; r++)
-      for (int c = 0; c < cols; c++) d[(size_t)c * rows + r] = s[(size_t)r * cols + c];
-  }
-}
-
 // s0 .. s3 -> G^T s: three outputs from four inputs, `half` holding 0.5.
 #define GT4(ADD, SUB, MUL, s0, s1, s2, s3, w0, w1, w2)    \
   {                                                      \

@@ -93,16 +93,15 @@ function checkCases(label: string, list: Case[], threads: number) {
 }
 
 describe('Winograd Conv2DBackpropFilter on wasm', () => {
-  it('applies from 16 channels on one thread and from 32 on threads', () => {
+  it('applies where the forward Winograd does, on one thread and on threads', () => {
     const info = (ci: number, co: number, strides = 1) =>
       backend_util.computeConv2DInfo([32, 32, 32, ci], [3, 3, ci, co], strides, 1, 'same');
     expect(winogradBackpropFilterApplies(info(16, 32))).toBe(true);
     expect(winogradBackpropFilterApplies(info(8, 16))).toBe(false);
     expect(winogradBackpropFilterApplies(info(64, 64, 2))).toBe(false);
     expect(winogradBackpropFilterApplies(info(128, 128), 2)).toBe(true);
-    expect(winogradBackpropFilterApplies(info(32, 32), 2)).toBe(true);
-    expect(winogradBackpropFilterApplies(info(16, 128), 2)).toBe(false);
-    expect(winogradBackpropFilterApplies(info(128, 16), 2)).toBe(false);
+    expect(winogradBackpropFilterApplies(info(16, 32), 2)).toBe(true);
+    expect(winogradBackpropFilterApplies(info(8, 16), 2)).toBe(false);
   });
 
   checkCases('', [...narrow, ...cases], 1);

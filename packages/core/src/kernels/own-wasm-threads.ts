@@ -21,6 +21,12 @@ const OP = 2;
 const ARGC = 3;
 const READY = 4;
 const FAILED = 5;
+/**
+ * Milliseconds a worker spins for its next part, and the caller for a worker's part, before
+ * sleeping in Atomics.wait: a wake-up costs tens to hundreds of microseconds on a virtual
+ * machine, as long as a whole small part.
+ */
+const SPIN_MS = 0.5;
 /** Float64 arguments per worker, after the int32 slots. */
 const MAX_ARGS = 24;
 
@@ -40,7 +46,15 @@ const start = ({ module, memory, control, index, argBase, names }) => {
   Atomics.store(ctl, base + ${READY}, 1);
   let seen = 0;
   for (;;) {
-    Atomics.wait(ctl, base + ${STATE}, seen);
+    // Spin a little before sleeping: a kernel's calls come back to back, and a wake-up from
+    // Atomics.wait takes longer than a small part, which the caller then runs itself.
+    const until = performance.now() + ${SPIN_MS};
+    for (let i = 1; Atomics.load(ctl, base + ${STATE}) === seen; i++) {
+      if ((i & 255) === 0 && performance.now() > until) {
+        Atomics.wait(ctl, base + ${STATE}, seen);
+        break;
+      }
+    }
     const state = Atomics.load(ctl, base + ${STATE});
     if (state < 0) return;
     seen = state;
@@ -197,12 +211,11 @@ export function partRunner(
           continue;
         }
         workerParts++;
-        for (
-          let d = Atomics.load(ctl, base + DONE);
-          d !== seq;
-          d = Atomics.load(ctl, base + DONE)
-        ) {
-          Atomics.wait(ctl, base + DONE, d);
+        // The worker is on its part: spin briefly for it (parts are short), then sleep.
+        const until = performance.now() + SPIN_MS;
+        for (let i = 1, d = Atomics.load(ctl, base + DONE); d !== seq; i++) {
+          if ((i & 255) === 0 && performance.now() > until) Atomics.wait(ctl, base + DONE, d);
+          d = Atomics.load(ctl, base + DONE);
         }
         if (Atomics.exchange(ctl, base + FAILED, 0) === 1) failed = true;
       }

@@ -150,6 +150,15 @@ interface Exports {
   wino_input_f43(...args: number[]): void;
   wino_output_f43(...args: number[]): void;
   wino_dy_f23(...args: number[]): void;
+  gemm_tn_batched(
+    v: number,
+    e: number,
+    s: number,
+    count: number,
+    rows: number,
+    inC: number,
+    outC: number,
+  ): void;
 }
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
@@ -284,6 +293,20 @@ export interface OwnWasmKernels {
    * `perImage` is the floats one image's part moves, so small calls stay on one thread.
    */
   byImages(name: ImageSplitExport, images: number, perImage: number, args: number[]): void;
+  /**
+   * The `count` products S_k [inC, outC] = V_k^T E_k of V [count, rows, inC] and
+   * E [count, rows, outC] (winograd.c's `gemm_tn_batched`, which reads both in place), the
+   * products split over the threads.
+   */
+  gemmTnBatched(
+    vOff: number,
+    eOff: number,
+    sOff: number,
+    count: number,
+    rows: number,
+    inC: number,
+    outC: number,
+  ): void;
 }
 
 let enabled = true;
@@ -333,6 +356,7 @@ const NAMES = [
   'gemm_pack_b',
   'gemm_packed_rows',
   'conv_nhwc',
+  'gemm_tn_batched',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -347,6 +371,7 @@ const [
   PACK_B,
   PACKED_GEMM,
   CONV,
+  GEMM_TN,
 ] = NAMES.keys();
 
 /**
@@ -490,6 +515,19 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           4 * q0,
           Math.min(k, 4 * q1),
           accumulate ? 1 : 0,
+        ]),
+      ),
+    gemmTnBatched: (vOff, eOff, sOff, count, rows, inC, outC) =>
+      runner.run(
+        GEMM_TN,
+        split(count, rows * (inC + outC), t).map(([k0, k1]) => [
+          (vOff + k0 * rows * inC) * 4,
+          (eOff + k0 * rows * outC) * 4,
+          (sOff + k0 * inC * outC) * 4,
+          k1 - k0,
+          rows,
+          inC,
+          outC,
         ]),
       ),
     byImages: (name, images, perImage, args) =>
