@@ -4,7 +4,7 @@
 //                        "batch":64,"seconds":5,"warmup":2,"minSteps":2}'
 //   model: vanresnet, resnet18 (CIFAR stem, 32x32) or resnet50 (ImageNet stem, 64x64).
 //   impl: ours (resnet-ts models + train), core (hand-written tfjs-core), layers (tfjs-layers
-//         model.fit), peak (an n x n float32 matMul on XNNPACK: the backend's best GFLOP/s);
+//         model.fit), peak (an n x n float32 matMul, on resnet-ts's own GEMM: the backend's best GFLOP/s);
 //   stock: true leaves out resnet-ts's kernels (tfjs as shipped).
 import { performance } from 'node:perf_hooks';
 
@@ -32,7 +32,7 @@ if (backend === 'wasm' && (cfg.threads ?? 1) > 1) {
 }
 
 if (impl === 'peak') {
-  // The backend's best GFLOP/s: XNNPACK's GEMM on an n x n matMul, and the 3x3 convolution
+  // The backend's best GFLOP/s: the own GEMM on an n x n matMul, and the 3x3 convolution
   // torch-bench.py's peak mode times (256 -> 256 channels, 16x16, batch 16).
   const once = (fn) => {
     const y = fn();

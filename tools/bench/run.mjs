@@ -4,7 +4,7 @@
 // hand-written tfjs-core step (library overhead), in tfjs-layers with model.fit, and in
 // PyTorch, each case in its own process, ours and PyTorch alternated. Every row also says the
 // GFLOP/s it reached, and its GFLOP per CPU-second against the machine's peak measured on
-// one core in the same run (XNNPACK's GEMM on wasm, oneDNN's 3x3 convolution in PyTorch).
+// one core in the same run (the wasm backend's matMul, on resnet-ts's own GEMM, and oneDNN's 3x3 convolution in PyTorch).
 // Prints a table and writes bench-results/<timestamp>.json.
 //
 // Options: --quick (shorter timings), --no-build (skip building the workspace packages),
@@ -224,7 +224,7 @@ const pct = (v) => (v == null ? '-' : `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`);
 const x = (v) => (v == null ? '-' : `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}x`);
 const p = results.peak;
 console.log(
-  `\npeak on 1 thread, GFLOP per second of wall clock / of CPU time: wasm XNNPACK matMul 1024x1024 ${fmt(p.wasmMatMul)} / ${fmt(p.wasmMatMulCpu)} (conv 3x3 256ch ${fmt(p.wasmConv)})` +
+  `\npeak on 1 thread, GFLOP per second of wall clock / of CPU time: wasm matMul 1024x1024 (own GEMM) ${fmt(p.wasmMatMul)} / ${fmt(p.wasmMatMulCpu)} (conv 3x3 256ch, Winograd, as direct FLOPs ${fmt(p.wasmConv)})` +
     ` | native: PyTorch oneDNN conv 3x3 256ch ${fmt(p.torchConv)} / ${fmt(p.torchConvCpu)} (torch.mm 1024x1024 ${fmt(p.torchMm)})` +
     `\n% columns: a row's GFLOP per CPU-second against the peak's, so the load cancels out`,
 );
