@@ -357,7 +357,12 @@ describe('without WebGPU', () => {
     const { page } = browser.session;
     const p0 = (await demo(page)).predictions;
     await drawStroke(page);
-    await waitFor(page, `window.__demo.predictions > ${p0}`);
+    // The pad predicts while the stroke is drawn; wait for the finished stroke's answer (no
+    // request left in flight), not one from mid-stroke.
+    await waitFor(
+      page,
+      `window.__demo.predictions > ${p0} && document.querySelector('[data-testid="prediction-status"]').textContent === ''`,
+    );
     const before = await demo(page);
     await page.getByTestId('backend-select').selectOption('wasm');
     await page.getByTestId('backend-apply').click();
