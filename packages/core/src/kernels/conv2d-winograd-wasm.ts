@@ -160,11 +160,16 @@ function winogradConv(
   const u = alloc(backend, [count, ci, co]);
   const zeros = alloc(backend, [Math.max(ci, co)]);
   const table = alloc(backend, [count], 'int32');
-  const packed = products === 'own' ? alloc(backend, [packedSize(ci, co)]) : null;
+  const packed = products === 'own' ? alloc(backend, [count * packedSize(ci, co)]) : null;
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
   filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
+  if (packed != null) {
+    const [, uOff] = heapF32(backend, u);
+    const [, pOff] = heapF32(backend, packed);
+    kernels.gemmPackBBatched(uOff, ci * co, count, ci, co, pOff);
+  }
   const biasOff = bias == null ? zOff * 4 : byteOffset(backend, bias);
   for (let b0 = 0; b0 < n; b0 += images) {
     const batch = Math.min(images, n - b0);
@@ -183,19 +188,17 @@ function winogradConv(
       info.padInfo.left,
     ]);
     const ms: TensorInfo[] = [];
+    const owned: TensorInfo[] = [];
     if (products === 'own') {
-      // Each transformed filter slice packed once, then its product over the pass's tiles,
-      // split by rows over the own kernels' threads.
+      // The transformed filter slices are packed once (before the loop), then all `count`
+      // products run in one call, split by rows over the own kernels' threads.
+      const mAll = alloc(backend, [count, tiles, co]);
       const [, vOff] = heapF32(backend, v);
-      const [, uOff] = heapF32(backend, u);
       const [, pOff] = heapF32(backend, packed!);
-      for (let k = 0; k < count; k++) {
-        const mk = alloc(backend, [tiles, co]);
-        const [, mOff] = heapF32(backend, mk);
-        kernels.gemmPackB(uOff + k * ci * co, co, ci, co, pOff, 0, Math.ceil(co / 8));
-        kernels.gemmRows(vOff + k * tiles * ci, ci, pOff, mOff, co, 0, tiles, co, ci, false);
-        ms.push(mk);
-      }
+      const [, mOff] = heapF32(backend, mAll);
+      kernels.gemmBatched(vOff, pOff, mOff, count, tiles, ci, co);
+      for (let k = 0; k < count; k++) ms.push(borrow(backend, mAll, k * tiles * co, [tiles, co]));
+      owned.push(mAll);
     }
     for (let k = 0; products !== 'own' && k < count; k++) {
       const a = borrow(backend, v, k * tiles * ci, [1, tiles, 1, ci]);
@@ -233,7 +236,12 @@ function winogradConv(
       tilesW,
       relu ? 1 : 0,
     ]);
-    for (const t of ms) release(backend, t);
+    if (owned.length > 0) {
+      for (const t of ms) unborrow(backend, t);
+      for (const t of owned) release(backend, t);
+    } else {
+      for (const t of ms) release(backend, t);
+    }
   }
   for (const t of [v, u, zeros, table]) release(backend, t);
   if (packed != null) release(backend, packed);

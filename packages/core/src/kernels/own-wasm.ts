@@ -159,6 +159,8 @@ interface Exports {
     inC: number,
     outC: number,
   ): void;
+  gemm_batched_rows(...args: number[]): void;
+  gemm_pack_b_batched(...args: number[]): void;
 }
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
@@ -307,6 +309,31 @@ export interface OwnWasmKernels {
     inC: number,
     outC: number,
   ): void;
+  /**
+   * Packs `count` right operands b_i [k, n] (at `bOff + i * bStride`, row stride `n`) for
+   * {@link gemmBatched}, b_i's panels at `packedOff + i * packedSize(k, n)`; split by operand.
+   */
+  gemmPackBBatched(
+    bOff: number,
+    bStride: number,
+    count: number,
+    k: number,
+    n: number,
+    packedOff: number,
+  ): void;
+  /**
+   * c_i [m, n] = a_i [m, k] times the packed b_i for i < count (a_i at `aOff + i * m * k`,
+   * c_i at `cOff + i * m * n`): one call, split by rows over the threads for all products.
+   */
+  gemmBatched(
+    aOff: number,
+    packedOff: number,
+    cOff: number,
+    count: number,
+    m: number,
+    k: number,
+    n: number,
+  ): void;
 }
 
 let enabled = true;
@@ -357,6 +384,8 @@ const NAMES = [
   'gemm_packed_rows',
   'conv_nhwc',
   'gemm_tn_batched',
+  'gemm_batched_rows',
+  'gemm_pack_b_batched',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -372,6 +401,8 @@ const [
   PACKED_GEMM,
   CONV,
   GEMM_TN,
+  BATCHED_GEMM,
+  BATCHED_PACK_B,
 ] = NAMES.keys();
 
 /**
@@ -528,6 +559,41 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           rows,
           inC,
           outC,
+        ]),
+      ),
+    gemmPackBBatched: (bOff, bStride, count, k, n, packedOff) =>
+      runner.run(
+        BATCHED_PACK_B,
+        split(count, k * n, t).map(([i0, i1]) => [
+          bOff * 4,
+          bStride,
+          n,
+          k,
+          n,
+          packedOff * 4,
+          Math.ceil(n / 8) * 8 * k,
+          i0,
+          i1,
+        ]),
+      ),
+    gemmBatched: (aOff, packedOff, cOff, count, m, k, n) =>
+      // Parts of whole 4-row tiles, the kernel's unit.
+      runner.run(
+        BATCHED_GEMM,
+        split(Math.ceil(m / 4), 4 * count * (k + n), t).map(([q0, q1]) => [
+          aOff * 4,
+          m * k,
+          k,
+          packedOff * 4,
+          Math.ceil(n / 8) * 8 * k,
+          cOff * 4,
+          m * n,
+          n,
+          count,
+          4 * q0,
+          Math.min(m, 4 * q1),
+          n,
+          k,
         ]),
       ),
     byImages: (name, images, perImage, args) =>
