@@ -1,7 +1,8 @@
 // resnet-ts's own wasm kernels on tfjs's threaded build: each kernel with its calls split
-// over the threads against the same kernel on the calling thread alone, and the own matrix
-// product of Conv2DBackpropFilter (`matMulInto`, dy read where it lies) against XNNPACK's
-// (which repacks dy first, on one thread), on VanResNet and ResNet-18 shapes. Wall-clock and
+// over the threads against the same kernel on the calling thread alone, and the own GEMM's
+// product of Conv2DBackpropFilter (`ownMatMulInto`: dy packed, then the rows split over the
+// threads) against XNNPACK's (which repacks dy first, on one thread), on VanResNet and
+// ResNet-18 shapes. Wall-clock and
 // process CPU ms per call, the two sides alternated call by call; medians.
 // Usage: node own-threads-bench.mjs [rounds] [--threads=N]   (N = 1 runs the threaded build on one thread)
 import { loadavg } from 'node:os';
@@ -9,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { batchNormGrad } from '@resnet-ts/core';
 import { useThreadedWasm } from '@resnet-ts/core/node';
+import { ownMatMulInto } from '../../packages/core/dist/kernels/gemm-wasm.js';
 import { ownWasmKernels, setOwnWasmMinPart } from '../../packages/core/dist/kernels/own-wasm.js';
 import { borrow, stockKernel, unborrow, view } from '../../packages/core/dist/kernels/wasm-util.js';
 
@@ -165,7 +167,7 @@ for (const [k, m, n] of [
     unborrow(backend, fresh);
     backend.disposeData(/** @type {any} */ (out).dataId);
   };
-  const ownProduct = () => own.matMulInto(offset(a), offset(b), offset(c), k, m, n, false);
+  const ownProduct = () => ownMatMulInto(backend, offset(a), offset(b), offset(c), k, m, n, false);
   report(`${k} x ${m} x ${n}`, alternate(xnn, ownProduct));
   tf.dispose([a, b, c]);
 }

@@ -4,8 +4,8 @@
  * as fast as the forward convolution; its transposed forms run 10-20x slower on wasm, and so
  * does the backend's 2-D transpose, so the transposed patch matrix colsT is built directly,
  * from a channels-first copy of x (a cheap 4-D transpose) so that every row is made of
- * contiguous runs. The product lands in HWIO order, so no transpose follows it. Up to 64
- * output channels the product is the own wasm kernel's (own-wasm.ts `matMulInto`) instead.
+ * contiguous runs. The product lands in HWIO order, so no transpose follows it; where the own
+ * wasm kernels run it is the own GEMM's (gemm-wasm.ts), each chunk's added into dW in place.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
@@ -14,6 +14,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { winogradBackpropFilter } from './conv2d-backprop-filter-winograd-wasm.js';
+import { ownMatMulInto } from './gemm-wasm.js';
 import { im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels } from './own-wasm.js';
 import {
@@ -27,13 +28,6 @@ import {
   unborrow,
   view,
 } from './wasm-util.js';
-
-/**
- * Up to this many output channels the own wasm product (`matMulInto`, threaded, reading dy
- * where it lies) beats XNNPACK's, which repacks every dy chunk on one thread first: 1.1-2.8x
- * on one thread at 32 and 64 channels; from 128 on, XNNPACK is level or ahead.
- */
-const OWN_PRODUCT_MAX_CHANNELS = 64;
 
 /** dy elements per chunk (256K floats, 1 MB), fastest of 16K-1M on VanResNet and ResNet-18 layers. */
 let chunkElements = 262144;
@@ -73,17 +67,7 @@ export function conv2DBackpropFilterWasm(args: {
     info.padInfo.top === 0 &&
     info.padInfo.left === 0;
   const own = ownWasmKernels(backend);
-  const ownProduct = own != null && outChannels <= OWN_PRODUCT_MAX_CHANNELS;
   if (identityPatches) {
-    if (ownProduct) {
-      const dw = alloc(backend, [fh, fw, inChannels, outChannels]);
-      const [, xOff] = heapF32(backend, xT);
-      const [, dyOff] = heapF32(backend, dy);
-      const [, dwOff] = heapF32(backend, dw);
-      own.matMulInto(xOff, dyOff, dwOff, k, rows, outChannels, false);
-      release(backend, xT);
-      return dw;
-    }
     const dw = matMulNN(backend, xT, dy, k, rows, outChannels);
     release(backend, xT);
     return view(dw, [fh, fw, inChannels, outChannels]);
@@ -105,10 +89,11 @@ export function conv2DBackpropFilterWasm(args: {
     const [, colOff] = heapF32(backend, colsT);
     if (own) own.im2colTransposedCNHW(xOff, colOff, info, b0, b1);
     else im2colTransposedCNHW(heap, xOff, colOff, info, b0, b1);
-    if (ownProduct) {
+    if (own) {
       const [, dyOff] = heapF32(backend, dy);
       const [, dwOff] = heapF32(backend, dw);
-      own.matMulInto(colOff, dyOff + b0 * perImage * outChannels, dwOff, k, m, outChannels, b0 > 0);
+      const dyChunk = dyOff + b0 * perImage * outChannels;
+      ownMatMulInto(backend, colOff, dyChunk, dwOff, k, m, outChannels, b0 > 0);
       continue;
     }
     const dyRows = borrow(backend, dy, b0 * perImage * outChannels, [m, outChannels]);
@@ -117,7 +102,6 @@ export function conv2DBackpropFilterWasm(args: {
     const [h, partOff] = heapF32(backend, part);
     const [, dwOff] = heapF32(backend, dw);
     if (b0 === 0) h.copyWithin(dwOff, partOff, partOff + k * outChannels);
-    else if (own) own.addInto(dwOff, partOff, k * outChannels);
     else for (let i = 0; i < k * outChannels; i++) h[dwOff + i] += h[partOff + i];
     release(backend, part);
   }

@@ -53,6 +53,36 @@ export function ownBatchMatMul(
   return out;
 }
 
+/**
+ * c [m, n] = a [m, k] times b [k, n] (element offsets into the heap), or c += that product
+ * where `accumulate`, on the own GEMM split over the own kernels' threads; b is packed into a
+ * scratch tensor first. False where the own kernels cannot run here.
+ */
+export function ownMatMulInto(
+  backend: BackendWasm,
+  aOff: number,
+  bOff: number,
+  cOff: number,
+  m: number,
+  k: number,
+  n: number,
+  accumulate: boolean,
+): boolean {
+  const own = ownWasmKernels(backend);
+  if (own == null) return false;
+  if (m === 0 || n === 0) return true;
+  const packed = alloc(backend, [packedSize(k, n)]);
+  const [heap, pOff] = heapF32(backend, packed);
+  if (k === 0) {
+    if (!accumulate) heap.fill(0, cOff, cOff + m * n);
+  } else {
+    packB(own, bOff, k, n, pOff);
+    own.gemmRows(aOff, k, pOff, cOff, n, 0, m, n, k, accumulate);
+  }
+  release(backend, packed);
+  return true;
+}
+
 function packB(own: OwnWasmKernels, bOff: number, k: number, n: number, pOff: number): void {
   own.gemmPackB(bOff, n, k, n, pOff, 0, Math.ceil(n / PANEL));
 }

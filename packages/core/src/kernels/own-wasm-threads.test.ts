@@ -8,6 +8,7 @@ import { Generator } from '../generator.js';
 import { type RawInput, randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
 import { batchNormGrad } from './batch-norm-grad.js';
 import { setWinogradConv } from './conv2d-winograd-wasm.js';
+import { ownMatMulInto } from './gemm-wasm.js';
 import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
 import { partsRunOnWorkers } from './own-wasm-threads.js';
@@ -71,7 +72,6 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
   });
 
   it('split a matrix product into row tiles like a plain triple loop', async () => {
-    const own = ownWasmKernels(backend)!;
     const gen = new Generator(37);
     for (let trial = 0; trial < 6; trial++) {
       const [k, m, n] = [5 + gen.randint(30), 1 + gen.randint(200), 1 + gen.randint(70)];
@@ -86,9 +86,9 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
       for (let i = 0; i < k * m; i++) heap[aOff + i] = gen.uniform(-1, 1);
       for (let i = 0; i < m * n; i++) heap[bOff + i] = gen.uniform(-1, 1);
       await onWorkers(() => {
-        wakeWorker(() => own.matMulInto(aOff, bOff, cOff, k, m, n, false));
+        wakeWorker(() => ownMatMulInto(backend, aOff, bOff, cOff, k, m, n, false));
         heap.fill(Number.NaN, cOff, cOff + k * n);
-        own.matMulInto(aOff, bOff, cOff, k, m, n, false);
+        ownMatMulInto(backend, aOff, bOff, cOff, k, m, n, false);
         let worst = 0;
         for (let i = 0; i < k; i++) {
           for (let j = 0; j < n; j++) {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
+import { ownMatMulInto } from './gemm-wasm.js';
 import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels, setOwnWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, release } from './wasm-util.js';
@@ -110,7 +111,6 @@ describe("resnet-ts's own wasm kernels", () => {
   });
 
   it('multiply matrices like a plain triple loop, ragged sizes and accumulation included', () => {
-    const own = ownWasmKernels(backend)!;
     const gen = new Generator(31);
     for (let trial = 0; trial < 12; trial++) {
       const [k, m, n] = [1 + gen.randint(30), 1 + gen.randint(300), 1 + gen.randint(70)];
@@ -127,7 +127,7 @@ describe("resnet-ts's own wasm kernels", () => {
       for (let i = 0; i < m * n; i++) heap[bOff + i] = gen.uniform(-1, 1);
       const start = Float64Array.from({ length: k * n }, () => gen.uniform(-1, 1));
       heap.set(start, cOff);
-      own.matMulInto(aOff, bOff, cOff, k, m, n, accumulate);
+      ownMatMulInto(backend, aOff, bOff, cOff, k, m, n, accumulate);
       let worst = 0;
       for (let i = 0; i < k; i++) {
         for (let j = 0; j < n; j++) {

@@ -78,17 +78,6 @@ interface Exports {
     rows: number,
     ch: number,
   ): void;
-  gemm_rows(
-    a: number,
-    b: number,
-    c: number,
-    k: number,
-    m: number,
-    n: number,
-    i0: number,
-    i1: number,
-    accumulate: number,
-  ): void;
   max_pool_grad_2x2(
     x: number,
     dy: number,
@@ -217,19 +206,6 @@ export interface OwnWasmKernels {
     dxOff: number,
     rows: number,
     ch: number,
-  ): void;
-  /**
-   * c [k, n] = a [k, m] times b [m, n], or c += that product where `accumulate`; reads b where
-   * it lies, where XNNPACK's product first repacks it on one thread.
-   */
-  matMulInto(
-    aOff: number,
-    bOff: number,
-    cOff: number,
-    k: number,
-    m: number,
-    n: number,
-    accumulate: boolean,
   ): void;
   /** The 2x2, stride-2 MaxPoolGrad of max-pool-grad-wasm.ts (`pool2x2`). */
   maxPoolGrad2x2(
@@ -379,7 +355,6 @@ const NAMES = [
   'bn_grad_sums',
   'bn_grad_dx',
   'max_pool_grad_2x2',
-  'gemm_rows',
   'gemm_pack_b',
   'gemm_packed_rows',
   'conv_nhwc',
@@ -396,7 +371,6 @@ const [
   BN_SUMS,
   BN_DX,
   MAX_POOL_GRAD,
-  GEMM,
   PACK_B,
   PACKED_GEMM,
   CONV,
@@ -532,22 +506,6 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         r1 - r0,
         ch,
       ]),
-    matMulInto: (aOff, bOff, cOff, k, m, n, accumulate) =>
-      // Parts of whole 4-row tiles, the kernel's unit.
-      runner.run(
-        GEMM,
-        split(Math.ceil(k / 4), 4 * m * n, t).map(([q0, q1]) => [
-          aOff * 4,
-          bOff * 4,
-          cOff * 4,
-          k,
-          m,
-          n,
-          4 * q0,
-          Math.min(k, 4 * q1),
-          accumulate ? 1 : 0,
-        ]),
-      ),
     gemmTnBatched: (vOff, eOff, sOff, count, rows, inC, outC) =>
       runner.run(
         GEMM_TN,
