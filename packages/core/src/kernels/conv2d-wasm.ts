@@ -7,7 +7,7 @@
  * conv2d-winograd-wasm.ts registers the kernels and sends here what Winograd does not take.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { backend_util, type Conv2DAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { packedSize } from './gemm-wasm.js';
 import { ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, release } from './wasm-util.js';
@@ -38,30 +38,21 @@ interface Epilogue {
 }
 
 /**
- * The NHWC convolution of x with an HWIO filter on the own kernel, or null where it does
- * not apply here (the caller then runs the stock kernel).
+ * The NHWC convolution `info` of x with an HWIO filter on the own kernel, plus a float32
+ * [outC] bias where the epilogue has one, or null where it does not apply here (the caller
+ * then runs the stock kernel).
  */
 export function ownConv2D(
   backend: BackendWasm,
   x: TensorInfo,
   filter: TensorInfo,
-  attrs: Conv2DAttrs,
+  info: backend_util.Conv2DInfo,
   epilogue: Epilogue = { bias: null, relu: false },
 ): TensorInfo | null {
   if (x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
-  if (backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') return null;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-  if (stockTakes(info)) return null;
+  if (info.dataFormat !== 'channelsLast' || stockTakes(info)) return null;
   const { bias } = epilogue;
   const outC = info.outChannels;
-  if (bias != null && (bias.dtype !== 'float32' || bias.shape.join() !== String(outC))) return null;
   const own = ownWasmKernels(backend);
   if (own == null) return null;
   const k = info.filterHeight * info.filterWidth * info.inChannels;

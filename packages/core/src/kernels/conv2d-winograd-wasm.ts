@@ -286,7 +286,7 @@ function convInfo(
 
 /**
  * The convolution of `x` with `filter` under Conv2D's `attrs`: by Winograd where it applies,
- * else by the stock kernel. Kernels that convolve internally (the stride-1
+ * else by the own implicit-GEMM convolution (conv2d-wasm.ts), else by the stock kernel. Kernels that convolve internally (the stride-1
  * Conv2DBackpropInput) call this instead of the stock Conv2D.
  */
 export function conv2DFast(
@@ -297,17 +297,16 @@ export function conv2DFast(
 ): TensorInfo {
   if (x.shape.length === 4 && filter.shape.length === 4) {
     const info = convInfo(x, filter, attrs);
-    if (winogradApplies(info, wasmThreads(backend))) {
-      const y = winogradConv(backend, x, filter, info, null, false);
-      if (y != null) return y;
-    }
+    const y =
+      (winogradApplies(info, wasmThreads(backend))
+        ? winogradConv(backend, x, filter, info, null, false)
+        : null) ?? ownConv2D(backend, x, filter, info);
+    if (y != null) return y;
   }
-  return (
-    ownConv2D(backend, x, filter, attrs) ?? run(backend, 'Conv2D', { x, filter }, attrs as never)
-  );
+  return run(backend, 'Conv2D', { x, filter }, attrs as never);
 }
 
-/** Conv2D: Winograd for 3x3, stride 1 (see {@link winogradApplies}), else the stock kernel. */
+/** Conv2D: Winograd for 3x3, stride 1 (see {@link winogradApplies}), else as {@link conv2DFast}. */
 export function conv2DWasm(args: {
   inputs: Conv2DInputs;
   backend: BackendWasm;
@@ -320,7 +319,7 @@ export function conv2DWasm(args: {
 /**
  * FusedConv2D (the convolution tf.fused.conv2d and resnet-ts's layers run): Winograd with the
  * bias and a linear or ReLU activation folded into the output transform where it applies,
- * else the stock kernel.
+ * else the own implicit-GEMM convolution (same epilogue), else the stock kernel.
  */
 export function fusedConv2DWasm(args: {
   inputs: FusedConv2DInputs;
@@ -342,11 +341,10 @@ export function fusedConv2DWasm(args: {
   ) {
     const info = convInfo(x, filter, attrs);
     const relu = activation === 'relu';
-    if (winogradApplies(info, wasmThreads(backend))) {
-      const y = winogradConv(backend, x, filter, info, bias, relu);
-      if (y != null) return y;
-    }
-    const y = ownConv2D(backend, x, filter, attrs, { bias, relu });
+    const y =
+      (winogradApplies(info, wasmThreads(backend))
+        ? winogradConv(backend, x, filter, info, bias, relu)
+        : null) ?? ownConv2D(backend, x, filter, info, { bias, relu });
     if (y != null) return y;
   }
   return run(backend, 'FusedConv2D', inputs as never, attrs as never);
