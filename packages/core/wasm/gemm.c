@@ -53,6 +53,26 @@ static inline v128_t load_or_zero(const float *c, int add) {
   return add ? wasm_v128_load(c) : wasm_f32x4_splat(0.0f);
 }
 
+// One step of a 4x8 tile: the panel's next row of 8 against element r of the four A rows
+// a0..a3, added into the accumulators x00..x31; advances `panel`.
+#define STEP4X8(r)                                                           \
+ {                                                                           \
+   const v128_t b0 = wasm_v128_load(panel), b1 = wasm_v128_load(panel + 4);  \
+   panel += NR;                                                              \
+   v128_t v = wasm_v128_load32_splat(a0 + (r));                              \
+   x00 = wasm_f32x4_add(x00, wasm_f32x4_mul(v, b0));                         \
+   x01 = wasm_f32x4_add(x01, wasm_f32x4_mul(v, b1));                         \
+   v = wasm_v128_load32_splat(a1 + (r));                                     \
+   x10 = wasm_f32x4_add(x10, wasm_f32x4_mul(v, b0));                         \
+   x11 = wasm_f32x4_add(x11, wasm_f32x4_mul(v, b1));                         \
+   v = wasm_v128_load32_splat(a2 + (r));                                     \
+   x20 = wasm_f32x4_add(x20, wasm_f32x4_mul(v, b0));                         \
+   x21 = wasm_f32x4_add(x21, wasm_f32x4_mul(v, b1));                         \
+   v = wasm_v128_load32_splat(a3 + (r));                                     \
+   x30 = wasm_f32x4_add(x30, wasm_f32x4_mul(v, b0));                         \
+   x31 = wasm_f32x4_add(x31, wasm_f32x4_mul(v, b1));                         \
+ }
+
 static inline void tile4x8(const float *a, int lda, const float *panel, float *c, int ldc,
                            int kc, int cols, int add) {
   const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
@@ -67,22 +87,7 @@ static inline void tile4x8(const float *a, int lda, const float *panel, float *c
   } else {
     x00 = x01 = x10 = x11 = x20 = x21 = x30 = x31 = wasm_f32x4_splat(0.0f);
   }
-  for (int r = 0; r < kc; r++) {
-    const v128_t b0 = wasm_v128_load(panel), b1 = wasm_v128_load(panel + 4);
-    panel += NR;
-    v128_t v = wasm_v128_load32_splat(a0 + r);
-    x00 = wasm_f32x4_add(x00, wasm_f32x4_mul(v, b0));
-    x01 = wasm_f32x4_add(x01, wasm_f32x4_mul(v, b1));
-    v = wasm_v128_load32_splat(a1 + r);
-    x10 = wasm_f32x4_add(x10, wasm_f32x4_mul(v, b0));
-    x11 = wasm_f32x4_add(x11, wasm_f32x4_mul(v, b1));
-    v = wasm_v128_load32_splat(a2 + r);
-    x20 = wasm_f32x4_add(x20, wasm_f32x4_mul(v, b0));
-    x21 = wasm_f32x4_add(x21, wasm_f32x4_mul(v, b1));
-    v = wasm_v128_load32_splat(a3 + r);
-    x30 = wasm_f32x4_add(x30, wasm_f32x4_mul(v, b0));
-    x31 = wasm_f32x4_add(x31, wasm_f32x4_mul(v, b1));
-  }
+  for (int r = 0; r < kc; r++) STEP4X8(r)
   if (full) {
     wasm_v128_store(c0, x00), wasm_v128_store(c0 + 4, x01);
     wasm_v128_store(c1, x10), wasm_v128_store(c1 + 4, x11);
@@ -194,22 +199,7 @@ static inline void conv_tile4(const conv_geometry *g, int p, const float *panel,
       const float *a1 = tap(g, b1, oy1, ox1, ky, kx);
       const float *a2 = tap(g, b2, oy2, ox2, ky, kx);
       const float *a3 = tap(g, b3, oy3, ox3, ky, kx);
-      for (int r = 0; r < inC; r++) {
-        const v128_t w0 = wasm_v128_load(panel), w1 = wasm_v128_load(panel + 4);
-        panel += NR;
-        v128_t v = wasm_v128_load32_splat(a0 + r);
-        x00 = wasm_f32x4_add(x00, wasm_f32x4_mul(v, w0));
-        x01 = wasm_f32x4_add(x01, wasm_f32x4_mul(v, w1));
-        v = wasm_v128_load32_splat(a1 + r);
-        x10 = wasm_f32x4_add(x10, wasm_f32x4_mul(v, w0));
-        x11 = wasm_f32x4_add(x11, wasm_f32x4_mul(v, w1));
-        v = wasm_v128_load32_splat(a2 + r);
-        x20 = wasm_f32x4_add(x20, wasm_f32x4_mul(v, w0));
-        x21 = wasm_f32x4_add(x21, wasm_f32x4_mul(v, w1));
-        v = wasm_v128_load32_splat(a3 + r);
-        x30 = wasm_f32x4_add(x30, wasm_f32x4_mul(v, w0));
-        x31 = wasm_f32x4_add(x31, wasm_f32x4_mul(v, w1));
-      }
+      for (int r = 0; r < inC; r++) STEP4X8(r)
     }
   }
   store_row(c, x00, x01, cols, relu);

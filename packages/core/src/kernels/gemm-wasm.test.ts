@@ -5,21 +5,16 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
-import { randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
-import { ownBatchMatMul, packedSize } from './gemm-wasm.js';
+import {
+  matMulReference,
+  randomInput,
+  relativeError,
+  runOn,
+  worstDifference,
+} from '../testing/kernel-compare.js';
+import { ownBatchMatMul, ownMatMulInto, packedSize } from './gemm-wasm.js';
 import { ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, release } from './wasm-util.js';
-
-/** c = a b in float64, the reference the float32 GEMM is held to. */
-function reference(a: Float32Array, b: Float32Array, m: number, k: number, n: number) {
-  const c = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let r = 0; r < k; r++) {
-      const v = a[i * k + r];
-      for (let j = 0; j < n; j++) c[i * n + j] += v * b[r * n + j];
-    }
-  return c;
-}
 
 describe("resnet-ts's own GEMM on wasm", () => {
   let backend: BackendWasm;
@@ -63,9 +58,7 @@ describe("resnet-ts's own GEMM on wasm", () => {
       heap.set(b, bOff);
       const out = ownBatchMatMul(backend, ta, tb, 1, m, k, n, 0)!;
       const [h, cOff] = heapF32(backend, out);
-      const want = reference(a, b, m, k, n);
-      let worst = 0;
-      for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(h[cOff + i] - want[i]));
+      const worst = worstDifference(h, cOff, matMulReference(a, b, m, k, n));
       // Each output sums k products of magnitude < 1: float32 rounding stays far below k * 1e-6.
       expect(worst).toBeLessThan(k * 1e-6);
       for (const t of [ta, tb, out]) release(backend, t);
@@ -91,7 +84,7 @@ describe("resnet-ts's own GEMM on wasm", () => {
     heap.fill(1, cOff, cOff + m * n);
     own.gemmPackB(bOff, n, k, n, pOff, 0, 2);
     own.gemmRows(aOff, k, pOff, cOff, n, 2, 7, n, k, true);
-    const want = reference(a, b, m, k, n);
+    const want = matMulReference(a, b, m, k, n);
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         const got = heap[cOff + i * n + j];
@@ -99,6 +92,37 @@ describe("resnet-ts's own GEMM on wasm", () => {
         else expect(Math.abs(got - (1 + want[i * n + j]))).toBeLessThan(1e-3);
       }
     for (const t of [ta, tb, packed, tc]) release(backend, t);
+  });
+
+  it('multiply matrices like a plain triple loop, ragged sizes and accumulation included', () => {
+    const gen = new Generator(31);
+    for (let trial = 0; trial < 12; trial++) {
+      const [k, m, n] = [1 + gen.randint(30), 1 + gen.randint(300), 1 + gen.randint(70)];
+      const accumulate = trial % 2 === 1;
+      const [a, b, c] = [
+        [k, m],
+        [m, n],
+        [k, n],
+      ].map((s) => alloc(backend, s));
+      const [heap, aOff] = heapF32(backend, a);
+      const [, bOff] = heapF32(backend, b);
+      const [, cOff] = heapF32(backend, c);
+      for (let i = 0; i < k * m; i++) heap[aOff + i] = gen.uniform(-1, 1);
+      for (let i = 0; i < m * n; i++) heap[bOff + i] = gen.uniform(-1, 1);
+      const start = Float64Array.from({ length: k * n }, () => gen.uniform(-1, 1));
+      heap.set(start, cOff);
+      ownMatMulInto(backend, aOff, bOff, cOff, k, m, n, accumulate);
+      const want = matMulReference(
+        heap.subarray(aOff, aOff + k * m),
+        heap.subarray(bOff, bOff + m * n),
+        k,
+        m,
+        n,
+        accumulate ? start : undefined,
+      );
+      expect(worstDifference(heap, cOff, want), `${k}x${m}x${n}`).toBeLessThan(1e-4);
+      for (const t of [a, b, c]) release(backend, t);
+    }
   });
 
   it('gives BatchMatMul with batches, and with one matrix against many, the cpu backend values', async () => {

@@ -5,7 +5,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
-import { type RawInput, randomInput, relativeError, runOn } from '../testing/kernel-compare.js';
+import {
+  matMulReference,
+  type RawInput,
+  randomInput,
+  relativeError,
+  runOn,
+  worstDifference,
+} from '../testing/kernel-compare.js';
 import { batchNormGrad } from './batch-norm-grad.js';
 import { setWinogradConv } from './conv2d-winograd-wasm.js';
 import { ownMatMulInto } from './gemm-wasm.js';
@@ -89,15 +96,9 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
         wakeWorker(() => ownMatMulInto(backend, aOff, bOff, cOff, k, m, n, false));
         heap.fill(Number.NaN, cOff, cOff + k * n);
         ownMatMulInto(backend, aOff, bOff, cOff, k, m, n, false);
-        let worst = 0;
-        for (let i = 0; i < k; i++) {
-          for (let j = 0; j < n; j++) {
-            let s = 0;
-            for (let p = 0; p < m; p++) s += heap[aOff + i * m + p] * heap[bOff + p * n + j];
-            worst = Math.max(worst, Math.abs(heap[cOff + i * n + j] - s));
-          }
-        }
-        expect(worst, `${k}x${m}x${n}`).toBeLessThan(1e-4);
+        const a0 = heap.subarray(aOff, aOff + k * m);
+        const want = matMulReference(a0, heap.subarray(bOff, bOff + m * n), k, m, n);
+        expect(worstDifference(heap, cOff, want), `${k}x${m}x${n}`).toBeLessThan(1e-4);
       });
       for (const t of [a, b, c]) release(backend, t);
     }

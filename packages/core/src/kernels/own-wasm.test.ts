@@ -5,7 +5,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
-import { ownMatMulInto } from './gemm-wasm.js';
 import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels, setOwnWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, release } from './wasm-util.js';
@@ -107,37 +106,6 @@ describe("resnet-ts's own wasm kernels", () => {
       );
       release(backend, a);
       release(backend, b);
-    }
-  });
-
-  it('multiply matrices like a plain triple loop, ragged sizes and accumulation included', () => {
-    const gen = new Generator(31);
-    for (let trial = 0; trial < 12; trial++) {
-      const [k, m, n] = [1 + gen.randint(30), 1 + gen.randint(300), 1 + gen.randint(70)];
-      const accumulate = trial % 2 === 1;
-      const [a, b, c] = [
-        [k, m],
-        [m, n],
-        [k, n],
-      ].map((s) => alloc(backend, s));
-      const [heap, aOff] = heapF32(backend, a);
-      const [, bOff] = heapF32(backend, b);
-      const [, cOff] = heapF32(backend, c);
-      for (let i = 0; i < k * m; i++) heap[aOff + i] = gen.uniform(-1, 1);
-      for (let i = 0; i < m * n; i++) heap[bOff + i] = gen.uniform(-1, 1);
-      const start = Float64Array.from({ length: k * n }, () => gen.uniform(-1, 1));
-      heap.set(start, cOff);
-      ownMatMulInto(backend, aOff, bOff, cOff, k, m, n, accumulate);
-      let worst = 0;
-      for (let i = 0; i < k; i++) {
-        for (let j = 0; j < n; j++) {
-          let s = accumulate ? start[i * n + j] : 0;
-          for (let p = 0; p < m; p++) s += heap[aOff + i * m + p] * heap[bOff + p * n + j];
-          worst = Math.max(worst, Math.abs(heap[cOff + i * n + j] - s));
-        }
-      }
-      expect(worst, `${k}x${m}x${n}`).toBeLessThan(1e-4);
-      for (const t of [a, b, c]) release(backend, t);
     }
   });
 });

@@ -46,3 +46,34 @@ export function relativeError(actual: Float32Array, expected: Float32Array): num
   }
   return diff / scale;
 }
+
+/** c = a b in float64 for row-major a [m, k] and b [k, n], plus `start` [m, n] where given. */
+export function matMulReference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+  start?: ArrayLike<number>,
+): Float64Array {
+  const c = start ? Float64Array.from(start) : new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let r = 0; r < k; r++) {
+      const v = a[i * k + r];
+      for (let j = 0; j < n; j++) c[i * n + j] += v * b[r * n + j];
+    }
+  }
+  return c;
+}
+
+/** Largest absolute difference between `got` from `offset` on and `want`. */
+export function worstDifference(
+  got: ArrayLike<number>,
+  offset: number,
+  want: ArrayLike<number>,
+): number {
+  let worst = 0;
+  for (let i = 0; i < want.length; i++)
+    worst = Math.max(worst, Math.abs(got[offset + i] - want[i]));
+  return worst;
+}
