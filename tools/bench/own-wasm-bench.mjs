@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { batchNormGrad } from '@resnet-ts/core';
 import { setOwnWasmKernels } from '../../packages/core/dist/kernels/own-wasm.js';
+import { trainingSteps } from './training-steps.mjs';
 
 const rounds = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 5);
 const threads = Number(process.argv.find((a) => a.startsWith('--threads='))?.slice(10) ?? 1);
@@ -115,27 +116,9 @@ for (const [label, kernel, xShape, fShape, stride] of convs) {
 }
 
 if (!process.argv.includes('--no-steps')) {
-  const { VanResNet, resnet18 } = await import('@resnet-ts/models');
-  const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
-  /** @type {Array<[string, number, InstanceType<typeof VanResNet> | ReturnType<typeof resnet18>]>} */
-  const models = [
-    ['training step, VanResNet, batch 64', 64, new VanResNet()],
-    ['training step, ResNet-18 CIFAR, batch 32', 32, resnet18({ numClasses: 10, stem: 'cifar' })],
-  ];
-  for (const [label, batch, model] of models) {
-    const x = tf.randomUniform([batch, 32, 32, 3]);
-    const labels = tf.randomUniform([batch], 0, 10, 'int32');
-    const params = model.parameters();
-    const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
-    model.train();
-    const step = () => {
-      const loss = () => /** @type {tf.Scalar} */ (crossEntropy(model.forward(x), labels));
-      const { value, grads } = valueAndGrads(loss, params);
-      opt.step(new Map(params.map((p, i) => [p, grads[i]])));
-      value.dataSync();
-      tf.dispose([value, ...grads]);
-    };
+  for (const [label, step, dispose] of await trainingSteps('training step, ')) {
     report(label, alternate(step));
+    dispose();
   }
 }
 console.log(

@@ -14,6 +14,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@resnet-ts/core';
 import { setWinogradBackpropFilter } from '../../packages/core/dist/kernels/conv2d-backprop-filter-winograd-wasm.js';
 import { setWinogradConv } from '../../packages/core/dist/kernels/conv2d-winograd-wasm.js';
+import { trainingSteps } from './training-steps.mjs';
 
 const rounds = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 5);
 const threads = Number(process.argv.find((a) => a.startsWith('--threads='))?.slice(10) ?? 1);
@@ -225,31 +226,12 @@ for (const [label, xShape, co] of shapes) {
 }
 
 if (!process.argv.includes('--no-steps')) {
-  const { VanResNet, resnet18 } = await import('@resnet-ts/models');
-  const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
-  /** @type {Array<[string, number, InstanceType<typeof VanResNet> | ReturnType<typeof resnet18>]>} */
-  const models = [
-    ['step, VanResNet, batch 64', 64, new VanResNet()],
-    ['step, ResNet-18 CIFAR, batch 32', 32, resnet18({ numClasses: 10, stem: 'cifar' })],
-  ];
-  for (const [label, batch, model] of models) {
-    const x = tf.randomUniform([batch, 32, 32, 3]);
-    const labels = tf.randomUniform([batch], 0, 10, 'int32');
-    const params = model.parameters();
-    const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
-    model.train();
-    const step = () => {
-      const loss = () => /** @type {tf.Scalar} */ (crossEntropy(model.forward(x), labels));
-      const { value, grads } = valueAndGrads(loss, params);
-      opt.step(new Map(params.map((p, i) => [p, grads[i]])));
-      value.dataSync();
-      tf.dispose([value, ...grads]);
-    };
+  for (const [label, step, dispose] of await trainingSteps('step, ')) {
     const t = alternate(step, ['stock', 'auto']);
     console.log(
       `${label.padEnd(40)} ${fmt(t.stock[0])}|${fmt(t.stock[1])} ${''.padStart(15)} ${fmt(t.auto[0])}|${fmt(t.auto[1])} ${(t.stock[0] / t.auto[0]).toFixed(2).padStart(8)}  (auto)`,
     );
-    tf.dispose([x, labels]);
+    dispose();
   }
 }
 console.log(
