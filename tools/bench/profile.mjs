@@ -3,7 +3,9 @@
 // summed over a few steps. CPU time, because the machine is shared.
 // With --threads=N (tfjs's threaded build) each kernel's wall time is shown too, so the
 // kernels that leave the other threads idle stand out.
-// Usage: node profile.mjs [vanresnet|resnet18] [steps] [--threads=N]
+// With --library the step is resnet-ts's own (models' VanResNet or ResNet-18, train's SGD and
+// cross-entropy), as `pnpm bench` runs it; otherwise the hand-written tfjs-core step.
+// Usage: node profile.mjs [vanresnet|resnet18] [steps] [--threads=N] [--library]
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
@@ -19,6 +21,29 @@ if (threads > 0) {
   await useThreadedWasm({ threads });
 } else {
   await tf.setBackend('wasm');
+}
+
+/** The library's training step, as tools/bench/case.mjs builds it for the "ours" rows. */
+async function libraryStep(name) {
+  const { VanResNet, resnet18 } = await import('@resnet-ts/models');
+  const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
+  const net = name === 'vanresnet' ? new VanResNet() : resnet18({ numClasses: 10, stem: 'cifar' });
+  const params = net.parameters();
+  const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
+  net.train();
+  return {
+    step(x, yOneHot) {
+      const labels = tf.argMax(yOneHot, 1);
+      const { value, grads } = valueAndGrads(
+        () => /** @type {tf.Scalar} */ (crossEntropy(net.forward(x), labels)),
+        params,
+      );
+      opt.step(new Map(params.map((p, i) => [p, grads[i]])));
+      const loss = value.dataSync()[0];
+      tf.dispose([value, labels, ...grads]);
+      return loss;
+    },
+  };
 }
 
 const totals = new Map();
@@ -50,8 +75,11 @@ for (const config of tf.getKernelsForBackend('wasm')) {
   });
 }
 
+const library = process.argv.includes('--library');
 const [batch, size, model] =
-  which === 'resnet18' ? [32, 32, resNet18Core()] : [64, 32, vanResNetCore({ inputSize: 32 })];
+  which === 'resnet18'
+    ? [32, 32, library ? await libraryStep('resnet18') : resNet18Core()]
+    : [64, 32, library ? await libraryStep('vanresnet') : vanResNetCore({ inputSize: 32 })];
 const x = tf.randomUniform([batch, size, size, 3]);
 const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10);
 model.step(x, y);
@@ -76,6 +104,6 @@ console.log(
   `step ${(cpu / steps).toFixed(1)} ms CPU (${((batch * steps * 1000) / cpu).toFixed(0)} images/s of CPU), ${(wall / steps).toFixed(1)} ms wall; kernels ${(kernels / steps).toFixed(1)} ms CPU, ${(kernelsWall / steps).toFixed(1)} ms wall`,
 );
 console.log('  CPU ms   wall ms  kernel [input shapes]');
-for (const [k, [v, w]] of rows.slice(0, 40))
+for (const [k, [v, w]] of rows.slice(0, Number(process.env.ROWS ?? 40)))
   console.log(`${(v / steps).toFixed(2).padStart(8)} ${(w / steps).toFixed(2).padStart(9)}  ${k}`);
 process.exit(0);

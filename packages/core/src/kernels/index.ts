@@ -9,6 +9,7 @@
  */
 import {
   BatchMatMul,
+  Cast,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -16,6 +17,7 @@ import {
   DepthwiseConv2dNativeBackpropInput,
   FusedConv2D,
   getKernel,
+  Identity,
   MaxPoolGrad,
   Mean,
   Sum,
@@ -31,6 +33,7 @@ import {
   depthwiseConv2dNativeBackpropFilterWasm,
   depthwiseConv2dNativeBackpropInputWasm,
 } from './depthwise-backprop-wasm.js';
+import { castWasm, identityWasm } from './identity-wasm.js';
 import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
 import { meanWasm, sumWasm } from './sum-wasm.js';
 import { tileWasm } from './tile-wasm.js';
@@ -49,6 +52,8 @@ const KERNELS = [
   [Sum, sumWasm],
   [Mean, meanWasm],
   [Tile, tileWasm],
+  [Identity, identityWasm],
+  [Cast, castWasm],
 ] as const;
 
 /** Names of the wasm kernels this package registers or replaces. */
