@@ -19,6 +19,7 @@ export {
   type SelectBackendOptions,
   selectBackend,
 } from './backends.js';
+export { type Conv2dBiasPadding, conv2dBias } from './conv2d-bias.js';
 export {
   dtypeByteSize,
   isInt64Buffer,

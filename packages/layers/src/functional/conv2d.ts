@@ -1,4 +1,4 @@
-import { formatValue, ValueError } from '@resnet-ts/core';
+import { conv2dBias, formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNHWC, integer, type Pair, pair, windowCount } from '../validate.js';
 
@@ -148,8 +148,11 @@ export function conv2dWithGeometry(
         : 'valid';
     let y: tf.Tensor4D;
     if (g.groups === 1) {
-      // One fused kernel adds the bias in the convolution's own pass over the output.
-      return tf.fused.conv2d({ x: x4, filter: f, strides: g.stride, pad, bias: bias ?? undefined });
+      // One fused kernel adds the bias in the convolution's own pass over the output; both
+      // kernels compute only the gradients the tape needs (no input gradient for a first layer).
+      return bias
+        ? conv2dBias(x4, f, bias as tf.Tensor1D, g.stride, pad)
+        : tf.conv2d(x4, f, g.stride, pad);
     } else if (cig === 1) {
       // Depthwise: PyTorch's output channel c*m+q reads input channel c, which is exactly
       // tfjs's channel-multiplier layout once O is split into [in, multiplier].
