@@ -15,14 +15,21 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import { ownBatchMatMul } from './gemm-wasm.js';
-import { release, run, view } from './wasm-util.js';
+import { release, run, transposeBatched, view } from './wasm-util.js';
 
 function swapLastTwo(backend: BackendWasm, x: TensorInfo): TensorInfo {
   const rank = x.shape.length;
-  const perm = x.shape.map((_, i) => i);
-  perm[rank - 2] = rank - 1;
-  perm[rank - 1] = rank - 2;
-  return run(backend, 'Transpose', { x }, { perm });
+  const rows = x.shape[rank - 2];
+  const cols = x.shape[rank - 1];
+  const count = util.sizeFromShape(x.shape) / Math.max(1, rows * cols);
+  const shape = [...x.shape.slice(0, -2), cols, rows];
+  if (x.dtype !== 'float32' || rows * cols === 0) {
+    const perm = x.shape.map((_, i) => i);
+    perm[rank - 2] = rank - 1;
+    perm[rank - 1] = rank - 2;
+    return run(backend, 'Transpose', { x }, { perm });
+  }
+  return view(transposeBatched(backend, x, count, rows, cols, false), shape);
 }
 
 function sameShape(a: number[], b: number[]): boolean {

@@ -24,7 +24,7 @@ import {
   matMulNN,
   nhwcConvInfo,
   release,
-  run,
+  transpose2d,
   unborrow,
   view,
 } from './wasm-util.js';
@@ -57,7 +57,8 @@ export function conv2DBackpropFilterWasm(args: {
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const k = fh * fw * inChannels;
 
-  const xT = run(backend, 'Transpose', { x }, { perm: [3, 0, 1, 2] });
+  // x [N, H, W, C] as CNHW: the matrix [N * H * W, C] transposed.
+  const xT = transpose2d(backend, x, info.batchSize * info.inHeight * info.inWidth, inChannels);
   // A 1x1, stride-1, unpadded convolution's transposed patches are x^T itself.
   const identityPatches =
     fh === 1 &&

@@ -1,19 +1,21 @@
 /**
  * Conv2DBackpropInput for the wasm backend. The stock kernel is a scalar loop (2-4 GFLOP/s);
- * both routes here spend their time in XNNPACK instead:
+ * both routes here spend their time in a matrix product instead:
  * - stride 1: dx is the convolution of dy with the spatially flipped filter whose in and out
- *   channels are swapped, padded by (filter size - 1 - forward padding);
- * - otherwise, and where the filter is large against dy (small maps, many channels):
- *   dcols = dy @ W^T (a plain matrix product), scattered back by col2im.
+ *   channels are swapped, padded by (filter size - 1 - forward padding), which runs by
+ *   Winograd for 3x3 filters (conv2d-winograd-wasm.ts);
+ * - otherwise, and where the filter is large against dy (small maps, many channels) and
+ *   Winograd does not apply: dcols = dy @ W^T (a plain matrix product), scattered back by
+ *   col2im.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type {
+import {
   backend_util,
-  Conv2DBackpropInputAttrs,
-  Conv2DBackpropInputInputs,
-  TensorInfo,
+  type Conv2DBackpropInputAttrs,
+  type Conv2DBackpropInputInputs,
+  type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { conv2DFast } from './conv2d-winograd-wasm.js';
+import { conv2DFast, wasmThreads, winogradApplies } from './conv2d-winograd-wasm.js';
 import { col2imNHWC } from './im2col.js';
 import { ownWasmKernels } from './own-wasm.js';
 import {
@@ -22,8 +24,8 @@ import {
   matMulNN,
   nhwcConvInfo,
   release,
-  run,
   transpose2d,
+  transposeBatched,
   view,
 } from './wasm-util.js';
 
@@ -35,9 +37,12 @@ const FLIPPED_CONV_MIN_CHANNELS = 8;
 
 /**
  * Above this many filter weights per dy element, the flipped convolution spends more time
- * transposing and packing its new filter (on one thread) than matMul + col2im spends in all:
- * ResNet-18's 512-channel 3x3 layers on 4x4 maps (9 weights per dy element) ran 73 ms of CPU
- * by col2im against 86 ms flipped; at 256 channels on 8x8 (1.1 per element) the two tie.
+ * transposing and packing its new filter (on one thread) than matMul + col2im spends in all
+ * (measured with XNNPACK's convolution: ResNet-18's 512-channel 3x3 layers on 4x4 maps, 9
+ * weights per dy element, ran 73 ms of CPU by col2im against 86 ms flipped). Where the
+ * flipped convolution runs by Winograd it wins at any ratio: those layers take 62.6 ms by
+ * col2im, 28 ms flipped (channels swapped and taps flipped by the own transpose), on one
+ * thread.
  */
 const FLIPPED_CONV_MAX_WEIGHTS_PER_DY = 2;
 
@@ -64,17 +69,38 @@ export function conv2DBackpropInputWasm(args: {
   const dySize = info.batchSize * info.outHeight * info.outWidth * info.outChannels;
   if (
     info.inChannels >= FLIPPED_CONV_MIN_CHANNELS &&
-    weights <= FLIPPED_CONV_MAX_WEIGHTS_PER_DY * dySize &&
     info.strideHeight === 1 &&
     info.strideWidth === 1 &&
     top >= 0 &&
     bottom >= 0 &&
     left >= 0 &&
-    right >= 0
+    right >= 0 &&
+    (weights <= FLIPPED_CONV_MAX_WEIGHTS_PER_DY * dySize ||
+      winogradApplies(flippedConvInfo(dy, info, [top, bottom, left, right]), wasmThreads(backend)))
   ) {
     return viaFlippedConv(backend, dy, filter, info, [top, bottom, left, right]);
   }
   return viaCol2im(backend, dy, filter, info);
+}
+
+/** The convolution of dy with the flipped filter that computes dx. */
+function flippedConvInfo(
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  [top, bottom, left, right]: number[],
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    dy.shape as [number, number, number, number],
+    [info.filterHeight, info.filterWidth, info.outChannels, info.inChannels],
+    1,
+    1,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ] as never,
+  );
 }
 
 function viaFlippedConv(
@@ -85,19 +111,7 @@ function viaFlippedConv(
   [top, bottom, left, right]: number[],
 ): TensorInfo {
   const { filterHeight: fh, filterWidth: fw, inChannels: ci, outChannels: co } = info;
-  // Swap in/out channels with the backend's transpose (a strided copy, fast in wasm), then
-  // reverse the taps by moving whole [co, ci] blocks.
-  const swapped = run(backend, 'Transpose', { x: filter }, { perm: [0, 1, 3, 2] });
-  const flipped = alloc(backend, [fh, fw, co, ci]);
-  const [heap, sOff] = heapF32(backend, swapped);
-  const [, fOff] = heapF32(backend, flipped);
-  const block = ci * co;
-  const taps = fh * fw;
-  for (let t = 0; t < taps; t++) {
-    const src = sOff + t * block;
-    heap.copyWithin(fOff + (taps - 1 - t) * block, src, src + block);
-  }
-  release(backend, swapped);
+  const flipped = view(transposeBatched(backend, filter, fh * fw, ci, co, true), [fh, fw, co, ci]);
   const dx = conv2DFast(backend, dy, flipped, {
     strides: 1,
     pad: [

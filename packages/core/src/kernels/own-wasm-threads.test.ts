@@ -20,7 +20,7 @@ import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
 import { partsRunOnWorkers } from './own-wasm-threads.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
-import { alloc, heapF32, release } from './wasm-util.js';
+import { alloc, heapF32, release, transposeBatched } from './wasm-util.js';
 
 /**
  * Parts as small as these tests' end before a sleeping worker wakes, and the caller then
@@ -101,6 +101,43 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
         expect(worstDifference(heap, cOff, want), `${k}x${m}x${n}`).toBeLessThan(1e-4);
       });
       for (const t of [a, b, c]) release(backend, t);
+    }
+  });
+
+  it('transpose batches of matrices, flipped or not, split by rows', async () => {
+    const gen = new Generator(41);
+    for (const [count, rows, cols] of [
+      [9, 37, 21],
+      [1, 70, 5],
+      [3, 4, 66],
+    ]) {
+      const x = alloc(backend, [count, rows, cols]);
+      const [heap, xOff] = heapF32(backend, x);
+      for (let i = 0; i < count * rows * cols; i++) heap[xOff + i] = gen.uniform(-1, 1);
+      for (const reverse of [false, true]) {
+        await onWorkers(() => {
+          wakeWorker(() =>
+            release(backend, transposeBatched(backend, x, count, rows, cols, reverse)),
+          );
+          const y = transposeBatched(backend, x, count, rows, cols, reverse);
+          const [h, yOff] = heapF32(backend, y);
+          for (let m = 0; m < count; m++) {
+            const to = reverse ? count - 1 - m : m;
+            for (let r = 0; r < rows; r++) {
+              for (let c = 0; c < cols; c++) {
+                const got = h[yOff + to * rows * cols + c * rows + r];
+                if (got !== h[xOff + m * rows * cols + r * cols + c]) {
+                  expect(got, `${count}x[${rows},${cols}] m ${m} r ${r} c ${c}`).toBe(
+                    h[xOff + m * rows * cols + r * cols + c],
+                  );
+                }
+              }
+            }
+          }
+          release(backend, y);
+        });
+      }
+      release(backend, x);
     }
   });
 

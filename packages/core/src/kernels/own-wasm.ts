@@ -150,6 +150,16 @@ interface Exports {
   ): void;
   gemm_batched_rows(...args: number[]): void;
   gemm_pack_b_batched(...args: number[]): void;
+  transpose_batched(
+    src: number,
+    dst: number,
+    count: number,
+    rows: number,
+    cols: number,
+    reverse: number,
+    g0: number,
+    g1: number,
+  ): void;
 }
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
@@ -310,6 +320,18 @@ export interface OwnWasmKernels {
     k: number,
     n: number,
   ): void;
+  /**
+   * Transposes `count` matrices [rows, cols] at `srcOff` (one after another) into [cols, rows]
+   * at `dstOff`, in reverse order when `reverse` (a filter's taps flipped), split by rows.
+   */
+  transposeBatched(
+    srcOff: number,
+    dstOff: number,
+    count: number,
+    rows: number,
+    cols: number,
+    reverse: boolean,
+  ): void;
 }
 
 let enabled = true;
@@ -361,6 +383,7 @@ const NAMES = [
   'gemm_tn_batched',
   'gemm_batched_rows',
   'gemm_pack_b_batched',
+  'transpose_batched',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -377,6 +400,7 @@ const [
   GEMM_TN,
   BATCHED_GEMM,
   BATCHED_PACK_B,
+  TRANSPOSE,
 ] = NAMES.keys();
 
 /**
@@ -554,6 +578,17 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           k,
         ]),
       ),
+    transposeBatched: (srcOff, dstOff, count, rows, cols, reverse) =>
+      byRows(TRANSPOSE, count * rows, 2 * cols, (g0, g1) => [
+        srcOff * 4,
+        dstOff * 4,
+        count,
+        rows,
+        cols,
+        reverse ? 1 : 0,
+        g0,
+        g1,
+      ]),
     byImages: (name, images, perImage, args) =>
       runner.run(
         NAMES.indexOf(name),

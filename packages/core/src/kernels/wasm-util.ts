@@ -15,6 +15,7 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { ownBatchMatMul } from './gemm-wasm.js';
+import { ownWasmKernels } from './own-wasm.js';
 
 type KernelInputs = Record<string, TensorInfo>;
 
@@ -102,9 +103,54 @@ export function heapF32(backend: BackendWasm, t: TensorInfo): [Float32Array, num
   return [heap, (memoryOffset as number) >>> 2];
 }
 
-/** `x` [rows, cols] transposed to [cols, rows] by the backend's Transpose kernel. */
-export function transpose2d(backend: BackendWasm, x: TensorInfo, rows: number, cols: number) {
-  return run(backend, 'Transpose', { x: view(x, [rows, cols]) }, { perm: [1, 0] });
+/** `x` [rows, cols] transposed to [cols, rows] (see {@link transposeBatched}). */
+export function transpose2d(
+  backend: BackendWasm,
+  x: TensorInfo,
+  rows: number,
+  cols: number,
+): TensorInfo {
+  return transposeBatched(backend, x, 1, rows, cols, false);
+}
+
+/**
+ * The `count` float32 matrices [rows, cols] of `x` transposed to [count, cols, rows], in
+ * reverse order when `reverse` (an HWIO filter's in/out channels swapped and its taps
+ * flipped): by the own SIMD kernel, threaded, where it runs (tfjs's Transpose computes every
+ * element's source index: 16 ms for a 3x3x512x512 filter, 1 ms here), else by the stock one.
+ */
+export function transposeBatched(
+  backend: BackendWasm,
+  x: TensorInfo,
+  count: number,
+  rows: number,
+  cols: number,
+  reverse: boolean,
+): TensorInfo {
+  const own = ownWasmKernels(backend);
+  if (own != null && x.dtype === 'float32') {
+    const out = alloc(backend, [count, cols, rows]);
+    own.transposeBatched(
+      heapF32(backend, x)[1],
+      heapF32(backend, out)[1],
+      count,
+      rows,
+      cols,
+      reverse,
+    );
+    return out;
+  }
+  const out = run(backend, 'Transpose', { x: view(x, [count, rows, cols]) }, { perm: [0, 2, 1] });
+  if (!reverse || count < 2) return out;
+  const flipped = alloc(backend, [count, cols, rows]);
+  const [heap, src] = heapF32(backend, out);
+  const [, dst] = heapF32(backend, flipped);
+  const block = rows * cols;
+  for (let m = 0; m < count; m++) {
+    heap.copyWithin(dst + (count - 1 - m) * block, src + m * block, src + (m + 1) * block);
+  }
+  release(backend, out);
+  return flipped;
 }
 
 /**
