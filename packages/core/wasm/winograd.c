@@ -684,3 +684,145 @@ __attribute__((export_name("gemm_tn_batched"))) void gemm_tn_batched(const float
     }
   }
 }
+
+// F(4x4, 3x3) transposed for the filter gradient: dW = G^T [sum over tiles of
+// (A dy A^T) * (B^T x B)] G with 4x4 dy tiles against the 6x6 input tiles of wino_input_f43,
+// A^T and G those of the forward F(4x4, 3x3) above: 36 products per 16 dy pixels instead of
+// F(2x2, 3x3)'s 64.
+
+// d0 .. d3 -> A d: six values from four (A^T is the forward output transform, AT6).
+#define A6(T, ADD, SUB, MUL, K, d0, d1, d2, d3, e0, e1, e2, e3, e4, e5) \
+  {                                                                   \
+    const T a02 = ADD(d0, d2), a13 = ADD(d1, d3);                      \
+    const T b02 = ADD(d0, MUL(d2, K(4.0f)));                           \
+    const T b13 = ADD(MUL(d1, K(2.0f)), MUL(d3, K(8.0f)));             \
+    e0 = d0;                                                           \
+    e1 = ADD(a02, a13);                                                \
+    e2 = SUB(a02, a13);                                                \
+    e3 = ADD(b02, b13);                                                \
+    e4 = SUB(b02, b13);                                                \
+    e5 = d3;                                                           \
+  }
+
+// Row r of the dy tile, transformed along the row: h<r>0 .. h<r>5.
+#define DY_ROW43(T, LOAD, ADD, SUB, MUL, K, r)                                             \
+  T h##r##0, h##r##1, h##r##2, h##r##3, h##r##4, h##r##5;                                  \
+  A6(T, ADD, SUB, MUL, K, LOAD(q##r##0 + c), LOAD(q##r##1 + c), LOAD(q##r##2 + c),         \
+     LOAD(q##r##3 + c), h##r##0, h##r##1, h##r##2, h##r##3, h##r##4, h##r##5)
+
+// Column j of the row-transformed tile, transformed along the column and stored.
+#define DY_COL43(T, STORE, ADD, SUB, MUL, K, j)                                      \
+  {                                                                                  \
+    T o0, o1, o2, o3, o4, o5;                                                        \
+    A6(T, ADD, SUB, MUL, K, h0##j, h1##j, h2##j, h3##j, o0, o1, o2, o3, o4, o5)      \
+    STORE(e + (0 + j) * es + c, o0);                                                 \
+    STORE(e + (6 + j) * es + c, o1);                                                 \
+    STORE(e + (12 + j) * es + c, o2);                                                \
+    STORE(e + (18 + j) * es + c, o3);                                                \
+    STORE(e + (24 + j) * es + c, o4);                                                \
+    STORE(e + (30 + j) * es + c, o5);                                                \
+  }
+
+#define DY_TILE43(T, LOAD, STORE, ADD, SUB, MUL, K) \
+  {                                                  \
+    DY_ROW43(T, LOAD, ADD, SUB, MUL, K, 0)           \
+    DY_ROW43(T, LOAD, ADD, SUB, MUL, K, 1)           \
+    DY_ROW43(T, LOAD, ADD, SUB, MUL, K, 2)           \
+    DY_ROW43(T, LOAD, ADD, SUB, MUL, K, 3)           \
+    DY_COL43(T, STORE, ADD, SUB, MUL, K, 0)          \
+    DY_COL43(T, STORE, ADD, SUB, MUL, K, 1)          \
+    DY_COL43(T, STORE, ADD, SUB, MUL, K, 2)          \
+    DY_COL43(T, STORE, ADD, SUB, MUL, K, 3)          \
+    DY_COL43(T, STORE, ADD, SUB, MUL, K, 4)          \
+    DY_COL43(T, STORE, ADD, SUB, MUL, K, 5)          \
+  }
+
+#define DYPIX4(dy_, dx_)                                                              \
+  (4 * ty + dy_ < outH && 4 * tx + dx_ < outW                                         \
+       ? image + ((size_t)(4 * ty + dy_) * outW + (4 * tx + dx_)) * outC              \
+       : zeros)
+
+#define DYROW4(r)                                                                    \
+  const float *q##r##0 = DYPIX4(r, 0), *q##r##1 = DYPIX4(r, 1), *q##r##2 = DYPIX4(r, 2), \
+              *q##r##3 = DYPIX4(r, 3);
+
+// Images [b0, b1) of the transformed output-gradient tiles E [36, tiles, outC] = A dy A^T of
+// dy [batch, outH, outW, outC], tiles in wino_input_f43's order; `zeros` holds outC zeros.
+__attribute__((export_name("wino_dy_f43"))) void wino_dy_f43(const float *dy, float *eOut,
+                                                             const float *zeros, int batch,
+                                                             int outH, int outW, int outC,
+                                                             int tilesH, int tilesW, int b0,
+                                                             int b1) {
+  const size_t es = (size_t)batch * tilesH * tilesW * outC;
+  float *e = eOut + (size_t)b0 * tilesH * tilesW * outC;
+  for (int b = b0; b < b1; b++) {
+    const float *image = dy + (size_t)b * outH * outW * outC;
+    for (int ty = 0; ty < tilesH; ty++) {
+      for (int tx = 0; tx < tilesW; tx++) {
+        DYROW4(0) DYROW4(1) DYROW4(2) DYROW4(3)
+        int c = 0;
+        for (; c + 4 <= outC; c += 4) DY_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK)
+        for (; c < outC; c++) DY_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK)
+        e += outC;
+      }
+    }
+  }
+}
+
+// s0 .. s5 -> G^T s: three values from six (G of wino_filter_f43's G6).
+#define GT6(T, ADD, SUB, MUL, K, s0, s1, s2, s3, s4, s5, w0, w1, w2)                 \
+  {                                                                                 \
+    const T a12 = ADD(s1, s2), d12 = SUB(s2, s1);                                    \
+    const T a34 = ADD(s3, s4), d34 = SUB(s3, s4);                                    \
+    w0 = ADD(SUB(MUL(s0, K(0.25f)), MUL(a12, K(1.0f / 6))), MUL(a34, K(1.0f / 24)));  \
+    w1 = ADD(MUL(d12, K(1.0f / 6)), MUL(d34, K(1.0f / 12)));                         \
+    w2 = ADD(MUL(SUB(a34, a12), K(1.0f / 6)), s5);                                   \
+  }
+
+// Row r (transformed kh) of S, transformed along the columns: u<r>0 .. u<r>2 (kw).
+#define FG_ROW43(T, LOAD, ADD, SUB, MUL, K, r)                                               \
+  T u##r##0, u##r##1, u##r##2;                                                               \
+  GT6(T, ADD, SUB, MUL, K, LOAD(S(6 * r + 0) + o), LOAD(S(6 * r + 1) + o),                   \
+      LOAD(S(6 * r + 2) + o), LOAD(S(6 * r + 3) + o), LOAD(S(6 * r + 4) + o),                \
+      LOAD(S(6 * r + 5) + o), u##r##0, u##r##1, u##r##2)
+
+// Column kw = j, transformed along the rows into kh = 0 .. 2 and stored.
+#define FG_COL43(T, STORE, ADD, SUB, MUL, K, j)                                       \
+  {                                                                                   \
+    T w0, w1, w2;                                                                     \
+    GT6(T, ADD, SUB, MUL, K, u0##j, u1##j, u2##j, u3##j, u4##j, u5##j, w0, w1, w2)   \
+    STORE(g + (0 + j) * gs + o, w0);                                                  \
+    STORE(g + (3 + j) * gs + o, w1);                                                  \
+    STORE(g + (6 + j) * gs + o, w2);                                                  \
+  }
+
+#define FGRAD_TILE43(T, LOAD, STORE, ADD, SUB, MUL, K) \
+  {                                                     \
+    FG_ROW43(T, LOAD, ADD, SUB, MUL, K, 0)              \
+    FG_ROW43(T, LOAD, ADD, SUB, MUL, K, 1)              \
+    FG_ROW43(T, LOAD, ADD, SUB, MUL, K, 2)              \
+    FG_ROW43(T, LOAD, ADD, SUB, MUL, K, 3)              \
+    FG_ROW43(T, LOAD, ADD, SUB, MUL, K, 4)              \
+    FG_ROW43(T, LOAD, ADD, SUB, MUL, K, 5)              \
+    FG_COL43(T, STORE, ADD, SUB, MUL, K, 0)             \
+    FG_COL43(T, STORE, ADD, SUB, MUL, K, 1)             \
+    FG_COL43(T, STORE, ADD, SUB, MUL, K, 2)             \
+  }
+
+// The HWIO filter gradient dW [3, 3, inC, outC] = G^T S G from the 36 summed products
+// S_k [inC, outC] stored one after another at `s`.
+__attribute__((export_name("wino_filter_grad_f43"))) void wino_filter_grad_f43(const float *s,
+                                                                               float *dw,
+                                                                               int inC,
+                                                                               int outC) {
+  const size_t gs = (size_t)inC * outC;
+#define S(k) (s + (size_t)(k) * gs + row)
+  for (int i = 0; i < inC; i++) {
+    const size_t row = (size_t)i * outC;
+    float *g = dw + row;
+    int o = 0;
+    for (; o + 4 <= outC; o += 4) FGRAD_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK)
+    for (; o < outC; o++) FGRAD_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK)
+  }
+#undef S
+}

@@ -1,27 +1,47 @@
 /**
- * Conv2DBackpropFilter of a 3x3, stride-1 convolution on wasm by F(2x2, 3x3) transposed:
- * dW = G^T [sum over tiles of (A dy A^T) * (B^T x B)] G, each 2x2 dy tile against the 4x4
- * input tile its forward convolution read (wasm/winograd.c). The sum over tiles is 16 matrix
- * products [inC, tiles] x [tiles, outC] (winograd.c's own kernel, which reads both operands
- * in place, the products split over the own kernels' threads), 2.25x fewer multiplications than the patch-matrix
- * product of conv2d-backprop-filter-wasm.ts, which calls this first (see
- * {@link winogradBackpropFilterApplies} for where).
+ * Conv2DBackpropFilter of a 3x3, stride-1 convolution on wasm by Winograd transposed:
+ * dW = G^T [sum over tiles of (A dy A^T) * (B^T x B)] G, each m x m dy tile against the
+ * (m + 2) x (m + 2) input tile its forward convolution read (wasm/winograd.c), m = 2 or 4.
+ * The sum over tiles is (m + 2)^2 matrix products [inC, tiles] x [tiles, outC] (winograd.c's
+ * own kernel, which reads both operands in place, the products split over the own kernels'
+ * threads): against the patch-matrix product of conv2d-backprop-filter-wasm.ts, which calls
+ * this first (see {@link winogradBackpropFilterApplies} for where), 2.25x fewer
+ * multiplications for F(2x2, 3x3) and 4x fewer for F(4x4, 3x3).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { wasmThreads, winogradApplies } from './conv2d-winograd-wasm.js';
+import { type WinogradTile, wasmThreads, winogradApplies } from './conv2d-winograd-wasm.js';
 import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, release, view } from './wasm-util.js';
 
 interface FilterGradExports {
   wino_filter_grad_f23(sTable: number, dw: number, inC: number, outC: number): void;
+  wino_filter_grad_f43(s: number, dw: number, inC: number, outC: number): void;
 }
 
 let enabled = true;
+let forcedTile: WinogradTile | undefined;
 
-/** Turns the Winograd filter gradient on (the default) or off; for tests and benchmarks. */
-export function setWinogradBackpropFilter(on: boolean): void {
+/**
+ * Turns the Winograd filter gradient on (the default) or off, and forces its dy tile (2 or
+ * 4; by default chosen per convolution, {@link backpropFilterTile}); for tests and
+ * benchmarks.
+ */
+export function setWinogradBackpropFilter(on: boolean, tile?: WinogradTile): void {
   enabled = on;
+  forcedTile = tile;
+}
+
+/**
+ * The dy tile of the filter gradient of `info`: 4 where F(4x4, 3x3)'s 36 products per tile
+ * are fewer than F(2x2, 3x3)'s 16 per tile over the same map by a margin (odd or small maps
+ * waste much of a 4x4 tile), else 2.
+ */
+export function backpropFilterTile(info: backend_util.Conv2DInfo): WinogradTile {
+  if (forcedTile != null) return forcedTile;
+  const tiles4 = Math.ceil(info.outHeight / 4) * Math.ceil(info.outWidth / 4);
+  const tiles2 = Math.ceil(info.outHeight / 2) * Math.ceil(info.outWidth / 2);
+  return 36 * tiles4 <= 0.6 * 16 * tiles2 ? 4 : 2;
 }
 
 /**
@@ -54,18 +74,19 @@ export function winogradBackpropFilter(
   if (e == null || kernels == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
-  const tilesH = Math.ceil(oh / 2);
-  const tilesW = Math.ceil(ow / 2);
+  const m = backpropFilterTile(info);
+  const count = (m + 2) ** 2;
+  const tilesH = Math.ceil(oh / m);
+  const tilesW = Math.ceil(ow / m);
   const tiles = n * tilesH * tilesW;
-  const perImage = tilesH * tilesW * 16 * Math.max(ci, co);
+  const perImage = tilesH * tilesW * count * Math.max(ci, co);
   const zeros = alloc(backend, [Math.max(ci, co)]);
-  const v = alloc(backend, [16, tiles, ci]);
-  const eT = alloc(backend, [16, tiles, co]);
-  const table = alloc(backend, [16], 'int32');
+  const v = alloc(backend, [count, tiles, ci]);
+  const eT = alloc(backend, [count, tiles, co]);
   const dw = alloc(backend, [3, 3, ci, co]);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  kernels.byImages('wino_input_f23', n, perImage, [
+  kernels.byImages(m === 4 ? 'wino_input_f43' : 'wino_input_f23', n, perImage, [
     byteOffset(backend, x),
     byteOffset(backend, v),
     zOff * 4,
@@ -78,7 +99,7 @@ export function winogradBackpropFilter(
     info.padInfo.top,
     info.padInfo.left,
   ]);
-  kernels.byImages('wino_dy_f23', n, perImage, [
+  kernels.byImages(m === 4 ? 'wino_dy_f43' : 'wino_dy_f23', n, perImage, [
     byteOffset(backend, dy),
     byteOffset(backend, eT),
     zOff * 4,
@@ -89,20 +110,26 @@ export function winogradBackpropFilter(
     tilesH,
     tilesW,
   ]);
-  const products: TensorInfo[] = [];
-  const offsets: number[] = [];
-  const s = alloc(backend, [16, ci, co]);
+  const s = alloc(backend, [count, ci, co]);
   const [, vOff] = heapF32(backend, v);
   const [, eOff] = heapF32(backend, eT);
   const [, sOff] = heapF32(backend, s);
-  kernels.gemmTnBatched(vOff, eOff, sOff, 16, tiles, ci, co);
-  products.push(s);
-  for (let k = 0; k < 16; k++) offsets.push(byteOffset(backend, s) + 4 * k * ci * co);
+  kernels.gemmTnBatched(vOff, eOff, sOff, count, tiles, ci, co);
   release(backend, v);
-  const tOff = byteOffset(backend, table);
-  const [heapAfter] = heapF32(backend, table);
-  new Int32Array(heapAfter.buffer, tOff, 16).set(offsets);
-  e.wino_filter_grad_f23(tOff, byteOffset(backend, dw), ci, co);
-  for (const t of [zeros, eT, table, ...products]) release(backend, t);
+  release(backend, eT);
+  if (m === 4) {
+    e.wino_filter_grad_f43(byteOffset(backend, s), byteOffset(backend, dw), ci, co);
+  } else {
+    const table = alloc(backend, [16], 'int32');
+    const tOff = byteOffset(backend, table);
+    const [heapAfter] = heapF32(backend, table);
+    new Int32Array(heapAfter.buffer, tOff, 16).set(
+      Array.from({ length: 16 }, (_, k) => byteOffset(backend, s) + 4 * k * ci * co),
+    );
+    e.wino_filter_grad_f23(tOff, byteOffset(backend, dw), ci, co);
+    release(backend, table);
+  }
+  release(backend, zeros);
+  release(backend, s);
   return view(dw, [3, 3, ci, co]);
 }

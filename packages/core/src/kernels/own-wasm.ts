@@ -139,6 +139,7 @@ interface Exports {
   wino_input_f43(...args: number[]): void;
   wino_output_f43(...args: number[]): void;
   wino_dy_f23(...args: number[]): void;
+  wino_dy_f43(...args: number[]): void;
   gemm_tn_batched(
     v: number,
     e: number,
@@ -363,6 +364,7 @@ const WINOGRAD_SPLIT = [
   'wino_input_f43',
   'wino_output_f43',
   'wino_dy_f23',
+  'wino_dy_f43',
 ] as const;
 
 /** An export {@link OwnWasmKernels.byImages} splits over the threads. */
