@@ -70,14 +70,14 @@ typedef __SIZE_TYPE__ size_t;
        ? image + ((size_t)(y0 + dy) * inW + (x0 + dx)) * inC                     \
        : zeros)
 
-// The transformed input tiles V [16, tiles, inC] of x [batch, inH, inW, inC] for images
+// The transformed input tiles V [16, tiles, inC] (planes `vs` floats apart) of x
+// [batch, inH, inW, inC] for images
 // [b0, b1) (the parts a call is split into over threads), tiles in (image, tile row, tile
 // column) order, tile (ty, tx) reading rows 2ty - padTop ... + 3 and
 // columns 2tx - padLeft ... + 3; `zeros` holds inC zeros, read in place of the padding.
 __attribute__((export_name("wino_input_f23"))) void wino_input_f23(
     const float *x, float *vOut, const float *zeros, int batch, int inH, int inW, int inC,
-    int tilesH, int tilesW, int padTop, int padLeft, int b0, int b1) {
-  const size_t vs = (size_t)batch * tilesH * tilesW * inC;
+    int tilesH, int tilesW, int padTop, int padLeft, int vs, int b0, int b1) {
   float *v = vOut + (size_t)b0 * tilesH * tilesW * inC;
   for (int b = b0; b < b1; b++) {
     const float *image = x + (size_t)b * inH * inW * inC;
@@ -296,12 +296,11 @@ __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
   const float *p##r##0 = PIX(r, 0), *p##r##1 = PIX(r, 1), *p##r##2 = PIX(r, 2),      \
               *p##r##3 = PIX(r, 3), *p##r##4 = PIX(r, 4), *p##r##5 = PIX(r, 5);
 
-// The transformed input tiles V [36, tiles, inC] for F(4x4, 3x3), as wino_input_f23 for
+// The transformed input tiles V [36, tiles, inC] (planes `vs` floats apart) for F(4x4, 3x3), as wino_input_f23 for
 // F(2x2, 3x3): tile (ty, tx) reads rows 4ty - padTop ... + 5 and columns 4tx - padLeft ... + 5.
 __attribute__((export_name("wino_input_f43"))) void wino_input_f43(
     const float *x, float *vOut, const float *zeros, int batch, int inH, int inW, int inC,
-    int tilesH, int tilesW, int padTop, int padLeft, int b0, int b1) {
-  const size_t vs = (size_t)batch * tilesH * tilesW * inC;
+    int tilesH, int tilesW, int padTop, int padLeft, int vs, int b0, int b1) {
   float *v = vOut + (size_t)b0 * tilesH * tilesW * inC;
   for (int b = b0; b < b1; b++) {
     const float *image = x + (size_t)b * inH * inW * inC;
@@ -515,14 +514,14 @@ __attribute__((export_name("wino_output_f43"))) void wino_output_f43(
        ? image + ((size_t)(2 * ty + dy_) * outW + (2 * tx + dx_)) * outC              \
        : zeros)
 
-// Images [b0, b1) of the transformed output-gradient tiles E [16, tiles, outC] = A dy A^T of dy
+// Images [b0, b1) of the transformed output-gradient tiles E [16, tiles, outC] (planes `es`
+// floats apart) = A dy A^T of dy
 // [batch, outH, outW, outC], tiles in wino_input_f23's order; `zeros` holds outC zeros.
 __attribute__((export_name("wino_dy_f23"))) void wino_dy_f23(const float *dy, float *eOut,
                                                              const float *zeros, int batch,
                                                              int outH, int outW, int outC,
-                                                             int tilesH, int tilesW, int b0,
+                                                             int tilesH, int tilesW, int es, int b0,
                                                              int b1) {
-  const size_t es = (size_t)batch * tilesH * tilesW * outC;
   float *e = eOut + (size_t)b0 * tilesH * tilesW * outC;
   for (int b = b0; b < b1; b++) {
     const float *image = dy + (size_t)b * outH * outW * outC;
@@ -608,16 +607,15 @@ __attribute__((export_name("wino_filter_grad_f23"))) void wino_filter_grad_f23(
 #define GEMM_TN_ROWS 256
 
 // S_k = V_k^T E_k for k < count: S_k [inC, outC] from V_k [rows, inC] and E_k [rows, outC],
-// the k-th of each `count` matrices stored one after another. Register-blocked 4x8 over S,
-// rows blocked for cache; reads V and E in place, so neither is transposed or packed.
-__attribute__((export_name("gemm_tn_batched"))) void gemm_tn_batched(const float *vAll,
-                                                                     const float *eAll,
-                                                                     float *sAll, int count,
-                                                                     int rows, int inC,
-                                                                     int outC) {
+// the k-th of each `count` matrices `vStride` and `eStride` floats apart. Register-blocked
+// 4x8 over S, rows blocked for cache; reads V and E in place, so neither is transposed or
+// packed.
+__attribute__((export_name("gemm_tn_batched"))) void gemm_tn_batched(
+    const float *vAll, int vStride, const float *eAll, int eStride, float *sAll, int count,
+    int rows, int inC, int outC) {
   for (int k = 0; k < count; k++) {
-    const float *v = vAll + (size_t)k * rows * inC;
-    const float *e = eAll + (size_t)k * rows * outC;
+    const float *v = vAll + (size_t)k * vStride;
+    const float *e = eAll + (size_t)k * eStride;
     float *s = sAll + (size_t)k * inC * outC;
     for (size_t i = 0; i < (size_t)inC * outC; i++) s[i] = 0.0f;
     for (int t0 = 0; t0 < rows; t0 += GEMM_TN_ROWS) {
@@ -746,14 +744,14 @@ __attribute__((export_name("gemm_tn_batched"))) void gemm_tn_batched(const float
   const float *q##r##0 = DYPIX4(r, 0), *q##r##1 = DYPIX4(r, 1), *q##r##2 = DYPIX4(r, 2), \
               *q##r##3 = DYPIX4(r, 3);
 
-// Images [b0, b1) of the transformed output-gradient tiles E [36, tiles, outC] = A dy A^T of
+// Images [b0, b1) of the transformed output-gradient tiles E [36, tiles, outC] (planes `es`
+// floats apart) = A dy A^T of
 // dy [batch, outH, outW, outC], tiles in wino_input_f43's order; `zeros` holds outC zeros.
 __attribute__((export_name("wino_dy_f43"))) void wino_dy_f43(const float *dy, float *eOut,
                                                              const float *zeros, int batch,
                                                              int outH, int outW, int outC,
-                                                             int tilesH, int tilesW, int b0,
+                                                             int tilesH, int tilesW, int es, int b0,
                                                              int b1) {
-  const size_t es = (size_t)batch * tilesH * tilesW * outC;
   float *e = eOut + (size_t)b0 * tilesH * tilesW * outC;
   for (int b = b0; b < b1; b++) {
     const float *image = dy + (size_t)b * outH * outW * outC;

@@ -10,7 +10,12 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { type WinogradTile, wasmThreads, winogradApplies } from './conv2d-winograd-wasm.js';
+import {
+  planeStride,
+  type WinogradTile,
+  wasmThreads,
+  winogradApplies,
+} from './conv2d-winograd-wasm.js';
 import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, release, view } from './wasm-util.js';
 
@@ -81,8 +86,10 @@ export function winogradBackpropFilter(
   const tiles = n * tilesH * tilesW;
   const perImage = tilesH * tilesW * count * Math.max(ci, co);
   const zeros = alloc(backend, [Math.max(ci, co)]);
-  const v = alloc(backend, [count, tiles, ci]);
-  const eT = alloc(backend, [count, tiles, co]);
+  const vStride = planeStride(tiles, ci);
+  const eStride = planeStride(tiles, co);
+  const v = alloc(backend, [count * vStride]);
+  const eT = alloc(backend, [count * eStride]);
   const dw = alloc(backend, [3, 3, ci, co]);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
@@ -98,6 +105,7 @@ export function winogradBackpropFilter(
     tilesW,
     info.padInfo.top,
     info.padInfo.left,
+    vStride,
   ]);
   kernels.byImages(m === 4 ? 'wino_dy_f43' : 'wino_dy_f23', n, perImage, [
     byteOffset(backend, dy),
@@ -109,12 +117,13 @@ export function winogradBackpropFilter(
     co,
     tilesH,
     tilesW,
+    eStride,
   ]);
   const s = alloc(backend, [count, ci, co]);
   const [, vOff] = heapF32(backend, v);
   const [, eOff] = heapF32(backend, eT);
   const [, sOff] = heapF32(backend, s);
-  kernels.gemmTnBatched(vOff, eOff, sOff, count, tiles, ci, co);
+  kernels.gemmTnBatched(vOff, vStride, eOff, eStride, sOff, count, tiles, ci, co);
   release(backend, v);
   release(backend, eT);
   if (m === 4) {

@@ -142,7 +142,9 @@ interface Exports {
   wino_dy_f43(...args: number[]): void;
   gemm_tn_batched(
     v: number,
+    vStride: number,
     e: number,
+    eStride: number,
     s: number,
     count: number,
     rows: number,
@@ -283,13 +285,15 @@ export interface OwnWasmKernels {
    */
   byImages(name: ImageSplitExport, images: number, perImage: number, args: number[]): void;
   /**
-   * The `count` products S_k [inC, outC] = V_k^T E_k of V [count, rows, inC] and
-   * E [count, rows, outC] (winograd.c's `gemm_tn_batched`, which reads both in place), the
-   * products split over the threads.
+   * The `count` products S_k [inC, outC] = V_k^T E_k of V_k [rows, inC] and E_k [rows, outC]
+   * (`vStride` and `eStride` floats from one k to the next; winograd.c's `gemm_tn_batched`,
+   * which reads both in place), the products split over the threads.
    */
   gemmTnBatched(
     vOff: number,
+    vStride: number,
     eOff: number,
+    eStride: number,
     sOff: number,
     count: number,
     rows: number,
@@ -309,13 +313,15 @@ export interface OwnWasmKernels {
     packedOff: number,
   ): void;
   /**
-   * c_i [m, n] = a_i [m, k] times the packed b_i for i < count (a_i at `aOff + i * m * k`,
-   * c_i at `cOff + i * m * n`): one call, split by rows over the threads for all products.
+   * c_i [m, n] = a_i [m, k] times the packed b_i for i < count (a_i at `aOff + i * aStride`,
+   * c_i at `cOff + i * cStride`): one call, split by rows over the threads for all products.
    */
   gemmBatched(
     aOff: number,
+    aStride: number,
     packedOff: number,
     cOff: number,
+    cStride: number,
     count: number,
     m: number,
     k: number,
@@ -532,12 +538,14 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         r1 - r0,
         ch,
       ]),
-    gemmTnBatched: (vOff, eOff, sOff, count, rows, inC, outC) =>
+    gemmTnBatched: (vOff, vStride, eOff, eStride, sOff, count, rows, inC, outC) =>
       runner.run(
         GEMM_TN,
         split(count, rows * (inC + outC), t).map(([k0, k1]) => [
-          (vOff + k0 * rows * inC) * 4,
-          (eOff + k0 * rows * outC) * 4,
+          (vOff + k0 * vStride) * 4,
+          vStride,
+          (eOff + k0 * eStride) * 4,
+          eStride,
           (sOff + k0 * inC * outC) * 4,
           k1 - k0,
           rows,
@@ -560,18 +568,18 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           i1,
         ]),
       ),
-    gemmBatched: (aOff, packedOff, cOff, count, m, k, n) =>
+    gemmBatched: (aOff, aStride, packedOff, cOff, cStride, count, m, k, n) =>
       // Parts of whole 4-row tiles, the kernel's unit.
       runner.run(
         BATCHED_GEMM,
         split(Math.ceil(m / 4), 4 * count * (k + n), t).map(([q0, q1]) => [
           aOff * 4,
-          m * k,
+          aStride,
           k,
           packedOff * 4,
           Math.ceil(n / 8) * 8 * k,
           cOff * 4,
-          m * n,
+          cStride,
           n,
           count,
           4 * q0,
