@@ -163,10 +163,12 @@ describe('Winograd Conv2D on wasm', () => {
     expect(tile([32, 8, 8, 256], 256)).toBe(4);
     expect(tile([32, 4, 4, 512], 512)).toBe(2);
     expect(tile([8, 14, 14, 256], 256)).toBe(2);
-    expect(tile([64, 8, 8, 64], 64)).toBe(2);
-    expect(tile([64, 16, 16, 32], 64)).toBe(2);
+    expect(tile([64, 8, 8, 64], 64)).toBe(4);
+    expect(tile([64, 16, 16, 32], 64)).toBe(4);
+    expect(tile([64, 16, 16, 16], 32)).toBe(2);
+    expect(tile([4, 8, 8, 64], 64)).toBe(2);
     const info8 = backend_util.computeConv2DInfo([32, 8, 8, 256], [3, 3, 256, 256], 1, 1, 1);
-    expect(winogradTile(info8, 2)).toBe(2);
+    expect(winogradTile(info8)).toBe(4);
   });
 
   checkCases('');

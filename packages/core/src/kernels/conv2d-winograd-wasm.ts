@@ -155,7 +155,7 @@ function winogradConv(
   if (e == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
-  const m = forcedTile ?? winogradTile(info, wasmThreads(backend));
+  const m = forcedTile ?? winogradTile(info);
   const kernels = ownWasmKernels(backend)!;
   const [input, filterTransform, output] =
     m === 4
@@ -265,21 +265,18 @@ function winogradConv(
 
 /**
  * The output tile for `info`. F(4x4, 3x3) multiplies 1.78x less than F(2x2, 3x3) on sizes
- * both tile exactly, but rounds odd sizes up further (14x14 pays for 16x16) and makes 36
- * thinner products, each packing the whole transformed filter. Measured
- * (tools/bench/winograd-bench.mjs): it wins from 128 tiles at 128+ input channels, and from
- * 512 tiles at 64, and loses at 32 channels, at 8x8 with 64 channels on 64 images, at 14x14
- * and at 7x7 or 4x4 on small batches; on 2 threads it lost at 128 tiles too.
+ * both tile exactly, but rounds odd sizes up further (14x14 pays for 16x16) and transforms
+ * (and packs) a filter 2.25x larger, which only pays over enough tiles. Measured with the
+ * transformed planes padded apart (`planeStride`), on one and two threads: it wins from 128
+ * tiles at 64 channels and more (8x8x64 on 64 images 3.4 -> 2.4 ms, 32x32x64 on 32 images
+ * 29 -> 22 ms), ties at 32 channels, and loses at 4x4 on 32 images (32 tiles: 27 -> 33 ms).
  */
-export function winogradTile(info: backend_util.Conv2DInfo, threads = 1): WinogradTile {
+export function winogradTile(info: backend_util.Conv2DInfo): WinogradTile {
   const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: ci } = info;
   const tiles4 = n * Math.ceil(oh / 4) * Math.ceil(ow / 4);
   const tiles2 = n * Math.ceil(oh / 2) * Math.ceil(ow / 2);
   const fewerProducts = 36 * tiles4 <= 0.6 * 16 * tiles2;
-  // Threaded, its 36 dispatches need more tiles each (8x8x256 at batch 32 lost there).
-  const minTiles = threads > 1 ? 512 : 128;
-  const wideEnough = (ci >= 128 && tiles4 >= minTiles) || (ci >= 64 && tiles4 >= 512);
-  return fewerProducts && wideEnough ? 4 : 2;
+  return fewerProducts && tiles4 >= 128 && ci >= 32 ? 4 : 2;
 }
 
 function convInfo(
