@@ -5,7 +5,8 @@
 // kernels that leave the other threads idle stand out.
 // With --library the step is resnet-ts's own (models' VanResNet or ResNet-18, train's SGD and
 // cross-entropy), as `pnpm bench` runs it; otherwise the hand-written tfjs-core step.
-// Usage: node profile.mjs [vanresnet|resnet18] [steps] [--threads=N] [--library]
+// Usage: node profile.mjs [vanresnet|resnet18|resnet50] [steps] [--threads=N] [--library]
+// (resnet50, 64x64 batch 16 as in `pnpm bench`, is the library's only)
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
@@ -25,9 +26,14 @@ if (threads > 0) {
 
 /** The library's training step, as tools/bench/case.mjs builds it for the "ours" rows. */
 async function libraryStep(name) {
-  const { VanResNet, resnet18 } = await import('@resnet-ts/models');
+  const { VanResNet, resnet18, resnet50 } = await import('@resnet-ts/models');
   const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
-  const net = name === 'vanresnet' ? new VanResNet() : resnet18({ numClasses: 10, stem: 'cifar' });
+  const net =
+    name === 'vanresnet'
+      ? new VanResNet()
+      : name === 'resnet50'
+        ? resnet50({ numClasses: 10 })
+        : resnet18({ numClasses: 10, stem: 'cifar' });
   const params = net.parameters();
   const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
   net.train();
@@ -77,7 +83,9 @@ for (const config of tf.getKernelsForBackend('wasm')) {
 
 const library = process.argv.includes('--library');
 const [batch, size, model] =
-  which === 'resnet18'
+  which === 'resnet50'
+    ? [16, 64, await libraryStep('resnet50')]
+    : which === 'resnet18'
     ? [32, 32, library ? await libraryStep('resnet18') : resNet18Core()]
     : [64, 32, library ? await libraryStep('vanresnet') : vanResNetCore({ inputSize: 32 })];
 const x = tf.randomUniform([batch, size, size, 3]);

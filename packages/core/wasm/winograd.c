@@ -75,27 +75,34 @@ typedef __SIZE_TYPE__ size_t;
 // [b0, b1) (the parts a call is split into over threads), tiles in (image, tile row, tile
 // column) order, tile (ty, tx) reading rows 2ty - padTop ... + 3 and
 // columns 2tx - padLeft ... + 3; `zeros` holds inC zeros, read in place of the padding.
+// Tiles [t0, t1) (numbered over the images: image, tile row, tile column) into the rows of
+// V from `v` on (tile t0's row of the first plane), planes `vs` floats apart.
+static void input_f23_tiles(const float *x, float *v, size_t vs, const float *zeros, int inH,
+                            int inW, int inC, int tilesH, int tilesW, int padTop, int padLeft,
+                            int t0, int t1) {
+  const int perImage = tilesH * tilesW;
+  for (int t = t0; t < t1; t++, v += inC) {
+    const int b = t / perImage, ty = (t - b * perImage) / tilesW;
+    const int tx = t - b * perImage - ty * tilesW;
+    const float *image = x + (size_t)b * inH * inW * inC;
+    const int y0 = 2 * ty - padTop;
+    const int x0 = 2 * tx - padLeft;
+    const float *p00 = PIX(0, 0), *p01 = PIX(0, 1), *p02 = PIX(0, 2), *p03 = PIX(0, 3);
+    const float *p10 = PIX(1, 0), *p11 = PIX(1, 1), *p12 = PIX(1, 2), *p13 = PIX(1, 3);
+    const float *p20 = PIX(2, 0), *p21 = PIX(2, 1), *p22 = PIX(2, 2), *p23 = PIX(2, 3);
+    const float *p30 = PIX(3, 0), *p31 = PIX(3, 1), *p32 = PIX(3, 2), *p33 = PIX(3, 3);
+    int c = 0;
+    for (; c + 4 <= inC; c += 4) INPUT_TILE(v128_t, VLOAD, VSTORE, VADD, VSUB)
+    for (; c < inC; c++) INPUT_TILE(float, SLOAD, SSTORE, SADD, SSUB)
+  }
+}
+
 __attribute__((export_name("wino_input_f23"))) void wino_input_f23(
     const float *x, float *vOut, const float *zeros, int batch, int inH, int inW, int inC,
     int tilesH, int tilesW, int padTop, int padLeft, int vs, int b0, int b1) {
-  float *v = vOut + (size_t)b0 * tilesH * tilesW * inC;
-  for (int b = b0; b < b1; b++) {
-    const float *image = x + (size_t)b * inH * inW * inC;
-    for (int ty = 0; ty < tilesH; ty++) {
-      const int y0 = 2 * ty - padTop;
-      for (int tx = 0; tx < tilesW; tx++) {
-        const int x0 = 2 * tx - padLeft;
-        const float *p00 = PIX(0, 0), *p01 = PIX(0, 1), *p02 = PIX(0, 2), *p03 = PIX(0, 3);
-        const float *p10 = PIX(1, 0), *p11 = PIX(1, 1), *p12 = PIX(1, 2), *p13 = PIX(1, 3);
-        const float *p20 = PIX(2, 0), *p21 = PIX(2, 1), *p22 = PIX(2, 2), *p23 = PIX(2, 3);
-        const float *p30 = PIX(3, 0), *p31 = PIX(3, 1), *p32 = PIX(3, 2), *p33 = PIX(3, 3);
-        int c = 0;
-        for (; c + 4 <= inC; c += 4) INPUT_TILE(v128_t, VLOAD, VSTORE, VADD, VSUB)
-        for (; c < inC; c++) INPUT_TILE(float, SLOAD, SSTORE, SADD, SSUB)
-        v += inC;
-      }
-    }
-  }
+  const int perImage = tilesH * tilesW;
+  input_f23_tiles(x, vOut + (size_t)b0 * perImage * inC, vs, zeros, inH, inW, inC, tilesH,
+                  tilesW, padTop, padLeft, b0 * perImage, b1 * perImage);
 }
 
 // g0, g1, g2 -> G g: four outputs, `half` holding 0.5.
@@ -199,9 +206,11 @@ __attribute__((export_name("wino_filter_f23"))) void wino_filter_f23(const float
 // where `relu`) from the
 // 16 products M_k [tiles, outC], whose byte offsets are the 16 int32s at `mTable`; the
 // tiles' order is wino_input_f23's. `bias` holds outC floats (zeros for none).
-__attribute__((export_name("wino_output_f23"))) void wino_output_f23(
-    const int *mTable, float *y, const float *bias, int batch, int outH, int outW, int outC,
-    int tilesH, int tilesW, int relu, int b0, int b1) {
+// Tiles [t0, t1) of the output from the 16 products M_k [tiles, outC] whose byte offsets
+// are the 16 int32s at `mTable`, tile t0's row `t` floats into each.
+static void output_f23_tiles(const int *mTable, size_t t, float *y, const float *bias,
+                             int outH, int outW, int outC, int tilesH, int tilesW, int relu,
+                             int t0, int t1) {
   const float *m0 = (const float *)mTable[0], *m1 = (const float *)mTable[1];
   const float *m2 = (const float *)mTable[2], *m3 = (const float *)mTable[3];
   const float *m4 = (const float *)mTable[4], *m5 = (const float *)mTable[5];
@@ -212,24 +221,30 @@ __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
   const float *m14 = (const float *)mTable[14], *m15 = (const float *)mTable[15];
   const size_t rowStride = (size_t)outW * outC;
   const v128_t vzero = wasm_f32x4_splat(0.0f);
-  size_t t = (size_t)b0 * tilesH * tilesW * outC;
-  for (int b = b0; b < b1; b++) {
-    float *image = y + (size_t)b * outH * rowStride;
-    for (int ty = 0; ty < tilesH; ty++) {
-      const int below = 2 * ty + 1 < outH;
-      for (int tx = 0; tx < tilesW; tx++, t += outC) {
-        const int right = 2 * tx + 1 < outW;
-        float *o00 = image + (size_t)(2 * ty) * rowStride + (size_t)(2 * tx) * outC;
-        const float *q0 = m0 + t, *q1 = m1 + t, *q2 = m2 + t, *q3 = m3 + t;
-        const float *q4 = m4 + t, *q5 = m5 + t, *q6 = m6 + t, *q7 = m7 + t;
-        const float *q8 = m8 + t, *q9 = m9 + t, *q10 = m10 + t, *q11 = m11 + t;
-        const float *q12 = m12 + t, *q13 = m13 + t, *q14 = m14 + t, *q15 = m15 + t;
-        int c = 0;
-        for (; c + 4 <= outC; c += 4) OUTPUT_TILE(v128_t, VLOAD, VSTORE, VADD, VSUB, VRELU)
-        for (; c < outC; c++) OUTPUT_TILE(float, SLOAD, SSTORE, SADD, SSUB, SRELU)
-      }
-    }
+  const int perImage = tilesH * tilesW;
+  for (int g = t0; g < t1; g++, t += outC) {
+    const int b = g / perImage, ty = (g - b * perImage) / tilesW;
+    const int tx = g - b * perImage - ty * tilesW;
+    const int below = 2 * ty + 1 < outH;
+    const int right = 2 * tx + 1 < outW;
+    float *o00 = y + (size_t)b * outH * rowStride + (size_t)(2 * ty) * rowStride +
+                 (size_t)(2 * tx) * outC;
+    const float *q0 = m0 + t, *q1 = m1 + t, *q2 = m2 + t, *q3 = m3 + t;
+    const float *q4 = m4 + t, *q5 = m5 + t, *q6 = m6 + t, *q7 = m7 + t;
+    const float *q8 = m8 + t, *q9 = m9 + t, *q10 = m10 + t, *q11 = m11 + t;
+    const float *q12 = m12 + t, *q13 = m13 + t, *q14 = m14 + t, *q15 = m15 + t;
+    int c = 0;
+    for (; c + 4 <= outC; c += 4) OUTPUT_TILE(v128_t, VLOAD, VSTORE, VADD, VSUB, VRELU)
+    for (; c < outC; c++) OUTPUT_TILE(float, SLOAD, SSTORE, SADD, SSUB, SRELU)
   }
+}
+
+__attribute__((export_name("wino_output_f23"))) void wino_output_f23(
+    const int *mTable, float *y, const float *bias, int batch, int outH, int outW, int outC,
+    int tilesH, int tilesW, int relu, int b0, int b1) {
+  const int perImage = tilesH * tilesW;
+  output_f23_tiles(mTable, (size_t)b0 * perImage * outC, y, bias, outH, outW, outC, tilesH,
+                   tilesW, relu, b0 * perImage, b1 * perImage);
 }
 
 
@@ -298,24 +313,29 @@ __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
 
 // The transformed input tiles V [36, tiles, inC] (planes `vs` floats apart) for F(4x4, 3x3), as wino_input_f23 for
 // F(2x2, 3x3): tile (ty, tx) reads rows 4ty - padTop ... + 5 and columns 4tx - padLeft ... + 5.
+static void input_f43_tiles(const float *x, float *v, size_t vs, const float *zeros, int inH,
+                            int inW, int inC, int tilesH, int tilesW, int padTop, int padLeft,
+                            int t0, int t1) {
+  const int perImage = tilesH * tilesW;
+  for (int t = t0; t < t1; t++, v += inC) {
+    const int b = t / perImage, ty = (t - b * perImage) / tilesW;
+    const int tx = t - b * perImage - ty * tilesW;
+    const float *image = x + (size_t)b * inH * inW * inC;
+    const int y0 = 4 * ty - padTop;
+    const int x0 = 4 * tx - padLeft;
+    PROW(0) PROW(1) PROW(2) PROW(3) PROW(4) PROW(5)
+    int c = 0;
+    for (; c + 4 <= inC; c += 4) INPUT_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK)
+    for (; c < inC; c++) INPUT_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK)
+  }
+}
+
 __attribute__((export_name("wino_input_f43"))) void wino_input_f43(
     const float *x, float *vOut, const float *zeros, int batch, int inH, int inW, int inC,
     int tilesH, int tilesW, int padTop, int padLeft, int vs, int b0, int b1) {
-  float *v = vOut + (size_t)b0 * tilesH * tilesW * inC;
-  for (int b = b0; b < b1; b++) {
-    const float *image = x + (size_t)b * inH * inW * inC;
-    for (int ty = 0; ty < tilesH; ty++) {
-      const int y0 = 4 * ty - padTop;
-      for (int tx = 0; tx < tilesW; tx++) {
-        const int x0 = 4 * tx - padLeft;
-        PROW(0) PROW(1) PROW(2) PROW(3) PROW(4) PROW(5)
-        int c = 0;
-        for (; c + 4 <= inC; c += 4) INPUT_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK)
-        for (; c < inC; c++) INPUT_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK)
-        v += inC;
-      }
-    }
-  }
+  const int perImage = tilesH * tilesW;
+  input_f43_tiles(x, vOut + (size_t)b0 * perImage * inC, vs, zeros, inH, inW, inC, tilesH,
+                  tilesW, padTop, padLeft, b0 * perImage, b1 * perImage);
 }
 
 // g0, g1, g2 -> G g for F(4x4, 3x3).
@@ -444,28 +464,60 @@ __attribute__((export_name("wino_filter_f43"))) void wino_filter_f43(const float
 // The output y [batch, outH, outW, outC] = A^T M A (+ bias, then ReLU where `relu`) for
 // F(4x4, 3x3), from the 36 products M_k [tiles, outC] whose byte offsets are the 36 int32s
 // at `mTable`.
+static void output_f43_tiles(const int *mTable, size_t t, float *y, const float *bias,
+                             int outH, int outW, int outC, int tilesH, int tilesW, int relu,
+                             int t0, int t1) {
+  const size_t rowStride = (size_t)outW * outC;
+  const v128_t vzero = wasm_f32x4_splat(0.0f);
+  const int perImage = tilesH * tilesW;
+  for (int g = t0; g < t1; g++, t += outC) {
+    const int b = g / perImage, ty = (g - b * perImage) / tilesW;
+    const int tx = g - b * perImage - ty * tilesW;
+    const int rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4;
+    const int cols = outW - 4 * tx < 4 ? outW - 4 * tx : 4;
+    float *o00 = y + (size_t)b * outH * rowStride + (size_t)(4 * ty) * rowStride +
+                 (size_t)(4 * tx) * outC;
+    QROW(0) QROW(1) QROW(2) QROW(3) QROW(4) QROW(5)
+    int c = 0;
+    for (; c + 4 <= outC; c += 4) OUTPUT_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK, VRELU)
+    for (; c < outC; c++) OUTPUT_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK, SRELU)
+  }
+}
+
 __attribute__((export_name("wino_output_f43"))) void wino_output_f43(
     const int *mTable, float *y, const float *bias, int batch, int outH, int outW, int outC,
     int tilesH, int tilesW, int relu, int b0, int b1) {
-  const size_t rowStride = (size_t)outW * outC;
-  const v128_t vzero = wasm_f32x4_splat(0.0f);
-  size_t t = (size_t)b0 * tilesH * tilesW * outC;
-  for (int b = b0; b < b1; b++) {
-    float *image = y + (size_t)b * outH * rowStride;
-    for (int ty = 0; ty < tilesH; ty++) {
-      const int rows = outH - 4 * ty < 4 ? outH - 4 * ty : 4;
-      for (int tx = 0; tx < tilesW; tx++, t += outC) {
-        const int cols = outW - 4 * tx < 4 ? outW - 4 * tx : 4;
-        float *o00 = image + (size_t)(4 * ty) * rowStride + (size_t)(4 * tx) * outC;
-        QROW(0) QROW(1) QROW(2) QROW(3) QROW(4) QROW(5)
-        int c = 0;
-        for (; c + 4 <= outC; c += 4)
-          OUTPUT_TILE43(v128_t, VLOAD, VSTORE, VADD, VSUB, VMUL, VK, VRELU)
-        for (; c < outC; c++) OUTPUT_TILE43(float, SLOAD, SSTORE, SADD, SSUB, SMUL, SK, SRELU)
-      }
-    }
-  }
+  const int perImage = tilesH * tilesW;
+  output_f43_tiles(mTable, (size_t)b0 * perImage * outC, y, bias, outH, outW, outC, tilesH,
+                   tilesW, relu, b0 * perImage, b1 * perImage);
 }
+
+// The whole convolution over tiles [t0, t1), a block of `blockTiles` tiles at a time: the
+// block's input tiles transformed into V (planes `vs` floats apart), its `count` products
+// V_k U_k with the packed transformed filter (planes `packedStride` floats apart) into the M
+// planes at the byte offsets in `mTable`, then transformed out into y. A block's V and M stay
+// in cache between the three steps, and a thread runs all three on its own tiles.
+void gemm_packed_rows(const float *a, int lda, const float *packed, float *c, int ldc, int m0,
+                      int m1, int n, int k, int accumulate);
+
+#define WINO_CONV(NAME, COUNT, INPUT, OUTPUT)                                                \
+  __attribute__((export_name(NAME))) void INPUT##_conv(                                      \
+      const float *x, const float *zeros, const float *packed, int packedStride,             \
+      const float *bias, float *y, float *v, int vs, const int *mTable, int inH, int inW,    \
+      int inC, int outH, int outW, int outC, int tilesH, int tilesW, int padTop,             \
+      int padLeft, int relu, int blockTiles, int t0, int t1) {                               \
+    for (int b0 = t0; b0 < t1; b0 += blockTiles) {                                           \
+      const int b1 = b0 + blockTiles < t1 ? b0 + blockTiles : t1;                            \
+      INPUT##_tiles(x, v, vs, zeros, inH, inW, inC, tilesH, tilesW, padTop, padLeft, b0, b1); \
+      for (int k = 0; k < COUNT; k++)                                                        \
+        gemm_packed_rows(v + (size_t)k * vs, inC, packed + (size_t)k * packedStride,         \
+                         (float *)mTable[k], outC, 0, b1 - b0, outC, inC, 0);                \
+      OUTPUT##_tiles(mTable, 0, y, bias, outH, outW, outC, tilesH, tilesW, relu, b0, b1);    \
+    }                                                                                        \
+  }
+
+WINO_CONV("wino_conv_f23", 16, input_f23, output_f23)
+WINO_CONV("wino_conv_f43", 36, input_f43, output_f43)
 
 // The filter gradient by F(2x2, 3x3) transposed: dW = G^T [sum over tiles of
 // (A dy A^T) * (B^T x B)] G, each 2x2 dy tile against the 4x4 input tile the forward

@@ -12,6 +12,7 @@ import {
   winogradApplies,
   winogradTile,
 } from './conv2d-winograd-wasm.js';
+import { setOwnWasmMinPart } from './own-wasm.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
@@ -85,6 +86,10 @@ const routes: Array<[string, WinogradOptions, number]> = [
   ['F(2x2, 3x3), 1x1 convolutions', { tile: 2, products: 'conv1x1', minThreadedProduct: 0 }, 1e-5],
   ['F(2x2, 3x3), BatchMatMul', { tile: 2, products: 'batchMatMul', minThreadedProduct: 0 }, 1e-5],
   ['F(4x4, 3x3), BatchMatMul', { tile: 4, products: 'batchMatMul', minThreadedProduct: 0 }, 5e-5],
+  ['F(2x2, 3x3), own products, one block', { tile: 2 }, 1e-5],
+  ['F(4x4, 3x3), own products, one block', { tile: 4 }, 5e-5],
+  ['F(2x2, 3x3), own products, blocks of 4 tiles', { tile: 2, blockTiles: 4 }, 1e-5],
+  ['F(4x4, 3x3), own products, blocks of 5 tiles', { tile: 4, blockTiles: 5 }, 5e-5],
 ];
 
 /** The cpu result, and the wasm results with Winograd (each route) and without. */
@@ -270,11 +275,14 @@ describe('Winograd Conv2D on wasm', () => {
 
 describe('Winograd Conv2D on threaded wasm', () => {
   afterAll(() => {
+    setOwnWasmMinPart(65536);
     tf.removeBackend('wasm');
   });
 
   it('starts the threaded wasm build', async () => {
     expect(await useThreadedWasm({ threads: 2 })).toBe(2);
+    // Even these small convolutions are then split between the two threads.
+    setOwnWasmMinPart(16);
   });
 
   checkCases('threaded: ');

@@ -52,6 +52,11 @@ export interface WinogradOptions {
   minThreadedProduct?: number;
   /** Floats of transformed tiles one pass over a few images may hold (default 8M); for tests. */
   maxTransformed?: number;
+  /**
+   * Tiles per block of the own-products convolution (by default as many as fit 1 MB, at
+   * least 128); for tests and benchmarks.
+   */
+  blockTiles?: number;
 }
 
 let enabled = true;
@@ -68,6 +73,7 @@ export function setWinogradConv(on: boolean, options: WinogradOptions = {}): voi
   forcedTile = options.tile;
   minThreadedProduct = options.minThreadedProduct ?? MIN_THREADED_PRODUCT;
   maxTransformed = options.maxTransformed ?? MAX_TRANSFORMED;
+  forcedBlockTiles = options.blockTiles;
 }
 
 /**
@@ -140,8 +146,117 @@ function byteOffset(backend: BackendWasm, t: TensorInfo): number {
 }
 
 /**
- * y = conv(x, filter) (+ bias, then ReLU where `relu`) by F(2x2, 3x3); null where the own
- * wasm module cannot run here.
+ * Floats of one block's transformed tiles and products, which stay in a core's cache (its
+ * 1 MB L2 here) between the transforms and the products.
+ */
+const BLOCK_FLOATS = 262144;
+let forcedBlockTiles: number | undefined;
+
+/**
+ * Fewest tiles per block: every block streams the whole packed transformed filter through
+ * the products, so a block of few tiles on many channels would wait on memory.
+ */
+const MIN_BLOCK_TILES = 128;
+
+/** Tiles per block of {@link fusedWinogradConv}: a multiple of 4 (the GEMM's row tile). */
+function blockTiles(count: number, ci: number, co: number, tiles: number): number {
+  if (forcedBlockTiles != null) return forcedBlockTiles;
+  const fit = Math.floor(BLOCK_FLOATS / (count * (ci + co)) / 4) * 4;
+  return Math.min(Math.max(fit, MIN_BLOCK_TILES), Math.ceil(tiles / 4) * 4);
+}
+
+/**
+ * The Winograd convolution with resnet-ts's own products, run block by block: each part of
+ * the tiles (one per thread) transforms a block of input tiles, multiplies it by the
+ * transformed filter and transforms the products out before the next block, in scratch
+ * memory of its own, so the block stays in cache and a call is one dispatch to the threads
+ * (wasm/winograd.c's wino_conv_f23 and wino_conv_f43). Against transforming every tile,
+ * then multiplying, then transforming back (three dispatches over memory-sized planes):
+ * ResNet-18's 32x32x64 layer at batch 32 22-26 -> 17-19 ms on one thread, VanResNet's
+ * 16x16x32 -> 64 at batch 64 6.7 -> 3.6-5.1 ms on two.
+ */
+function fusedWinogradConv(
+  backend: BackendWasm,
+  e: WinogradExports,
+  x: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+  bias: TensorInfo | null,
+  relu: boolean,
+  m: WinogradTile,
+  tilesH: number,
+  tilesW: number,
+): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { outHeight: oh, outWidth: ow } = info;
+  const kernels = ownWasmKernels(backend)!;
+  const count = (m + 2) * (m + 2);
+  const tiles = n * tilesH * tilesW;
+  const tb = blockTiles(count, ci, co, tiles);
+  const vs = planeStride(tb, ci);
+  const ms = planeStride(tb, co);
+  const perTile = count * (ci + co);
+  const parts = kernels.partCount(tiles, perTile);
+  // Per part: V's planes, M's planes, and the table of M's plane offsets (int32s).
+  const perPart = count * (vs + ms) + count;
+  const scratch = alloc(backend, [parts * perPart]);
+  const u = alloc(backend, [count, ci, co]);
+  const packedStride = packedSize(ci, co);
+  const packed = alloc(backend, [count * packedStride]);
+  const zeros = alloc(backend, [Math.max(ci, co)]);
+  const y = alloc(backend, info.outShape);
+  const [heap, zOff] = heapF32(backend, zeros);
+  heap.fill(0, zOff, zOff + Math.max(ci, co));
+  (m === 4 ? e.wino_filter_f43 : e.wino_filter_f23)(
+    byteOffset(backend, filter),
+    byteOffset(backend, u),
+    ci,
+    co,
+  );
+  const [, uOff] = heapF32(backend, u);
+  const [, pOff] = heapF32(backend, packed);
+  kernels.gemmPackBBatched(uOff, ci * co, count, ci, co, pOff);
+  release(backend, u);
+  const [heapAfter, sOff] = heapF32(backend, scratch);
+  const tables = new Int32Array(heapAfter.buffer);
+  for (let p = 0; p < parts; p++) {
+    const mBase = sOff + p * perPart + count * vs;
+    const table = mBase + count * ms;
+    for (let k = 0; k < count; k++) tables[table + k] = 4 * (mBase + k * ms);
+  }
+  const biasOff = bias == null ? zOff * 4 : byteOffset(backend, bias);
+  kernels.byParts(m === 4 ? 'wino_conv_f43' : 'wino_conv_f23', tiles, perTile, (p, t0, t1) => [
+    byteOffset(backend, x),
+    zOff * 4,
+    pOff * 4,
+    packedStride,
+    biasOff,
+    byteOffset(backend, y),
+    4 * (sOff + p * perPart),
+    vs,
+    4 * (sOff + p * perPart + count * (vs + ms)),
+    h,
+    w,
+    ci,
+    oh,
+    ow,
+    co,
+    tilesH,
+    tilesW,
+    info.padInfo.top,
+    info.padInfo.left,
+    relu ? 1 : 0,
+    tb,
+    t0,
+    t1,
+  ]);
+  for (const t of [scratch, packed, zeros]) release(backend, t);
+  return y;
+}
+
+/**
+ * y = conv(x, filter) (+ bias, then ReLU where `relu`) by F(2x2, 3x3) or F(4x4, 3x3); null
+ * where the own wasm module cannot run here.
  */
 function winogradConv(
   backend: BackendWasm,
@@ -164,26 +279,22 @@ function winogradConv(
   const count = (m + 2) * (m + 2);
   const tilesH = Math.ceil(oh / m);
   const tilesW = Math.ceil(ow / m);
+  if (products === 'own') {
+    return fusedWinogradConv(backend, e, x, filter, info, bias, relu, m, tilesH, tilesW);
+  }
   // The transformed tiles take 2.25-4x the input and output; a few images at a time keep
   // that bounded on large pictures (CIFAR batches fit in one pass).
   const perImage = count * tilesH * tilesW * Math.max(ci, co);
   const images = Math.max(1, Math.min(n, Math.floor(maxTransformed / perImage)));
   const vStride = planeStride(images * tilesH * tilesW, ci);
-  const mStride = planeStride(images * tilesH * tilesW, co);
   const v = alloc(backend, [count * vStride]);
   const u = alloc(backend, [count, ci, co]);
   const zeros = alloc(backend, [Math.max(ci, co)]);
   const table = alloc(backend, [count], 'int32');
-  const packed = products === 'own' ? alloc(backend, [count * packedSize(ci, co)]) : null;
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
   filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
-  if (packed != null) {
-    const [, uOff] = heapF32(backend, u);
-    const [, pOff] = heapF32(backend, packed);
-    kernels.gemmPackBBatched(uOff, ci * co, count, ci, co, pOff);
-  }
   const biasOff = bias == null ? zOff * 4 : byteOffset(backend, bias);
   for (let b0 = 0; b0 < n; b0 += images) {
     const batch = Math.min(images, n - b0);
@@ -203,19 +314,7 @@ function winogradConv(
       vStride,
     ]);
     const ms: TensorInfo[] = [];
-    const owned: TensorInfo[] = [];
-    if (products === 'own') {
-      // The transformed filter slices are packed once (before the loop), then all `count`
-      // products run in one call, split by rows over the own kernels' threads.
-      const mAll = alloc(backend, [count * mStride]);
-      const [, vOff] = heapF32(backend, v);
-      const [, pOff] = heapF32(backend, packed!);
-      const [, mOff] = heapF32(backend, mAll);
-      kernels.gemmBatched(vOff, vStride, pOff, mOff, mStride, count, tiles, ci, co);
-      for (let k = 0; k < count; k++) ms.push(borrow(backend, mAll, k * mStride, [tiles, co]));
-      owned.push(mAll);
-    }
-    for (let k = 0; products !== 'own' && k < count; k++) {
+    for (let k = 0; k < count; k++) {
       const a = borrow(backend, v, k * vStride, [1, tiles, 1, ci]);
       const b = borrow(backend, u, k * ci * co, [1, 1, ci, co]);
       ms.push(
@@ -251,15 +350,9 @@ function winogradConv(
       tilesW,
       relu ? 1 : 0,
     ]);
-    if (owned.length > 0) {
-      for (const t of ms) unborrow(backend, t);
-      for (const t of owned) release(backend, t);
-    } else {
-      for (const t of ms) release(backend, t);
-    }
+    for (const t of ms) release(backend, t);
   }
   for (const t of [v, u, zeros, table]) release(backend, t);
-  if (packed != null) release(backend, packed);
   return y;
 }
 

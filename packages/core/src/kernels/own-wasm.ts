@@ -140,6 +140,8 @@ interface Exports {
   wino_output_f43(...args: number[]): void;
   wino_dy_f23(...args: number[]): void;
   wino_dy_f43(...args: number[]): void;
+  wino_conv_f23(...args: number[]): void;
+  wino_conv_f43(...args: number[]): void;
   gemm_tn_batched(
     v: number,
     vStride: number,
@@ -284,6 +286,19 @@ export interface OwnWasmKernels {
    * `perImage` is the floats one image's part moves, so small calls stay on one thread.
    */
   byImages(name: ImageSplitExport, images: number, perImage: number, args: number[]): void;
+  /** How many parts {@link byParts} splits `n` items of `perItem` floats into. */
+  partCount(n: number, perItem: number): number;
+  /**
+   * Runs `name` over `n` items of `perItem` floats split into parts on the threads, each
+   * part's arguments from `args(part, first, end)`: for calls whose parts need their own
+   * scratch memory.
+   */
+  byParts(
+    name: ImageSplitExport,
+    n: number,
+    perItem: number,
+    args: (part: number, first: number, end: number) => number[],
+  ): void;
   /**
    * The `count` products S_k [inC, outC] = V_k^T E_k of V_k [rows, inC] and E_k [rows, outC]
    * (`vStride` and `eStride` floats from one k to the next; winograd.c's `gemm_tn_batched`,
@@ -361,8 +376,9 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * Winograd's transforms (wasm/winograd.c, bound in conv2d-winograd-wasm.ts), whose last two
- * arguments are the range of images [b0, b1) a part covers.
+ * Winograd's transforms and whole convolutions (wasm/winograd.c, bound in
+ * conv2d-winograd-wasm.ts), whose last two arguments are the range a part covers: images
+ * [b0, b1) for the transforms, tiles [t0, t1) for the convolutions.
  */
 const WINOGRAD_SPLIT = [
   'wino_input_f23',
@@ -371,6 +387,8 @@ const WINOGRAD_SPLIT = [
   'wino_output_f43',
   'wino_dy_f23',
   'wino_dy_f43',
+  'wino_conv_f23',
+  'wino_conv_f43',
 ] as const;
 
 /** An export {@link OwnWasmKernels.byImages} splits over the threads. */
@@ -603,6 +621,12 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
       runner.run(
         NAMES.indexOf(name),
         split(images, perImage, t).map(([b0, b1]) => [...args, b0, b1]),
+      ),
+    partCount: (n, perItem) => split(n, perItem, t).length,
+    byParts: (name, n, perItem, args) =>
+      runner.run(
+        NAMES.indexOf(name),
+        split(n, perItem, t).map(([i0, i1], p) => args(p, i0, i1)),
       ),
     gemmPackB: (bOff, ldb, k, n, packedOff, firstPanel, endPanel) =>
       runner.run(
