@@ -1,6 +1,6 @@
 // The benchmark models written directly on tfjs-core ops: the baseline that measures the
 // library's overhead, and a model the benchmark can run before higher layers exist.
-import { batchNormGrad } from '@resnet-ts/core';
+import { batchNormGrad, conv2dBias } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** @returns {tf.Variable<any>} a variable of any rank, so 4-D filters and 2-D weights both type-check */
@@ -8,7 +8,10 @@ function uniform(shape, bound) {
   return tf.variable(tf.randomUniform(shape, -bound, bound));
 }
 
-/** Conv/Linear parameters with PyTorch's default init bounds (1/sqrt(fan_in)). */
+/**
+ * Conv parameters with PyTorch's default init bounds (1/sqrt(fan_in)).
+ * @returns {{ w: tf.Variable<tf.Rank.R4>, b: tf.Variable<tf.Rank.R1> }}
+ */
 function conv(kh, ci, co) {
   const b = 1 / Math.sqrt(kh * kh * ci);
   return { w: uniform([kh, kh, ci, co], b), b: uniform([co], b) };
@@ -57,7 +60,15 @@ function withStep(forward, vars) {
  * @param {'same' | 'valid'} pad
  * @returns {tf.Tensor4D}
  */
-const conv2d = (x, p, stride = 1, pad = 'same') => tf.add(tf.conv2d(x, p.w, stride, pad), p.b);
+/**
+ * A convolution with a bias as the library's layers run it: one FusedConv2D whose gradient
+ * is taken per input (so the step is the same kernels, and the comparison measures the
+ * library's own overhead).
+ * @param {tf.Tensor4D} x
+ * @param {{ w: tf.Tensor4D, b: tf.Tensor1D }} p
+ * @param {'same' | 'valid'} pad
+ */
+const conv2d = (x, p, stride = 1, pad = 'same') => conv2dBias(x, p.w, p.b, stride, pad);
 const dense = (x, p) => tf.add(tf.matMul(x, p.w), p.b);
 
 /** The seed article's VanResNet: conv-pool, conv-pool, conv + skip-pool, fc, fc. */
