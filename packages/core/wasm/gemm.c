@@ -271,3 +271,29 @@ __attribute__((export_name("gemm_pack_b_batched"))) void gemm_pack_b_batched(
   for (int i = i0; i < i1; i++)
     gemm_pack_b(b + (size_t)i * bStride, ldb, k, n, packed + (size_t)i * packedStride, 0, panels);
 }
+
+void im2col_t_cnhw(const float *x, float *col, int batch, int inH, int inW, int inC, int outH,
+                   int outW, int fh, int fw, int sh, int sw, int dh, int dw, int padTop,
+                   int padLeft, int b0, int b1, int r0, int r1);
+
+// The filter gradient dW [fh * fw * inC, outC] of images [b0, b1) of the convolution (x in
+// CNHW layout, dy [batch, outH * outW, outC]) into `dwPart`, `chunk` images at a time: their
+// transposed patch matrix into `cols`, their dy rows packed into `packed`, the product added
+// up. A thread runs this over its own images with its own scratch and partial dW, so the
+// whole gradient is one dispatch to the threads and a sum of the partials.
+__attribute__((export_name("conv_filter_grad_images"))) void conv_filter_grad_images(
+    const float *x, const float *dy, float *cols, float *packed, float *dwPart, int batch,
+    int inH, int inW, int inC, int outH, int outW, int outC, int fh, int fw, int sh, int sw,
+    int dh, int dw, int padTop, int padLeft, int chunk, int b0, int b1) {
+  const int k = fh * fw * inC;
+  const int perImage = outH * outW;
+  const int panels = (outC + NR - 1) / NR;
+  for (int c0 = b0; c0 < b1; c0 += chunk) {
+    const int c1 = c0 + chunk < b1 ? c0 + chunk : b1;
+    const int m = (c1 - c0) * perImage;
+    im2col_t_cnhw(x, cols, batch, inH, inW, inC, outH, outW, fh, fw, sh, sw, dh, dw, padTop,
+                  padLeft, c0, c1, 0, k);
+    gemm_pack_b(dy + (size_t)c0 * perImage * outC, outC, m, outC, packed, 0, panels);
+    gemm_packed_rows(cols, m, packed, dwPart, outC, 0, k, outC, m, c0 > b0);
+  }
+}

@@ -142,6 +142,7 @@ interface Exports {
   wino_dy_f43(...args: number[]): void;
   wino_conv_f23(...args: number[]): void;
   wino_conv_f43(...args: number[]): void;
+  conv_filter_grad_images(...args: number[]): void;
   gemm_tn_batched(
     v: number,
     vStride: number,
@@ -377,8 +378,9 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
 
 /**
  * Winograd's transforms and whole convolutions (wasm/winograd.c, bound in
- * conv2d-winograd-wasm.ts), whose last two arguments are the range a part covers: images
- * [b0, b1) for the transforms, tiles [t0, t1) for the convolutions.
+ * conv2d-winograd-wasm.ts) and the patch-matrix filter gradient (gemm.c), whose last two
+ * arguments are the range a part covers: images [b0, b1) for the transforms and the
+ * gradient, tiles [t0, t1) for the convolutions.
  */
 const WINOGRAD_SPLIT = [
   'wino_input_f23',
@@ -389,6 +391,7 @@ const WINOGRAD_SPLIT = [
   'wino_dy_f43',
   'wino_conv_f23',
   'wino_conv_f43',
+  'conv_filter_grad_images',
 ] as const;
 
 /** An export {@link OwnWasmKernels.byImages} splits over the threads. */
