@@ -251,19 +251,8 @@ __attribute__((export_name("conv_nhwc"))) void conv_nhwc(
   }
 }
 
-// `count` products at once: C_i = A_i B_i for i < count, A_i at a + i * aStride floats, the
-// packed B_i at packed + i * packedStride, C_i at c + i * cStride, rows [m0, m1) of each, so
-// one call split by rows over threads covers them all.
-__attribute__((export_name("gemm_batched_rows"))) void gemm_batched_rows(
-    const float *a, int aStride, int lda, const float *packed, int packedStride, float *c,
-    int cStride, int ldc, int count, int m0, int m1, int n, int k) {
-  for (int i = 0; i < count; i++)
-    gemm_packed_rows(a + (size_t)i * aStride, lda, packed + (size_t)i * packedStride,
-                     c + (size_t)i * cStride, ldc, m0, m1, n, k, 0);
-}
-
 // Packs products [i0, i1) of `count` right operands B_i [k, n] (b + i * bStride floats,
-// row stride ldb) for gemm_batched_rows, B_i's panels at packed + i * packedStride.
+// row stride ldb), B_i's panels at packed + i * packedStride.
 __attribute__((export_name("gemm_pack_b_batched"))) void gemm_pack_b_batched(
     const float *b, int bStride, int ldb, int k, int n, float *packed, int packedStride, int i0,
     int i1) {

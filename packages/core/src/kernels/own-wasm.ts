@@ -154,7 +154,6 @@ interface Exports {
     inC: number,
     outC: number,
   ): void;
-  gemm_batched_rows(...args: number[]): void;
   gemm_pack_b_batched(...args: number[]): void;
   transpose_batched(
     src: number,
@@ -318,7 +317,7 @@ export interface OwnWasmKernels {
   ): void;
   /**
    * Packs `count` right operands b_i [k, n] (at `bOff + i * bStride`, row stride `n`) for
-   * {@link gemmBatched}, b_i's panels at `packedOff + i * packedSize(k, n)`; split by operand.
+   * batched products (Winograd's), b_i's panels at `packedOff + i * packedSize(k, n)`; split by operand.
    */
   gemmPackBBatched(
     bOff: number,
@@ -327,21 +326,6 @@ export interface OwnWasmKernels {
     k: number,
     n: number,
     packedOff: number,
-  ): void;
-  /**
-   * c_i [m, n] = a_i [m, k] times the packed b_i for i < count (a_i at `aOff + i * aStride`,
-   * c_i at `cOff + i * cStride`): one call, split by rows over the threads for all products.
-   */
-  gemmBatched(
-    aOff: number,
-    aStride: number,
-    packedOff: number,
-    cOff: number,
-    cStride: number,
-    count: number,
-    m: number,
-    k: number,
-    n: number,
   ): void;
   /**
    * Transposes `count` matrices [rows, cols] at `srcOff` (one after another) into [cols, rows]
@@ -410,7 +394,6 @@ const NAMES = [
   'gemm_packed_rows',
   'conv_nhwc',
   'gemm_tn_batched',
-  'gemm_batched_rows',
   'gemm_pack_b_batched',
   'transpose_batched',
   ...WINOGRAD_SPLIT,
@@ -427,7 +410,6 @@ const [
   PACKED_GEMM,
   CONV,
   GEMM_TN,
-  BATCHED_GEMM,
   BATCHED_PACK_B,
   TRANSPOSE,
 ] = NAMES.keys();
@@ -587,26 +569,6 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           Math.ceil(n / 8) * 8 * k,
           i0,
           i1,
-        ]),
-      ),
-    gemmBatched: (aOff, aStride, packedOff, cOff, cStride, count, m, k, n) =>
-      // Parts of whole 4-row tiles, the kernel's unit.
-      runner.run(
-        BATCHED_GEMM,
-        split(Math.ceil(m / 4), 4 * count * (k + n), t).map(([q0, q1]) => [
-          aOff * 4,
-          aStride,
-          k,
-          packedOff * 4,
-          Math.ceil(n / 8) * 8 * k,
-          cOff * 4,
-          cStride,
-          n,
-          count,
-          4 * q0,
-          Math.min(m, 4 * q1),
-          n,
-          k,
         ]),
       ),
     transposeBatched: (srcOff, dstOff, count, rows, cols, reverse) =>
