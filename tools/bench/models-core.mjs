@@ -1,6 +1,6 @@
 // The benchmark models written directly on tfjs-core ops: the baseline that measures the
 // library's overhead, and a model the benchmark can run before higher layers exist.
-import { batchNormGrad, conv2dBias } from '@resnet-ts/core';
+import { batchMoments, batchNormGrad, conv2dBias } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** @returns {tf.Variable<any>} a variable of any rank, so 4-D filters and 2-D weights both type-check */
@@ -118,7 +118,7 @@ function bn(x, p) {
     // customGrad types every argument as a tensor or the save function; these are which.
     const [input, gamma, beta, save] =
       /** @type {[tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc]} */ (args);
-    const { mean, variance } = tf.moments(input, [0, 1, 2]);
+    const { mean, variance } = batchMoments(input);
     tf.tidy(() => {
       p.runningMean.assign(tf.add(tf.mul(p.runningMean, 0.9), tf.mul(mean, 0.1)));
       p.runningVar.assign(

@@ -42,6 +42,7 @@ export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './
 export { hasGradient } from './gradient-registry.js';
 export { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.js';
 export {
+  batchMoments,
   batchNormGrad,
   registerWasmTrainingKernels,
   wasmTrainingKernels,

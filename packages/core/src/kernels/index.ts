@@ -24,6 +24,8 @@ import {
   Tile,
 } from '@tensorflow/tfjs-core';
 import { batchMatMulWasm } from './batch-mat-mul-wasm.js';
+import { BATCH_MOMENTS } from './batch-moments.js';
+import { batchMomentsWasm } from './batch-moments-wasm.js';
 import { BATCH_NORM_GRAD } from './batch-norm-grad.js';
 import { batchNormGradWasm } from './batch-norm-grad-wasm.js';
 import { conv2DBackpropFilterWasm } from './conv2d-backprop-filter-wasm.js';
@@ -48,6 +50,7 @@ const KERNELS = [
   [DepthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropFilterWasm],
   [BatchMatMul, batchMatMulWasm],
   [BATCH_NORM_GRAD, batchNormGradWasm],
+  [BATCH_MOMENTS, batchMomentsWasm],
   [MaxPoolGrad, maxPoolGradWasm],
   [Sum, sumWasm],
   [Mean, meanWasm],
@@ -103,4 +106,5 @@ function loadWasmBackendUnderNode(): void {
 loadWasmBackendUnderNode();
 registerWasmTrainingKernels();
 
+export { batchMoments } from './batch-moments.js';
 export { batchNormGrad } from './batch-norm-grad.js';

@@ -155,6 +155,7 @@ interface Exports {
     outC: number,
   ): void;
   gemm_pack_b_batched(...args: number[]): void;
+  sum_sq_dev_rows(x: number, mean: number, acc: number, rows: number, cols: number): void;
   transpose_batched(
     src: number,
     dst: number,
@@ -196,6 +197,18 @@ export interface OwnWasmKernels {
    * byte offset `accByte` (8-byte aligned; `accumulatorBytes(cols)` of them).
    */
   sumRows(xOff: number, accByte: number, rows: number, cols: number): void;
+  /**
+   * Adds (x - mean)^2 of the `rows` rows of `cols` floats at `xOff` (`mean` at `meanOff`,
+   * `cols` floats) into the float64 accumulators at byte offset `accByte`, as
+   * {@link sumRows}: the pass of a batch variance.
+   */
+  sumSquaredDeviations(
+    xOff: number,
+    meanOff: number,
+    accByte: number,
+    rows: number,
+    cols: number,
+  ): void;
   /**
    * Batch-norm backward's first pass: adds dy and dy * (x - mean) per channel into the
    * float64 accumulators at byte offsets `sumDyByte` and `sumDyXmuByte` (`accumulatorBytes(ch)`
@@ -396,6 +409,7 @@ const NAMES = [
   'gemm_tn_batched',
   'gemm_pack_b_batched',
   'transpose_batched',
+  'sum_sq_dev_rows',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -412,6 +426,7 @@ const [
   GEMM_TN,
   BATCHED_PACK_B,
   TRANSPOSE,
+  SUM_SQ_DEV,
 ] = NAMES.keys();
 
 /**
@@ -515,6 +530,14 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     sumRows: (xOff, accByte, rows, cols) =>
       reduceParts(SUM_ROWS, rows, cols, [accByte], (p, r0, r1) => [
         (xOff + r0 * cols) * 4,
+        accByte + p * setStride(cols) * 8,
+        r1 - r0,
+        cols,
+      ]),
+    sumSquaredDeviations: (xOff, meanOff, accByte, rows, cols) =>
+      reduceParts(SUM_SQ_DEV, rows, cols, [accByte], (p, r0, r1) => [
+        (xOff + r0 * cols) * 4,
+        meanOff * 4,
         accByte + p * setStride(cols) * 8,
         r1 - r0,
         cols,

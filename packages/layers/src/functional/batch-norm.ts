@@ -1,4 +1,4 @@
-import { batchNormGrad, formatValue, ValueError } from '@resnet-ts/core';
+import { batchMoments, batchNormGrad, formatValue, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Options of {@link batchNorm}, as `torch.nn.functional.batch_norm`'s. */
@@ -80,7 +80,7 @@ export function batchNorm(
         tf.Tensor,
         tf.GradSaveFunc,
       ];
-      const { mean, variance } = tf.moments(input, [0, 1, 2]);
+      const { mean, variance } = batchMoments(input);
       if (runningMean && runningVar) {
         blend(runningMean, mean, momentum);
         blend(runningVar, tf.mul(variance, n / (n - 1)), momentum);
