@@ -24,12 +24,12 @@ import { alloc, heapF32, release, transposeBatched } from './wasm-util.js';
 
 /**
  * Parts as small as these tests' end before a sleeping worker wakes, and the caller then
- * runs them itself: a first call wakes the worker, which then spins half a millisecond for
- * the next part, so a call 0.2 ms later finds it awake.
+ * runs them itself: a first call wakes the worker, which then spins a tenth of a millisecond
+ * for the next part, so a call 0.03 ms later finds it awake.
  */
 function wakeWorker(call: () => void): void {
   call();
-  for (const t = performance.now(); performance.now() - t < 0.2; );
+  for (const t = performance.now(); performance.now() - t < 0.03; );
 }
 
 /** Runs `body` on the threaded wasm backend until a worker has run a part of it (workers start asynchronously). */
