@@ -8,6 +8,7 @@
  * when {@link registerWasmTrainingKernels} is called.
  */
 import {
+  Add,
   BatchMatMul,
   Cast,
   Conv2D,
@@ -15,11 +16,17 @@ import {
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
+  FusedBatchNorm,
   FusedConv2D,
   getKernel,
   Identity,
+  MaxPool,
   MaxPoolGrad,
   Mean,
+  Multiply,
+  Relu,
+  Step,
+  Sub,
   Sum,
   Tile,
 } from '@tensorflow/tfjs-core';
@@ -33,8 +40,11 @@ import {
   depthwiseConv2dNativeBackpropFilterWasm,
   depthwiseConv2dNativeBackpropInputWasm,
 } from './depthwise-backprop-wasm.js';
+import { addWasm, multiplyWasm, reluWasm, stepWasm, subWasm } from './elementwise-wasm.js';
+import { fusedBatchNormWasm } from './fused-batch-norm-wasm.js';
 import { castWasm, identityWasm } from './identity-wasm.js';
 import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
+import { maxPoolWasm } from './max-pool-wasm.js';
 import { meanWasm, sumWasm } from './sum-wasm.js';
 import { tileWasm } from './tile-wasm.js';
 import { registerWasmKernel } from './wasm-util.js';
@@ -49,6 +59,13 @@ const KERNELS = [
   [BatchMatMul, batchMatMulWasm],
   [BATCH_NORM_GRAD, batchNormGradWasm],
   [MaxPoolGrad, maxPoolGradWasm],
+  [FusedBatchNorm, fusedBatchNormWasm],
+  [MaxPool, maxPoolWasm],
+  [Relu, reluWasm],
+  [Step, stepWasm],
+  [Add, addWasm],
+  [Sub, subWasm],
+  [Multiply, multiplyWasm],
   [Sum, sumWasm],
   [Mean, meanWasm],
   [Tile, tileWasm],

@@ -1,7 +1,8 @@
 /**
  * MaxPoolGrad for the wasm backend: one pass over the pooling windows that routes each
- * output gradient to its window's first maximum (row-major order, as tfjs's cpu kernel
- * does, which matters after a relu where whole windows tie at zero). The stock wasm kernel
+ * output gradient to its window's first maximum above -Infinity (row-major order, NaN
+ * skipped, nowhere when the window holds nothing else: as tfjs's cpu kernel does, which
+ * matters after a relu where whole windows tie at zero). The stock wasm kernel
  * takes 10-40 ms per VanResNet pool; this takes a few.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -85,7 +86,7 @@ export function maxPoolGradWasm(args: {
             const row = xb + y * xRow + c;
             for (let x = xLo + ((dw - ((xLo - x0) % dw)) % dw); x < xHi; x += dw) {
               const v = heap[xOff + row + x * ch];
-              if (v > best || at < 0) {
+              if (v > best) {
                 best = v;
                 at = row + x * ch;
               }
@@ -124,8 +125,12 @@ function pool2x2(
           const v01 = heap[xOff + p01 + c];
           const v10 = heap[xOff + p10 + c];
           const v11 = heap[xOff + p11 + c];
-          let best = v00;
-          let at = 0;
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          if (v00 > best) {
+            best = v00;
+            at = 0;
+          }
           if (v01 > best) {
             best = v01;
             at = 1;

@@ -150,7 +150,35 @@ interface Exports {
   ): void;
   gemm_batched_rows(...args: number[]): void;
   gemm_pack_b_batched(...args: number[]): void;
+  binary_f32(op: number, a: number, b: number, out: number, n: number): void;
+  binary_channel_f32(
+    op: number,
+    vFirst: number,
+    a: number,
+    v: number,
+    out: number,
+    rows: number,
+    ch: number,
+  ): void;
+  relu_f32(x: number, out: number, n: number): void;
+  step_f32(x: number, out: number, n: number, alpha: number): void;
+  relu_grad_f32(dy: number, x: number, out: number, n: number): void;
+  batch_norm_f32(
+    x: number,
+    mean: number,
+    a: number,
+    offset: number,
+    y: number,
+    rows: number,
+    ch: number,
+  ): void;
+  max_pool_2x2(...args: number[]): void;
 }
+
+/** The elementwise operations of {@link OwnWasmKernels.binary}, by their code in elementwise.c. */
+export const BinaryOp = { Add: 0, Sub: 1, Mul: 2 } as const;
+/** One of {@link BinaryOp}'s codes. */
+export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
 export interface OwnWasmKernels {
@@ -310,6 +338,51 @@ export interface OwnWasmKernels {
     k: number,
     n: number,
   ): void;
+  /** out[i] = a[i] op b[i] for i < n. */
+  binary(op: BinaryOp, aOff: number, bOff: number, outOff: number, n: number): void;
+  /**
+   * out[r, c] = a[r, c] op v[c] over `rows` rows of `ch` channels (v[c] op a[r, c] when
+   * `vFirst`): a per-channel vector broadcast over the last axis.
+   */
+  binaryChannel(
+    op: BinaryOp,
+    vFirst: boolean,
+    aOff: number,
+    vOff: number,
+    outOff: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /** out = max(0, x) for n floats, as Math.max(0, x) (NaN kept). */
+  relu(xOff: number, outOff: number, n: number): void;
+  /** out = x > 0 ? 1 : alpha for n floats, NaN where x is NaN. */
+  step(xOff: number, outOff: number, n: number, alpha: number): void;
+  /** ReLU's gradient dy * step(x) for n floats, in one pass. */
+  reluGrad(dyOff: number, xOff: number, outOff: number, n: number): void;
+  /** y = (x - mean[c]) * a[c] + offset[c] over `rows` NHWC rows of `ch` channels. */
+  batchNorm(
+    xOff: number,
+    meanOff: number,
+    aOff: number,
+    offsetOff: number,
+    yOff: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /**
+   * MaxPool of 2x2 windows with stride 2 inside the image (NHWC) into y [batch, outH, outW,
+   * ch], NaN skipped as tfjs's cpu kernel skips it.
+   */
+  maxPool2x2(
+    xOff: number,
+    yOff: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    ch: number,
+    xRow: number,
+    xImage: number,
+  ): void;
 }
 
 let enabled = true;
@@ -361,6 +434,13 @@ const NAMES = [
   'gemm_tn_batched',
   'gemm_batched_rows',
   'gemm_pack_b_batched',
+  'binary_f32',
+  'binary_channel_f32',
+  'relu_f32',
+  'step_f32',
+  'relu_grad_f32',
+  'batch_norm_f32',
+  'max_pool_2x2',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -377,6 +457,13 @@ const [
   GEMM_TN,
   BATCHED_GEMM,
   BATCHED_PACK_B,
+  BINARY,
+  BINARY_CHANNEL,
+  RELU,
+  STEP,
+  RELU_GRAD,
+  BATCH_NORM,
+  MAX_POOL,
 ] = NAMES.keys();
 
 /**
@@ -448,6 +535,22 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     runner.run(
       op,
       split(rows, perRow, t).map(([r0, r1]) => args(r0, r1)),
+    );
+  /**
+   * `n` floats split into parts of whole 64-byte lines, so that no two threads write one;
+   * each part handed `args(first, end)`. `perFloat` is the floats moved per output float.
+   */
+  const byElements = (
+    op: number,
+    n: number,
+    perFloat: number,
+    args: (i0: number, i1: number) => number[],
+  ) =>
+    runner.run(
+      op,
+      split(Math.ceil(n / 16), 16 * perFloat, t).map(([q0, q1]) =>
+        args(16 * q0, Math.min(n, 16 * q1)),
+      ),
     );
   /** Doubles from one thread's accumulators to the next's: 128 bytes apart at least. */
   const setStride = (cols: number) => cols + 16;
@@ -621,6 +724,57 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           Math.min(endPixel, firstPixel + 4 * q1),
         ]),
       ),
+    binary: (op, aOff, bOff, outOff, n) =>
+      byElements(BINARY, n, 3, (i0, i1) => [
+        op,
+        (aOff + i0) * 4,
+        (bOff + i0) * 4,
+        (outOff + i0) * 4,
+        i1 - i0,
+      ]),
+    binaryChannel: (op, vFirst, aOff, vOff, outOff, rows, ch) =>
+      byRows(BINARY_CHANNEL, rows, 2 * ch, (r0, r1) => [
+        op,
+        vFirst ? 1 : 0,
+        (aOff + r0 * ch) * 4,
+        vOff * 4,
+        (outOff + r0 * ch) * 4,
+        r1 - r0,
+        ch,
+      ]),
+    relu: (xOff, outOff, n) =>
+      byElements(RELU, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
+    step: (xOff, outOff, n, alpha) =>
+      byElements(STEP, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0, alpha]),
+    reluGrad: (dyOff, xOff, outOff, n) =>
+      byElements(RELU_GRAD, n, 3, (i0, i1) => [
+        (dyOff + i0) * 4,
+        (xOff + i0) * 4,
+        (outOff + i0) * 4,
+        i1 - i0,
+      ]),
+    batchNorm: (xOff, meanOff, aOff, offsetOff, yOff, rows, ch) =>
+      byRows(BATCH_NORM, rows, 2 * ch, (r0, r1) => [
+        (xOff + r0 * ch) * 4,
+        meanOff * 4,
+        aOff * 4,
+        offsetOff * 4,
+        (yOff + r0 * ch) * 4,
+        r1 - r0,
+        ch,
+      ]),
+    maxPool2x2: (xOff, yOff, batch, outH, outW, ch, xRow, xImage) =>
+      byRows(MAX_POOL, batch * outH, 5 * outW * ch, (r0, r1) => [
+        xOff * 4,
+        yOff * 4,
+        outH,
+        outW,
+        ch,
+        xRow,
+        xImage,
+        r0,
+        r1,
+      ]),
     maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
       byRows(MAX_POOL_GRAD, batch, 3 * xImage, (b0, b1) => [
         (xOff + b0 * xImage) * 4,

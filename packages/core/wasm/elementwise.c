@@ -1,0 +1,156 @@
+// resnet-ts's own elementwise wasm kernels: the batch-norm normalisation, the 2x2 max pool,
+// ReLU, Step and the float32 sums, differences and products of a training step, each over a
+// range of elements or rows so that threads can share a call (src/kernels/own-wasm.ts). They
+// compute what tfjs's cpu backend computes, NaN included. Like kernels.c: pointers are byte
+// offsets into the backend's heap, and nothing here may touch a stack or static data.
+#include <wasm_simd128.h>
+
+typedef __SIZE_TYPE__ size_t;
+
+enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2 };
+
+static inline v128_t apply(int op, v128_t a, v128_t b) {
+  return op == OP_ADD ? wasm_f32x4_add(a, b) : op == OP_SUB ? wasm_f32x4_sub(a, b) : wasm_f32x4_mul(a, b);
+}
+
+static inline float apply1(int op, float a, float b) {
+  return op == OP_ADD ? a + b : op == OP_SUB ? a - b : a * b;
+}
+
+// The loop is written once per operation, so that the choice is made outside it.
+#define SAME_SHAPE(OP)                                                                       \
+  for (; i + 4 <= n; i += 4)                                                                 \
+    wasm_v128_store(out + i, apply(OP, wasm_v128_load(a + i), wasm_v128_load(b + i)));     \
+  for (; i < n; i++) out[i] = apply1(OP, a[i], b[i]);
+
+// out[i] = a[i] op b[i] for i < n (op: 0 add, 1 subtract, 2 multiply).
+__attribute__((export_name("binary_f32"))) void binary_f32(
+    int op, const float *a, const float *b, float *out, int n) {
+  int i = 0;
+  if (op == OP_ADD) {
+    SAME_SHAPE(OP_ADD)
+  } else if (op == OP_SUB) {
+    SAME_SHAPE(OP_SUB)
+  } else {
+    SAME_SHAPE(OP_MUL)
+  }
+}
+
+#define BY_CHANNEL(OP, FIRST)                                                                \
+  for (int r = 0; r < rows; r++) {                                                           \
+    const float *ar = a + (size_t)r * ch;                                                    \
+    float *o = out + (size_t)r * ch;                                                         \
+    int c = 0;                                                                               \
+    for (; c + 4 <= ch; c += 4) {                                                            \
+      const v128_t x = wasm_v128_load(ar + c), w = wasm_v128_load(v + c);                   \
+      wasm_v128_store(o + c, FIRST ? apply(OP, w, x) : apply(OP, x, w));                    \
+    }                                                                                        \
+    for (; c < ch; c++) o[c] = FIRST ? apply1(OP, v[c], ar[c]) : apply1(OP, ar[c], v[c]);   \
+  }
+
+// out[r, c] = a[r, c] op v[c] over `rows` rows of `ch` channels, or v[c] op a[r, c] when
+// `vFirst`: a per-channel vector broadcast over the last axis.
+__attribute__((export_name("binary_channel_f32"))) void binary_channel_f32(
+    int op, int vFirst, const float *a, const float *v, float *out, int rows, int ch) {
+  if (vFirst) {
+    if (op == OP_ADD) {
+      BY_CHANNEL(OP_ADD, 1)
+    } else if (op == OP_SUB) {
+      BY_CHANNEL(OP_SUB, 1)
+    } else {
+      BY_CHANNEL(OP_MUL, 1)
+    }
+  } else if (op == OP_ADD) {
+    BY_CHANNEL(OP_ADD, 0)
+  } else if (op == OP_SUB) {
+    BY_CHANNEL(OP_SUB, 0)
+  } else {
+    BY_CHANNEL(OP_MUL, 0)
+  }
+}
+
+// out = max(0, x), NaN kept and -0 made +0, as Math.max(0, x) does (f32x4.max is IEEE 754's
+// maximum, which propagates NaN and orders -0 below +0).
+__attribute__((export_name("relu_f32"))) void relu_f32(const float *x, float *out, int n) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(out + i, wasm_f32x4_max(zero, wasm_v128_load(x + i)));
+  for (; i < n; i++) out[i] = __builtin_wasm_max_f32(0.0f, x[i]);
+}
+
+// out = x > 0 ? 1 : alpha, NaN where x is NaN.
+__attribute__((export_name("step_f32"))) void step_f32(const float *x, float *out, int n, float alpha) {
+  const v128_t one = wasm_f32x4_splat(1.0f), low = wasm_f32x4_splat(alpha);
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t s = wasm_v128_bitselect(one, low, wasm_f32x4_gt(v, zero));
+    wasm_v128_store(out + i, wasm_v128_bitselect(v, s, wasm_f32x4_ne(v, v)));
+  }
+  for (; i < n; i++) out[i] = x[i] != x[i] ? x[i] : x[i] > 0.0f ? 1.0f : alpha;
+}
+
+// Training-mode batch norm's normalisation over NHWC rows: y = (x - mean[c]) * a[c] +
+// offset[c], with a = scale / sqrt(variance + epsilon) computed by the caller.
+__attribute__((export_name("batch_norm_f32"))) void batch_norm_f32(
+    const float *x, const float *mean, const float *a, const float *offset, float *y, int rows,
+    int ch) {
+  for (int r = 0; r < rows; r++) {
+    const size_t p = (size_t)r * ch;
+    int c = 0;
+    for (; c + 4 <= ch; c += 4) {
+      const v128_t xm = wasm_f32x4_sub(wasm_v128_load(x + p + c), wasm_v128_load(mean + c));
+      wasm_v128_store(y + p + c, wasm_f32x4_add(wasm_f32x4_mul(xm, wasm_v128_load(a + c)), wasm_v128_load(offset + c)));
+    }
+    for (; c < ch; c++) y[p + c] = (x[p + c] - mean[c]) * a[c] + offset[c];
+  }
+}
+
+// MaxPool of 2x2 windows with stride 2 inside the image (NHWC), output rows [r0, r1) of
+// batch * outH: the largest value above -Infinity, NaN skipped (so -Infinity where a
+// window holds nothing else), as tfjs's cpu kernel computes it. f32x4.pmax(m, v) is
+// m < v ? v : m, which keeps m when v is NaN.
+__attribute__((export_name("max_pool_2x2"))) void max_pool_2x2(
+    const float *x, float *y, int outH, int outW, int ch, int xRow, int xImage, int r0, int r1) {
+  const v128_t lowest = wasm_f32x4_splat(-__builtin_inff());
+  float *o = y + (size_t)r0 * outW * ch;
+  for (int r = r0; r < r1; r++) {
+    const int b = r / outH, oy = r % outH;
+    const float *row = x + (size_t)b * xImage + (size_t)2 * oy * xRow;
+    for (int ox = 0; ox < outW; ox++, o += ch) {
+      const float *p00 = row + (size_t)2 * ox * ch, *p01 = p00 + ch;
+      const float *p10 = p00 + xRow, *p11 = p10 + ch;
+      int c = 0;
+      for (; c + 4 <= ch; c += 4) {
+        v128_t m = wasm_f32x4_pmax(lowest, wasm_v128_load(p00 + c));
+        m = wasm_f32x4_pmax(m, wasm_v128_load(p01 + c));
+        m = wasm_f32x4_pmax(m, wasm_v128_load(p10 + c));
+        wasm_v128_store(o + c, wasm_f32x4_pmax(m, wasm_v128_load(p11 + c)));
+      }
+      for (; c < ch; c++) {
+        float m = -__builtin_inff();
+        if (p00[c] > m) m = p00[c];
+        if (p01[c] > m) m = p01[c];
+        if (p10[c] > m) m = p10[c];
+        if (p11[c] > m) m = p11[c];
+        o[c] = m;
+      }
+    }
+  }
+}
+
+// ReLU's gradient in one pass: dy * step(x), as tfjs's gradient computes it (NaN where x or
+// dy is NaN, 0 * dy where x <= 0).
+__attribute__((export_name("relu_grad_f32"))) void relu_grad_f32(
+    const float *dy, const float *x, float *out, int n) {
+  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero));
+    s = wasm_v128_bitselect(v, s, wasm_f32x4_ne(v, v));
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
+  }
+  for (; i < n; i++) out[i] = dy[i] * (x[i] != x[i] ? x[i] : x[i] > 0.0f ? 1.0f : 0.0f);
+}
