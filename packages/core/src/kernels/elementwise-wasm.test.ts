@@ -102,11 +102,12 @@ onOneAndTwoThreads('the elementwise kernels on wasm', (threads) => {
   }
 
   for (const shape of [[2, 5, 3, 7], [64, 3, 3, 17], [1, 1, 1, 1], [0, 4], [33]]) {
-    it(`Relu and Step of [${shape}] match cpu exactly, NaN, infinities and -0 included`, async () => {
+    it(`Relu, Square and Step of [${shape}] match cpu exactly, NaN, infinities and -0 included`, async () => {
       const gen = new Generator(shape.reduce((p, v) => p * 13 + v, 3));
       const inputs = { x: { shape, values: values(gen, shape) } };
       const [want, got] = await cpuAndWasm(threads, inputs.x.values.length > 32, () => [
         kernel('Relu', inputs),
+        kernel('Square', inputs),
         kernel('Step', inputs, { alpha: 0 }),
         kernel('Step', inputs, { alpha: 0.25 }),
       ]);
@@ -114,9 +115,12 @@ onOneAndTwoThreads('the elementwise kernels on wasm', (threads) => {
     });
   }
 
-  it('Relu of an int32 tensor goes to the stock kernel', async () => {
+  it('Relu and Square of an int32 tensor go to the stock kernels', async () => {
     const inputs = { x: { shape: [4], values: Int32Array.from([-3, 0, 2, -1]) } };
-    const [want, got] = await cpuAndWasm(threads, false, () => kernel('Relu', inputs));
+    const [want, got] = await cpuAndWasm(threads, false, () => [
+      kernel('Relu', inputs),
+      kernel('Square', inputs),
+    ]);
     expect(got).toEqual(want);
   });
 

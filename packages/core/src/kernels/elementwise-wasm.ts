@@ -1,5 +1,6 @@
 /**
- * The elementwise kernels of a training step on wasm, for float32: Relu, Step, and Add, Sub
+ * The elementwise kernels of a training step on wasm, for float32: Relu, Step, Square (batch
+ * statistics' squared deviations), and Add, Sub
  * and Multiply of two tensors of one shape or of a tensor and a per-channel vector broadcast
  * over its last axis (a bias, batch statistics). They run in resnet-ts's own SIMD kernels,
  * split over its threads, where the stock kernels run on one; other cases go to the stock
@@ -12,6 +13,7 @@ import {
   backend_util,
   Multiply,
   Relu,
+  Square,
   Step,
   type StepAttrs,
   Sub,
@@ -32,6 +34,20 @@ export function reluWasm(args: Args<{ x: TensorInfo }>): TensorInfo {
   const out = alloc(backend, inputs.x.shape);
   const n = util.sizeFromShape(inputs.x.shape);
   if (n > 0) own.relu(heapF32(backend, inputs.x)[1], heapF32(backend, out)[1], n);
+  return out;
+}
+
+/** The wasm Square kernel (x * x, as the cpu kernel rounds it). */
+export function squareWasm(args: Args<{ x: TensorInfo }>): TensorInfo {
+  const { inputs, backend } = args;
+  const own = ownWasmKernels(backend);
+  if (own == null || inputs.x.dtype !== 'float32') return run(backend, Square, inputs);
+  const out = alloc(backend, inputs.x.shape);
+  const n = util.sizeFromShape(inputs.x.shape);
+  if (n > 0) {
+    const x = heapF32(backend, inputs.x)[1];
+    own.binary(BinaryOp.Mul, x, x, heapF32(backend, out)[1], n);
+  }
   return out;
 }
 

@@ -25,6 +25,7 @@ import {
   Mean,
   Multiply,
   Relu,
+  Square,
   Step,
   Sub,
   Sum,
@@ -40,7 +41,14 @@ import {
   depthwiseConv2dNativeBackpropFilterWasm,
   depthwiseConv2dNativeBackpropInputWasm,
 } from './depthwise-backprop-wasm.js';
-import { addWasm, multiplyWasm, reluWasm, stepWasm, subWasm } from './elementwise-wasm.js';
+import {
+  addWasm,
+  multiplyWasm,
+  reluWasm,
+  squareWasm,
+  stepWasm,
+  subWasm,
+} from './elementwise-wasm.js';
 import { fusedBatchNormWasm } from './fused-batch-norm-wasm.js';
 import { castWasm, identityWasm } from './identity-wasm.js';
 import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
@@ -63,6 +71,7 @@ const KERNELS = [
   [MaxPool, maxPoolWasm],
   [Relu, reluWasm],
   [Step, stepWasm],
+  [Square, squareWasm],
   [Add, addWasm],
   [Sub, subWasm],
   [Multiply, multiplyWasm],
