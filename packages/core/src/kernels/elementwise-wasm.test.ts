@@ -123,20 +123,4 @@ onOneAndTwoThreads('the elementwise kernels on wasm', (threads) => {
     ]);
     expect(got).toEqual(want);
   });
-
-  it("gives ReLU's gradient as the cpu backend does", async () => {
-    const gen = new Generator(5);
-    const x = values(gen, [3, 6, 6, 5]);
-    const dy = values(gen, [3, 6, 6, 5]);
-    const [want, got] = await cpuAndWasm(threads, true, () =>
-      tf.tidy(() => {
-        const g = tf.grad((t: tf.Tensor) => tf.relu(t))(
-          tf.tensor(x, [3, 6, 6, 5]),
-          tf.tensor(dy, [3, 6, 6, 5]),
-        );
-        return Array.from(g.dataSync());
-      }),
-    );
-    expect(got).toEqual(want);
-  });
 });

@@ -53,6 +53,8 @@ import { fusedBatchNormWasm } from './fused-batch-norm-wasm.js';
 import { castWasm, identityWasm } from './identity-wasm.js';
 import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
 import { maxPoolWasm } from './max-pool-wasm.js';
+import { RELU_GRAD } from './relu-grad.js';
+import { reluGradWasm } from './relu-grad-wasm.js';
 import { meanWasm, sumWasm } from './sum-wasm.js';
 import { tileWasm } from './tile-wasm.js';
 import { registerWasmKernel } from './wasm-util.js';
@@ -72,6 +74,7 @@ const KERNELS = [
   [Relu, reluWasm],
   [Step, stepWasm],
   [Square, squareWasm],
+  [RELU_GRAD, reluGradWasm],
   [Add, addWasm],
   [Sub, subWasm],
   [Multiply, multiplyWasm],
