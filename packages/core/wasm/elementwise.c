@@ -19,6 +19,7 @@ static inline float apply1(int op, float a, float b) {
 
 // The loop is written once per operation, so that the choice is made outside it.
 #define SAME_SHAPE(OP)                                                                       \
+  _Pragma("clang loop unroll_count(4)")                                                      \
   for (; i + 4 <= n; i += 4)                                                                 \
     wasm_v128_store(out + i, apply(OP, wasm_v128_load(a + i), wasm_v128_load(b + i)));     \
   for (; i < n; i++) out[i] = apply1(OP, a[i], b[i]);
@@ -41,6 +42,7 @@ __attribute__((export_name("binary_f32"))) void binary_f32(
     const float *ar = a + (size_t)r * ch;                                                    \
     float *o = out + (size_t)r * ch;                                                         \
     int c = 0;                                                                               \
+    _Pragma("clang loop unroll_count(4)")                                                    \
     for (; c + 4 <= ch; c += 4) {                                                            \
       const v128_t x = wasm_v128_load(ar + c), w = wasm_v128_load(v + c);                   \
       wasm_v128_store(o + c, FIRST ? apply(OP, w, x) : apply(OP, x, w));                    \
@@ -69,13 +71,28 @@ __attribute__((export_name("binary_channel_f32"))) void binary_channel_f32(
   }
 }
 
-// out = max(0, x), NaN kept and -0 made +0, as Math.max(0, x) does (f32x4.max is IEEE 754's
-// maximum, which propagates NaN and orders -0 below +0).
+// out = max(0, x), NaN kept and -0 made +0, as Math.max(0, x) does: pmax(x, 0) is x < 0 ?
+// 0 : x (one maxps on x86, where f32x4.max takes several to order NaN and zeros), and
+// adding +0 turns -0 into +0 and leaves every other value as it is.
 __attribute__((export_name("relu_f32"))) void relu_f32(const float *x, float *out, int n) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
   int i = 0;
-  for (; i + 4 <= n; i += 4) wasm_v128_store(out + i, wasm_f32x4_max(zero, wasm_v128_load(x + i)));
+#pragma clang loop unroll_count(4)
+  for (; i + 4 <= n; i += 4) {
+    wasm_v128_store(out + i, wasm_f32x4_add(wasm_f32x4_pmax(wasm_v128_load(x + i), zero), zero));
+  }
   for (; i < n; i++) out[i] = __builtin_wasm_max_f32(0.0f, x[i]);
+}
+
+// out = x * x.
+__attribute__((export_name("square_f32"))) void square_f32(const float *x, float *out, int n) {
+  int i = 0;
+#pragma clang loop unroll_count(4)
+  for (; i + 4 <= n; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    wasm_v128_store(out + i, wasm_f32x4_mul(v, v));
+  }
+  for (; i < n; i++) out[i] = x[i] * x[i];
 }
 
 // out = x > 0 ? 1 : alpha, NaN where x is NaN.
@@ -83,6 +100,7 @@ __attribute__((export_name("step_f32"))) void step_f32(const float *x, float *ou
   const v128_t one = wasm_f32x4_splat(1.0f), low = wasm_f32x4_splat(alpha);
   const v128_t zero = wasm_f32x4_splat(0.0f);
   int i = 0;
+#pragma clang loop unroll_count(4)
   for (; i + 4 <= n; i += 4) {
     const v128_t v = wasm_v128_load(x + i);
     const v128_t s = wasm_v128_bitselect(one, low, wasm_f32x4_gt(v, zero));
@@ -99,6 +117,7 @@ __attribute__((export_name("batch_norm_f32"))) void batch_norm_f32(
   for (int r = 0; r < rows; r++) {
     const size_t p = (size_t)r * ch;
     int c = 0;
+#pragma clang loop unroll_count(4)
     for (; c + 4 <= ch; c += 4) {
       const v128_t xm = wasm_f32x4_sub(wasm_v128_load(x + p + c), wasm_v128_load(mean + c));
       wasm_v128_store(y + p + c, wasm_f32x4_add(wasm_f32x4_mul(xm, wasm_v128_load(a + c)), wasm_v128_load(offset + c)));
@@ -146,6 +165,7 @@ __attribute__((export_name("relu_grad_f32"))) void relu_grad_f32(
     const float *dy, const float *x, float *out, int n) {
   const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
   int i = 0;
+#pragma clang loop unroll_count(4)
   for (; i + 4 <= n; i += 4) {
     const v128_t v = wasm_v128_load(x + i);
     v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero));

@@ -44,10 +44,7 @@ export function squareWasm(args: Args<{ x: TensorInfo }>): TensorInfo {
   if (own == null || inputs.x.dtype !== 'float32') return run(backend, Square, inputs);
   const out = alloc(backend, inputs.x.shape);
   const n = util.sizeFromShape(inputs.x.shape);
-  if (n > 0) {
-    const x = heapF32(backend, inputs.x)[1];
-    own.binary(BinaryOp.Mul, x, x, heapF32(backend, out)[1], n);
-  }
+  if (n > 0) own.square(heapF32(backend, inputs.x)[1], heapF32(backend, out)[1], n);
   return out;
 }
 

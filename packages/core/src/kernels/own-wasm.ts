@@ -161,6 +161,7 @@ interface Exports {
     ch: number,
   ): void;
   relu_f32(x: number, out: number, n: number): void;
+  square_f32(x: number, out: number, n: number): void;
   step_f32(x: number, out: number, n: number, alpha: number): void;
   relu_grad_f32(dy: number, x: number, out: number, n: number): void;
   batch_norm_f32(
@@ -355,6 +356,8 @@ export interface OwnWasmKernels {
   ): void;
   /** out = max(0, x) for n floats, as Math.max(0, x) (NaN kept). */
   relu(xOff: number, outOff: number, n: number): void;
+  /** out = x * x for n floats. */
+  square(xOff: number, outOff: number, n: number): void;
   /** out = x > 0 ? 1 : alpha for n floats, NaN where x is NaN. */
   step(xOff: number, outOff: number, n: number, alpha: number): void;
   /** ReLU's gradient dy * step(x) for n floats, in one pass. */
@@ -437,6 +440,7 @@ const NAMES = [
   'binary_f32',
   'binary_channel_f32',
   'relu_f32',
+  'square_f32',
   'step_f32',
   'relu_grad_f32',
   'batch_norm_f32',
@@ -460,6 +464,7 @@ const [
   BINARY,
   BINARY_CHANNEL,
   RELU,
+  SQUARE,
   STEP,
   RELU_GRAD,
   BATCH_NORM,
@@ -744,6 +749,8 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
       ]),
     relu: (xOff, outOff, n) =>
       byElements(RELU, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
+    square: (xOff, outOff, n) =>
+      byElements(SQUARE, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
     step: (xOff, outOff, n, alpha) =>
       byElements(STEP, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0, alpha]),
     reluGrad: (dyOff, xOff, outOff, n) =>
