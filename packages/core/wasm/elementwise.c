@@ -71,6 +71,43 @@ __attribute__((export_name("binary_channel_f32"))) void binary_channel_f32(
   }
 }
 
+#define BY_ROW(OP, FIRST)                                                                    \
+  for (int r = 0; r < rows; r++) {                                                           \
+    const float *ar = a + (size_t)r * ch;                                                    \
+    float *o = out + (size_t)r * ch;                                                         \
+    const float s = v[(size_t)r * vStride];                                                  \
+    const v128_t w = wasm_f32x4_splat(s);                                                    \
+    int c = 0;                                                                               \
+    _Pragma("clang loop unroll_count(4)")                                                    \
+    for (; c + 4 <= ch; c += 4) {                                                            \
+      const v128_t x = wasm_v128_load(ar + c);                                               \
+      wasm_v128_store(o + c, FIRST ? apply(OP, w, x) : apply(OP, x, w));                    \
+    }                                                                                        \
+    for (; c < ch; c++) o[c] = FIRST ? apply1(OP, s, ar[c]) : apply1(OP, ar[c], s);         \
+  }
+
+// out[r, c] = a[r, c] op v[r * vStride] over `rows` rows of `ch` (v[...] op a[r, c] when
+// `vFirst`): a value per row broadcast over the last axis, or one scalar (vStride 0).
+__attribute__((export_name("binary_row_f32"))) void binary_row_f32(
+    int op, int vFirst, const float *a, const float *v, int vStride, float *out, int rows,
+    int ch) {
+  if (vFirst) {
+    if (op == OP_ADD) {
+      BY_ROW(OP_ADD, 1)
+    } else if (op == OP_SUB) {
+      BY_ROW(OP_SUB, 1)
+    } else {
+      BY_ROW(OP_MUL, 1)
+    }
+  } else if (op == OP_ADD) {
+    BY_ROW(OP_ADD, 0)
+  } else if (op == OP_SUB) {
+    BY_ROW(OP_SUB, 0)
+  } else {
+    BY_ROW(OP_MUL, 0)
+  }
+}
+
 // out = max(0, x), NaN kept and -0 made +0, as Math.max(0, x) does: pmax(x, 0) is x < 0 ?
 // 0 : x (one maxps on x86, where f32x4.max takes several to order NaN and zeros), and
 // adding +0 turns -0 into +0 and leaves every other value as it is.

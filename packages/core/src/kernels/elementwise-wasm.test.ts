@@ -36,57 +36,39 @@ function kernel(
   });
 }
 
-const binaryCases: [number[], number[]][] = [
-  [
-    [2, 5, 3, 7],
-    [2, 5, 3, 7],
-  ],
-  [
-    [7, 33],
-    [7, 33],
-  ],
-  [[3, 4, 4, 16], [16]],
-  [
-    [1, 3, 3, 5],
-    [1, 1, 1, 5],
-  ],
-  [[5], [2, 3, 4, 5]],
-  [
-    [1, 1, 1, 9],
-    [4, 3, 2, 9],
-  ],
-  [
-    [3, 1],
-    [3, 1],
-  ],
-  [
-    [1, 1, 1, 1],
-    [1, 1, 1, 1],
-  ],
-  [[0, 3], [3]],
+/** Operand shapes, and whether the own kernels split the call (large enough, not stock). */
+const binaryCases: [number[], number[], boolean][] = [
+  [[2, 5, 3, 7], [2, 5, 3, 7], true],
+  [[7, 33], [7, 33], true],
+  [[3, 4, 4, 16], [16], true],
+  [[1, 3, 3, 5], [1, 1, 1, 5], true],
+  [[5], [2, 3, 4, 5], true],
+  [[1, 1, 1, 9], [4, 3, 2, 9], true],
+  [[64, 10], [64, 1], true],
+  [[6, 1], [6, 10], true],
+  [[5, 4, 1], [5, 4, 3], true],
+  [[3, 3, 5, 7], [], true],
+  [[], [6, 6], true],
+  [[1, 1], [9, 5], true],
+  [[3, 1], [3, 1], false],
+  [[1, 1, 1, 1], [1, 1, 1, 1], false],
+  [[0, 3], [3], false],
+  [[0, 3], [], false],
   // Broadcasts the own kernels leave to the stock ones.
-  [
-    [6, 1],
-    [6, 10],
-  ],
-  [[], [4, 4]],
-  [
-    [2, 1, 3],
-    [1, 4, 3],
-  ],
+  [[2, 1, 3], [1, 4, 3], false],
+  [[1, 3], [3, 1], false],
+  [[4, 1, 6], [4, 5, 6], false],
 ];
 
 onOneAndTwoThreads('the elementwise kernels on wasm', (threads) => {
   for (const name of ['Add', 'Sub', 'Multiply']) {
-    for (const [i, [a, b]] of binaryCases.entries()) {
+    for (const [a, b, split] of binaryCases) {
       it(`${name} of [${a}] and [${b}] matches cpu exactly`, async () => {
         const gen = new Generator(a.length * 100 + b.reduce((p, v) => p * 7 + v, 1));
         const inputs = {
           a: { shape: a, values: values(gen, a) },
           b: { shape: b, values: values(gen, b) },
         };
-        // The own kernels' cases, large enough to be split.
-        const split = i < 6;
         const [want, got] = await cpuAndWasm(threads, split, () => kernel(name, inputs));
         expect(got).toEqual(want);
       });

@@ -1,10 +1,11 @@
 /**
  * The elementwise kernels of a training step on wasm, for float32: Relu, Step, Square (batch
- * statistics' squared deviations), and Add, Sub
- * and Multiply of two tensors of one shape or of a tensor and a per-channel vector broadcast
- * over its last axis (a bias, batch statistics). They run in resnet-ts's own SIMD kernels,
- * split over its threads, where the stock kernels run on one; other cases go to the stock
- * kernels.
+ * statistics' squared deviations), and Add, Sub and Multiply of two tensors of one shape, of
+ * a tensor and a scalar (an optimiser's rates), of a tensor and a per-channel vector
+ * broadcast over its last axis (a bias, batch statistics) or of a tensor and a value per row
+ * ([..., 1]: a softmax's maximum and sum). They run in resnet-ts's own SIMD kernels, split
+ * over its threads, with NaN and -0 as the cpu backend gives them; the stock binary kernels
+ * run on one thread. Other cases go to the stock kernels.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -73,17 +74,26 @@ function binary(name: string, op: BinaryOp) {
     const ch = shape.length > 0 ? shape[shape.length - 1] : 1;
     const sizeA = util.sizeFromShape(a.shape);
     const sizeB = util.sizeFromShape(b.shape);
-    const vFirst = sizeB === n && sizeA !== n && isChannelVector(a, ch);
-    const same = sizeA === n && sizeB === n;
-    if (!same && !vFirst && !(sizeA === n && isChannelVector(b, ch))) {
-      return run(backend, name, { a, b });
-    }
+    // The full-size operand and the broadcast one, and how the latter broadcasts.
+    const [full, part, vFirst] = sizeA === n ? [a, b, false] : [b, a, true];
+    const size = util.sizeFromShape(part.shape);
+    const perRow =
+      part.shape.length > 0 && part.shape[part.shape.length - 1] === 1 && size * ch === n;
+    let how: 'same' | 'scalar' | 'channel' | 'row' | null = null;
+    if (sizeA === n && sizeB === n) how = 'same';
+    else if (util.sizeFromShape(full.shape) !== n) how = null;
+    else if (size === 1) how = 'scalar';
+    else if (isChannelVector(part, ch)) how = 'channel';
+    else if (perRow) how = 'row';
+    if (how == null) return run(backend, name, { a, b });
     const out = alloc(backend, shape);
     if (n === 0) return out;
     const at = (t: TensorInfo) => heapF32(backend, t)[1];
-    if (same) own.binary(op, at(a), at(b), at(out), n);
-    else if (vFirst) own.binaryChannel(op, true, at(b), at(a), at(out), n / ch, ch);
-    else own.binaryChannel(op, false, at(a), at(b), at(out), n / ch, ch);
+    if (how === 'same') own.binary(op, at(a), at(b), at(out), n);
+    else if (how === 'scalar') own.binaryScalar(op, vFirst, at(full), at(part), at(out), n);
+    else if (how === 'channel') {
+      own.binaryChannel(op, vFirst, at(full), at(part), at(out), n / ch, ch);
+    } else own.binaryRow(op, vFirst, at(full), at(part), at(out), n / ch, ch);
     return out;
   };
 }

@@ -160,6 +160,7 @@ interface Exports {
     rows: number,
     ch: number,
   ): void;
+  binary_row_f32(...args: number[]): void;
   relu_f32(x: number, out: number, n: number): void;
   square_f32(x: number, out: number, n: number): void;
   step_f32(x: number, out: number, n: number, alpha: number): void;
@@ -354,6 +355,28 @@ export interface OwnWasmKernels {
     rows: number,
     ch: number,
   ): void;
+  /**
+   * out[r, c] = a[r, c] op v[r] over `rows` rows of `ch` (v[r] op a[r, c] when `vFirst`): a
+   * value per row broadcast over the last axis.
+   */
+  binaryRow(
+    op: BinaryOp,
+    vFirst: boolean,
+    aOff: number,
+    vOff: number,
+    outOff: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /** out[i] = a[i] op v for n floats, the scalar v at `vOff` (v op a[i] when `vFirst`). */
+  binaryScalar(
+    op: BinaryOp,
+    vFirst: boolean,
+    aOff: number,
+    vOff: number,
+    outOff: number,
+    n: number,
+  ): void;
   /** out = max(0, x) for n floats, as Math.max(0, x) (NaN kept). */
   relu(xOff: number, outOff: number, n: number): void;
   /** out = x * x for n floats. */
@@ -439,6 +462,7 @@ const NAMES = [
   'gemm_pack_b_batched',
   'binary_f32',
   'binary_channel_f32',
+  'binary_row_f32',
   'relu_f32',
   'square_f32',
   'step_f32',
@@ -463,6 +487,7 @@ const [
   BATCHED_PACK_B,
   BINARY,
   BINARY_CHANNEL,
+  BINARY_ROW,
   RELU,
   SQUARE,
   STEP,
@@ -746,6 +771,28 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         (outOff + r0 * ch) * 4,
         r1 - r0,
         ch,
+      ]),
+    binaryRow: (op, vFirst, aOff, vOff, outOff, rows, ch) =>
+      byRows(BINARY_ROW, rows, 2 * ch, (r0, r1) => [
+        op,
+        vFirst ? 1 : 0,
+        (aOff + r0 * ch) * 4,
+        (vOff + r0) * 4,
+        1,
+        (outOff + r0 * ch) * 4,
+        r1 - r0,
+        ch,
+      ]),
+    binaryScalar: (op, vFirst, aOff, vOff, outOff, n) =>
+      byElements(BINARY_ROW, n, 2, (i0, i1) => [
+        op,
+        vFirst ? 1 : 0,
+        (aOff + i0) * 4,
+        vOff * 4,
+        0,
+        (outOff + i0) * 4,
+        1,
+        i1 - i0,
       ]),
     relu: (xOff, outOff, n) =>
       byElements(RELU, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
