@@ -9,6 +9,13 @@ typedef __SIZE_TYPE__ size_t;
 
 enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2 };
 
+static inline void zero_fill(float *dst, size_t n) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, z);
+  for (; i < n; i++) dst[i] = 0.0f;
+}
+
 static inline v128_t apply(int op, v128_t a, v128_t b) {
   return op == OP_ADD ? wasm_f32x4_add(a, b) : op == OP_SUB ? wasm_f32x4_sub(a, b) : wasm_f32x4_mul(a, b);
 }
@@ -210,4 +217,124 @@ __attribute__((export_name("relu_grad_f32"))) void relu_grad_f32(
     wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
   }
   for (; i < n; i++) out[i] = dy[i] * (x[i] != x[i] ? x[i] : x[i] > 0.0f ? 1.0f : 0.0f);
+}
+
+// MaxPool of any window and stride (no dilation) over NHWC, windows clipped to the image
+// (the padding holds no values): output rows [r0, r1) of batch * outH, each the largest value
+// above -Infinity in its window, NaN skipped, as tfjs's cpu kernel computes it.
+__attribute__((export_name("max_pool_nhwc"))) void max_pool_nhwc(
+    const float *x, float *y, int inH, int inW, int ch, int outH, int outW, int fh, int fw,
+    int sh, int sw, int padTop, int padLeft, int r0, int r1) {
+  const v128_t lowest = wasm_f32x4_splat(-__builtin_inff());
+  const size_t xRow = (size_t)inW * ch;
+  float *o = y + (size_t)r0 * outW * ch;
+  for (int r = r0; r < r1; r++) {
+    const int b = r / outH, oy = r % outH;
+    const float *image = x + (size_t)b * inH * xRow;
+    const int y0 = oy * sh - padTop;
+    const int yLo = y0 < 0 ? 0 : y0, yHi = y0 + fh > inH ? inH : y0 + fh;
+    for (int ox = 0; ox < outW; ox++, o += ch) {
+      const int x0 = ox * sw - padLeft;
+      const int xLo = x0 < 0 ? 0 : x0, xHi = x0 + fw > inW ? inW : x0 + fw;
+      // Sixteen channels at a time in registers over the whole window, then four, then one.
+      int c = 0;
+      for (; c + 16 <= ch; c += 16) {
+        v128_t m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest;
+        for (int iy = yLo; iy < yHi; iy++) {
+          for (int ix = xLo; ix < xHi; ix++) {
+            const float *p = image + iy * xRow + (size_t)ix * ch + c;
+            m0 = wasm_f32x4_pmax(m0, wasm_v128_load(p));
+            m1 = wasm_f32x4_pmax(m1, wasm_v128_load(p + 4));
+            m2 = wasm_f32x4_pmax(m2, wasm_v128_load(p + 8));
+            m3 = wasm_f32x4_pmax(m3, wasm_v128_load(p + 12));
+          }
+        }
+        wasm_v128_store(o + c, m0);
+        wasm_v128_store(o + c + 4, m1);
+        wasm_v128_store(o + c + 8, m2);
+        wasm_v128_store(o + c + 12, m3);
+      }
+      for (; c + 4 <= ch; c += 4) {
+        v128_t m = lowest;
+        for (int iy = yLo; iy < yHi; iy++) {
+          for (int ix = xLo; ix < xHi; ix++) {
+            m = wasm_f32x4_pmax(m, wasm_v128_load(image + iy * xRow + (size_t)ix * ch + c));
+          }
+        }
+        wasm_v128_store(o + c, m);
+      }
+      for (; c < ch; c++) {
+        float m = -__builtin_inff();
+        for (int iy = yLo; iy < yHi; iy++) {
+          for (int ix = xLo; ix < xHi; ix++) {
+            const float v = image[iy * xRow + (size_t)ix * ch + c];
+            if (v > m) m = v;
+          }
+        }
+        o[c] = m;
+      }
+    }
+  }
+}
+
+// MaxPoolGrad of any window and stride (no dilation) over NHWC, images [b0, b1): dx
+// (overwritten) gets each output gradient at its window's first maximum above -Infinity in
+// row-major order, NaN skipped (nowhere when the window holds nothing else), summed over
+// the windows in output order as max-pool-grad-wasm.ts's loop sums them.
+__attribute__((export_name("max_pool_grad_nhwc"))) void max_pool_grad_nhwc(
+    const float *x, const float *dy, float *dx, int inH, int inW, int ch, int outH, int outW,
+    int fh, int fw, int sh, int sw, int padTop, int padLeft, int b0, int b1) {
+  const v128_t lowest = wasm_f32x4_splat(-__builtin_inff());
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  const size_t xRow = (size_t)inW * ch, xImage = (size_t)inH * xRow;
+  zero_fill(dx + (size_t)b0 * xImage, (size_t)(b1 - b0) * xImage);
+  const float *g = dy + (size_t)b0 * outH * outW * ch;
+  for (int b = b0; b < b1; b++) {
+    const float *image = x + (size_t)b * xImage;
+    float *dImage = dx + (size_t)b * xImage;
+    for (int oy = 0; oy < outH; oy++) {
+      const int y0 = oy * sh - padTop;
+      const int yLo = y0 < 0 ? 0 : y0, yHi = y0 + fh > inH ? inH : y0 + fh;
+      for (int ox = 0; ox < outW; ox++, g += ch) {
+        const int x0 = ox * sw - padLeft;
+        const int xLo = x0 < 0 ? 0 : x0, xHi = x0 + fw > inW ? inW : x0 + fw;
+        int c = 0;
+        for (; c + 4 <= ch; c += 4) {
+          v128_t best = lowest, at = wasm_i32x4_splat(-1);
+          int k = 0;
+          for (int iy = yLo; iy < yHi; iy++) {
+            for (int ix = xLo; ix < xHi; ix++, k++) {
+              const v128_t v = wasm_v128_load(image + iy * xRow + (size_t)ix * ch + c);
+              const v128_t m = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, m);
+              at = wasm_v128_bitselect(wasm_i32x4_splat(k), at, m);
+            }
+          }
+          const v128_t d = wasm_v128_load(g + c);
+          k = 0;
+          for (int iy = yLo; iy < yHi; iy++) {
+            for (int ix = xLo; ix < xHi; ix++, k++) {
+              float *p = dImage + iy * xRow + (size_t)ix * ch + c;
+              const v128_t mine = wasm_i32x4_eq(at, wasm_i32x4_splat(k));
+              wasm_v128_store(p, wasm_f32x4_add(wasm_v128_load(p), wasm_v128_bitselect(d, zero, mine)));
+            }
+          }
+        }
+        for (; c < ch; c++) {
+          float best = -__builtin_inff();
+          float *at = 0;
+          for (int iy = yLo; iy < yHi; iy++) {
+            for (int ix = xLo; ix < xHi; ix++) {
+              const size_t i = iy * xRow + (size_t)ix * ch + c;
+              if (image[i] > best) {
+                best = image[i];
+                at = dImage + i;
+              }
+            }
+          }
+          if (at) *at += g[c];
+        }
+      }
+    }
+  }
 }

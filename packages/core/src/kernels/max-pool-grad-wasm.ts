@@ -3,7 +3,8 @@
  * output gradient to its window's first maximum above -Infinity (row-major order, NaN
  * skipped, nowhere when the window holds nothing else: as tfjs's cpu kernel does, which
  * matters after a relu where whole windows tie at zero). The stock wasm kernel
- * takes 10-40 ms per VanResNet pool; this takes a few.
+ * takes 10-40 ms per VanResNet pool; this takes a few. resnet-ts's own SIMD kernels run it
+ * (2x2 windows with stride 2 in a kernel of their own), the loops below where they cannot.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -45,6 +46,7 @@ export function maxPoolGradWasm(args: {
   const xRow = inWidth * ch;
   const xImage = inHeight * xRow;
   const windowsInside = 2 * outHeight <= inHeight && 2 * outWidth <= inWidth;
+  const own = ownWasmKernels(backend);
   if (
     fh === 2 &&
     fw === 2 &&
@@ -59,12 +61,15 @@ export function maxPoolGradWasm(args: {
     if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) {
       heap.fill(0, dxOff, dxOff + batchSize * xImage);
     }
-    const own = ownWasmKernels(backend);
     if (own) {
       own.maxPoolGrad2x2(xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
     } else {
       pool2x2(heap, xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
     }
+    return dx;
+  }
+  if (own) {
+    own.maxPoolGradNHWC(xOff, dyOff, dxOff, info);
     return dx;
   }
   heap.fill(0, dxOff, dxOff + batchSize * xImage);

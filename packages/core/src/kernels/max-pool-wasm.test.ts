@@ -8,19 +8,15 @@ import { cpuAndWasm, onOneAndTwoThreads } from '../testing/wasm-threads.js';
 
 interface Case {
   x: [number, number, number, number];
-  filterSize: number;
-  strides: number;
+  filterSize: number | [number, number];
+  strides: number | [number, number];
   pad: 'same' | 'valid' | number;
-  /** Whether the own 2x2 kernel splits it (else it is small or the stock kernel's). */
+  /** Whether the own kernels split it (else it is too small). */
   split: boolean;
-  /**
-   * The stock (XNNPACK) kernel's cases, whose NaN handling is not the cpu kernel's: their
-   * inputs hold no NaN.
-   */
-  stock?: boolean;
 }
 
 const cases: Case[] = [
+  // 2x2 windows with stride 2 inside the image: their own kernel.
   { x: [4, 8, 8, 3], filterSize: 2, strides: 2, pad: 'valid', split: true },
   { x: [2, 7, 7, 4], filterSize: 2, strides: 2, pad: 'valid', split: true },
   { x: [2, 8, 6, 11], filterSize: 2, strides: 2, pad: 'valid', split: true },
@@ -28,17 +24,22 @@ const cases: Case[] = [
   { x: [3, 4, 4, 16], filterSize: 2, strides: 2, pad: 'valid', split: true },
   { x: [1, 2, 2, 1], filterSize: 2, strides: 2, pad: 'valid', split: false },
   { x: [2, 1, 4, 3], filterSize: 2, strides: 2, pad: 'valid', split: false },
-  // The stock kernel's.
-  { x: [2, 7, 9, 4], filterSize: 2, strides: 2, pad: 'same', split: false, stock: true },
-  { x: [2, 8, 8, 3], filterSize: 3, strides: 2, pad: 1, split: false, stock: true },
-  { x: [1, 6, 7, 2], filterSize: 3, strides: 1, pad: 'same', split: false, stock: true },
+  // Any other window: the general kernel (ResNet's stem pools 3x3, stride 2, padding 1, or
+  // 'valid' after padding with -Infinity).
+  { x: [2, 8, 8, 3], filterSize: 3, strides: 2, pad: 1, split: true },
+  { x: [2, 10, 10, 5], filterSize: 3, strides: 2, pad: 'valid', split: true },
+  { x: [2, 7, 9, 4], filterSize: 2, strides: 2, pad: 'same', split: true },
+  { x: [1, 6, 7, 2], filterSize: 3, strides: 1, pad: 'same', split: true },
+  { x: [2, 6, 8, 6], filterSize: [2, 3], strides: [1, 2], pad: 'valid', split: true },
+  { x: [3, 5, 5, 9], filterSize: 5, strides: 1, pad: 'valid', split: false },
+  { x: [2, 4, 5, 7], filterSize: 1, strides: 1, pad: 'valid', split: true },
+  { x: [2, 4, 6, 7], filterSize: 1, strides: 2, pad: 'valid', split: true },
 ];
 
 /** Windows of zeros (as after a relu), NaN, -Infinity, and windows holding nothing else. */
-function poolInput(gen: Generator, shape: number[], withNaN: boolean) {
+function poolInput(gen: Generator, shape: number[]) {
   const x = randomInput(gen, shape);
-  const nan = withNaN ? Number.NaN : 0;
-  const odd = [0, nan, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const odd = [0, Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
   for (let i = 0; i < x.values.length; i++) {
     if (gen.random() < 0.3) x.values[i] = odd[gen.randint(odd.length)];
   }
@@ -51,7 +52,7 @@ function poolInput(gen: Generator, shape: number[], withNaN: boolean) {
       [1, 0],
       [1, 1],
     ]) {
-      x.values[(dy * w + dx) * c] = nan;
+      x.values[(dy * w + dx) * c] = Number.NaN;
       x.values[(dy * w + dx + 2) * c] = Number.NEGATIVE_INFINITY;
     }
   }
@@ -62,7 +63,7 @@ onOneAndTwoThreads('MaxPool on wasm', (threads) => {
   for (const c of cases) {
     it(`matches cpu exactly, and its gradient closely, for x [${c.x}] window ${c.filterSize} stride ${c.strides} pad ${c.pad}, NaN and infinities included`, async () => {
       const gen = new Generator(c.x[1] * 100 + c.x[3]);
-      const x = poolInput(gen, c.x, !c.stock);
+      const x = poolInput(gen, c.x);
       const outShape = tf.tidy(
         () => tf.maxPool(tf.zeros(c.x) as tf.Tensor4D, c.filterSize, c.strides, c.pad).shape,
       );

@@ -1,8 +1,9 @@
 /**
- * MaxPool on wasm: 2x2 windows with stride 2 inside the image (VanResNet's pools), float32
- * NHWC, in one pass of resnet-ts's own SIMD kernel split over its threads; everything else
- * goes to the stock (XNNPACK, one thread) kernel. Values are tfjs's cpu kernel's: the
- * largest above -Infinity, NaN skipped, which is the cell MaxPoolGrad routes the gradient to.
+ * MaxPool on wasm for float32 NHWC without dilation, in one pass of resnet-ts's own SIMD
+ * kernels split over their threads: 2x2 windows with stride 2 inside the image (VanResNet's
+ * pools) in a kernel of their own, any other window and stride in a general one. Values are
+ * tfjs's cpu kernel's: the largest above -Infinity, NaN skipped, which is the cell
+ * MaxPoolGrad routes the gradient to (the stock XNNPACK kernel orders NaN otherwise).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -11,6 +12,7 @@ import {
   type MaxPoolAttrs,
   type MaxPoolInputs,
   type TensorInfo,
+  util,
 } from '@tensorflow/tfjs-core';
 import { ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, run } from './wasm-util.js';
@@ -36,23 +38,32 @@ export function maxPoolWasm(args: {
     attrs.dimRoundingMode,
   );
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
-  if (
-    info.effectiveFilterHeight !== 2 ||
-    info.effectiveFilterWidth !== 2 ||
-    info.strideHeight !== 2 ||
-    info.strideWidth !== 2 ||
-    info.padInfo.top !== 0 ||
-    info.padInfo.left !== 0 ||
-    2 * outHeight > inHeight ||
-    2 * outWidth > inWidth
-  ) {
-    return run(backend, MaxPool, { x }, { ...attrs });
-  }
   const y = alloc(backend, info.outShape);
-  if (batchSize * outHeight * outWidth * ch === 0) return y;
-  const [, xAt] = heapF32(backend, x);
+  const size = batchSize * outHeight * outWidth * ch;
+  if (size === 0) return y;
+  const [heap, xAt] = heapF32(backend, x);
   const [, yAt] = heapF32(backend, y);
   const xRow = inWidth * ch;
-  own.maxPool2x2(xAt, yAt, batchSize, outHeight, outWidth, ch, xRow, inHeight * xRow);
+  if (
+    info.filterHeight === 1 &&
+    info.filterWidth === 1 &&
+    util.arraysEqual(info.inShape, info.outShape)
+  ) {
+    // The cpu kernel returns x itself here, NaN included.
+    heap.copyWithin(yAt, xAt, xAt + size);
+  } else if (
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    2 * outHeight <= inHeight &&
+    2 * outWidth <= inWidth
+  ) {
+    own.maxPool2x2(xAt, yAt, batchSize, outHeight, outWidth, ch, xRow, inHeight * xRow);
+  } else {
+    own.maxPoolNHWC(xAt, yAt, info);
+  }
   return y;
 }

@@ -175,6 +175,8 @@ interface Exports {
     ch: number,
   ): void;
   max_pool_2x2(...args: number[]): void;
+  max_pool_nhwc(...args: number[]): void;
+  max_pool_grad_nhwc(...args: number[]): void;
 }
 
 /** The elementwise operations of {@link OwnWasmKernels.binary}, by their code in elementwise.c. */
@@ -237,6 +239,16 @@ export interface OwnWasmKernels {
     rows: number,
     ch: number,
   ): void;
+  /**
+   * MaxPool `info` (any window and stride, no dilation, NHWC), NaN skipped as tfjs's cpu
+   * kernel skips it.
+   */
+  maxPoolNHWC(xOff: number, yOff: number, info: backend_util.Conv2DInfo): void;
+  /**
+   * MaxPoolGrad of `info` (any window and stride, no dilation, NHWC) into dx, overwritten:
+   * the loop of max-pool-grad-wasm.ts, split by images.
+   */
+  maxPoolGradNHWC(xOff: number, dyOff: number, dxOff: number, info: backend_util.Conv2DInfo): void;
   /** The 2x2, stride-2 MaxPoolGrad of max-pool-grad-wasm.ts (`pool2x2`). */
   maxPoolGrad2x2(
     xOff: number,
@@ -469,6 +481,8 @@ const NAMES = [
   'relu_grad_f32',
   'batch_norm_f32',
   'max_pool_2x2',
+  'max_pool_nhwc',
+  'max_pool_grad_nhwc',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -494,6 +508,8 @@ const [
   RELU_GRAD,
   BATCH_NORM,
   MAX_POOL,
+  MAX_POOL_ANY,
+  MAX_POOL_GRAD_ANY,
 ] = NAMES.keys();
 
 /**
@@ -551,6 +567,20 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     info.strideWidth,
     info.dilationHeight,
     info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+  /** A pool's geometry as max_pool_nhwc and max_pool_grad_nhwc take it. */
+  const poolGeometry = (info: backend_util.Conv2DInfo) => [
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
   ];
@@ -829,6 +859,31 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         r0,
         r1,
       ]),
+    maxPoolNHWC: (xOff, yOff, info) => {
+      const window = info.filterHeight * info.filterWidth;
+      const perRow = (window + 1) * info.outWidth * info.inChannels;
+      byRows(MAX_POOL_ANY, info.batchSize * info.outHeight, perRow, (r0, r1) => [
+        xOff * 4,
+        yOff * 4,
+        ...poolGeometry(info),
+        r0,
+        r1,
+      ]);
+    },
+    maxPoolGradNHWC: (xOff, dyOff, dxOff, info) => {
+      const window = info.filterHeight * info.filterWidth;
+      const perImage =
+        2 * info.inHeight * info.inWidth * info.inChannels +
+        (2 * window + 1) * info.outHeight * info.outWidth * info.inChannels;
+      byRows(MAX_POOL_GRAD_ANY, info.batchSize, perImage, (b0, b1) => [
+        xOff * 4,
+        dyOff * 4,
+        dxOff * 4,
+        ...poolGeometry(info),
+        b0,
+        b1,
+      ]);
+    },
     maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
       byRows(MAX_POOL_GRAD, batch, 3 * xImage, (b0, b1) => [
         (xOff + b0 * xImage) * 4,
