@@ -1,6 +1,8 @@
 /**
- * resnet-ts's own WebAssembly SIMD kernels (wasm/kernels.c, wasm/gemm.c): the patch copies
- * and sums around the convolutions' matrix products, and those products themselves, compiled to run inside the wasm backend's own memory,
+ * resnet-ts's own WebAssembly SIMD kernels (wasm/kernels.c, wasm/gemm.c, wasm/winograd.c,
+ * wasm/elementwise.c): the patch copies and sums around the convolutions' matrix products,
+ * those products themselves, and the elementwise kernels, pools and batch-norm
+ * normalisation of a training step, compiled to run inside the wasm backend's own memory,
  * which the module imports, so they read and write tensors where they lie. One instance per
  * backend memory, made on first use; where it cannot be made (no WebAssembly SIMD, a
  * browser's main thread refusing synchronous compilation, a memory tfjs does not expose),
