@@ -179,12 +179,14 @@ __attribute__((export_name("bn_grad_dx"))) void bn_grad_dx(
 }
 
 // MaxPoolGrad for 2x2 windows with stride 2 inside the image (NHWC): every output gradient
-// goes to its window's first maximum in row-major order, the other three cells get 0.
+// goes to its window's first maximum above -Infinity in row-major order, NaN skipped (none
+// where the window holds nothing else, as in tfjs's cpu kernel); the other cells get 0.
 __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
     const float *x, const float *dy, float *dx, int batch, int outH, int outW, int ch, int xRow,
     int xImage) {
   const float *g = dy;
   const v128_t zero = wasm_f32x4_splat(0.0f);
+  const v128_t lowest = wasm_f32x4_splat(-__builtin_inff());
   for (int b = 0; b < batch; b++) {
     for (int oy = 0; oy < outH; oy++) {
       for (int ox = 0; ox < outW; ox++) {
@@ -194,8 +196,10 @@ __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
         for (; c + 4 <= ch; c += 4, g += 4) {
           const v128_t v00 = wasm_v128_load(x + p00 + c), v01 = wasm_v128_load(x + p01 + c);
           const v128_t v10 = wasm_v128_load(x + p10 + c), v11 = wasm_v128_load(x + p11 + c);
-          const v128_t m1 = wasm_f32x4_gt(v01, v00);
-          const v128_t b1 = wasm_v128_bitselect(v01, v00, m1);
+          const v128_t m0 = wasm_f32x4_gt(v00, lowest);
+          const v128_t b0 = wasm_v128_bitselect(v00, lowest, m0);
+          const v128_t m1 = wasm_f32x4_gt(v01, b0);
+          const v128_t b1 = wasm_v128_bitselect(v01, b0, m1);
           const v128_t m2 = wasm_f32x4_gt(v10, b1);
           const v128_t b2 = wasm_v128_bitselect(v10, b1, m2);
           const v128_t m3 = wasm_f32x4_gt(v11, b2);
@@ -203,7 +207,7 @@ __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
           const v128_t at3 = m3;
           const v128_t at2 = wasm_v128_andnot(m2, m3);
           const v128_t at1 = wasm_v128_andnot(wasm_v128_andnot(m1, m2), m3);
-          const v128_t at0 = wasm_v128_not(wasm_v128_or(wasm_v128_or(m1, m2), m3));
+          const v128_t at0 = wasm_v128_andnot(wasm_v128_andnot(wasm_v128_andnot(m0, m1), m2), m3);
           wasm_v128_store(dx + p00 + c, wasm_v128_bitselect(d, zero, at0));
           wasm_v128_store(dx + p01 + c, wasm_v128_bitselect(d, zero, at1));
           wasm_v128_store(dx + p10 + c, wasm_v128_bitselect(d, zero, at2));
@@ -211,8 +215,9 @@ __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
         }
         for (; c < ch; c++, g++) {
           const float v00 = x[p00 + c], v01 = x[p01 + c], v10 = x[p10 + c], v11 = x[p11 + c];
-          float best = v00;
-          int at = 0;
+          float best = -__builtin_inff();
+          int at = -1;
+          if (v00 > best) { best = v00; at = 0; }
           if (v01 > best) { best = v01; at = 1; }
           if (v10 > best) { best = v10; at = 2; }
           if (v11 > best) at = 3;

@@ -8,6 +8,7 @@
  * when {@link registerWasmTrainingKernels} is called.
  */
 import {
+  Add,
   BatchMatMul,
   Cast,
   Conv2D,
@@ -15,11 +16,18 @@ import {
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
+  FusedBatchNorm,
   FusedConv2D,
   getKernel,
   Identity,
+  MaxPool,
   MaxPoolGrad,
   Mean,
+  Multiply,
+  Relu,
+  Square,
+  Step,
+  Sub,
   Sum,
   Tile,
 } from '@tensorflow/tfjs-core';
@@ -35,8 +43,20 @@ import {
   depthwiseConv2dNativeBackpropFilterWasm,
   depthwiseConv2dNativeBackpropInputWasm,
 } from './depthwise-backprop-wasm.js';
+import {
+  addWasm,
+  multiplyWasm,
+  reluWasm,
+  squareWasm,
+  stepWasm,
+  subWasm,
+} from './elementwise-wasm.js';
+import { fusedBatchNormWasm } from './fused-batch-norm-wasm.js';
 import { castWasm, identityWasm } from './identity-wasm.js';
 import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
+import { maxPoolWasm } from './max-pool-wasm.js';
+import { RELU_GRAD } from './relu-grad.js';
+import { reluGradWasm } from './relu-grad-wasm.js';
 import { meanWasm, sumWasm } from './sum-wasm.js';
 import { tileWasm } from './tile-wasm.js';
 import { registerWasmKernel } from './wasm-util.js';
@@ -52,6 +72,15 @@ const KERNELS = [
   [BATCH_NORM_GRAD, batchNormGradWasm],
   [BATCH_MOMENTS, batchMomentsWasm],
   [MaxPoolGrad, maxPoolGradWasm],
+  [FusedBatchNorm, fusedBatchNormWasm],
+  [MaxPool, maxPoolWasm],
+  [Relu, reluWasm],
+  [Step, stepWasm],
+  [Square, squareWasm],
+  [RELU_GRAD, reluGradWasm],
+  [Add, addWasm],
+  [Sub, subWasm],
+  [Multiply, multiplyWasm],
   [Sum, sumWasm],
   [Mean, meanWasm],
   [Tile, tileWasm],

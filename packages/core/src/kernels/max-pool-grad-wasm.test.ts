@@ -15,6 +15,8 @@ interface Case {
   pad: 'same' | 'valid' | number;
   /** Fraction of inputs set to zero, as after a relu, so that windows tie. */
   zeros: number;
+  /** Fraction of inputs set to NaN or -Infinity, which the windows' maxima skip. */
+  specials?: number;
 }
 
 const cases: Case[] = [
@@ -29,6 +31,8 @@ const cases: Case[] = [
   { x: [2, 6, 7, 3], filterSize: 3, strides: 1, pad: 'same', zeros: 0.5 },
   { x: [1, 6, 8, 2], filterSize: [2, 3], strides: [1, 2], pad: 'valid', zeros: 0.2 },
   { x: [1, 5, 5, 1], filterSize: 5, strides: 1, pad: 'valid', zeros: 0 },
+  { x: [2, 8, 8, 5], filterSize: 2, strides: 2, pad: 'valid', zeros: 0.2, specials: 0.5 },
+  { x: [2, 9, 9, 6], filterSize: 3, strides: 2, pad: 1, zeros: 0.2, specials: 0.5 },
 ];
 
 async function maxPoolGradOn(backend: string, c: Case, x: RawInput, dy: RawInput) {
@@ -56,10 +60,15 @@ describe('MaxPoolGrad on wasm', () => {
     [', JavaScript loops', false],
   ] as const) {
     for (const c of cases) {
-      it(`matches cpu${route} for x ${c.x} window ${c.filterSize} strides ${c.strides} pad ${c.pad} zeros ${c.zeros}`, async () => {
+      it(`matches cpu${route} for x ${c.x} window ${c.filterSize} strides ${c.strides} pad ${c.pad} zeros ${c.zeros} NaN and -Infinity ${c.specials ?? 0}`, async () => {
         const gen = new Generator(c.x[1] * 100 + c.x[3]);
         const x = randomInput(gen, c.x);
-        for (let i = 0; i < x.values.length; i++) if (gen.random() < c.zeros) x.values[i] = 0;
+        for (let i = 0; i < x.values.length; i++) {
+          if (gen.random() < c.zeros) x.values[i] = 0;
+          else if (gen.random() < (c.specials ?? 0)) {
+            x.values[i] = gen.random() < 0.5 ? Number.NaN : Number.NEGATIVE_INFINITY;
+          }
+        }
         const info = backend_util.computePool2DInfo(c.x, c.filterSize, c.strides, 1, c.pad);
         const dy = randomInput(gen, info.outShape);
         const want = await maxPoolGradOn('cpu', c, x, dy);

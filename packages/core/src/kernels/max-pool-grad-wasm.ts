@@ -1,8 +1,10 @@
 /**
  * MaxPoolGrad for the wasm backend: one pass over the pooling windows that routes each
- * output gradient to its window's first maximum (row-major order, as tfjs's cpu kernel
- * does, which matters after a relu where whole windows tie at zero). The stock wasm kernel
- * takes 10-40 ms per VanResNet pool; this takes a few.
+ * output gradient to its window's first maximum above -Infinity (row-major order, NaN
+ * skipped, nowhere when the window holds nothing else: as tfjs's cpu kernel does, which
+ * matters after a relu where whole windows tie at zero). The stock wasm kernel
+ * takes 10-40 ms per VanResNet pool; this takes a few. resnet-ts's own SIMD kernels run it
+ * (2x2 windows with stride 2 in a kernel of their own), the loops below where they cannot.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -44,6 +46,7 @@ export function maxPoolGradWasm(args: {
   const xRow = inWidth * ch;
   const xImage = inHeight * xRow;
   const windowsInside = 2 * outHeight <= inHeight && 2 * outWidth <= inWidth;
+  const own = ownWasmKernels(backend);
   if (
     fh === 2 &&
     fw === 2 &&
@@ -58,12 +61,15 @@ export function maxPoolGradWasm(args: {
     if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) {
       heap.fill(0, dxOff, dxOff + batchSize * xImage);
     }
-    const own = ownWasmKernels(backend);
     if (own) {
       own.maxPoolGrad2x2(xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
     } else {
       pool2x2(heap, xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
     }
+    return dx;
+  }
+  if (own) {
+    own.maxPoolGradNHWC(xOff, dyOff, dxOff, info);
     return dx;
   }
   heap.fill(0, dxOff, dxOff + batchSize * xImage);
@@ -85,7 +91,7 @@ export function maxPoolGradWasm(args: {
             const row = xb + y * xRow + c;
             for (let x = xLo + ((dw - ((xLo - x0) % dw)) % dw); x < xHi; x += dw) {
               const v = heap[xOff + row + x * ch];
-              if (v > best || at < 0) {
+              if (v > best) {
                 best = v;
                 at = row + x * ch;
               }
@@ -124,8 +130,12 @@ function pool2x2(
           const v01 = heap[xOff + p01 + c];
           const v10 = heap[xOff + p10 + c];
           const v11 = heap[xOff + p11 + c];
-          let best = v00;
-          let at = 0;
+          let best = Number.NEGATIVE_INFINITY;
+          let at = -1;
+          if (v00 > best) {
+            best = v00;
+            at = 0;
+          }
           if (v01 > best) {
             best = v01;
             at = 1;

@@ -13,34 +13,14 @@ import {
   runOn,
   worstDifference,
 } from '../testing/kernel-compare.js';
+import { onWorkers, wakeWorker } from '../testing/own-wasm-workers.js';
 import { batchNormGrad } from './batch-norm-grad.js';
 import { setWinogradConv } from './conv2d-winograd-wasm.js';
 import { ownMatMulInto } from './gemm-wasm.js';
 import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
 import { ownWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
-import { partsRunOnWorkers } from './own-wasm-threads.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 import { alloc, heapF32, release, transposeBatched } from './wasm-util.js';
-
-/**
- * Parts as small as these tests' end before a sleeping worker wakes, and the caller then
- * runs them itself: a first call wakes the worker, which then spins a tenth of a millisecond
- * for the next part, so a call 0.03 ms later finds it awake.
- */
-function wakeWorker(call: () => void): void {
-  call();
-  for (const t = performance.now(); performance.now() - t < 0.03; );
-}
-
-/** Runs `body` on the threaded wasm backend until a worker has run a part of it (workers start asynchronously). */
-async function onWorkers(body: () => void): Promise<void> {
-  const before = partsRunOnWorkers();
-  for (let i = 0; i < 200 && partsRunOnWorkers() === before; i++) {
-    body();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  expect(partsRunOnWorkers()).toBeGreaterThan(before);
-}
 
 describe("resnet-ts's own wasm kernels on two threads", () => {
   let backend: BackendWasm;

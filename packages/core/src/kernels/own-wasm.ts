@@ -1,6 +1,8 @@
 /**
- * resnet-ts's own WebAssembly SIMD kernels (wasm/kernels.c, wasm/gemm.c): the patch copies
- * and sums around the convolutions' matrix products, and those products themselves, compiled to run inside the wasm backend's own memory,
+ * resnet-ts's own WebAssembly SIMD kernels (wasm/kernels.c, wasm/gemm.c, wasm/winograd.c,
+ * wasm/transpose.c, wasm/stats.c, wasm/elementwise.c): the patch copies and sums around the convolutions' matrix products,
+ * those products themselves, and the elementwise kernels, pools and batch-norm
+ * normalisation of a training step, compiled to run inside the wasm backend's own memory,
  * which the module imports, so they read and write tensors where they lie. One instance per
  * backend memory, made on first use; where it cannot be made (no WebAssembly SIMD, a
  * browser's main thread refusing synchronous compilation, a memory tfjs does not expose),
@@ -166,7 +168,39 @@ interface Exports {
     g0: number,
     g1: number,
   ): void;
+  binary_f32(op: number, a: number, b: number, out: number, n: number): void;
+  binary_channel_f32(
+    op: number,
+    vFirst: number,
+    a: number,
+    v: number,
+    out: number,
+    rows: number,
+    ch: number,
+  ): void;
+  binary_row_f32(...args: number[]): void;
+  relu_f32(x: number, out: number, n: number): void;
+  square_f32(x: number, out: number, n: number): void;
+  step_f32(x: number, out: number, n: number, alpha: number): void;
+  relu_grad_f32(dy: number, x: number, out: number, n: number): void;
+  batch_norm_f32(
+    x: number,
+    mean: number,
+    a: number,
+    offset: number,
+    y: number,
+    rows: number,
+    ch: number,
+  ): void;
+  max_pool_2x2(...args: number[]): void;
+  max_pool_nhwc(...args: number[]): void;
+  max_pool_grad_nhwc(...args: number[]): void;
 }
+
+/** The elementwise operations of {@link OwnWasmKernels.binary}, by their code in elementwise.c. */
+export const BinaryOp = { Add: 0, Sub: 1, Mul: 2 } as const;
+/** One of {@link BinaryOp}'s codes. */
+export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
 
 /** The own kernels over one backend's memory; offsets are in float32 elements. */
 export interface OwnWasmKernels {
@@ -235,6 +269,16 @@ export interface OwnWasmKernels {
     rows: number,
     ch: number,
   ): void;
+  /**
+   * MaxPool `info` (any window and stride, no dilation, NHWC), NaN skipped as tfjs's cpu
+   * kernel skips it.
+   */
+  maxPoolNHWC(xOff: number, yOff: number, info: backend_util.Conv2DInfo): void;
+  /**
+   * MaxPoolGrad of `info` (any window and stride, no dilation, NHWC) into dx, overwritten:
+   * the loop of max-pool-grad-wasm.ts, split by images.
+   */
+  maxPoolGradNHWC(xOff: number, dyOff: number, dxOff: number, info: backend_util.Conv2DInfo): void;
   /** The 2x2, stride-2 MaxPoolGrad of max-pool-grad-wasm.ts (`pool2x2`). */
   maxPoolGrad2x2(
     xOff: number,
@@ -352,6 +396,75 @@ export interface OwnWasmKernels {
     cols: number,
     reverse: boolean,
   ): void;
+  /** out[i] = a[i] op b[i] for i < n. */
+  binary(op: BinaryOp, aOff: number, bOff: number, outOff: number, n: number): void;
+  /**
+   * out[r, c] = a[r, c] op v[c] over `rows` rows of `ch` channels (v[c] op a[r, c] when
+   * `vFirst`): a per-channel vector broadcast over the last axis.
+   */
+  binaryChannel(
+    op: BinaryOp,
+    vFirst: boolean,
+    aOff: number,
+    vOff: number,
+    outOff: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /**
+   * out[r, c] = a[r, c] op v[r] over `rows` rows of `ch` (v[r] op a[r, c] when `vFirst`): a
+   * value per row broadcast over the last axis.
+   */
+  binaryRow(
+    op: BinaryOp,
+    vFirst: boolean,
+    aOff: number,
+    vOff: number,
+    outOff: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /** out[i] = a[i] op v for n floats, the scalar v at `vOff` (v op a[i] when `vFirst`). */
+  binaryScalar(
+    op: BinaryOp,
+    vFirst: boolean,
+    aOff: number,
+    vOff: number,
+    outOff: number,
+    n: number,
+  ): void;
+  /** out = max(0, x) for n floats, as Math.max(0, x) (NaN kept). */
+  relu(xOff: number, outOff: number, n: number): void;
+  /** out = x * x for n floats. */
+  square(xOff: number, outOff: number, n: number): void;
+  /** out = x > 0 ? 1 : alpha for n floats, NaN where x is NaN. */
+  step(xOff: number, outOff: number, n: number, alpha: number): void;
+  /** ReLU's gradient dy * step(x) for n floats, in one pass. */
+  reluGrad(dyOff: number, xOff: number, outOff: number, n: number): void;
+  /** y = (x - mean[c]) * a[c] + offset[c] over `rows` NHWC rows of `ch` channels. */
+  batchNorm(
+    xOff: number,
+    meanOff: number,
+    aOff: number,
+    offsetOff: number,
+    yOff: number,
+    rows: number,
+    ch: number,
+  ): void;
+  /**
+   * MaxPool of 2x2 windows with stride 2 inside the image (NHWC) into y [batch, outH, outW,
+   * ch], NaN skipped as tfjs's cpu kernel skips it.
+   */
+  maxPool2x2(
+    xOff: number,
+    yOff: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    ch: number,
+    xRow: number,
+    xImage: number,
+  ): void;
 }
 
 let enabled = true;
@@ -410,6 +523,17 @@ const NAMES = [
   'gemm_pack_b_batched',
   'transpose_batched',
   'sum_sq_dev_rows',
+  'binary_f32',
+  'binary_channel_f32',
+  'binary_row_f32',
+  'relu_f32',
+  'square_f32',
+  'step_f32',
+  'relu_grad_f32',
+  'batch_norm_f32',
+  'max_pool_2x2',
+  'max_pool_nhwc',
+  'max_pool_grad_nhwc',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -427,6 +551,17 @@ const [
   BATCHED_PACK_B,
   TRANSPOSE,
   SUM_SQ_DEV,
+  BINARY,
+  BINARY_CHANNEL,
+  BINARY_ROW,
+  RELU,
+  SQUARE,
+  STEP,
+  RELU_GRAD,
+  BATCH_NORM,
+  MAX_POOL,
+  MAX_POOL_ANY,
+  MAX_POOL_GRAD_ANY,
 ] = NAMES.keys();
 
 /**
@@ -487,6 +622,20 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     info.padInfo.top,
     info.padInfo.left,
   ];
+  /** A pool's geometry as max_pool_nhwc and max_pool_grad_nhwc take it. */
+  const poolGeometry = (info: backend_util.Conv2DInfo) => [
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
   const t = runner.threads;
   /** Rows of `perRow` floats split into parts, each handed `args(first, end)`. */
   const byRows = (
@@ -498,6 +647,22 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     runner.run(
       op,
       split(rows, perRow, t).map(([r0, r1]) => args(r0, r1)),
+    );
+  /**
+   * `n` floats split into parts of whole 64-byte lines, so that no two threads write one;
+   * each part handed `args(first, end)`. `perFloat` is the floats moved per output float.
+   */
+  const byElements = (
+    op: number,
+    n: number,
+    perFloat: number,
+    args: (i0: number, i1: number) => number[],
+  ) =>
+    runner.run(
+      op,
+      split(Math.ceil(n / 16), 16 * perFloat, t).map(([q0, q1]) =>
+        args(16 * q0, Math.min(n, 16 * q1)),
+      ),
     );
   /** Doubles from one thread's accumulators to the next's: 128 bytes apart at least. */
   const setStride = (cols: number) => cols + 16;
@@ -678,6 +843,106 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
           Math.min(endPixel, firstPixel + 4 * q1),
         ]),
       ),
+    binary: (op, aOff, bOff, outOff, n) =>
+      byElements(BINARY, n, 3, (i0, i1) => [
+        op,
+        (aOff + i0) * 4,
+        (bOff + i0) * 4,
+        (outOff + i0) * 4,
+        i1 - i0,
+      ]),
+    binaryChannel: (op, vFirst, aOff, vOff, outOff, rows, ch) =>
+      byRows(BINARY_CHANNEL, rows, 2 * ch, (r0, r1) => [
+        op,
+        vFirst ? 1 : 0,
+        (aOff + r0 * ch) * 4,
+        vOff * 4,
+        (outOff + r0 * ch) * 4,
+        r1 - r0,
+        ch,
+      ]),
+    binaryRow: (op, vFirst, aOff, vOff, outOff, rows, ch) =>
+      byRows(BINARY_ROW, rows, 2 * ch, (r0, r1) => [
+        op,
+        vFirst ? 1 : 0,
+        (aOff + r0 * ch) * 4,
+        (vOff + r0) * 4,
+        1,
+        (outOff + r0 * ch) * 4,
+        r1 - r0,
+        ch,
+      ]),
+    binaryScalar: (op, vFirst, aOff, vOff, outOff, n) =>
+      byElements(BINARY_ROW, n, 2, (i0, i1) => [
+        op,
+        vFirst ? 1 : 0,
+        (aOff + i0) * 4,
+        vOff * 4,
+        0,
+        (outOff + i0) * 4,
+        1,
+        i1 - i0,
+      ]),
+    relu: (xOff, outOff, n) =>
+      byElements(RELU, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
+    square: (xOff, outOff, n) =>
+      byElements(SQUARE, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
+    step: (xOff, outOff, n, alpha) =>
+      byElements(STEP, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0, alpha]),
+    reluGrad: (dyOff, xOff, outOff, n) =>
+      byElements(RELU_GRAD, n, 3, (i0, i1) => [
+        (dyOff + i0) * 4,
+        (xOff + i0) * 4,
+        (outOff + i0) * 4,
+        i1 - i0,
+      ]),
+    batchNorm: (xOff, meanOff, aOff, offsetOff, yOff, rows, ch) =>
+      byRows(BATCH_NORM, rows, 2 * ch, (r0, r1) => [
+        (xOff + r0 * ch) * 4,
+        meanOff * 4,
+        aOff * 4,
+        offsetOff * 4,
+        (yOff + r0 * ch) * 4,
+        r1 - r0,
+        ch,
+      ]),
+    maxPool2x2: (xOff, yOff, batch, outH, outW, ch, xRow, xImage) =>
+      byRows(MAX_POOL, batch * outH, 5 * outW * ch, (r0, r1) => [
+        xOff * 4,
+        yOff * 4,
+        outH,
+        outW,
+        ch,
+        xRow,
+        xImage,
+        r0,
+        r1,
+      ]),
+    maxPoolNHWC: (xOff, yOff, info) => {
+      const window = info.filterHeight * info.filterWidth;
+      const perRow = (window + 1) * info.outWidth * info.inChannels;
+      byRows(MAX_POOL_ANY, info.batchSize * info.outHeight, perRow, (r0, r1) => [
+        xOff * 4,
+        yOff * 4,
+        ...poolGeometry(info),
+        r0,
+        r1,
+      ]);
+    },
+    maxPoolGradNHWC: (xOff, dyOff, dxOff, info) => {
+      const window = info.filterHeight * info.filterWidth;
+      const perImage =
+        2 * info.inHeight * info.inWidth * info.inChannels +
+        (2 * window + 1) * info.outHeight * info.outWidth * info.inChannels;
+      byRows(MAX_POOL_GRAD_ANY, info.batchSize, perImage, (b0, b1) => [
+        xOff * 4,
+        dyOff * 4,
+        dxOff * 4,
+        ...poolGeometry(info),
+        b0,
+        b1,
+      ]);
+    },
     maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
       byRows(MAX_POOL_GRAD, batch, 3 * xImage, (b0, b1) => [
         (xOff + b0 * xImage) * 4,

@@ -1,0 +1,69 @@
+/**
+ * MaxPool on wasm for float32 NHWC without dilation, in one pass of resnet-ts's own SIMD
+ * kernels split over their threads: 2x2 windows with stride 2 inside the image (VanResNet's
+ * pools) in a kernel of their own, any other window and stride in a general one. Values are
+ * tfjs's cpu kernel's: the largest above -Infinity, NaN skipped, which is the cell
+ * MaxPoolGrad routes the gradient to (the stock XNNPACK kernel orders NaN otherwise).
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  backend_util,
+  MaxPool,
+  type MaxPoolAttrs,
+  type MaxPoolInputs,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
+import { ownWasmKernels } from './own-wasm.js';
+import { alloc, heapF32, run } from './wasm-util.js';
+
+/** The wasm MaxPool kernel. */
+export function maxPoolWasm(args: {
+  inputs: MaxPoolInputs;
+  backend: BackendWasm;
+  attrs: MaxPoolAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as TensorInfo;
+  const own = ownWasmKernels(backend);
+  if (own == null || x.dtype !== 'float32' || x.shape.length !== 4) {
+    return run(backend, MaxPool, { x }, { ...attrs });
+  }
+  const info = backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
+  const y = alloc(backend, info.outShape);
+  const size = batchSize * outHeight * outWidth * ch;
+  if (size === 0) return y;
+  const [heap, xAt] = heapF32(backend, x);
+  const [, yAt] = heapF32(backend, y);
+  const xRow = inWidth * ch;
+  if (
+    info.filterHeight === 1 &&
+    info.filterWidth === 1 &&
+    util.arraysEqual(info.inShape, info.outShape)
+  ) {
+    // The cpu kernel returns x itself here, NaN included.
+    heap.copyWithin(yAt, xAt, xAt + size);
+  } else if (
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    2 * outHeight <= inHeight &&
+    2 * outWidth <= inWidth
+  ) {
+    own.maxPool2x2(xAt, yAt, batchSize, outHeight, outWidth, ch, xRow, inHeight * xRow);
+  } else {
+    own.maxPoolNHWC(xAt, yAt, info);
+  }
+  return y;
+}
