@@ -86,8 +86,8 @@ const [batch, size, model] =
   which === 'resnet50'
     ? [16, 64, await libraryStep('resnet50')]
     : which === 'resnet18'
-    ? [32, 32, library ? await libraryStep('resnet18') : resNet18Core()]
-    : [64, 32, library ? await libraryStep('vanresnet') : vanResNetCore({ inputSize: 32 })];
+      ? [32, 32, library ? await libraryStep('resnet18') : resNet18Core()]
+      : [64, 32, library ? await libraryStep('vanresnet') : vanResNetCore({ inputSize: 32 })];
 const x = tf.randomUniform([batch, size, size, 3]);
 const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10);
 model.step(x, y);
