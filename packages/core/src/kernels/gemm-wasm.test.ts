@@ -51,10 +51,9 @@ describe("resnet-ts's own GEMM on wasm", () => {
       const b = randomInput(data, [k, n]).values;
       const ta = alloc(backend, [m, k]);
       const tb = alloc(backend, [k, n]);
-      let [heap, aOff] = heapF32(backend, ta);
+      const [heap, aOff] = heapF32(backend, ta);
       heap.set(a, aOff);
-      let bOff: number;
-      [heap, bOff] = heapF32(backend, tb);
+      const [, bOff] = heapF32(backend, tb);
       heap.set(b, bOff);
       const out = ownBatchMatMul(backend, ta, tb, 1, m, k, n, 0)!;
       const [h, cOff] = heapF32(backend, out);
