@@ -144,14 +144,15 @@ __attribute__((export_name("wino_input_f23"))) void wino_input_f23(
     STORE(u + 15 * us + o, r3);                                                           \
   }
 
-// The transformed filter U [16, inC, outC] = G g G^T of the HWIO filter [3, 3, inC, outC].
+// Input channels [i0, i1) of the transformed filter U [16, inC, outC] = G g G^T of the HWIO
+// filter [3, 3, inC, outC] (ranges of input channels are the parts threads take).
 __attribute__((export_name("wino_filter_f23"))) void wino_filter_f23(const float *filter,
                                                                      float *uOut, int inC,
-                                                                     int outC) {
+                                                                     int outC, int i0, int i1) {
   const size_t gs = (size_t)inC * outC;
   const size_t us = gs;
   const v128_t vhalf = wasm_f32x4_splat(0.5f);
-  for (int i = 0; i < inC; i++) {
+  for (int i = i0; i < i1; i++) {
     const float *g = filter + (size_t)i * outC;
     float *u = uOut + (size_t)i * outC;
     int o = 0;
@@ -384,13 +385,14 @@ __attribute__((export_name("wino_input_f43"))) void wino_input_f43(
     F_ROW(T, STORE, ADD, SUB, MUL, K, 5)                                                  \
   }
 
-// The transformed filter U [36, inC, outC] = G g G^T for F(4x4, 3x3).
+// Input channels [i0, i1) of the transformed filter U [36, inC, outC] = G g G^T for
+// F(4x4, 3x3).
 __attribute__((export_name("wino_filter_f43"))) void wino_filter_f43(const float *filter,
                                                                      float *uOut, int inC,
-                                                                     int outC) {
+                                                                     int outC, int i0, int i1) {
   const size_t gs = (size_t)inC * outC;
   const size_t us = gs;
-  for (int i = 0; i < inC; i++) {
+  for (int i = i0; i < i1; i++) {
     const float *g = filter + (size_t)i * outC;
     float *u = uOut + (size_t)i * outC;
     int o = 0;
@@ -625,13 +627,13 @@ __attribute__((export_name("wino_dy_f23"))) void wino_dy_f23(const float *dy, fl
     STORE(g + 8 * gs + o, w2);                                                        \
   }
 
-// The HWIO filter gradient dW [3, 3, inC, outC] = G^T S G from the 16 summed products
-// S_k [inC, outC], whose byte offsets are the 16 int32s at `sTable`.
+// Input channels [i0, i1) of the HWIO filter gradient dW [3, 3, inC, outC] = G^T S G from
+// the 16 summed products S_k [inC, outC], whose byte offsets are the 16 int32s at `sTable`.
 __attribute__((export_name("wino_filter_grad_f23"))) void wino_filter_grad_f23(
-    const int *sTable, float *dw, int inC, int outC) {
+    const int *sTable, float *dw, int inC, int outC, int i0, int i1) {
   const size_t gs = (size_t)inC * outC;
   const v128_t vhalf = wasm_f32x4_splat(0.5f);
-  for (int i = 0; i < inC; i++) {
+  for (int i = i0; i < i1; i++) {
     const size_t row = (size_t)i * outC;
     const float *s0 = (const float *)sTable[0] + row, *s1 = (const float *)sTable[1] + row;
     const float *s2 = (const float *)sTable[2] + row, *s3 = (const float *)sTable[3] + row;
@@ -859,15 +861,13 @@ __attribute__((export_name("wino_dy_f43"))) void wino_dy_f43(const float *dy, fl
     FG_COL43(T, STORE, ADD, SUB, MUL, K, 2)             \
   }
 
-// The HWIO filter gradient dW [3, 3, inC, outC] = G^T S G from the 36 summed products
-// S_k [inC, outC] stored one after another at `s`.
-__attribute__((export_name("wino_filter_grad_f43"))) void wino_filter_grad_f43(const float *s,
-                                                                               float *dw,
-                                                                               int inC,
-                                                                               int outC) {
+// Input channels [i0, i1) of the HWIO filter gradient dW [3, 3, inC, outC] = G^T S G from
+// the 36 summed products S_k [inC, outC] stored one after another at `s`.
+__attribute__((export_name("wino_filter_grad_f43"))) void wino_filter_grad_f43(
+    const float *s, float *dw, int inC, int outC, int i0, int i1) {
   const size_t gs = (size_t)inC * outC;
 #define S(k) (s + (size_t)(k) * gs + row)
-  for (int i = 0; i < inC; i++) {
+  for (int i = i0; i < i1; i++) {
     const size_t row = (size_t)i * outC;
     float *g = dw + row;
     int o = 0;

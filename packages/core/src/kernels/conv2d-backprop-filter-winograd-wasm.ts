@@ -16,13 +16,8 @@ import {
   wasmThreads,
   winogradApplies,
 } from './conv2d-winograd-wasm.js';
-import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
+import { ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, release, view } from './wasm-util.js';
-
-interface FilterGradExports {
-  wino_filter_grad_f23(sTable: number, dw: number, inC: number, outC: number): void;
-  wino_filter_grad_f43(s: number, dw: number, inC: number, outC: number): void;
-}
 
 let enabled = true;
 let forcedTile: WinogradTile | undefined;
@@ -74,9 +69,8 @@ export function winogradBackpropFilter(
 ): TensorInfo | null {
   const threads = wasmThreads(backend);
   if (!winogradBackpropFilterApplies(info, threads)) return null;
-  const e = ownWasmExports(backend) as unknown as FilterGradExports | null;
   const kernels = ownWasmKernels(backend);
-  if (e == null || kernels == null) return null;
+  if (kernels == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
   const m = backpropFilterTile(info);
@@ -126,8 +120,15 @@ export function winogradBackpropFilter(
   kernels.gemmTnBatched(vOff, vStride, eOff, eStride, sOff, count, tiles, ci, co);
   release(backend, v);
   release(backend, eT);
+  // The final transform reads all the products and writes dW: split by input channels.
+  const perChannel = (count + 9) * co;
   if (m === 4) {
-    e.wino_filter_grad_f43(byteOffset(backend, s), byteOffset(backend, dw), ci, co);
+    kernels.byImages('wino_filter_grad_f43', ci, perChannel, [
+      byteOffset(backend, s),
+      byteOffset(backend, dw),
+      ci,
+      co,
+    ]);
   } else {
     const table = alloc(backend, [16], 'int32');
     const tOff = byteOffset(backend, table);
@@ -135,7 +136,12 @@ export function winogradBackpropFilter(
     new Int32Array(heapAfter.buffer, tOff, 16).set(
       Array.from({ length: 16 }, (_, k) => byteOffset(backend, s) + 4 * k * ci * co),
     );
-    e.wino_filter_grad_f23(tOff, byteOffset(backend, dw), ci, co);
+    kernels.byImages('wino_filter_grad_f23', ci, perChannel, [
+      tOff,
+      byteOffset(backend, dw),
+      ci,
+      co,
+    ]);
     release(backend, table);
   }
   release(backend, zeros);

@@ -21,13 +21,8 @@ import {
 } from '@tensorflow/tfjs-core';
 import { ownConv2D } from './conv2d-wasm.js';
 import { packedSize } from './gemm-wasm.js';
-import { ownWasmExports, ownWasmKernels } from './own-wasm.js';
+import { ownWasmKernels } from './own-wasm.js';
 import { alloc, borrow, heapF32, release, run, unborrow, view } from './wasm-util.js';
-
-interface WinogradExports {
-  wino_filter_f23(filter: number, u: number, inC: number, outC: number): void;
-  wino_filter_f43(filter: number, u: number, inC: number, outC: number): void;
-}
 
 /**
  * How the 16 (or 36) products of the transformed tiles run: resnet-ts's own GEMM (split
@@ -177,7 +172,6 @@ function blockTiles(count: number, ci: number, co: number, tiles: number): numbe
  */
 function fusedWinogradConv(
   backend: BackendWasm,
-  e: WinogradExports,
   x: TensorInfo,
   filter: TensorInfo,
   info: backend_util.Conv2DInfo,
@@ -207,12 +201,12 @@ function fusedWinogradConv(
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  (m === 4 ? e.wino_filter_f43 : e.wino_filter_f23)(
+  kernels.byImages(m === 4 ? 'wino_filter_f43' : 'wino_filter_f23', ci, (count + 9) * co, [
     byteOffset(backend, filter),
     byteOffset(backend, u),
     ci,
     co,
-  );
+  ]);
   const [, uOff] = heapF32(backend, u);
   const [, pOff] = heapF32(backend, packed);
   kernels.gemmPackBBatched(uOff, ci * co, count, ci, co, pOff);
@@ -266,21 +260,20 @@ function winogradConv(
   bias: TensorInfo | null,
   relu: boolean,
 ): TensorInfo | null {
-  const e = ownWasmExports(backend) as unknown as WinogradExports | null;
-  if (e == null) return null;
+  if (ownWasmKernels(backend) == null) return null;
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
   const m = forcedTile ?? winogradTile(info);
   const kernels = ownWasmKernels(backend)!;
   const [input, filterTransform, output] =
     m === 4
-      ? (['wino_input_f43', e.wino_filter_f43, 'wino_output_f43'] as const)
-      : (['wino_input_f23', e.wino_filter_f23, 'wino_output_f23'] as const);
+      ? (['wino_input_f43', 'wino_filter_f43', 'wino_output_f43'] as const)
+      : (['wino_input_f23', 'wino_filter_f23', 'wino_output_f23'] as const);
   const count = (m + 2) * (m + 2);
   const tilesH = Math.ceil(oh / m);
   const tilesW = Math.ceil(ow / m);
   if (products === 'own') {
-    return fusedWinogradConv(backend, e, x, filter, info, bias, relu, m, tilesH, tilesW);
+    return fusedWinogradConv(backend, x, filter, info, bias, relu, m, tilesH, tilesW);
   }
   // The transformed tiles take 2.25-4x the input and output; a few images at a time keep
   // that bounded on large pictures (CIFAR batches fit in one pass).
@@ -294,7 +287,12 @@ function winogradConv(
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  filterTransform(byteOffset(backend, filter), byteOffset(backend, u), ci, co);
+  kernels.byImages(filterTransform, ci, (count + 9) * co, [
+    byteOffset(backend, filter),
+    byteOffset(backend, u),
+    ci,
+    co,
+  ]);
   const biasOff = bias == null ? zOff * 4 : byteOffset(backend, bias);
   for (let b0 = 0; b0 < n; b0 += images) {
     const batch = Math.min(images, n - b0);

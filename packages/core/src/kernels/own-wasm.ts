@@ -145,6 +145,10 @@ interface Exports {
   wino_conv_f23(...args: number[]): void;
   wino_conv_f43(...args: number[]): void;
   conv_filter_grad_images(...args: number[]): void;
+  wino_filter_f23(...args: number[]): void;
+  wino_filter_f43(...args: number[]): void;
+  wino_filter_grad_f23(...args: number[]): void;
+  wino_filter_grad_f43(...args: number[]): void;
   gemm_tn_batched(
     v: number,
     vStride: number,
@@ -469,7 +473,6 @@ export interface OwnWasmKernels {
 
 let enabled = true;
 const instances = new WeakMap<WebAssembly.Memory, OwnWasmKernels | null>();
-const rawExports = new WeakMap<OwnWasmKernels, WebAssembly.Exports>();
 
 /**
  * Turns resnet-ts's own wasm SIMD kernels on (the default) or off, so the JavaScript loops
@@ -490,7 +493,8 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
  * Winograd's transforms and whole convolutions (wasm/winograd.c, bound in
  * conv2d-winograd-wasm.ts) and the patch-matrix filter gradient (gemm.c), whose last two
  * arguments are the range a part covers: images [b0, b1) for the transforms and the
- * gradient, tiles [t0, t1) for the convolutions.
+ * gradient, tiles [t0, t1) for the convolutions, input channels [i0, i1) for the filter
+ * transforms.
  */
 const WINOGRAD_SPLIT = [
   'wino_input_f23',
@@ -502,6 +506,10 @@ const WINOGRAD_SPLIT = [
   'wino_conv_f23',
   'wino_conv_f43',
   'conv_filter_grad_images',
+  'wino_filter_f23',
+  'wino_filter_f43',
+  'wino_filter_grad_f23',
+  'wino_filter_grad_f43',
 ] as const;
 
 /** An export {@link OwnWasmKernels.byImages} splits over the threads. */
@@ -594,13 +602,11 @@ function split(n: number, perItem: number, threads: number): [number, number][] 
 function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernels | null {
   let runner: PartRunner;
   let e: Exports;
-  let raw: WebAssembly.Exports;
   try {
     const shared =
       typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
     const module = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_WASM : KERNELS_WASM));
-    raw = new WebAssembly.Instance(module, { env: { memory } }).exports;
-    e = raw as unknown as Exports;
+    e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
     const fns = NAMES.map((name) => e[name] as (...args: number[]) => void);
     runner = partRunner(module, memory, NAMES, fns, threads);
   } catch {
@@ -956,7 +962,6 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         xImage,
       ]),
   };
-  rawExports.set(kernels, raw);
   return kernels;
 
   /**
@@ -1019,14 +1024,4 @@ export function ownWasmKernels(backend: BackendWasm): OwnWasmKernels | null {
     }
   }
   return kernels;
-}
-
-/**
- * The module's raw exports over `backend`'s memory (functions taking byte offsets), for
- * kernels that bind their own entry points (conv2d-winograd-wasm.ts); null as for
- * {@link ownWasmKernels}.
- */
-export function ownWasmExports(backend: BackendWasm): WebAssembly.Exports | null {
-  const kernels = ownWasmKernels(backend);
-  return kernels == null ? null : (rawExports.get(kernels) ?? null);
 }
