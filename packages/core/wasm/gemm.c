@@ -271,9 +271,9 @@ void im2col_t_cnhw(const float *x, float *col, int batch, int inH, int inW, int 
 // up. A thread runs this over its own images with its own scratch and partial dW, so the
 // whole gradient is one dispatch to the threads and a sum of the partials.
 __attribute__((export_name("conv_filter_grad_images"))) void conv_filter_grad_images(
-    const float *x, const float *dy, float *cols, float *packed, float *dwPart, int batch,
-    int inH, int inW, int inC, int outH, int outW, int outC, int fh, int fw, int sh, int sw,
-    int dh, int dw, int padTop, int padLeft, int chunk, int b0, int b1) {
+    const float *x, const float *dy, float *cols, float *packed, float *dwPart, int outC,
+    int chunk, int batch, int inH, int inW, int inC, int outH, int outW, int fh, int fw, int sh,
+    int sw, int dh, int dw, int padTop, int padLeft, int b0, int b1) {
   const int k = fh * fw * inC;
   const int perImage = outH * outW;
   const int panels = (outC + NR - 1) / NR;

@@ -278,18 +278,23 @@ __attribute__((export_name("wino_output_f23"))) void wino_output_f23(
       LOAD(p##r##3 + c), LOAD(p##r##4 + c), LOAD(p##r##5 + c), w##r##0, w##r##1, w##r##2, \
       w##r##3, w##r##4, w##r##5)
 
+// o0 .. o5 stored as column j of a transformed 6x6 tile: planes j, 6 + j, ... 30 + j of the
+// planes `ps` floats apart from p, at channel c.
+#define STORE_COL6(STORE, p, ps, j, o0, o1, o2, o3, o4, o5) \
+  STORE(p + (0 + j) * ps + c, o0);                          \
+  STORE(p + (6 + j) * ps + c, o1);                          \
+  STORE(p + (12 + j) * ps + c, o2);                         \
+  STORE(p + (18 + j) * ps + c, o3);                         \
+  STORE(p + (24 + j) * ps + c, o4);                         \
+  STORE(p + (30 + j) * ps + c, o5);
+
 // Column j of the row-transformed tile, transformed and stored.
 #define IN_COL(T, STORE, ADD, SUB, MUL, K, j)                                              \
   {                                                                                        \
     T o0, o1, o2, o3, o4, o5;                                                              \
     BT6(T, ADD, SUB, MUL, K, w0##j, w1##j, w2##j, w3##j, w4##j, w5##j, o0, o1, o2, o3, o4, \
         o5)                                                                                \
-    STORE(v + (0 + j) * vs + c, o0);                                                       \
-    STORE(v + (6 + j) * vs + c, o1);                                                       \
-    STORE(v + (12 + j) * vs + c, o2);                                                      \
-    STORE(v + (18 + j) * vs + c, o3);                                                      \
-    STORE(v + (24 + j) * vs + c, o4);                                                      \
-    STORE(v + (30 + j) * vs + c, o5);                                                      \
+    STORE_COL6(STORE, v, vs, j, o0, o1, o2, o3, o4, o5)                                    \
   }
 
 #define INPUT_TILE43(T, LOAD, STORE, ADD, SUB, MUL, K) \
@@ -767,12 +772,7 @@ __attribute__((export_name("gemm_tn_batched"))) void gemm_tn_batched(
   {                                                                                  \
     T o0, o1, o2, o3, o4, o5;                                                        \
     A6(T, ADD, SUB, MUL, K, h0##j, h1##j, h2##j, h3##j, o0, o1, o2, o3, o4, o5)      \
-    STORE(e + (0 + j) * es + c, o0);                                                 \
-    STORE(e + (6 + j) * es + c, o1);                                                 \
-    STORE(e + (12 + j) * es + c, o2);                                                \
-    STORE(e + (18 + j) * es + c, o3);                                                \
-    STORE(e + (24 + j) * es + c, o4);                                                \
-    STORE(e + (30 + j) * es + c, o5);                                                \
+    STORE_COL6(STORE, e, es, j, o0, o1, o2, o3, o4, o5)                              \
   }
 
 #define DY_TILE43(T, LOAD, STORE, ADD, SUB, MUL, K) \

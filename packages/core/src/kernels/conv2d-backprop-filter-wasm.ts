@@ -18,7 +18,7 @@ import type {
 import { winogradBackpropFilter } from './conv2d-backprop-filter-winograd-wasm.js';
 import { packedSize } from './gemm-wasm.js';
 import { im2colTransposedCNHW } from './im2col.js';
-import { ownWasmKernels } from './own-wasm.js';
+import { convGeometry, ownWasmKernels } from './own-wasm.js';
 import {
   alloc,
   borrow,
@@ -104,22 +104,9 @@ export function conv2DBackpropFilterWasm(args: {
       (sOff + p * perPart) * 4,
       (sOff + p * perPart + colsSize) * 4,
       (p === 0 ? dwOff : partial(p)) * 4,
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      inChannels,
-      info.outHeight,
-      info.outWidth,
       outChannels,
-      fh,
-      fw,
-      info.strideHeight,
-      info.strideWidth,
-      info.dilationHeight,
-      info.dilationWidth,
-      info.padInfo.top,
-      info.padInfo.left,
       images,
+      ...convGeometry(info),
       b0,
       b1,
     ]);

@@ -599,20 +599,13 @@ function split(n: number, perItem: number, threads: number): [number, number][] 
   return out;
 }
 
-function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernels | null {
-  let runner: PartRunner;
-  let e: Exports;
-  try {
-    const shared =
-      typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
-    const module = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_WASM : KERNELS_WASM));
-    e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
-    const fns = NAMES.map((name) => e[name] as (...args: number[]) => void);
-    runner = partRunner(module, memory, NAMES, fns, threads);
-  } catch {
-    return null;
-  }
-  const geometry = (info: backend_util.Conv2DInfo) => [
+/**
+ * A convolution's geometry as the own kernels take it (im2col_t_cnhw, col2im_nhwc and
+ * conv_filter_grad_images): batch, inH, inW, inC, outH, outW, fh, fw, sh, sw, dh,
+ * dw, padTop, padLeft.
+ */
+export function convGeometry(info: backend_util.Conv2DInfo): number[] {
+  return [
     info.batchSize,
     info.inHeight,
     info.inWidth,
@@ -628,6 +621,21 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     info.padInfo.top,
     info.padInfo.left,
   ];
+}
+
+function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernels | null {
+  let runner: PartRunner;
+  let e: Exports;
+  try {
+    const shared =
+      typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
+    const module = new WebAssembly.Module(decode(shared ? KERNELS_SHARED_WASM : KERNELS_WASM));
+    e = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Exports;
+    const fns = NAMES.map((name) => e[name] as (...args: number[]) => void);
+    runner = partRunner(module, memory, NAMES, fns, threads);
+  } catch {
+    return null;
+  }
   /** A pool's geometry as max_pool_nhwc and max_pool_grad_nhwc take it. */
   const poolGeometry = (info: backend_util.Conv2DInfo) => [
     info.inHeight,
@@ -677,7 +685,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
     release: () => runner.release(),
     accumulatorBytes: (cols) => 8 * (t === 1 ? cols : t * setStride(cols)),
     im2colTransposedCNHW: (xOff, colOff, info, firstImage, endImage) => {
-      const g = geometry(info);
+      const g = convGeometry(info);
       const perRow = (endImage - firstImage) * info.outHeight * info.outWidth;
       const rows = info.filterHeight * info.filterWidth * info.inChannels;
       byRows(IM2COL, rows, perRow, (r0, r1) => [
@@ -691,7 +699,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
       ]);
     },
     col2imNHWC: (colOff, xOff, info) => {
-      const g = geometry(info);
+      const g = convGeometry(info);
       const perImage =
         info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
       byRows(COL2IM, info.batchSize, perImage, (b0, b1) => [colOff * 4, xOff * 4, ...g, b0, b1]);
