@@ -140,6 +140,24 @@ function byteOffset(backend: BackendWasm, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.memoryOffset as number;
 }
 
+/** U [count, ci, co] = G g G^T of the HWIO filter for F(m x m, 3x3), split by input channels. */
+function transformFilter(
+  backend: BackendWasm,
+  m: WinogradTile,
+  filter: TensorInfo,
+  u: TensorInfo,
+  ci: number,
+  co: number,
+): void {
+  const count = (m + 2) * (m + 2);
+  ownWasmKernels(backend)!.byImages(
+    m === 4 ? 'wino_filter_f43' : 'wino_filter_f23',
+    ci,
+    (count + 9) * co,
+    [byteOffset(backend, filter), byteOffset(backend, u), ci, co],
+  );
+}
+
 /**
  * Floats of one block's transformed tiles and products, which stay in a core's cache (its
  * 1 MB L2 here) between the transforms and the products.
@@ -201,12 +219,7 @@ function fusedWinogradConv(
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  kernels.byImages(m === 4 ? 'wino_filter_f43' : 'wino_filter_f23', ci, (count + 9) * co, [
-    byteOffset(backend, filter),
-    byteOffset(backend, u),
-    ci,
-    co,
-  ]);
+  transformFilter(backend, m, filter, u, ci, co);
   const [, uOff] = heapF32(backend, u);
   const [, pOff] = heapF32(backend, packed);
   kernels.gemmPackBBatched(uOff, ci * co, count, ci, co, pOff);
@@ -265,10 +278,10 @@ function winogradConv(
   const { outHeight: oh, outWidth: ow } = info;
   const m = forcedTile ?? winogradTile(info);
   const kernels = ownWasmKernels(backend)!;
-  const [input, filterTransform, output] =
+  const [input, output] =
     m === 4
-      ? (['wino_input_f43', 'wino_filter_f43', 'wino_output_f43'] as const)
-      : (['wino_input_f23', 'wino_filter_f23', 'wino_output_f23'] as const);
+      ? (['wino_input_f43', 'wino_output_f43'] as const)
+      : (['wino_input_f23', 'wino_output_f23'] as const);
   const count = (m + 2) * (m + 2);
   const tilesH = Math.ceil(oh / m);
   const tilesW = Math.ceil(ow / m);
@@ -287,12 +300,7 @@ function winogradConv(
   const y = alloc(backend, info.outShape);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  kernels.byImages(filterTransform, ci, (count + 9) * co, [
-    byteOffset(backend, filter),
-    byteOffset(backend, u),
-    ci,
-    co,
-  ]);
+  transformFilter(backend, m, filter, u, ci, co);
   const biasOff = bias == null ? zOff * 4 : byteOffset(backend, bias);
   for (let b0 = 0; b0 < n; b0 += images) {
     const batch = Math.min(images, n - b0);
