@@ -7,7 +7,7 @@
  * contiguous runs. The product lands in HWIO order, so no transpose follows it. Where the own
  * wasm kernels run, the patches and the product of each chunk of images are built and run by
  * gemm.c's conv_filter_grad_images, every thread over its own images into its own partial
- * dW, in one dispatch (VanResNet's first layer made 24 dispatches of 0.1 ms otherwise).
+ * dW, in one dispatch (VanResNet's first layer made three per chunk of 8 images, 24, otherwise).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
