@@ -12,12 +12,13 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   planeStride,
+  transformInput,
   type WinogradTile,
   wasmThreads,
   winogradApplies,
 } from './conv2d-winograd-wasm.js';
 import { ownWasmKernels } from './own-wasm.js';
-import { alloc, heapF32, release, view } from './wasm-util.js';
+import { alloc, byteOffset, heapF32, release, view } from './wasm-util.js';
 
 let enabled = true;
 let forcedTile: WinogradTile | undefined;
@@ -52,10 +53,6 @@ export function winogradBackpropFilterApplies(info: backend_util.Conv2DInfo, thr
   return enabled && winogradApplies(info, threads);
 }
 
-function byteOffset(backend: BackendWasm, t: TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId)!.memoryOffset as number;
-}
-
 /**
  * dW [3, 3, inC, outC] of the convolution `info` from x and dy by Winograd, or null where
  * it does not apply (see {@link winogradBackpropFilterApplies}) or the own wasm module
@@ -71,7 +68,7 @@ export function winogradBackpropFilter(
   if (!winogradBackpropFilterApplies(info, threads)) return null;
   const kernels = ownWasmKernels(backend);
   if (kernels == null) return null;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { batchSize: n, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
   const m = backpropFilterTile(info);
   const count = (m + 2) ** 2;
@@ -87,20 +84,7 @@ export function winogradBackpropFilter(
   const dw = alloc(backend, [3, 3, ci, co]);
   const [heap, zOff] = heapF32(backend, zeros);
   heap.fill(0, zOff, zOff + Math.max(ci, co));
-  kernels.byImages(m === 4 ? 'wino_input_f43' : 'wino_input_f23', n, perImage, [
-    byteOffset(backend, x),
-    byteOffset(backend, v),
-    zOff * 4,
-    n,
-    h,
-    w,
-    ci,
-    tilesH,
-    tilesW,
-    info.padInfo.top,
-    info.padInfo.left,
-    vStride,
-  ]);
+  transformInput(backend, m, x, 0, n, v, vStride, zOff, info, tilesH, tilesW);
   kernels.byImages(m === 4 ? 'wino_dy_f43' : 'wino_dy_f23', n, perImage, [
     byteOffset(backend, dy),
     byteOffset(backend, eT),

@@ -22,7 +22,7 @@ import {
 import { ownConv2D } from './conv2d-wasm.js';
 import { packedSize } from './gemm-wasm.js';
 import { ownWasmKernels } from './own-wasm.js';
-import { alloc, borrow, heapF32, release, run, unborrow, view } from './wasm-util.js';
+import { alloc, borrow, byteOffset, heapF32, release, run, unborrow, view } from './wasm-util.js';
 
 /**
  * How the 16 (or 36) products of the transformed tiles run: resnet-ts's own GEMM (split
@@ -136,8 +136,45 @@ export function winogradApplies(info: backend_util.Conv2DInfo, threads = 1): boo
 const MAX_TRANSFORMED = 8 * 1024 * 1024;
 let maxTransformed = MAX_TRANSFORMED;
 
-function byteOffset(backend: BackendWasm, t: TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId)!.memoryOffset as number;
+/**
+ * The transformed input tiles V of images [b0, b0 + batch) of x for F(m x m, 3x3) (planes
+ * `vStride` floats apart; `zerosOff`, the float offset of max(inC, outC) zeros, stands for the
+ * padding), split by images.
+ */
+export function transformInput(
+  backend: BackendWasm,
+  m: WinogradTile,
+  x: TensorInfo,
+  b0: number,
+  batch: number,
+  v: TensorInfo,
+  vStride: number,
+  zerosOff: number,
+  info: backend_util.Conv2DInfo,
+  tilesH: number,
+  tilesW: number,
+): void {
+  const { inHeight: h, inWidth: w, inChannels: ci } = info;
+  const perImage = (m + 2) ** 2 * tilesH * tilesW * Math.max(ci, info.outChannels);
+  ownWasmKernels(backend)!.byImages(
+    m === 4 ? 'wino_input_f43' : 'wino_input_f23',
+    batch,
+    perImage,
+    [
+      byteOffset(backend, x) + 4 * b0 * h * w * ci,
+      byteOffset(backend, v),
+      zerosOff * 4,
+      batch,
+      h,
+      w,
+      ci,
+      tilesH,
+      tilesW,
+      info.padInfo.top,
+      info.padInfo.left,
+      vStride,
+    ],
+  );
 }
 
 /** U [count, ci, co] = G g G^T of the HWIO filter for F(m x m, 3x3), split by input channels. */
@@ -273,15 +310,12 @@ function winogradConv(
   bias: TensorInfo | null,
   relu: boolean,
 ): TensorInfo | null {
-  if (ownWasmKernels(backend) == null) return null;
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const kernels = ownWasmKernels(backend);
+  if (kernels == null) return null;
+  const { batchSize: n, inChannels: ci, outChannels: co } = info;
   const { outHeight: oh, outWidth: ow } = info;
   const m = forcedTile ?? winogradTile(info);
-  const kernels = ownWasmKernels(backend)!;
-  const [input, output] =
-    m === 4
-      ? (['wino_input_f43', 'wino_output_f43'] as const)
-      : (['wino_input_f23', 'wino_output_f23'] as const);
+  const output = m === 4 ? 'wino_output_f43' : 'wino_output_f23';
   const count = (m + 2) * (m + 2);
   const tilesH = Math.ceil(oh / m);
   const tilesW = Math.ceil(ow / m);
@@ -305,20 +339,7 @@ function winogradConv(
   for (let b0 = 0; b0 < n; b0 += images) {
     const batch = Math.min(images, n - b0);
     const tiles = batch * tilesH * tilesW;
-    kernels.byImages(input, batch, perImage, [
-      byteOffset(backend, x) + 4 * b0 * h * w * ci,
-      byteOffset(backend, v),
-      zOff * 4,
-      batch,
-      h,
-      w,
-      ci,
-      tilesH,
-      tilesW,
-      info.padInfo.top,
-      info.padInfo.left,
-      vStride,
-    ]);
+    transformInput(backend, m, x, b0, batch, v, vStride, zOff, info, tilesH, tilesW);
     const ms: TensorInfo[] = [];
     for (let k = 0; k < count; k++) {
       const a = borrow(backend, v, k * vStride, [1, tiles, 1, ci]);

@@ -103,6 +103,11 @@ export function heapF32(backend: BackendWasm, t: TensorInfo): [Float32Array, num
   return [heap, (memoryOffset as number) >>> 2];
 }
 
+/** The byte offset of `t`'s data in the backend's heap (what the own wasm kernels take). */
+export function byteOffset(backend: BackendWasm, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset as number;
+}
+
 /** `x` [rows, cols] transposed to [cols, rows] (see {@link transposeBatched}). */
 export function transpose2d(
   backend: BackendWasm,
