@@ -86,10 +86,11 @@ export function vanResNetCore({ inChannels = 3, inputSize = 32, classes = 10 } =
   const forward = (x) =>
     tf.tidy(() => {
       /** @type {tf.Tensor4D} */
-      let h = tf.maxPool(tf.relu(conv2d(x, p.conv1)), 2, 2, 'valid');
-      h = tf.maxPool(tf.relu(conv2d(h, p.conv2)), 2, 2, 'valid');
+      // ReLU after each pooling, as models' VanResNet computes it (the same values).
+      let h = tf.relu(tf.maxPool(conv2d(x, p.conv1), 2, 2, 'valid'));
+      h = tf.relu(tf.maxPool(conv2d(h, p.conv2), 2, 2, 'valid'));
       const skip = /** @type {tf.Tensor4D} */ (tf.add(conv2d(h, p.conv3), h));
-      h = /** @type {tf.Tensor4D} */ (tf.maxPool(tf.relu(skip), 2, 2, 'valid'));
+      h = /** @type {tf.Tensor4D} */ (tf.relu(tf.maxPool(skip, 2, 2, 'valid')));
       const flat = tf.reshape(h, [h.shape[0], -1]);
       return dense(tf.relu(dense(flat, p.fc1)), p.fc2);
     });

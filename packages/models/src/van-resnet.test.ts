@@ -1,5 +1,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { Generator } from '@resnet-ts/core';
+import { flatten, maxPool2d, relu } from '@resnet-ts/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VanResNet } from './van-resnet.js';
@@ -90,6 +91,44 @@ describe('VanResNet', () => {
     // relu(-100 + 200) = 100.
     expect(y.dataSync()[0]).toBeCloseTo(100, 4);
     y.dispose();
+    model.dispose();
+  });
+
+  it("pools before each ReLU with the article's values and gradients (ReLU, then the pool)", () => {
+    const model = new VanResNet({
+      inputSize: 12,
+      filters: 4,
+      growth: 2,
+      fcHidden: 6,
+      numClasses: 3,
+      generator: new Generator(3),
+    });
+    const x = new Generator(4).normalTensor([3, 12, 12, 3]);
+    const weights = new Generator(5).normalTensor([3, 3]);
+    const article = (input: tf.Tensor) => {
+      let h = maxPool2d(relu(model.conv1.forward(input)), 2);
+      h = maxPool2d(relu(model.conv2.forward(h)), 2);
+      h = maxPool2d(relu(tf.add(model.conv3.forward(h), h)), 2);
+      return model.fc2.forward(relu(model.fc1.forward(flatten(h))));
+    };
+    const gradsOf = (forward: (input: tf.Tensor) => tf.Tensor) =>
+      tf.variableGrads(() => tf.sum(tf.mul(forward(x), weights)) as tf.Scalar);
+    const ours = gradsOf((input) => model.forward(input));
+    const theirs = gradsOf(article);
+    expect(ours.value.dataSync()[0]).toBe(theirs.value.dataSync()[0]);
+    const names = Object.keys(theirs.grads);
+    expect(Object.keys(ours.grads).sort()).toEqual([...names].sort());
+    for (const name of names) {
+      // Not merely close: the same elements pass the same gradients back.
+      expect(Array.from(ours.grads[name].dataSync())).toEqual(
+        Array.from(theirs.grads[name].dataSync()),
+      );
+    }
+    // Negative windows (every ReLU gradient zero) and positive ones both occur.
+    const g1 = theirs.grads[model.conv1.weight.name].dataSync();
+    expect(g1.some((v) => v !== 0)).toBe(true);
+    tf.dispose([x, weights, ours.value, theirs.value]);
+    tf.dispose([...Object.values(ours.grads), ...Object.values(theirs.grads)]);
     model.dispose();
   });
 

@@ -89,11 +89,15 @@ export class VanResNet extends Module implements TorchFlattenedInputs {
   override forward(input: tf.Tensor): tf.Tensor2D {
     this.checkInput(input);
     return tf.tidy(() => {
-      let x: tf.Tensor = maxPool2d(relu(this.conv1.forward(input)), 2);
-      x = maxPool2d(relu(this.conv2.forward(x)), 2);
+      // The article pools after each ReLU; the ReLU runs after the pooling here, on a
+      // quarter of the elements. ReLU is monotone, so max and ReLU commute: the values are
+      // the same, and so are the gradients (a window whose maximum is not positive passes
+      // none back either way; a positive maximum is the same element either way).
+      let x: tf.Tensor = relu(maxPool2d(this.conv1.forward(input), 2));
+      x = relu(maxPool2d(this.conv2.forward(x), 2));
       const x1 = x;
       // The skip joins before the ReLU and the pooling, as in the article's Fig 5.
-      x = maxPool2d(relu(tf.add(this.conv3.forward(x), x1)), 2);
+      x = relu(maxPool2d(tf.add(this.conv3.forward(x), x1), 2));
       x = flatten(x);
       x = relu(this.fc1.forward(x));
       return this.fc2.forward(x) as tf.Tensor2D;
