@@ -1,7 +1,8 @@
 // One benchmark measurement in a fresh process (so that backends, registered kernels and
 // thread pools never leak between cases). Prints one JSON line.
 // Usage: node case.mjs '{"model":"vanresnet","impl":"ours","backend":"wasm","threads":1,
-//                        "batch":64,"seconds":5,"warmup":2,"minSteps":2}'
+//                        "batch":64,"seconds":5,"warmup":2,"warmupSeconds":1,"minSteps":2}'
+//   warmup steps, then more until warmupSeconds have passed, before the timed steps.
 //   model: vanresnet, resnet18 (CIFAR stem, 32x32) or resnet50 (ImageNet stem, 64x64).
 //   impl: ours (resnet-ts models + train), core (hand-written tfjs-core), layers (tfjs-layers
 //         model.fit), peak (an n x n float32 matMul, on resnet-ts's own GEMM: the backend's best GFLOP/s);
@@ -12,6 +13,7 @@ const cfg = JSON.parse(process.argv[2]);
 const { model: which, impl, backend, batch } = cfg;
 const seconds = cfg.seconds ?? 5;
 const warmup = cfg.warmup ?? 2;
+const warmupSeconds = cfg.warmupSeconds ?? 0;
 const minSteps = cfg.minSteps ?? 2;
 
 const tf = await import('@tensorflow/tfjs-core');
@@ -143,8 +145,10 @@ if (impl === 'ours') {
   throw new Error(`unknown impl ${impl}`);
 }
 
-async function measure(fn, secs, warm, min) {
+async function measure(fn, secs, warm, min, warmSecs = 0) {
   for (let i = 0; i < warm; i++) await fn();
+  const w0 = performance.now();
+  while (warm > 0 && performance.now() - w0 < warmSecs * 1000) await fn();
   // Optimiser state appears on the first step, so growth is a leak only after a warm-up.
   const tensors = warm > 0 ? tf.memory().numTensors : null;
   let steps = 0;
@@ -167,7 +171,7 @@ async function measure(fn, secs, warm, min) {
   };
 }
 
-const train = await measure(step, seconds, warmup, minSteps);
+const train = await measure(step, seconds, warmup, minSteps, warmupSeconds);
 const fwd = cfg.skipForward ? null : await measure(forward, seconds / 2, 1, minSteps);
 console.log(JSON.stringify({ ...cfg, threadsUsed: threads, train, forward: fwd }));
 process.exit(0);

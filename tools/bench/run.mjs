@@ -21,6 +21,14 @@ const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 const only = [...args].find((a) => a.startsWith('--only='))?.slice(7);
 const seconds = quick ? 2 : 5;
+/**
+ * Seconds of training steps before each training measurement, ours and PyTorch's alike: a
+ * Node process's first second of VanResNet steps on 2 threads ran 10-25% slower than its
+ * later ones (blocks of 10 steps: 35.6 21.9 25.7 20.9 23.3 22.9 21.7 20.8 ... 20.4 ms per
+ * step), on one thread the first block only; timed from the third step, the 2-thread rate
+ * came out 3-13% low against 1.5 s of warm-up.
+ */
+const warmupSeconds = 1.5;
 const threads = Math.min(cpus().length, 8);
 
 if (!args.has('--no-build')) {
@@ -101,7 +109,7 @@ console.error('peak GFLOP/s, 1 thread ...');
 for (const [model, plan] of Object.entries(plans)) {
   if (only && only !== model) continue;
   const b = plan.batch;
-  const base = { model, seconds, batch: b };
+  const base = { model, seconds, warmupSeconds, batch: b };
   const slow = model === 'vanresnet' ? {} : { warmup: 1, minSteps: 2 };
   const flops = runTorch({ mode: 'flops', model }, 120);
   // A training step: forward (2 FLOP per multiply-add) and backward (about twice the forward).
@@ -111,7 +119,7 @@ for (const [model, plan] of Object.entries(plans)) {
   /** @returns {[string, Record<string, any>]} */
   const torchCase = (t) => [
     `PyTorch ${t} thread${t > 1 ? 's' : ''}`,
-    { model, batch: b, threads: t, seconds, torch: true },
+    { model, batch: b, threads: t, seconds, warmupSeconds, torch: true },
   ];
   // Ours and PyTorch alternate, thread count by thread count, so load drifts hit both alike.
   for (const t of threadCounts) {

@@ -88,12 +88,12 @@ def peak(cfg):
     a = torch.rand(n, n)
     b = torch.rand(n, n)
     flops = 2 * n**3
-    steps, elapsed, cpu = timed_cpu(lambda: torch.mm(a, b), secs)
+    steps, elapsed, cpu = timed(lambda: torch.mm(a, b), secs)
     mm, mm_cpu = flops * steps / elapsed / 1e9, flops * steps / cpu / 1e9
     x = torch.rand(16, 256, 16, 16)
     w = torch.rand(256, 256, 3, 3)
     flops = 2 * 16 * 256 * 256 * 9 * 16 * 16
-    steps, elapsed, cpu = timed_cpu(lambda: F.conv2d(x, w, padding=1), secs)
+    steps, elapsed, cpu = timed(lambda: F.conv2d(x, w, padding=1), secs)
     conv, conv_cpu = flops * steps / elapsed / 1e9, flops * steps / cpu / 1e9
     return {
         "mmGflops": mm,
@@ -104,26 +104,23 @@ def peak(cfg):
     }
 
 
-def timed(fn, seconds, min_steps=3):
+def timed(fn, seconds, min_steps=3, warmup_seconds=0.0):
+    """Steps and seconds of `fn` run for `seconds` (at least `min_steps`) after a warm-up of
+    two calls and `warmup_seconds`, and the process CPU seconds of the timed calls."""
     fn()
     fn()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < warmup_seconds:
+        fn()
     steps = 0
+    c0 = time.process_time()
     t0 = time.perf_counter()
     while True:
         fn()
         steps += 1
         elapsed = time.perf_counter() - t0
         if elapsed >= seconds and steps >= min_steps:
-            return steps, elapsed
-
-
-def timed_cpu(fn, seconds):
-    """timed(), plus the process CPU seconds the timed steps took."""
-    c0 = time.process_time()
-    steps, elapsed = timed(fn, seconds)
-    # The two warm-up calls are inside the CPU time; scale them out by the mean step.
-    cpu = (time.process_time() - c0) * steps / (steps + 2)
-    return steps, elapsed, cpu
+            return steps, elapsed, time.process_time() - c0
 
 
 def main():
@@ -150,7 +147,9 @@ def main():
         opt.step()
 
     model.train()
-    steps, elapsed, cpu = timed_cpu(train_step, cfg["seconds"])
+    steps, elapsed, cpu = timed(
+        train_step, cfg["seconds"], warmup_seconds=cfg.get("warmupSeconds", 0.0)
+    )
     train_ips = steps * batch / elapsed
     model.eval()
 
@@ -158,7 +157,7 @@ def main():
         with torch.no_grad():
             model(x)
 
-    fsteps, felapsed = timed(forward, cfg["seconds"] / 2)
+    fsteps, felapsed, _ = timed(forward, cfg["seconds"] / 2)
     print(json.dumps({
         "trainImagesPerSec": train_ips,
         "trainCpuImagesPerSec": steps * batch / cpu,
