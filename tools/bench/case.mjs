@@ -4,8 +4,10 @@
 //                        "batch":64,"seconds":5,"warmup":2,"warmupSeconds":1,"minSteps":2}'
 //   warmup steps, then more until warmupSeconds have passed, before the timed steps.
 //   model: vanresnet, resnet18 (CIFAR stem, 32x32) or resnet50 (ImageNet stem, 64x64).
-//   impl: ours (resnet-ts models + train), core (hand-written tfjs-core), layers (tfjs-layers
-//         model.fit), peak (an n x n float32 matMul, on resnet-ts's own GEMM: the backend's best GFLOP/s);
+//   impl: ours (resnet-ts models + train), core (hand-written tfjs-core), overhead (ours and
+//         core alternated in this process, blockSteps steps at a time), layers (tfjs-layers
+//         model.fit), peak (an n x n float32 matMul, on resnet-ts's own GEMM: the backend's
+//         best GFLOP/s);
 //   stock: true leaves out resnet-ts's kernels (tfjs as shipped).
 import { performance } from 'node:perf_hooks';
 
@@ -86,9 +88,8 @@ const x = tf.randomUniform([batch, size, size, 3]);
 const labels = tf.randomUniform([batch], 0, 10, 'int32');
 const oneHot = tf.oneHot(labels, 10);
 
-let step;
-let forward;
-if (impl === 'ours') {
+/** The library's training step and forward pass (models + train), as users write them. */
+async function oursSteps() {
   const { VanResNet, resnet18, resnet50 } = await import('@resnet-ts/models');
   const { SGD, crossEntropy, valueAndGrads } = await import('@resnet-ts/train');
   const model =
@@ -99,34 +100,92 @@ if (impl === 'ours') {
         : resnet18({ numClasses: 10, stem: 'cifar' });
   const params = model.parameters();
   const opt = new SGD(params, { lr: 0.01, momentum: 0.9 });
-  step = () => {
-    model.train();
-    const { value, grads } = valueAndGrads(
-      () =>
-        /** @type {import('@tensorflow/tfjs-core').Scalar} */ (
-          crossEntropy(model.forward(x), labels)
-        ),
-      params,
-    );
-    opt.step(new Map(params.map((p, i) => [p, grads[i]])));
-    value.dataSync();
-    tf.dispose([value, ...grads]);
+  return {
+    step: () => {
+      model.train();
+      const { value, grads } = valueAndGrads(
+        () =>
+          /** @type {import('@tensorflow/tfjs-core').Scalar} */ (
+            crossEntropy(model.forward(x), labels)
+          ),
+        params,
+      );
+      opt.step(new Map(params.map((p, i) => [p, grads[i]])));
+      value.dataSync();
+      tf.dispose([value, ...grads]);
+    },
+    forward: () => {
+      model.eval();
+      const y = model.forward(x);
+      y.dataSync();
+      y.dispose();
+    },
   };
-  forward = () => {
-    model.eval();
-    const y = model.forward(x);
-    y.dataSync();
-    y.dispose();
-  };
-} else if (impl === 'core') {
+}
+
+/** The same model's step written directly on tfjs-core (models-core.mjs). */
+async function coreSteps() {
   const { resNet18Core, vanResNetCore } = await import('./models-core.mjs');
   const model = which === 'vanresnet' ? vanResNetCore() : resNet18Core();
-  step = () => model.step(x, oneHot);
-  forward = () => {
-    const y = model.forward(x);
-    y.dataSync();
-    y.dispose();
+  return {
+    step: () => model.step(x, oneHot),
+    forward: () => {
+      const y = model.forward(x);
+      y.dataSync();
+      y.dispose();
+    },
   };
+}
+
+/**
+ * Library overhead: the library's step and the hand-written one alternated in blocks of
+ * steps in this one process, so that load drift and the process's own state (its memory
+ * layout, what V8 compiled) weigh on both alike. Per side, the median over blocks of the
+ * wall and CPU milliseconds per step.
+ */
+async function overheadCase() {
+  const sides = { ours: await oursSteps(), core: await coreSteps() };
+  const w0 = performance.now();
+  for (let i = 0; i < 2 || performance.now() - w0 < (cfg.warmupSeconds ?? 0) * 1000; i++) {
+    sides.ours.step();
+    sides.core.step();
+  }
+  /** @type {Record<string, { wall: number[], cpu: number[] }>} */
+  const blocks = { ours: { wall: [], cpu: [] }, core: { wall: [], cpu: [] } };
+  const perBlock = cfg.blockSteps ?? 4;
+  const t0 = performance.now();
+  while (blocks.core.wall.length < 3 || performance.now() - t0 < seconds * 1000) {
+    for (const [name, side] of Object.entries(sides)) {
+      const c0 = process.cpuUsage();
+      const b0 = performance.now();
+      for (let i = 0; i < perBlock; i++) side.step();
+      const c = process.cpuUsage(c0);
+      blocks[name].wall.push((performance.now() - b0) / perBlock);
+      blocks[name].cpu.push((c.user + c.system) / 1000 / perBlock);
+    }
+  }
+  const median = (/** @type {number[]} */ v) => {
+    const a = [...v].sort((p, q) => p - q);
+    return (a[(a.length - 1) >> 1] + a[a.length >> 1]) / 2;
+  };
+  const out = Object.fromEntries(
+    Object.entries(blocks).map(([name, b]) => [
+      name,
+      { msPerStep: median(b.wall), cpuMsPerStep: median(b.cpu), blocks: b.wall.length },
+    ]),
+  );
+  console.log(JSON.stringify({ ...cfg, threadsUsed: threads, overhead: out }));
+  process.exit(0);
+}
+
+let step;
+let forward;
+if (impl === 'overhead') {
+  await overheadCase();
+} else if (impl === 'ours') {
+  ({ step, forward } = await oursSteps());
+} else if (impl === 'core') {
+  ({ step, forward } = await coreSteps());
 } else if (impl === 'layers') {
   const { resNet18Layers, vanResNetLayers } = await import('./models-layers.mjs');
   const model = which === 'vanresnet' ? vanResNetLayers() : resNet18Layers();
