@@ -22,13 +22,20 @@ const RUN = [
   '1',
 ];
 
+/**
+ * 64 batches an epoch: a signal sent when epoch 2's second batch is reported must land inside
+ * epoch 2 although a batch takes a few milliseconds (at 8 batches an epoch it once landed
+ * after the epoch's last batch).
+ */
+const LONG_EPOCHS = ['--limit-train', '512', '--batch-size', '8'];
+
 const tmp = tempDir('resume');
 
 const lines = (out: string) => jsonEvents(out.slice(0, out.lastIndexOf('\n') + 1));
 
 describe('Ctrl-C and --resume', () => {
   it('stops at the end of a batch with exit 130, and --resume finishes exactly like an uninterrupted run', async () => {
-    const p = startCli([...RUN, '--out', join(tmp, 'interrupted')]);
+    const p = startCli([...RUN, ...LONG_EPOCHS, '--out', join(tmp, 'interrupted')]);
     // Interrupt in the middle of epoch 2, after epoch 1's checkpoint is on disk.
     await waitForOutput(p, (out) =>
       lines(out).some((e) => e.event === 'batch' && e.epoch === 2 && e.batch === 2),
@@ -79,7 +86,7 @@ describe('Ctrl-C and --resume', () => {
       /--epochs cannot change when resuming a run with the onecycle schedule/,
     );
 
-    const straight = await runCli([...RUN, '--out', join(tmp, 'straight')]);
+    const straight = await runCli([...RUN, ...LONG_EPOCHS, '--out', join(tmp, 'straight')]);
     expect(straight.code).toBe(0);
     const reference = jsonEvents(straight.stdout);
     const refEpochs = reference.filter((e) => e.event === 'epoch');
@@ -93,7 +100,7 @@ describe('Ctrl-C and --resume', () => {
   });
 
   it('after SIGKILL, --resume clears the leftovers of the crash and finishes the run', async () => {
-    const p = startCli([...RUN, '--out', join(tmp, 'killed')]);
+    const p = startCli([...RUN, ...LONG_EPOCHS, '--out', join(tmp, 'killed')]);
     await waitForOutput(p, (out) =>
       lines(out).some((e) => e.event === 'batch' && e.epoch === 2 && e.batch === 2),
     );
