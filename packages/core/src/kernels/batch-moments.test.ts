@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Generator } from '../generator.js';
 import { relativeError } from '../testing/kernel-compare.js';
 import { batchMoments } from './batch-moments.js';
-import { setOwnWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
+import { DEFAULT_MIN_PART, setOwnWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 
 const shapes = [
@@ -40,7 +40,7 @@ async function both(backend: string, shape: number[], seed: number) {
 describe('batchMoments', () => {
   afterAll(() => {
     setOwnWasmKernels(true);
-    setOwnWasmMinPart(65536);
+    setOwnWasmMinPart(DEFAULT_MIN_PART);
   });
 
   for (const shape of shapes) {
@@ -83,7 +83,7 @@ describe('batchMoments', () => {
       expect(relativeError(r.got[0], r.want[0]), `${shape}`).toBeLessThan(1e-6);
       expect(relativeError(r.got[1], r.want[1]), `${shape}`).toBeLessThan(1e-6);
     }
-    setOwnWasmMinPart(65536);
+    setOwnWasmMinPart(DEFAULT_MIN_PART);
     tf.removeBackend('wasm');
   });
 });

@@ -12,7 +12,7 @@ import {
   winogradApplies,
   winogradTile,
 } from './conv2d-winograd-wasm.js';
-import { setOwnWasmMinPart } from './own-wasm.js';
+import { DEFAULT_MIN_PART, setOwnWasmMinPart } from './own-wasm.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 
 type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
@@ -275,7 +275,7 @@ describe('Winograd Conv2D on wasm', () => {
 
 describe('Winograd Conv2D on threaded wasm', () => {
   afterAll(() => {
-    setOwnWasmMinPart(65536);
+    setOwnWasmMinPart(DEFAULT_MIN_PART);
     tf.removeBackend('wasm');
   });
 

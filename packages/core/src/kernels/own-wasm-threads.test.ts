@@ -18,7 +18,7 @@ import { batchNormGrad } from './batch-norm-grad.js';
 import { setWinogradConv } from './conv2d-winograd-wasm.js';
 import { ownMatMulInto } from './gemm-wasm.js';
 import { col2imNHWC, im2colTransposedCNHW } from './im2col.js';
-import { ownWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
+import { DEFAULT_MIN_PART, ownWasmKernels, setOwnWasmMinPart } from './own-wasm.js';
 import { useThreadedWasm } from './threaded-wasm-node.js';
 import { alloc, heapF32, release, transposeBatched } from './wasm-util.js';
 
@@ -31,7 +31,7 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
     setOwnWasmMinPart(16);
   });
   afterAll(() => {
-    setOwnWasmMinPart(65536);
+    setOwnWasmMinPart(DEFAULT_MIN_PART);
     tf.removeBackend('wasm');
   });
 
