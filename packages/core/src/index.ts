@@ -45,6 +45,8 @@ export {
   batchMoments,
   batchNormGrad,
   registerWasmTrainingKernels,
+  type SgdUpdateOptions,
+  sgdUpdate,
   wasmTrainingKernels,
 } from './kernels/index.js';
 export {

@@ -338,3 +338,26 @@ __attribute__((export_name("max_pool_grad_nhwc"))) void max_pool_grad_nhwc(
     }
   }
 }
+
+// One step of SGD for n float32 parameters, as torch.optim.SGD and train's SGD compute it,
+// each operation rounded to float32 in the same order as there (so the results are the same
+// bits): d = ±g (+ p·wd), next = d on the first step or buf·momentum + d (·keep, keep = 1 -
+// dampening), d = next (+ next·momentum for Nesterov), p_out = p + d·neg_lr; buf_out = next.
+// flags: 1 maximize, 2 weight decay, 4 momentum, 8 first step (no buf), 16 dampening,
+// 32 Nesterov.
+__attribute__((export_name("sgd_update_f32"))) void sgd_update_f32(
+    const float *p, const float *g, const float *buf, float *p_out, float *buf_out, int n,
+    float neg_lr, float wd, float momentum, float keep, int flags) {
+  const int maximize = flags & 1, decay = flags & 2, use_momentum = flags & 4;
+  const int first = flags & 8, damp = flags & 16, nesterov = flags & 32;
+  for (int i = 0; i < n; i++) {
+    float d = maximize ? -g[i] : g[i];
+    if (decay) d = d + p[i] * wd;
+    if (use_momentum) {
+      const float next = first ? d : buf[i] * momentum + (damp ? d * keep : d);
+      buf_out[i] = next;
+      d = nesterov ? d + next * momentum : next;
+    }
+    p_out[i] = p[i] + d * neg_lr;
+  }
+}

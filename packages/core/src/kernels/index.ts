@@ -57,6 +57,8 @@ import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
 import { maxPoolWasm } from './max-pool-wasm.js';
 import { RELU_GRAD } from './relu-grad.js';
 import { reluGradWasm } from './relu-grad-wasm.js';
+import { SGD_UPDATE } from './sgd-update.js';
+import { sgdUpdateWasm } from './sgd-update-wasm.js';
 import { meanWasm, sumWasm } from './sum-wasm.js';
 import { tileWasm } from './tile-wasm.js';
 import { registerWasmKernel } from './wasm-util.js';
@@ -78,6 +80,7 @@ const KERNELS = [
   [Step, stepWasm],
   [Square, squareWasm],
   [RELU_GRAD, reluGradWasm],
+  [SGD_UPDATE, sgdUpdateWasm],
   [Add, addWasm],
   [Sub, subWasm],
   [Multiply, multiplyWasm],
@@ -137,3 +140,4 @@ registerWasmTrainingKernels();
 
 export { batchMoments } from './batch-moments.js';
 export { batchNormGrad } from './batch-norm-grad.js';
+export { type SgdUpdateOptions, sgdUpdate } from './sgd-update.js';

@@ -187,6 +187,19 @@ interface Exports {
   square_f32(x: number, out: number, n: number): void;
   step_f32(x: number, out: number, n: number, alpha: number): void;
   relu_grad_f32(dy: number, x: number, out: number, n: number): void;
+  sgd_update_f32(
+    p: number,
+    g: number,
+    buf: number,
+    pOut: number,
+    bufOut: number,
+    n: number,
+    negLr: number,
+    wd: number,
+    momentum: number,
+    keep: number,
+    flags: number,
+  ): void;
   batch_norm_f32(
     x: number,
     mean: number,
@@ -445,6 +458,24 @@ export interface OwnWasmKernels {
   step(xOff: number, outOff: number, n: number, alpha: number): void;
   /** ReLU's gradient dy * step(x) for n floats, in one pass. */
   reluGrad(dyOff: number, xOff: number, outOff: number, n: number): void;
+  /**
+   * One SGD step over `n` floats (sgd_update_f32 in wasm/elementwise.c): parameters,
+   * gradient and momentum buffer in, parameters and buffer out; the buffers' offsets are
+   * ignored where `flags` has no momentum (or, for `bufOff`, marks the first step).
+   */
+  sgdUpdate(
+    pOff: number,
+    gOff: number,
+    bufOff: number,
+    pOutOff: number,
+    bufOutOff: number,
+    n: number,
+    negLr: number,
+    wd: number,
+    momentum: number,
+    keep: number,
+    flags: number,
+  ): void;
   /** y = (x - mean[c]) * a[c] + offset[c] over `rows` NHWC rows of `ch` channels. */
   batchNorm(
     xOff: number,
@@ -542,6 +573,7 @@ const NAMES = [
   'max_pool_2x2',
   'max_pool_nhwc',
   'max_pool_grad_nhwc',
+  'sgd_update_f32',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -570,6 +602,7 @@ const [
   MAX_POOL,
   MAX_POOL_ANY,
   MAX_POOL_GRAD_ANY,
+  SGD_UPDATE,
 ] = NAMES.keys();
 
 /**
@@ -906,6 +939,20 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
       byElements(SQUARE, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
     step: (xOff, outOff, n, alpha) =>
       byElements(STEP, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0, alpha]),
+    sgdUpdate: (pOff, gOff, bufOff, pOutOff, bufOutOff, n, negLr, wd, momentum, keep, flags) =>
+      byElements(SGD_UPDATE, n, 5, (i0, i1) => [
+        (pOff + i0) * 4,
+        (gOff + i0) * 4,
+        (bufOff + i0) * 4,
+        (pOutOff + i0) * 4,
+        (bufOutOff + i0) * 4,
+        i1 - i0,
+        negLr,
+        wd,
+        momentum,
+        keep,
+        flags,
+      ]),
     reluGrad: (dyOff, xOff, outOff, n) =>
       byElements(RELU_GRAD, n, 3, (i0, i1) => [
         (dyOff + i0) * 4,

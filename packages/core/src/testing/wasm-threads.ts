@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe } from 'vitest';
-import { setOwnWasmMinPart } from '../kernels/own-wasm.js';
+import { DEFAULT_MIN_PART, setOwnWasmMinPart } from '../kernels/own-wasm.js';
 import { useThreadedWasm } from '../kernels/threaded-wasm-node.js';
 import { onWorkers, wakeWorker } from './own-wasm-workers.js';
 
@@ -30,7 +30,7 @@ export function onOneAndTwoThreads(title: string, body: (threads: WasmThreads) =
       setOwnWasmMinPart(16);
     });
     afterAll(() => {
-      setOwnWasmMinPart(65536);
+      setOwnWasmMinPart(DEFAULT_MIN_PART);
       tf.removeBackend('wasm');
     });
     body(2);

@@ -1,4 +1,4 @@
-import { ValueError } from '@resnet-ts/core';
+import { sgdUpdate, ValueError } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkNumber,
@@ -69,23 +69,20 @@ export class SGD extends Optimizer<SGDOptions> {
     state: ParamState,
   ): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
-    let d = maximize ? tf.neg(grad) : grad;
-    if (weightDecay !== 0) d = tf.add(d, tf.mul(p, this.scalar(weightDecay)));
-    if (momentum !== 0) {
-      const buf = state.momentum_buffer as tf.Variable | undefined;
-      let next: tf.Tensor;
-      if (!buf) {
-        next = d;
-        state.momentum_buffer = tf.variable(d, false);
-      } else {
-        next = tf.add(
-          tf.mul(buf, this.scalar(momentum)),
-          dampening === 0 ? d : tf.mul(d, this.scalar(1 - dampening)),
-        );
-        buf.assign(next);
-      }
-      d = nesterov ? tf.add(d, tf.mul(next, this.scalar(momentum))) : next;
+    const buf = state.momentum_buffer as tf.Variable | undefined;
+    // One kernel on wasm for what is otherwise up to eight (core's sgdUpdate), same bits.
+    const next = sgdUpdate(p, grad, momentum !== 0 ? (buf ?? null) : null, {
+      lr,
+      momentum,
+      dampening,
+      weightDecay,
+      nesterov,
+      maximize,
+    });
+    if (next.buffer != null) {
+      if (buf) buf.assign(next.buffer);
+      else state.momentum_buffer = tf.variable(next.buffer, false);
     }
-    p.assign(tf.add(p, tf.mul(d, this.scalar(-lr))));
+    p.assign(next.param);
   }
 }
