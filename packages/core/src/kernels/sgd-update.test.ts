@@ -92,6 +92,37 @@ it("computes torch.optim.SGD's update bit for bit with tfjs ops on cpu, which ha
   }
 });
 
+it("takes the fallback's scalars from the caller's cache, one tensor per value", async () => {
+  await tf.setBackend('cpu');
+  const cache = new Map<number, tf.Scalar>();
+  const scalar = (v: number) => {
+    let t = cache.get(v);
+    if (t == null) {
+      t = tf.keep(tf.scalar(v));
+      cache.set(v, t);
+    }
+    return t;
+  };
+  const o = { ...PLAIN, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 };
+  const gen = new Generator(8);
+  const [p, g, b] = [values(gen, 9), values(gen, 9), values(gen, 9)];
+  const before = tf.memory().numTensors;
+  const inputs = [p, g, b].map((v) => tf.tensor(v));
+  for (let step = 0; step < 2; step++) {
+    const r = sgdUpdate(inputs[0], inputs[1], inputs[2], o, scalar);
+    expect([Array.from(r.param.dataSync()), r.buffer && Array.from(r.buffer.dataSync())]).toEqual(
+      reference(p, g, b, o),
+    );
+    tf.dispose([r.param, r.buffer as tf.Tensor]);
+  }
+  // -lr, the weight decay and the momentum: made once for both steps, nothing else left.
+  expect([...cache.keys()].sort()).toEqual(
+    [Math.fround(-0.1), Math.fround(0.01), Math.fround(0.9)].sort(),
+  );
+  tf.dispose([...inputs, ...cache.values()]);
+  expect(tf.memory().numTensors).toBe(before);
+});
+
 it('names what does not match', async () => {
   await tf.setBackend('cpu');
   expect(() => sgdUpdate(tf.zeros([2, 3]), tf.zeros([3, 2]), null, PLAIN)).toThrow(

@@ -51,13 +51,17 @@ export const SGD_FLAGS = {
  * d = ±grad + weightDecay·param, the buffer becomes d on the first step (`buffer` null) or
  * momentum·buffer + (1 − dampening)·d, and the parameter param − lr·(the buffer, or
  * d + momentum·buffer with Nesterov, or d without momentum). Every operation is rounded to
- * float32 in that order. `buffer` in the result is null without momentum.
+ * float32 in that order. `buffer` in the result is null without momentum. Where the backend
+ * has no kernel the update runs as tfjs ops, whose scalar operands come from `scalar`: an
+ * optimizer passes its per-step cache, so that a GPU backend uploads each value once a step
+ * (tensors from a cache must be kept: they outlive this call's scope).
  */
 export function sgdUpdate(
   param: tf.Tensor,
   grad: tf.Tensor,
   buffer: tf.Tensor | null,
   options: SgdUpdateOptions,
+  scalar: (value: number) => tf.Scalar = (value) => tf.scalar(value),
 ): { param: tf.Tensor; buffer: tf.Tensor | null } {
   const same = (t: tf.Tensor) =>
     t.dtype === 'float32' &&
@@ -89,7 +93,7 @@ export function sgdUpdate(
     return { param: out[0], buffer: out[1] ?? null };
   }
   const [newParam, newBuffer] = tf.tidy(() => {
-    const s = (v: number) => tf.scalar(v);
+    const s = scalar;
     let d = maximize ? tf.neg(grad) : grad;
     if (flags & SGD_FLAGS.weightDecay) d = tf.add(d, tf.mul(param, s(attrs.weightDecay)));
     let next: tf.Tensor | null = null;

@@ -71,14 +71,13 @@ export class SGD extends Optimizer<SGDOptions> {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = group;
     const buf = state.momentum_buffer as tf.Variable | undefined;
     // One kernel on wasm for what is otherwise up to eight (core's sgdUpdate), same bits.
-    const next = sgdUpdate(p, grad, momentum !== 0 ? (buf ?? null) : null, {
-      lr,
-      momentum,
-      dampening,
-      weightDecay,
-      nesterov,
-      maximize,
-    });
+    const next = sgdUpdate(
+      p,
+      grad,
+      momentum !== 0 ? (buf ?? null) : null,
+      { lr, momentum, dampening, weightDecay, nesterov, maximize },
+      (value) => this.scalar(value),
+    );
     if (next.buffer != null) {
       if (buf) buf.assign(next.buffer);
       else state.momentum_buffer = tf.variable(next.buffer, false);
