@@ -146,7 +146,7 @@ async function coreSteps() {
 async function overheadCase() {
   const sides = { ours: await oursSteps(), core: await coreSteps() };
   const w0 = performance.now();
-  for (let i = 0; i < 2 || performance.now() - w0 < (cfg.warmupSeconds ?? 0) * 1000; i++) {
+  for (let i = 0; i < 2 || performance.now() - w0 < warmupSeconds * 1000; i++) {
     sides.ours.step();
     sides.core.step();
   }
@@ -155,7 +155,10 @@ async function overheadCase() {
   const perBlock = cfg.blockSteps ?? 4;
   const t0 = performance.now();
   while (blocks.core.wall.length < 3 || performance.now() - t0 < seconds * 1000) {
-    for (const [name, side] of Object.entries(sides)) {
+    // Each side goes first in every other round.
+    const order = blocks.core.wall.length % 2 === 0 ? ['ours', 'core'] : ['core', 'ours'];
+    for (const name of order) {
+      const side = sides[/** @type {'ours' | 'core'} */ (name)];
       const c0 = process.cpuUsage();
       const b0 = performance.now();
       for (let i = 0; i < perBlock; i++) side.step();
