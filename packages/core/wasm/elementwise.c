@@ -24,7 +24,17 @@ static inline float apply1(int op, float a, float b) {
   return op == OP_ADD ? a + b : op == OP_SUB ? a - b : a * b;
 }
 
-// The loop is written once per operation, so that the choice is made outside it.
+// M(OP, ...) expanded once per operation, with OP the constant for `op`: each loop is
+// compiled per operation, so that the choice is made outside it.
+#define FOR_OP(M, ...)          \
+  if (op == OP_ADD) {           \
+    M(OP_ADD, ##__VA_ARGS__)    \
+  } else if (op == OP_SUB) {    \
+    M(OP_SUB, ##__VA_ARGS__)    \
+  } else {                      \
+    M(OP_MUL, ##__VA_ARGS__)    \
+  }
+
 #define SAME_SHAPE(OP)                                                                       \
   _Pragma("clang loop unroll_count(4)")                                                      \
   for (; i + 4 <= n; i += 4)                                                                 \
@@ -35,13 +45,7 @@ static inline float apply1(int op, float a, float b) {
 __attribute__((export_name("binary_f32"))) void binary_f32(
     int op, const float *a, const float *b, float *out, int n) {
   int i = 0;
-  if (op == OP_ADD) {
-    SAME_SHAPE(OP_ADD)
-  } else if (op == OP_SUB) {
-    SAME_SHAPE(OP_SUB)
-  } else {
-    SAME_SHAPE(OP_MUL)
-  }
+  FOR_OP(SAME_SHAPE)
 }
 
 #define BY_CHANNEL(OP, FIRST)                                                                \
@@ -62,19 +66,9 @@ __attribute__((export_name("binary_f32"))) void binary_f32(
 __attribute__((export_name("binary_channel_f32"))) void binary_channel_f32(
     int op, int vFirst, const float *a, const float *v, float *out, int rows, int ch) {
   if (vFirst) {
-    if (op == OP_ADD) {
-      BY_CHANNEL(OP_ADD, 1)
-    } else if (op == OP_SUB) {
-      BY_CHANNEL(OP_SUB, 1)
-    } else {
-      BY_CHANNEL(OP_MUL, 1)
-    }
-  } else if (op == OP_ADD) {
-    BY_CHANNEL(OP_ADD, 0)
-  } else if (op == OP_SUB) {
-    BY_CHANNEL(OP_SUB, 0)
+    FOR_OP(BY_CHANNEL, 1)
   } else {
-    BY_CHANNEL(OP_MUL, 0)
+    FOR_OP(BY_CHANNEL, 0)
   }
 }
 
@@ -99,19 +93,9 @@ __attribute__((export_name("binary_row_f32"))) void binary_row_f32(
     int op, int vFirst, const float *a, const float *v, int vStride, float *out, int rows,
     int ch) {
   if (vFirst) {
-    if (op == OP_ADD) {
-      BY_ROW(OP_ADD, 1)
-    } else if (op == OP_SUB) {
-      BY_ROW(OP_SUB, 1)
-    } else {
-      BY_ROW(OP_MUL, 1)
-    }
-  } else if (op == OP_ADD) {
-    BY_ROW(OP_ADD, 0)
-  } else if (op == OP_SUB) {
-    BY_ROW(OP_SUB, 0)
+    FOR_OP(BY_ROW, 1)
   } else {
-    BY_ROW(OP_MUL, 0)
+    FOR_OP(BY_ROW, 0)
   }
 }
 

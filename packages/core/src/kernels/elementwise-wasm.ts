@@ -13,6 +13,7 @@ import {
   type BinaryInputs,
   backend_util,
   Multiply,
+  type NamedAttrMap,
   Relu,
   Square,
   Step,
@@ -22,43 +23,42 @@ import {
   util,
 } from '@tensorflow/tfjs-core';
 import { isChannelVector } from './fused-batch-norm-wasm.js';
-import { BinaryOp, ownWasmKernels } from './own-wasm.js';
+import { BinaryOp, type OwnWasmKernels, ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32, run } from './wasm-util.js';
 
 type Args<I, A = Record<string, never>> = { inputs: I; backend: BackendWasm; attrs: A };
 
-/** The wasm Relu kernel. */
-export function reluWasm(args: Args<{ x: TensorInfo }>): TensorInfo {
-  const { inputs, backend } = args;
-  const own = ownWasmKernels(backend);
-  if (own == null || inputs.x.dtype !== 'float32') return run(backend, Relu, inputs);
-  const out = alloc(backend, inputs.x.shape);
-  const n = util.sizeFromShape(inputs.x.shape);
-  if (n > 0) own.relu(heapF32(backend, inputs.x)[1], heapF32(backend, out)[1], n);
-  return out;
+/**
+ * A kernel of one float32 input on the own module's export (`apply`), or the stock kernel
+ * `name` where the module cannot run or the input is not float32.
+ */
+function unary<A extends object>(
+  name: string,
+  apply: (own: OwnWasmKernels, x: number, out: number, n: number, attrs: A) => void,
+) {
+  return (args: Args<{ x: TensorInfo }, A>): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const own = ownWasmKernels(backend);
+    if (own == null || inputs.x.dtype !== 'float32') {
+      return run(backend, name, inputs, { ...attrs } as NamedAttrMap);
+    }
+    const out = alloc(backend, inputs.x.shape);
+    const n = util.sizeFromShape(inputs.x.shape);
+    if (n > 0) apply(own, heapF32(backend, inputs.x)[1], heapF32(backend, out)[1], n, attrs);
+    return out;
+  };
 }
+
+/** The wasm Relu kernel. */
+export const reluWasm = unary(Relu, (own, x, out, n) => own.relu(x, out, n));
 
 /** The wasm Square kernel (x * x, as the cpu kernel rounds it). */
-export function squareWasm(args: Args<{ x: TensorInfo }>): TensorInfo {
-  const { inputs, backend } = args;
-  const own = ownWasmKernels(backend);
-  if (own == null || inputs.x.dtype !== 'float32') return run(backend, Square, inputs);
-  const out = alloc(backend, inputs.x.shape);
-  const n = util.sizeFromShape(inputs.x.shape);
-  if (n > 0) own.square(heapF32(backend, inputs.x)[1], heapF32(backend, out)[1], n);
-  return out;
-}
+export const squareWasm = unary(Square, (own, x, out, n) => own.square(x, out, n));
 
 /** The wasm Step kernel. */
-export function stepWasm(args: Args<{ x: TensorInfo }, StepAttrs>): TensorInfo {
-  const { inputs, backend, attrs } = args;
-  const own = ownWasmKernels(backend);
-  if (own == null || inputs.x.dtype !== 'float32') return run(backend, Step, inputs, { ...attrs });
-  const out = alloc(backend, inputs.x.shape);
-  const n = util.sizeFromShape(inputs.x.shape);
-  if (n > 0) own.step(heapF32(backend, inputs.x)[1], heapF32(backend, out)[1], n, attrs.alpha);
-  return out;
-}
+export const stepWasm = unary<StepAttrs>(Step, (own, x, out, n, attrs) =>
+  own.step(x, out, n, attrs.alpha),
+);
 
 function binary(name: string, op: BinaryOp) {
   return (args: Args<BinaryInputs>): TensorInfo => {
