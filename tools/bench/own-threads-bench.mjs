@@ -11,7 +11,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import { batchNormGrad } from '@resnet-ts/core';
 import { useThreadedWasm } from '@resnet-ts/core/node';
 import { ownMatMulInto } from '../../packages/core/dist/kernels/gemm-wasm.js';
-import { ownWasmKernels, setOwnWasmMinPart } from '../../packages/core/dist/kernels/own-wasm.js';
+import {
+  DEFAULT_MIN_PART,
+  ownWasmKernels,
+  setOwnWasmMinPart,
+} from '../../packages/core/dist/kernels/own-wasm.js';
 import { borrow, stockKernel, unborrow, view } from '../../packages/core/dist/kernels/wasm-util.js';
 
 const rounds = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 9);
@@ -82,7 +86,7 @@ const splitOrNot = (/** @type {() => void} */ fn) =>
     () => {
       setOwnWasmMinPart(Number.MAX_SAFE_INTEGER);
       fn();
-      setOwnWasmMinPart(65536);
+      setOwnWasmMinPart(DEFAULT_MIN_PART);
     },
     () => fn(),
   );
