@@ -42,6 +42,9 @@ export { defaultGenerator, Generator, type GeneratorState, manualSeed } from './
 export { hasGradient } from './gradient-registry.js';
 export { checkJsonLimits, DEFAULT_JSON_LIMITS, type JsonLimits } from './json-limits.js';
 export {
+  type AdamUpdate,
+  type AdamUpdateOptions,
+  adamUpdate,
   batchMoments,
   batchNormGrad,
   registerWasmTrainingKernels,

@@ -345,3 +345,41 @@ __attribute__((export_name("sgd_update_f32"))) void sgd_update_f32(
     p_out[i] = p[i] + d * neg_lr;
   }
 }
+
+// max as PyTorch's maximum and JavaScript's Math.max: NaN if either is, +0 over -0.
+static inline float max_nan(float a, float b) {
+  if (a != a || b != b) return a + b;
+  return (a > b || (a == b && !__builtin_signbit(a))) ? a : b;
+}
+
+// One step of Adam for n float32 parameters, as torch.optim.Adam (AdamW) and train's Adam
+// compute it, each operation rounded to float32 in the same order as there (so the results
+// are the same bits): d = ±g, then with L2 decay d = d + p·decay, or with decoupled decay
+// p = p·decay; m = m·b1 + d·c1, v = v·b2 + (d·d)·c2, s = v (or vmax = max(vmax, v) with
+// AMSGrad), p_out = p + (m·neg_step) / (√s / bc2 + eps). flags: 1 maximize, 2 L2 decay,
+// 4 decoupled decay, 8 AMSGrad (vmax and vmax_out are read and written only then). No
+// output overlaps an input (restrict lets the loop run four floats at a time).
+__attribute__((export_name("adam_update_f32"))) void adam_update_f32(
+    const float *restrict p, const float *restrict g, const float *restrict m,
+    const float *restrict v, const float *restrict vmax, float *restrict p_out,
+    float *restrict m_out, float *restrict v_out, float *restrict vmax_out, int n,
+    float decay, float b1, float c1, float b2, float c2, float bc2, float eps, float neg_step,
+    int flags) {
+  const int maximize = flags & 1, l2 = flags & 2, decoupled = flags & 4, ams = flags & 8;
+  for (int i = 0; i < n; i++) {
+    float d = maximize ? -g[i] : g[i];
+    float w = p[i];
+    if (l2) d = d + w * decay;
+    if (decoupled) w = w * decay;
+    const float m1 = m[i] * b1 + d * c1;
+    const float v1 = v[i] * b2 + (d * d) * c2;
+    m_out[i] = m1;
+    v_out[i] = v1;
+    float s = v1;
+    if (ams) {
+      s = max_nan(vmax[i], v1);
+      vmax_out[i] = s;
+    }
+    p_out[i] = w + (m1 * neg_step) / (__builtin_sqrtf(s) / bc2 + eps);
+  }
+}

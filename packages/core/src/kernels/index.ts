@@ -31,6 +31,8 @@ import {
   Sum,
   Tile,
 } from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE } from './adam-update.js';
+import { adamUpdateWasm } from './adam-update-wasm.js';
 import { batchMatMulWasm } from './batch-mat-mul-wasm.js';
 import { BATCH_MOMENTS } from './batch-moments.js';
 import { batchMomentsWasm } from './batch-moments-wasm.js';
@@ -81,6 +83,7 @@ const KERNELS = [
   [Square, squareWasm],
   [RELU_GRAD, reluGradWasm],
   [SGD_UPDATE, sgdUpdateWasm],
+  [ADAM_UPDATE, adamUpdateWasm],
   [Add, addWasm],
   [Sub, subWasm],
   [Multiply, multiplyWasm],
@@ -138,6 +141,7 @@ function loadWasmBackendUnderNode(): void {
 loadWasmBackendUnderNode();
 registerWasmTrainingKernels();
 
+export { type AdamUpdate, type AdamUpdateOptions, adamUpdate } from './adam-update.js';
 export { batchMoments } from './batch-moments.js';
 export { batchNormGrad } from './batch-norm-grad.js';
 export { type SgdUpdateOptions, sgdUpdate } from './sgd-update.js';

@@ -200,6 +200,8 @@ interface Exports {
     keep: number,
     flags: number,
   ): void;
+  /** Nine byte offsets (p, g, m, v, vmax, then the four outputs), n, eight floats, flags. */
+  adam_update_f32(...args: number[]): void;
   batch_norm_f32(
     x: number,
     mean: number,
@@ -476,6 +478,13 @@ export interface OwnWasmKernels {
     keep: number,
     flags: number,
   ): void;
+  /**
+   * One Adam step over `n` floats (adam_update_f32 in wasm/elementwise.c): parameters,
+   * gradient, moments (and the running maximum with AMSGrad) in, the same out; `offs` are
+   * the nine float offsets in adam_update_f32's order, `hyper` its eight float32
+   * hyper-parameters.
+   */
+  adamUpdate(offs: readonly number[], n: number, hyper: readonly number[], flags: number): void;
   /** y = (x - mean[c]) * a[c] + offset[c] over `rows` NHWC rows of `ch` channels. */
   batchNorm(
     xOff: number,
@@ -574,6 +583,7 @@ const NAMES = [
   'max_pool_nhwc',
   'max_pool_grad_nhwc',
   'sgd_update_f32',
+  'adam_update_f32',
   ...WINOGRAD_SPLIT,
 ] as const satisfies readonly (keyof Exports)[];
 const [
@@ -603,6 +613,7 @@ const [
   MAX_POOL_ANY,
   MAX_POOL_GRAD_ANY,
   SGD_UPDATE,
+  ADAM_UPDATE,
 ] = NAMES.keys();
 
 /**
@@ -939,6 +950,13 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
       byElements(SQUARE, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0]),
     step: (xOff, outOff, n, alpha) =>
       byElements(STEP, n, 2, (i0, i1) => [(xOff + i0) * 4, (outOff + i0) * 4, i1 - i0, alpha]),
+    adamUpdate: (offs, n, hyper, flags) =>
+      byElements(ADAM_UPDATE, n, 9, (i0, i1) => [
+        ...offs.map((o) => (o + i0) * 4),
+        i1 - i0,
+        ...hyper,
+        flags,
+      ]),
     sgdUpdate: (pOff, gOff, bufOff, pOutOff, bufOutOff, n, negLr, wd, momentum, keep, flags) =>
       byElements(SGD_UPDATE, n, 5, (i0, i1) => [
         (pOff + i0) * 4,
