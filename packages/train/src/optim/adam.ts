@@ -1,5 +1,5 @@
-import { formatValue, ValueError } from '@resnet-ts/core';
-import * as tf from '@tensorflow/tfjs-core';
+import { adamUpdate, formatValue, ValueError } from '@resnet-ts/core';
+import type * as tf from '@tensorflow/tfjs-core';
 import {
   checkNumber,
   Optimizer,
@@ -76,33 +76,40 @@ export class Adam extends Optimizer<AdamOptions> {
     state: ParamState,
   ): void {
     const { lr, betas, eps, weightDecay, amsgrad, maximize } = group;
-    const [beta1, beta2] = betas;
     const step = (state.step as number) + 1;
     state.step = step;
-    let g = maximize ? tf.neg(grad) : grad;
-    if (weightDecay !== 0) {
-      if (this.decoupled) p.assign(tf.mul(p, this.scalar(1 - lr * weightDecay)));
-      else g = tf.add(g, tf.mul(p, this.scalar(weightDecay)));
-    }
     const m = state.exp_avg as tf.Variable;
     const v = state.exp_avg_sq as tf.Variable;
-    m.assign(tf.add(tf.mul(m, this.scalar(beta1)), tf.mul(g, this.scalar(1 - beta1))));
-    v.assign(tf.add(tf.mul(v, this.scalar(beta2)), tf.mul(tf.square(g), this.scalar(1 - beta2))));
-    let second: tf.Tensor = v;
-    if (amsgrad) {
-      let vmax = state.max_exp_avg_sq as tf.Variable | undefined;
-      if (!vmax) {
-        // amsgrad switched on for a group after its first step: start from zeros as PyTorch.
-        vmax = stateBuffer(p);
-        state.max_exp_avg_sq = vmax;
-      }
-      vmax.assign(tf.maximum(vmax, v));
-      second = vmax;
+    let vmax = state.max_exp_avg_sq as tf.Variable | undefined;
+    if (amsgrad && !vmax) {
+      // amsgrad switched on for a group after its first step: start from zeros as PyTorch.
+      vmax = stateBuffer(p);
+      state.max_exp_avg_sq = vmax;
     }
-    const stepSize = lr / (1 - beta1 ** step);
-    const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-    const denom = tf.add(tf.div(tf.sqrt(second), this.scalar(bc2Sqrt)), this.scalar(eps));
-    p.assign(tf.add(p, tf.div(tf.mul(m, this.scalar(-stepSize)), denom)));
+    // One kernel on wasm for what is otherwise a dozen (core's adamUpdate), same bits.
+    const next = adamUpdate(
+      p,
+      grad,
+      m,
+      v,
+      amsgrad ? (vmax ?? null) : null,
+      {
+        lr,
+        beta1: betas[0],
+        beta2: betas[1],
+        eps,
+        weightDecay,
+        decoupled: this.decoupled,
+        amsgrad,
+        maximize,
+        step,
+      },
+      (value) => this.scalar(value),
+    );
+    m.assign(next.m);
+    v.assign(next.v);
+    if (next.vmax != null) vmax?.assign(next.vmax);
+    p.assign(next.param);
   }
 }
 
