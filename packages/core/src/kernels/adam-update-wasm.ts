@@ -7,7 +7,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { ADAM_FLAGS } from './adam-update.js';
+import { ADAM_FLAGS, type AdamUpdateAttrs } from './adam-update.js';
 import { ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32 } from './wasm-util.js';
 
@@ -18,17 +18,7 @@ const maxNaN = Math.max;
 export function adamUpdateWasm(args: {
   inputs: { param: TensorInfo; grad: TensorInfo; m: TensorInfo; v: TensorInfo; vmax?: TensorInfo };
   backend: BackendWasm;
-  attrs: {
-    decay: number;
-    beta1: number;
-    c1: number;
-    beta2: number;
-    c2: number;
-    bc2: number;
-    eps: number;
-    negStep: number;
-    flags: number;
-  };
+  attrs: AdamUpdateAttrs;
 }): TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { param, grad, m, v, vmax } = inputs;

@@ -3,17 +3,10 @@ import '../index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { Generator } from '../generator.js';
+import { oddValues, scalarCache } from '../testing/optimizer-kernels.js';
 import { cpuAndWasm, onOneAndTwoThreads } from '../testing/wasm-threads.js';
 import { ADAM_UPDATE, type AdamUpdateOptions, adamUpdate } from './adam-update.js';
 import { setOwnWasmKernels } from './own-wasm.js';
-
-/** Values in [-1, 1) with zeros, NaN, infinities and -0 sprinkled in. */
-function values(gen: Generator, n: number, low = -1): Float32Array {
-  const odd = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  return Float32Array.from({ length: n }, () =>
-    gen.random() < 0.05 ? odd[gen.randint(odd.length)] : gen.uniform(low, 1),
-  );
-}
 
 const PLAIN: AdamUpdateOptions = {
   lr: 1e-3,
@@ -86,7 +79,13 @@ function run(data: Float32Array[], shape: number[], o: AdamUpdateOptions): numbe
 
 function inputs(gen: Generator, n: number): Float32Array[] {
   // The second moments are squares: mostly non-negative, with the odd values mixed in.
-  return [values(gen, n), values(gen, n), values(gen, n), values(gen, n, 0), values(gen, n, 0)];
+  return [
+    oddValues(gen, n),
+    oddValues(gen, n),
+    oddValues(gen, n),
+    oddValues(gen, n, 0),
+    oddValues(gen, n, 0),
+  ];
 }
 
 it("computes torch.optim.Adam's update bit for bit with tfjs ops on cpu, which has no kernel of its own", async () => {
@@ -102,15 +101,7 @@ it("computes torch.optim.Adam's update bit for bit with tfjs ops on cpu, which h
 
 it("takes the fallback's scalars from the caller's cache, one tensor per value", async () => {
   await tf.setBackend('cpu');
-  const cache = new Map<number, tf.Scalar>();
-  const scalar = (value: number) => {
-    let t = cache.get(value);
-    if (t == null) {
-      t = tf.keep(tf.scalar(value));
-      cache.set(value, t);
-    }
-    return t;
-  };
+  const { cache, scalar } = scalarCache();
   const o = { ...PLAIN, step: 4, weightDecay: 0.01 };
   const gen = new Generator(9);
   const data = inputs(gen, 11);

@@ -33,7 +33,7 @@ export interface AdamUpdateOptions {
 }
 
 /** The kernel's attributes: the hyper-parameters rounded to float32, as scalar tensors hold them. */
-interface AdamUpdateAttrs {
+export interface AdamUpdateAttrs {
   /** 1 - lr·weightDecay (decoupled) or weightDecay (L2). */
   decay: number;
   beta1: number;

@@ -3,17 +3,10 @@ import '../index.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { Generator } from '../generator.js';
+import { oddValues, scalarCache } from '../testing/optimizer-kernels.js';
 import { cpuAndWasm, onOneAndTwoThreads } from '../testing/wasm-threads.js';
 import { setOwnWasmKernels } from './own-wasm.js';
 import { SGD_UPDATE, type SgdUpdateOptions, sgdUpdate } from './sgd-update.js';
-
-/** Values in [-1, 1) with zeros, NaN, infinities and -0 sprinkled in. */
-function values(gen: Generator, n: number): Float32Array {
-  const odd = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  return Float32Array.from({ length: n }, () =>
-    gen.random() < 0.05 ? odd[gen.randint(odd.length)] : gen.uniform(-1, 1),
-  );
-}
 
 const PLAIN = {
   lr: 0.01,
@@ -86,7 +79,7 @@ it("computes torch.optim.SGD's update bit for bit with tfjs ops on cpu, which ha
   expect(tf.getKernel(SGD_UPDATE, 'cpu')).toBeUndefined();
   const gen = new Generator(4);
   for (const [title, o, hasBuffer] of CASES) {
-    const [p, g, b] = [values(gen, 37), values(gen, 37), values(gen, 37)];
+    const [p, g, b] = [oddValues(gen, 37), oddValues(gen, 37), oddValues(gen, 37)];
     const buf = hasBuffer ? b : null;
     expect(run(p, g, buf, [37], o), title).toEqual(reference(p, g, buf, o));
   }
@@ -94,18 +87,10 @@ it("computes torch.optim.SGD's update bit for bit with tfjs ops on cpu, which ha
 
 it("takes the fallback's scalars from the caller's cache, one tensor per value", async () => {
   await tf.setBackend('cpu');
-  const cache = new Map<number, tf.Scalar>();
-  const scalar = (v: number) => {
-    let t = cache.get(v);
-    if (t == null) {
-      t = tf.keep(tf.scalar(v));
-      cache.set(v, t);
-    }
-    return t;
-  };
+  const { cache, scalar } = scalarCache();
   const o = { ...PLAIN, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 };
   const gen = new Generator(8);
-  const [p, g, b] = [values(gen, 9), values(gen, 9), values(gen, 9)];
+  const [p, g, b] = [oddValues(gen, 9), oddValues(gen, 9), oddValues(gen, 9)];
   const before = tf.memory().numTensors;
   const inputs = [p, g, b].map((v) => tf.tensor(v));
   for (let step = 0; step < 2; step++) {
@@ -137,7 +122,7 @@ onOneAndTwoThreads('The SGD update on wasm', (threads) => {
         expect(tf.getKernel(SGD_UPDATE, 'wasm')).toBeDefined();
         const gen = new Generator(shape.reduce((q, v) => q * 7 + v, title.length));
         const n = shape.reduce((q, v) => q * v, 1);
-        const [p, g, b] = [values(gen, n), values(gen, n), values(gen, n)];
+        const [p, g, b] = [oddValues(gen, n), oddValues(gen, n), oddValues(gen, n)];
         const buf = hasBuffer ? b : null;
         const [want, got] = await cpuAndWasm(threads, n > 32, () => run(p, g, buf, shape, o));
         expect(got).toEqual(want);
@@ -149,7 +134,7 @@ onOneAndTwoThreads('The SGD update on wasm', (threads) => {
   it('gives the same bits in JavaScript where the own module is off', async () => {
     await tf.setBackend('wasm');
     const gen = new Generator(11);
-    const [p, g, b] = [values(gen, 300), values(gen, 300), values(gen, 300)];
+    const [p, g, b] = [oddValues(gen, 300), oddValues(gen, 300), oddValues(gen, 300)];
     for (const [title, o, hasBuffer] of CASES) {
       const buf = hasBuffer ? b : null;
       setOwnWasmKernels(false);
