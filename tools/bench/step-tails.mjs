@@ -65,6 +65,7 @@ console.log(
 console.log(
   `${'run'.padEnd(14)} ${'p10'.padStart(7)} ${'p50'.padStart(7)} ${'p90'.padStart(7)} ${'p99'.padStart(7)} ${'mean'.padStart(7)}  ms per step`,
 );
+/** @type {Record<number, { median: number, mean: number }[]>} */
 const summary = { 1: [], [threads]: [] };
 for (let r = 0; r < runs; r++) {
   for (const n of r % 2 ? [threads, 1] : [1, threads]) {
