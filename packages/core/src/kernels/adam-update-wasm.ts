@@ -11,9 +11,6 @@ import { ADAM_FLAGS, type AdamUpdateAttrs } from './adam-update.js';
 import { ownWasmKernels } from './own-wasm.js';
 import { alloc, heapF32 } from './wasm-util.js';
 
-/** max as torch.maximum and Math.max: NaN if either is, +0 over -0. */
-const maxNaN = Math.max;
-
 /** The wasm kernel: [new parameter, m, v, vmax (with AMSGrad)]. */
 export function adamUpdateWasm(args: {
   inputs: { param: TensorInfo; grad: TensorInfo; m: TensorInfo; v: TensorInfo; vmax?: TensorInfo };
@@ -24,7 +21,7 @@ export function adamUpdateWasm(args: {
   const { param, grad, m, v, vmax } = inputs;
   const { decay, beta1, c1, beta2, c2, bc2, eps, negStep, flags } = attrs;
   const ams = (flags & ADAM_FLAGS.amsgrad) !== 0;
-  const outs = [param, m, v, ...(ams ? [param] : [])].map(() => alloc(backend, param.shape));
+  const outs = Array.from({ length: ams ? 4 : 3 }, () => alloc(backend, param.shape));
   const n = util.sizeFromShape(param.shape);
   if (n === 0) return outs;
   const at = (t: TensorInfo | undefined) => (t == null ? 0 : heapF32(backend, t)[1]);
@@ -53,7 +50,8 @@ export function adamUpdateWasm(args: {
     h[vOut + i] = v1;
     let s = v1;
     if (ams) {
-      s = maxNaN(h[xOff + i], v1);
+      // As torch.maximum (and adam_update_f32's max_nan): NaN if either is, +0 over -0.
+      s = Math.max(h[xOff + i], v1);
       h[xOut + i] = s;
     }
     h[pOut + i] = f(w + f(f(m1 * negStep) / f(f(f(Math.sqrt(s)) / bc2) + eps)));

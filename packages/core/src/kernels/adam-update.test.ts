@@ -123,13 +123,15 @@ it("takes the fallback's scalars from the caller's cache, one tensor per value",
 it('names what does not match', async () => {
   await tf.setBackend('cpu');
   const z = tf.zeros([2, 3]);
-  expect(() => adamUpdate(z, z, tf.zeros([3, 2]), z, null, PLAIN)).toThrow(
+  const t = tf.zeros([3, 2]);
+  expect(() => adamUpdate(z, z, t, z, null, PLAIN)).toThrow(
     'adamUpdate: param, grad, m, v (and vmax, with amsgrad only) must be float32 of one shape, got param float32 [2,3], grad float32 [2,3], m float32 [3,2], v float32 [2,3], vmax none',
   );
   expect(() => adamUpdate(z, z, z, z, null, { ...PLAIN, amsgrad: true })).toThrow('vmax none');
   expect(() => adamUpdate(z, z, z, z, null, { ...PLAIN, step: 0 })).toThrow(
     'adamUpdate: step must be an integer >= 1, got 0',
   );
+  tf.dispose([z, t]);
 });
 
 onOneAndTwoThreads('The Adam update on wasm', (threads) => {

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { formatValue, ValueError } from '../errors.js';
+import { sameShape } from '../tensors.js';
 
 /** The kernel's name in tfjs's registry. */
 export const ADAM_UPDATE = 'ResnetTsAdamUpdate';
@@ -86,10 +87,7 @@ export function adamUpdate(
   options: AdamUpdateOptions,
   scalar: (value: number) => tf.Scalar = (value) => tf.scalar(value),
 ): AdamUpdate {
-  const same = (t: tf.Tensor) =>
-    t.dtype === 'float32' &&
-    t.shape.length === param.shape.length &&
-    t.shape.every((d, i) => d === param.shape[i]);
+  const same = (t: tf.Tensor) => t.dtype === 'float32' && sameShape(t.shape, param.shape);
   const { lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, maximize, step } = options;
   if (
     param.dtype !== 'float32' ||

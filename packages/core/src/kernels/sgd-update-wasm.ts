@@ -7,14 +7,14 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type TensorInfo, util } from '@tensorflow/tfjs-core';
 import { ownWasmKernels } from './own-wasm.js';
-import { SGD_FLAGS } from './sgd-update.js';
+import { SGD_FLAGS, type SgdUpdateAttrs } from './sgd-update.js';
 import { alloc, heapF32 } from './wasm-util.js';
 
 /** The wasm kernel: [new parameter, new buffer (with momentum)]. */
 export function sgdUpdateWasm(args: {
   inputs: { param: TensorInfo; grad: TensorInfo; buffer?: TensorInfo };
   backend: BackendWasm;
-  attrs: { negLr: number; weightDecay: number; momentum: number; keep: number; flags: number };
+  attrs: SgdUpdateAttrs;
 }): TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const { param, grad, buffer } = inputs;

@@ -110,9 +110,11 @@ it("takes the fallback's scalars from the caller's cache, one tensor per value",
 
 it('names what does not match', async () => {
   await tf.setBackend('cpu');
-  expect(() => sgdUpdate(tf.zeros([2, 3]), tf.zeros([3, 2]), null, PLAIN)).toThrow(
+  const [param, grad] = [tf.zeros([2, 3]), tf.zeros([3, 2])];
+  expect(() => sgdUpdate(param, grad, null, PLAIN)).toThrow(
     'sgdUpdate: param, grad and buffer must be float32 of one shape, got param float32 [2,3], grad float32 [3,2]',
   );
+  tf.dispose([param, grad]);
 });
 
 onOneAndTwoThreads('The SGD update on wasm', (threads) => {

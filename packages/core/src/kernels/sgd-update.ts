@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { formatValue, ValueError } from '../errors.js';
+import { sameShape } from '../tensors.js';
 
 /** The kernel's name in tfjs's registry. */
 export const SGD_UPDATE = 'ResnetTsSgdUpdate';
@@ -27,7 +28,7 @@ export interface SgdUpdateOptions {
 }
 
 /** The kernel's attributes: the hyper-parameters rounded to float32, as scalar tensors hold them. */
-interface SgdUpdateAttrs {
+export interface SgdUpdateAttrs {
   negLr: number;
   weightDecay: number;
   momentum: number;
@@ -63,10 +64,7 @@ export function sgdUpdate(
   options: SgdUpdateOptions,
   scalar: (value: number) => tf.Scalar = (value) => tf.scalar(value),
 ): { param: tf.Tensor; buffer: tf.Tensor | null } {
-  const same = (t: tf.Tensor) =>
-    t.dtype === 'float32' &&
-    t.shape.length === param.shape.length &&
-    t.shape.every((d, i) => d === param.shape[i]);
+  const same = (t: tf.Tensor) => t.dtype === 'float32' && sameShape(t.shape, param.shape);
   if (param.dtype !== 'float32' || !same(grad) || (buffer != null && !same(buffer))) {
     throw new ValueError(
       `sgdUpdate: param, grad and buffer must be float32 of one shape, got param ${param.dtype} ${formatValue(param.shape)}, grad ${grad.dtype} ${formatValue(grad.shape)}${buffer == null ? '' : `, buffer ${buffer.dtype} ${formatValue(buffer.shape)}`}`,
