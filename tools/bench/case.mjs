@@ -10,6 +10,7 @@
 //         best GFLOP/s);
 //   stock: true leaves out resnet-ts's kernels (tfjs as shipped).
 import { performance } from 'node:perf_hooks';
+import { median } from './stats.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const { model: which, impl, backend, batch } = cfg;
@@ -167,10 +168,6 @@ async function overheadCase() {
       blocks[name].cpu.push((c.user + c.system) / 1000 / perBlock);
     }
   }
-  const median = (/** @type {number[]} */ v) => {
-    const a = [...v].sort((p, q) => p - q);
-    return (a[(a.length - 1) >> 1] + a[a.length >> 1]) / 2;
-  };
   const out = Object.fromEntries(
     Object.entries(blocks).map(([name, b]) => [
       name,

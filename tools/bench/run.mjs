@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -79,12 +80,6 @@ function runTorch(cfg, timeoutS) {
   const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('{'));
   if (line) return { ...cfg, ...JSON.parse(line) };
   return { ...cfg, error: (r.stderr ?? '').trim().split('\n').pop() || `exit ${r.status}` };
-}
-
-/** The median of a non-empty list of numbers. */
-function median(/** @type {number[]} */ v) {
-  const a = [...v].sort((p, q) => p - q);
-  return (a[(a.length - 1) >> 1] + a[a.length >> 1]) / 2;
 }
 
 /** The median of the numbers among `v`; null when there are none. */
