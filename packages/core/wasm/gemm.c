@@ -187,19 +187,42 @@ static inline void conv_tile4(const conv_geometry *g, int p, const float *panel,
                               const float *bias, float *c, int ldc, int cols, int relu) {
   const int plane = g->outH * g->outW;
   const int b0 = p / plane, r0 = p % plane, oy0 = r0 / g->outW, ox0 = r0 % g->outW;
-  const int b1 = (p + 1) / plane, r1 = (p + 1) % plane, oy1 = r1 / g->outW, ox1 = r1 % g->outW;
-  const int b2 = (p + 2) / plane, r2 = (p + 2) % plane, oy2 = r2 / g->outW, ox2 = r2 % g->outW;
-  const int b3 = (p + 3) / plane, r3 = (p + 3) % plane, oy3 = r3 / g->outW, ox3 = r3 % g->outW;
   v128_t x00 = bias_or_zero(bias, 0), x01 = bias_or_zero(bias, 4);
   v128_t x10 = x00, x11 = x01, x20 = x00, x21 = x01, x30 = x00, x31 = x01;
   const int inC = g->inC;
-  for (int ky = 0; ky < g->fh; ky++) {
-    for (int kx = 0; kx < g->fw; kx++) {
-      const float *a0 = tap(g, b0, oy0, ox0, ky, kx);
-      const float *a1 = tap(g, b1, oy1, ox1, ky, kx);
-      const float *a2 = tap(g, b2, oy2, ox2, ky, kx);
-      const float *a3 = tap(g, b3, oy3, ox3, ky, kx);
-      for (int r = 0; r < inC; r++) STEP4X8(r)
+  // Four pixels of one output row whose taps all fall inside the input's columns, with unit
+  // dilation across: under each filter row the taps over all channels are one run of
+  // fw * inC floats, each pixel's run sw * inC floats after the one before, so the tap
+  // lookups per column drop out (with 3 input channels they cost more than the products).
+  // Filter rows in the padding read `zero` as below; the sums are the same, in the same order.
+  const int ix0 = ox0 * g->sw - g->padLeft;
+  if (ox0 + 3 < g->outW && g->dw == 1 && ix0 >= 0 && ix0 + 3 * g->sw + g->fw <= g->inW) {
+    const int run = g->fw * inC, step = g->sw * inC;
+    for (int ky = 0; ky < g->fh; ky++) {
+      const int iy = oy0 * g->sh + ky * g->dh - g->padTop;
+      if ((unsigned)iy < (unsigned)g->inH) {
+        const float *a0 = g->x + ((size_t)(b0 * g->inH + iy) * g->inW + ix0) * inC;
+        const float *a1 = a0 + step, *a2 = a1 + step, *a3 = a2 + step;
+        for (int r = 0; r < run; r++) STEP4X8(r)
+      } else {
+        const float *a0 = g->zero, *a1 = a0, *a2 = a0, *a3 = a0;
+        for (int kx = 0; kx < g->fw; kx++) {
+          for (int r = 0; r < inC; r++) STEP4X8(r)
+        }
+      }
+    }
+  } else {
+    const int b1 = (p + 1) / plane, r1 = (p + 1) % plane, oy1 = r1 / g->outW, ox1 = r1 % g->outW;
+    const int b2 = (p + 2) / plane, r2 = (p + 2) % plane, oy2 = r2 / g->outW, ox2 = r2 % g->outW;
+    const int b3 = (p + 3) / plane, r3 = (p + 3) % plane, oy3 = r3 / g->outW, ox3 = r3 % g->outW;
+    for (int ky = 0; ky < g->fh; ky++) {
+      for (int kx = 0; kx < g->fw; kx++) {
+        const float *a0 = tap(g, b0, oy0, ox0, ky, kx);
+        const float *a1 = tap(g, b1, oy1, ox1, ky, kx);
+        const float *a2 = tap(g, b2, oy2, ox2, ky, kx);
+        const float *a3 = tap(g, b3, oy3, ox3, ky, kx);
+        for (int r = 0; r < inC; r++) STEP4X8(r)
+      }
     }
   }
   store_row(c, x00, x01, cols, relu);
