@@ -8,12 +8,14 @@
 // gradients fail when a program imports @resnet-ts/core before @tensorflow/tfjs-core.
 import { getGradient, registerGradient } from '@tensorflow/tfjs-core';
 import './generated/register-gradients.js';
+import { maxPoolReluGradConfig } from './kernels/max-pool-relu.js';
 import { reluGradConfig, reluGradGradConfig } from './kernels/relu-grad.js';
 
 // Relu's gradient as one kernel where the backend has one (tfjs's formula elsewhere).
 // Replacing tfjs's registration only logs in tfjs's debug mode.
 registerGradient(reluGradConfig);
 registerGradient(reluGradGradConfig);
+registerGradient(maxPoolReluGradConfig);
 
 /** True when the gradient of the named kernel (e.g. `'Conv2D'`) is registered. */
 export function hasGradient(kernelName: string): boolean {

@@ -47,6 +47,7 @@ export {
   adamUpdate,
   batchMoments,
   batchNormGrad,
+  maxPoolRelu,
   registerWasmTrainingKernels,
   type SgdUpdateOptions,
   sgdUpdate,

@@ -157,10 +157,13 @@ __attribute__((export_name("batch_norm_f32"))) void batch_norm_f32(
 // MaxPool of 2x2 windows with stride 2 inside the image (NHWC), output rows [r0, r1) of
 // batch * outH: the largest value above -Infinity, NaN skipped (so -Infinity where a
 // window holds nothing else), as tfjs's cpu kernel computes it. f32x4.pmax(m, v) is
-// m < v ? v : m, which keeps m when v is NaN.
+// m < v ? v : m, which keeps m when v is NaN. Where `relu`, each maximum then goes through
+// relu_f32's max(0, m).
 __attribute__((export_name("max_pool_2x2"))) void max_pool_2x2(
-    const float *x, float *y, int outH, int outW, int ch, int xRow, int xImage, int r0, int r1) {
+    const float *x, float *y, int outH, int outW, int ch, int xRow, int xImage, int relu, int r0,
+    int r1) {
   const v128_t lowest = wasm_f32x4_splat(-__builtin_inff());
+  const v128_t zero = wasm_f32x4_splat(0.0f);
   float *o = y + (size_t)r0 * outW * ch;
   for (int r = r0; r < r1; r++) {
     const int b = r / outH, oy = r % outH;
@@ -173,7 +176,9 @@ __attribute__((export_name("max_pool_2x2"))) void max_pool_2x2(
         v128_t m = wasm_f32x4_pmax(lowest, wasm_v128_load(p00 + c));
         m = wasm_f32x4_pmax(m, wasm_v128_load(p01 + c));
         m = wasm_f32x4_pmax(m, wasm_v128_load(p10 + c));
-        wasm_v128_store(o + c, wasm_f32x4_pmax(m, wasm_v128_load(p11 + c)));
+        m = wasm_f32x4_pmax(m, wasm_v128_load(p11 + c));
+        if (relu) m = wasm_f32x4_add(wasm_f32x4_pmax(m, zero), zero);
+        wasm_v128_store(o + c, m);
       }
       for (; c < ch; c++) {
         float m = -__builtin_inff();
@@ -181,7 +186,7 @@ __attribute__((export_name("max_pool_2x2"))) void max_pool_2x2(
         if (p01[c] > m) m = p01[c];
         if (p10[c] > m) m = p10[c];
         if (p11[c] > m) m = p11[c];
-        o[c] = m;
+        o[c] = relu ? __builtin_wasm_max_f32(0.0f, m) : m;
       }
     }
   }

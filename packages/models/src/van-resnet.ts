@@ -1,5 +1,5 @@
-import { formatValue, type Generator, Module, ValueError } from '@resnet-ts/core';
-import { Conv2d, flatten, Linear, maxPool2d, relu } from '@resnet-ts/layers';
+import { formatValue, type Generator, Module, maxPoolRelu, ValueError } from '@resnet-ts/core';
+import { Conv2d, flatten, Linear, relu } from '@resnet-ts/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TorchFlattenedInputs } from './torch-interop.js';
 
@@ -90,14 +90,16 @@ export class VanResNet extends Module implements TorchFlattenedInputs {
     this.checkInput(input);
     return tf.tidy(() => {
       // The article pools after each ReLU; the ReLU runs after the pooling here, on a
-      // quarter of the elements. ReLU is monotone, so max and ReLU commute: the values are
-      // the same, and so are the gradients (a window whose maximum is not positive passes
-      // none back either way; a positive maximum is the same element either way).
-      let x: tf.Tensor = relu(maxPool2d(this.conv1.forward(input), 2));
-      x = relu(maxPool2d(this.conv2.forward(x), 2));
+      // quarter of the elements, and in the pooling's kernel where the backend has one
+      // (maxPoolRelu). ReLU is monotone, so max and ReLU commute: the values are the same,
+      // and so are the gradients (a window whose maximum is not positive passes none back
+      // either way; a positive maximum is the same element either way).
+      const pool = (t: tf.Tensor) => maxPoolRelu(t as tf.Tensor4D, 2, 2);
+      let x: tf.Tensor = pool(this.conv1.forward(input));
+      x = pool(this.conv2.forward(x));
       const x1 = x;
       // The skip joins before the ReLU and the pooling, as in the article's Fig 5.
-      x = relu(maxPool2d(tf.add(this.conv3.forward(x), x1), 2));
+      x = pool(tf.add(this.conv3.forward(x), x1));
       x = flatten(x);
       x = relu(this.fc1.forward(x));
       return this.fc2.forward(x) as tf.Tensor2D;

@@ -55,8 +55,9 @@ import {
 } from './elementwise-wasm.js';
 import { fusedBatchNormWasm } from './fused-batch-norm-wasm.js';
 import { castWasm, identityWasm } from './identity-wasm.js';
-import { maxPoolGradWasm } from './max-pool-grad-wasm.js';
-import { maxPoolWasm } from './max-pool-wasm.js';
+import { maxPoolGradWasm, maxPoolReluGradWasm } from './max-pool-grad-wasm.js';
+import { MAX_POOL_RELU, MAX_POOL_RELU_GRAD } from './max-pool-relu.js';
+import { maxPoolReluWasm, maxPoolWasm } from './max-pool-wasm.js';
 import { RELU_GRAD } from './relu-grad.js';
 import { reluGradWasm } from './relu-grad-wasm.js';
 import { SGD_UPDATE } from './sgd-update.js';
@@ -78,6 +79,8 @@ const KERNELS = [
   [MaxPoolGrad, maxPoolGradWasm],
   [FusedBatchNorm, fusedBatchNormWasm],
   [MaxPool, maxPoolWasm],
+  [MAX_POOL_RELU, maxPoolReluWasm],
+  [MAX_POOL_RELU_GRAD, maxPoolReluGradWasm],
   [Relu, reluWasm],
   [Step, stepWasm],
   [Square, squareWasm],
@@ -144,4 +147,5 @@ registerWasmTrainingKernels();
 export { type AdamUpdate, type AdamUpdateOptions, adamUpdate } from './adam-update.js';
 export { batchMoments } from './batch-moments.js';
 export { batchNormGrad } from './batch-norm-grad.js';
+export { maxPoolRelu } from './max-pool-relu.js';
 export { type SgdUpdateOptions, sgdUpdate } from './sgd-update.js';

@@ -5,6 +5,8 @@
  * matters after a relu where whole windows tie at zero). The stock wasm kernel
  * takes 10-40 ms per VanResNet pool; this takes a few. resnet-ts's own SIMD kernels run it
  * (2x2 windows with stride 2 in a kernel of their own), the loops below where they cannot.
+ * The gradient of relu(maxPool(x)) (max-pool-relu.ts) runs here too: ReLU's gradient in the
+ * 2x2 kernel's pass, before the routing elsewhere.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -14,16 +16,40 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { ownWasmKernels } from './own-wasm.js';
-import { alloc, heapF32 } from './wasm-util.js';
+import { reluGradWasm } from './relu-grad-wasm.js';
+import { alloc, heapF32, release } from './wasm-util.js';
 
+/** The wasm MaxPoolGrad kernel. */
 export function maxPoolGradWasm(args: {
   inputs: MaxPoolGradInputs;
   backend: BackendWasm;
   attrs: MaxPoolGradAttrs;
 }): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const dy = inputs.dy as TensorInfo;
-  const input = inputs.input as TensorInfo;
+  return maxPoolGrad(backend, inputs.dy as TensorInfo, inputs.input as TensorInfo, attrs, null);
+}
+
+/**
+ * The wasm kernel of relu(maxPool(x))'s gradient (max-pool-relu.ts): dy, x and the op's
+ * output y; MaxPoolGrad of dy · step(y).
+ */
+export function maxPoolReluGradWasm(args: {
+  inputs: { dy: TensorInfo; x: TensorInfo; y: TensorInfo };
+  backend: BackendWasm;
+  attrs: MaxPoolGradAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  return maxPoolGrad(backend, inputs.dy, inputs.x, attrs, inputs.y);
+}
+
+/** MaxPoolGrad of dy, or of dy · step(relu) where `relu` is given. */
+function maxPoolGrad(
+  backend: BackendWasm,
+  dy: TensorInfo,
+  input: TensorInfo,
+  attrs: MaxPoolGradAttrs,
+  relu: TensorInfo | null,
+): TensorInfo {
   const { filterSize, strides, pad, dimRoundingMode } = attrs;
   const info = backend_util.computePool2DInfo(
     input.shape as [number, number, number, number],
@@ -33,36 +59,54 @@ export function maxPoolGradWasm(args: {
     pad,
     dimRoundingMode,
   );
-  const dx = alloc(backend, input.shape);
-  const [heap, xOff] = heapF32(backend, input);
-  const [, dyOff] = heapF32(backend, dy);
-  const [, dxOff] = heapF32(backend, dx);
+  const own = ownWasmKernels(backend);
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
   const fh = info.effectiveFilterHeight;
   const fw = info.effectiveFilterWidth;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
-  const xRow = inWidth * ch;
-  const xImage = inHeight * xRow;
-  const windowsInside = 2 * outHeight <= inHeight && 2 * outWidth <= inWidth;
-  const own = ownWasmKernels(backend);
-  if (
+  const windows2x2 =
     fh === 2 &&
     fw === 2 &&
     sh === 2 &&
     sw === 2 &&
     padTop === 0 &&
     padLeft === 0 &&
-    windowsInside
-  ) {
+    2 * outHeight <= inHeight &&
+    2 * outWidth <= inWidth;
+  if (relu != null && (own == null || !windows2x2)) {
+    const g = reluGradWasm({ inputs: { dy, x: relu }, backend });
+    const dx = maxPoolGrad(backend, g, input, attrs, null);
+    release(backend, g);
+    return dx;
+  }
+  const dx = alloc(backend, input.shape);
+  const [heap, xOff] = heapF32(backend, input);
+  const [, dyOff] = heapF32(backend, dy);
+  const [, dxOff] = heapF32(backend, dx);
+  const xRow = inWidth * ch;
+  const xImage = inHeight * xRow;
+  if (windows2x2) {
     // Non-overlapping windows write every covered cell exactly once, so only the rows and
     // columns no window covers need clearing.
     if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) {
       heap.fill(0, dxOff, dxOff + batchSize * xImage);
     }
     if (own) {
-      own.maxPoolGrad2x2(xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
+      const reluOff = relu == null ? -1 : heapF32(backend, relu)[1];
+      own.maxPoolGrad2x2(
+        xOff,
+        dyOff,
+        reluOff,
+        dxOff,
+        batchSize,
+        outHeight,
+        outWidth,
+        ch,
+        xRow,
+        xImage,
+      );
     } else {
       pool2x2(heap, xOff, dyOff, dxOff, batchSize, outHeight, outWidth, ch, xRow, xImage);
     }

@@ -4,6 +4,8 @@
  * pools) in a kernel of their own, any other window and stride in a general one. Values are
  * tfjs's cpu kernel's: the largest above -Infinity, NaN skipped, which is the cell
  * MaxPoolGrad routes the gradient to (the stock XNNPACK kernel orders NaN otherwise).
+ * relu(maxPool(x)) (max-pool-relu.ts) runs here too: its ReLU in the 2x2 kernel's pass,
+ * after the pool elsewhere.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
@@ -11,23 +13,34 @@ import {
   MaxPool,
   type MaxPoolAttrs,
   type MaxPoolInputs,
+  Relu,
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
 import { ownWasmKernels } from './own-wasm.js';
-import { alloc, heapF32, run } from './wasm-util.js';
+import { alloc, heapF32, release, run } from './wasm-util.js';
+
+type PoolArgs = { inputs: MaxPoolInputs; backend: BackendWasm; attrs: MaxPoolAttrs };
 
 /** The wasm MaxPool kernel. */
-export function maxPoolWasm(args: {
-  inputs: MaxPoolInputs;
-  backend: BackendWasm;
-  attrs: MaxPoolAttrs;
-}): TensorInfo {
-  const { inputs, backend, attrs } = args;
+export function maxPoolWasm(args: PoolArgs): TensorInfo {
+  return maxPool(args, false);
+}
+
+/** The wasm kernel of relu(maxPool(x)) (max-pool-relu.ts). */
+export function maxPoolReluWasm(args: PoolArgs): TensorInfo {
+  return maxPool(args, true);
+}
+
+function maxPool({ inputs, backend, attrs }: PoolArgs, relu: boolean): TensorInfo {
   const x = inputs.x as TensorInfo;
   const own = ownWasmKernels(backend);
   if (own == null || x.dtype !== 'float32' || x.shape.length !== 4) {
-    return run(backend, MaxPool, { x }, { ...attrs });
+    const pooled = run(backend, MaxPool, { x }, { ...attrs });
+    if (!relu) return pooled;
+    const y = run(backend, Relu, { x: pooled });
+    release(backend, pooled);
+    return y;
   }
   const info = backend_util.computePool2DInfo(
     x.shape as [number, number, number, number],
@@ -51,6 +64,7 @@ export function maxPoolWasm(args: {
   ) {
     // The cpu kernel returns x itself here, NaN included.
     heap.copyWithin(yAt, xAt, xAt + size);
+    if (relu) own.relu(yAt, yAt, size);
   } else if (
     info.filterHeight === 2 &&
     info.filterWidth === 2 &&
@@ -61,9 +75,10 @@ export function maxPoolWasm(args: {
     2 * outHeight <= inHeight &&
     2 * outWidth <= inWidth
   ) {
-    own.maxPool2x2(xAt, yAt, batchSize, outHeight, outWidth, ch, xRow, inHeight * xRow);
+    own.maxPool2x2(xAt, yAt, batchSize, outHeight, outWidth, ch, xRow, inHeight * xRow, relu);
   } else {
     own.maxPoolNHWC(xAt, yAt, info);
+    if (relu) own.relu(yAt, yAt, size);
   }
   return y;
 }

@@ -83,6 +83,7 @@ interface Exports {
   max_pool_grad_2x2(
     x: number,
     dy: number,
+    relu: number,
     dx: number,
     batch: number,
     outH: number,
@@ -298,10 +299,14 @@ export interface OwnWasmKernels {
    * the loop of max-pool-grad-wasm.ts, split by images.
    */
   maxPoolGradNHWC(xOff: number, dyOff: number, dxOff: number, info: backend_util.Conv2DInfo): void;
-  /** The 2x2, stride-2 MaxPoolGrad of max-pool-grad-wasm.ts (`pool2x2`). */
+  /**
+   * The 2x2, stride-2 MaxPoolGrad of max-pool-grad-wasm.ts (`pool2x2`); with `reluOff` (the
+   * pool's output through a ReLU, or -1 for none) that of relu(maxPool(x)).
+   */
   maxPoolGrad2x2(
     xOff: number,
     dyOff: number,
+    reluOff: number,
     dxOff: number,
     batch: number,
     outH: number,
@@ -497,7 +502,7 @@ export interface OwnWasmKernels {
   ): void;
   /**
    * MaxPool of 2x2 windows with stride 2 inside the image (NHWC) into y [batch, outH, outW,
-   * ch], NaN skipped as tfjs's cpu kernel skips it.
+   * ch], NaN skipped as tfjs's cpu kernel skips it; through a ReLU where `relu`.
    */
   maxPool2x2(
     xOff: number,
@@ -508,6 +513,7 @@ export interface OwnWasmKernels {
     ch: number,
     xRow: number,
     xImage: number,
+    relu: boolean,
   ): void;
 }
 
@@ -988,7 +994,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         r1 - r0,
         ch,
       ]),
-    maxPool2x2: (xOff, yOff, batch, outH, outW, ch, xRow, xImage) =>
+    maxPool2x2: (xOff, yOff, batch, outH, outW, ch, xRow, xImage, relu) =>
       byRows(MAX_POOL, batch * outH, 5 * outW * ch, (r0, r1) => [
         xOff * 4,
         yOff * 4,
@@ -997,6 +1003,7 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         ch,
         xRow,
         xImage,
+        relu ? 1 : 0,
         r0,
         r1,
       ]),
@@ -1025,10 +1032,11 @@ function instantiate(memory: WebAssembly.Memory, threads: number): OwnWasmKernel
         b1,
       ]);
     },
-    maxPoolGrad2x2: (xOff, dyOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
+    maxPoolGrad2x2: (xOff, dyOff, reluOff, dxOff, batch, outH, outW, ch, xRow, xImage) =>
       byRows(MAX_POOL_GRAD, batch, 3 * xImage, (b0, b1) => [
         (xOff + b0 * xImage) * 4,
         (dyOff + b0 * outH * outW * ch) * 4,
+        reluOff < 0 ? 0 : (reluOff + b0 * outH * outW * ch) * 4,
         (dxOff + b0 * xImage) * 4,
         b1 - b0,
         outH,
