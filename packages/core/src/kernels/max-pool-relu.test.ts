@@ -60,7 +60,7 @@ it('is computed by tfjs MaxPool and Relu on the cpu backend, which has no kernel
 it('names the argument it refuses', async () => {
   await tf.setBackend('cpu');
   const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
-  expect(() => maxPoolRelu(tf.zeros([4, 4, 2]) as tf.Tensor4D, 2, 2)).toThrow(
+  expect(() => maxPoolRelu(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, 2, 2)).toThrow(
     /x must be a float32 NHWC batch of rank 4, got float32 of shape \[4,4,2\]/,
   );
   expect(() => maxPoolRelu(tf.zeros([1, 4, 4, 2], 'int32') as tf.Tensor4D, 2, 2)).toThrow(
