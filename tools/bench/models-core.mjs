@@ -1,6 +1,6 @@
 // The benchmark models written directly on tfjs-core ops: the baseline that measures the
 // library's overhead, and a model the benchmark can run before higher layers exist.
-import { batchMoments, batchNormGrad, conv2dBias } from '@resnet-ts/core';
+import { batchMoments, batchNormGrad, conv2dBias, maxPoolRelu } from '@resnet-ts/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** @returns {tf.Variable<any>} a variable of any rank, so 4-D filters and 2-D weights both type-check */
@@ -86,11 +86,12 @@ export function vanResNetCore({ inChannels = 3, inputSize = 32, classes = 10 } =
   const forward = (x) =>
     tf.tidy(() => {
       /** @type {tf.Tensor4D} */
-      // ReLU after each pooling, as models' VanResNet computes it (the same values).
-      let h = tf.relu(tf.maxPool(conv2d(x, p.conv1), 2, 2, 'valid'));
-      h = tf.relu(tf.maxPool(conv2d(h, p.conv2), 2, 2, 'valid'));
+      // ReLU after each pooling, in the pooling's kernel, as models' VanResNet computes it
+      // (the same values as relu(maxPool)).
+      let h = maxPoolRelu(conv2d(x, p.conv1), 2, 2);
+      h = maxPoolRelu(conv2d(h, p.conv2), 2, 2);
       const skip = /** @type {tf.Tensor4D} */ (tf.add(conv2d(h, p.conv3), h));
-      h = /** @type {tf.Tensor4D} */ (tf.relu(tf.maxPool(skip, 2, 2, 'valid')));
+      h = maxPoolRelu(skip, 2, 2);
       const flat = tf.reshape(h, [h.shape[0], -1]);
       return dense(tf.relu(dense(flat, p.fc1)), p.fc2);
     });
