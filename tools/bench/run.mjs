@@ -24,13 +24,16 @@ const quick = args.has('--quick');
 const only = [...args].find((a) => a.startsWith('--only='))?.slice(7);
 const seconds = quick ? 2 : 5;
 /**
- * Seconds of training steps before each training measurement, ours and PyTorch's alike: a
- * Node process's first second of VanResNet steps on 2 threads ran 10-25% slower than its
- * later ones (blocks of 10 steps: 35.6 21.9 25.7 20.9 23.3 22.9 21.7 20.8 ... 20.4 ms per
- * step), on one thread the first block only; timed from the third step, the 2-thread rate
- * came out 3-13% low against 1.5 s of warm-up.
+ * Seconds of training steps before each training measurement, ours and PyTorch's alike, so
+ * that the rows measure the steady state a training run spends its minutes in. A Node
+ * process's first seconds of steps run slower while V8 compiles the hot functions on a
+ * background thread, and with as many threads as cores that thread takes a core from the
+ * step: VanResNet on 2 threads, blocks of 50 steps, 22.7 20.4 19.4 18.7 ms a step, then
+ * 16.6-18.2 from the 200th step (4 s) on, as the compiler's CPU time fell from 3.0 to 0.4 ms
+ * a step; on one thread, whose spare core takes the compiler, 33.4 ms, then 30.3-32.0 from
+ * the 50th step. After 1.5 s of warm-up the 2-thread rows were timed at 18.3-19.2 ms a step.
  */
-const warmupSeconds = 1.5;
+const warmupSeconds = 5;
 const threads = Math.min(cpus().length, 8);
 /**
  * Rounds of the ours and PyTorch rows at each thread count, alternated: on this shared VM a
