@@ -30,18 +30,8 @@ export function maxPoolRelu(
       `maxPoolRelu: x must be a float32 NHWC batch of rank 4, got ${x.dtype} of shape ${formatValue(x.shape)}`,
     );
   }
-  for (const [name, value] of [
-    ['filterSize', filterSize],
-    ['strides', strides],
-  ] as const) {
-    const pair = typeof value === 'number' ? [value, value] : value;
-    if (pair.length !== 2 || !pair.every((v) => Number.isInteger(v) && v >= 1)) {
-      throw new ValueError(
-        `maxPoolRelu: ${name} must be an integer >= 1 or a pair of them, got ${formatValue(value)}`,
-      );
-    }
-  }
-  const [fh, fw] = typeof filterSize === 'number' ? [filterSize, filterSize] : filterSize;
+  const [fh, fw] = positivePair('filterSize', filterSize);
+  positivePair('strides', strides);
   if (pad === 'valid' && (fh > x.shape[1] || fw > x.shape[2])) {
     throw new ValueError(
       `maxPoolRelu: a ${fh}x${fw} window does not fit the ${x.shape[1]}x${x.shape[2]} input (shape ${formatValue(x.shape)}) without padding`,
@@ -51,6 +41,17 @@ export function maxPoolRelu(
     return tf.engine().runKernel(MAX_POOL_RELU, { x }, { filterSize, strides, pad }) as tf.Tensor4D;
   }
   return tf.tidy(() => tf.relu(tf.maxPool(x, filterSize, strides, pad)));
+}
+
+/** `value` as [height, width], each an integer >= 1, or a ValueError naming `name`. */
+function positivePair(name: string, value: number | [number, number]): [number, number] {
+  const pair: [number, number] = typeof value === 'number' ? [value, value] : value;
+  if (pair.length !== 2 || !pair.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new ValueError(
+      `maxPoolRelu: ${name} must be an integer >= 1 or a pair of them, got ${formatValue(value)}`,
+    );
+  }
+  return pair;
 }
 
 /** The fused kernel's gradient: MaxPoolGrad of dy · step(y), as one kernel. */
