@@ -50,27 +50,29 @@ it('is computed by tfjs MaxPool and Relu on the cpu backend, which has no kernel
   // Windows: a maximum of 4, one of 3, all negative (0 out, no gradient back), a tie of 2s
   // (the gradient goes to the first in row-major order).
   const x = tf.tensor4d([1, -2, 3, 0.5, 4, 0, -1, -3, -5, -6, 2, 2, -7, -8, 2, 1], [1, 4, 4, 1]);
+  const dy = tf.tensor4d([10, 20, 30, 40], [1, 2, 2, 1]);
   const f = (t: tf.Tensor) => maxPoolRelu(t as tf.Tensor4D, 2, 2);
-  expect(Array.from(f(x).dataSync())).toEqual([4, 3, 0, 2]);
-  const dx = tf.grad(f)(x, tf.tensor4d([10, 20, 30, 40], [1, 2, 2, 1]));
+  const y = f(x);
+  const dx = tf.grad(f)(x, dy);
+  expect(Array.from(y.dataSync())).toEqual([4, 3, 0, 2]);
   expect(Array.from(dx.dataSync())).toEqual([0, 0, 20, 0, 10, 0, 0, 0, 0, 0, 40, 0, 0, 0, 0, 0]);
-  tf.dispose([x, dx]);
+  tf.dispose([x, dy, y, dx]);
 });
 
 it('names the argument it refuses', async () => {
   await tf.setBackend('cpu');
   const x = tf.zeros([1, 4, 4, 2]) as tf.Tensor4D;
-  expect(() => maxPoolRelu(tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D, 2, 2)).toThrow(
+  const rank3 = tf.zeros([4, 4, 2]) as unknown as tf.Tensor4D;
+  const ints = tf.zeros([1, 4, 4, 2], 'int32') as tf.Tensor4D;
+  expect(() => maxPoolRelu(rank3, 2, 2)).toThrow(
     /x must be a float32 NHWC batch of rank 4, got float32 of shape \[4,4,2\]/,
   );
-  expect(() => maxPoolRelu(tf.zeros([1, 4, 4, 2], 'int32') as tf.Tensor4D, 2, 2)).toThrow(
-    /got int32 of shape \[1,4,4,2\]/,
-  );
+  expect(() => maxPoolRelu(ints, 2, 2)).toThrow(/got int32 of shape \[1,4,4,2\]/);
   expect(() => maxPoolRelu(x, 0, 2)).toThrow(/filterSize must be an integer >= 1.*got 0/);
   expect(() => maxPoolRelu(x, 2, [1.5, 1])).toThrow(/strides must be .*got \[1\.5,1\]/);
   expect(() => maxPoolRelu(x, 5, 1)).toThrow(ValueError);
   expect(() => maxPoolRelu(x, 5, 1)).toThrow(/a 5x5 window does not fit the 4x4 input/);
-  x.dispose();
+  tf.dispose([x, rank3, ints]);
 });
 
 // 2x2 windows with stride 2 (the fused pass; odd sides leave a row and a column no window
