@@ -31,8 +31,8 @@ const seconds = quick ? 2 : 5;
  * step: VanResNet on 2 threads, blocks of 50 steps, 22.7 20.4 19.4 18.7 ms a step, then
  * 16.6-18.7 from the 200th step (4 s) on, as the compiler's CPU time fell from 3.0 to
  * 0.1-1.3 ms a step; on one thread, whose spare core takes the compiler, 33.4 ms, then
- * 30.3-32.0 from the 50th step. After 1.5 s of warm-up the 2-thread rows were timed at
- * 18.2-19.2 ms a step.
+ * 30.3-32.0 from the 50th step. After 1.5 s of warm-up the 2-thread rows of two runs were
+ * timed at 17.9-19.2 ms a step.
  */
 const warmupSeconds = 5;
 const threads = Math.min(cpus().length, 8);

@@ -272,9 +272,9 @@ describe("resnet-ts's own wasm kernels on two threads", () => {
 
   // The products and convolutions: the own implicit-GEMM convolution (stride 2, 3x3 stride 1
   // below Winograd's channel counts, and first layers of 3 channels, which on one thread go
-  // to XNNPACK: rows wide enough for whole 4-pixel tiles inside the image), Winograd F(2x2,3x3) and F(4x4,3x3) forward,
-  // their filter and input gradients, and BatchMatMul on the own GEMM, each split over both
-  // threads, against the cpu backend.
+  // to XNNPACK: rows wide enough for whole 4-pixel tiles inside the image), Winograd
+  // F(2x2,3x3) and F(4x4,3x3) forward, their filter and input gradients, and BatchMatMul on
+  // the own GEMM, each split over both threads, against the cpu backend.
   const convCases: Array<{ x: number[]; filter: number[]; strides: number; tile?: 2 | 4 }> = [
     { x: [3, 9, 7, 12], filter: [3, 3, 12, 10], strides: 2 },
     { x: [2, 6, 5, 8], filter: [3, 3, 8, 9], strides: 1 },
