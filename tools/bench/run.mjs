@@ -28,13 +28,20 @@ const seconds = quick ? 2 : 5;
  * that the rows measure the steady state a training run spends its minutes in. A Node
  * process's first seconds of steps run slower while V8 compiles the hot functions on a
  * background thread, and with as many threads as cores that thread takes a core from the
- * step: VanResNet on 2 threads, blocks of 50 steps, 22.7 20.4 19.4 18.7 ms a step, then
- * 16.6-18.7 from the 200th step (4 s) on, as the compiler's CPU time fell from 3.0 to
- * 0.1-1.3 ms a step; on one thread, whose spare core takes the compiler, 33.4 ms, then
- * 30.3-32.0 from the 50th step. After 1.5 s of warm-up the 2-thread rows of two runs were
- * timed at 17.9-19.2 ms a step.
+ * step: VanResNet on 2 threads, blocks of 50 steps, 22.7 20.4 19.4 18.7 ms a step over the
+ * first 4 s, as the compiler's CPU time fell from 3.0 ms a step. Functions called a few times
+ * a step reach the optimising compiler only after hundreds of steps, so it stays busy for
+ * long after: per 2 s of VanResNet's 2-thread steps, 175, 113, 101, 72, 61 ms of compiling
+ * from the 2nd to the 12th second and 5-45 ms from the 18th on, the step 17.1-17.3 ms from
+ * the 4th to the 8th second and 16.0-16.6 from the 10th on; on one thread, whose spare core
+ * takes the compiler, 29.5-30.8 ms from the 4th second on. One process per measurement,
+ * 5 s timed: after 5 s of warm-up 1 thread 31.7 and 32.2 ms, 2 threads 18.9 and 17.3 (the
+ * second thread 1.68x and 1.86x); after 15 s 30.9 and 31.1 ms, 2 threads 16.0 and 16.0
+ * (1.93x and 1.94x). ResNet-18 and ResNet-50, whose steps take 0.4-1 s, spend a far smaller
+ * part of theirs compiling.
+ * @type {Record<string, number>}
  */
-const warmupSeconds = 5;
+const warmupSeconds = { vanresnet: 15, resnet18: 5, resnet50: 5 };
 const threads = Math.min(cpus().length, 8);
 /**
  * Rounds of the ours and PyTorch rows at each thread count, alternated: on this shared VM a
@@ -167,7 +174,7 @@ console.error('peak GFLOP/s, 1 thread ...');
 for (const [model, plan] of Object.entries(plans)) {
   if (only && only !== model) continue;
   const b = plan.batch;
-  const base = { model, seconds, warmupSeconds, batch: b };
+  const base = { model, seconds, warmupSeconds: warmupSeconds[model], batch: b };
   const slow = model === 'vanresnet' ? {} : { warmup: 1, minSteps: 2 };
   const flops = runTorch({ mode: 'flops', model }, 120);
   // A training step: forward (2 FLOP per multiply-add) and backward (about twice the forward).
@@ -177,7 +184,7 @@ for (const [model, plan] of Object.entries(plans)) {
   /** @returns {[string, Record<string, any>]} */
   const torchCase = (t) => [
     `PyTorch ${t} thread${t > 1 ? 's' : ''}`,
-    { model, batch: b, threads: t, seconds, warmupSeconds, torch: true },
+    { model, batch: b, threads: t, seconds, warmupSeconds: base.warmupSeconds, torch: true },
   ];
   // Ours and PyTorch alternate, thread count by thread count, so load drifts hit both alike;
   // forward passes are timed in the first round only.
