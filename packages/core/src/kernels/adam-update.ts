@@ -124,16 +124,15 @@ export function adamUpdate(
     return { param: out[0], m: out[1], v: out[2], vmax: out[3] ?? null };
   }
   const [p1, m1, v1, vmax1] = tf.tidy(() => {
-    const s = scalar;
     let d = maximize ? tf.neg(grad) : grad;
     let w = param;
-    if (attrs.flags & ADAM_FLAGS.l2) d = tf.add(d, tf.mul(param, s(attrs.decay)));
-    if (attrs.flags & ADAM_FLAGS.decoupled) w = tf.mul(param, s(attrs.decay));
-    const mNext = tf.add(tf.mul(m, s(attrs.beta1)), tf.mul(d, s(attrs.c1)));
-    const vNext = tf.add(tf.mul(v, s(attrs.beta2)), tf.mul(tf.square(d), s(attrs.c2)));
+    if (attrs.flags & ADAM_FLAGS.l2) d = tf.add(d, tf.mul(param, scalar(attrs.decay)));
+    if (attrs.flags & ADAM_FLAGS.decoupled) w = tf.mul(param, scalar(attrs.decay));
+    const mNext = tf.add(tf.mul(m, scalar(attrs.beta1)), tf.mul(d, scalar(attrs.c1)));
+    const vNext = tf.add(tf.mul(v, scalar(attrs.beta2)), tf.mul(tf.square(d), scalar(attrs.c2)));
     const second = vmax == null ? vNext : maximumNaN(vmax, vNext);
-    const denom = tf.add(tf.div(tf.sqrt(second), s(attrs.bc2)), s(attrs.eps));
-    const p = tf.add(w, tf.div(tf.mul(mNext, s(attrs.negStep)), denom));
+    const denom = tf.add(tf.div(tf.sqrt(second), scalar(attrs.bc2)), scalar(attrs.eps));
+    const p = tf.add(w, tf.div(tf.mul(mNext, scalar(attrs.negStep)), denom));
     return vmax == null ? [p, mNext, vNext] : [p, mNext, vNext, second];
   });
   return { param: p1, m: m1, v: v1, vmax: vmax1 ?? null };

@@ -15,6 +15,7 @@ import {
   type MaxPoolGradInputs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { windows2x2 } from './max-pool-wasm.js';
 import { ownWasmKernels } from './own-wasm.js';
 import { reluGradWasm } from './relu-grad-wasm.js';
 import { alloc, heapF32, release } from './wasm-util.js';
@@ -66,16 +67,8 @@ function maxPoolGrad(
   const fw = info.effectiveFilterWidth;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
-  const windows2x2 =
-    fh === 2 &&
-    fw === 2 &&
-    sh === 2 &&
-    sw === 2 &&
-    padTop === 0 &&
-    padLeft === 0 &&
-    2 * outHeight <= inHeight &&
-    2 * outWidth <= inWidth;
-  if (relu != null && (own == null || !windows2x2)) {
+  const twoByTwo = windows2x2(info);
+  if (relu != null && (own == null || !twoByTwo)) {
     const g = reluGradWasm({ inputs: { dy, x: relu }, backend });
     const dx = maxPoolGrad(backend, g, input, attrs, null);
     release(backend, g);
@@ -87,7 +80,7 @@ function maxPoolGrad(
   const [, dxOff] = heapF32(backend, dx);
   const xRow = inWidth * ch;
   const xImage = inHeight * xRow;
-  if (windows2x2) {
+  if (twoByTwo) {
     // Non-overlapping windows write every covered cell exactly once, so only the rows and
     // columns no window covers need clearing.
     if (inHeight !== 2 * outHeight || inWidth !== 2 * outWidth) {

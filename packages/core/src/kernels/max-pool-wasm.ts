@@ -65,20 +65,28 @@ function maxPool({ inputs, backend, attrs }: PoolArgs, relu: boolean): TensorInf
     // The cpu kernel returns x itself here, NaN included.
     heap.copyWithin(yAt, xAt, xAt + size);
     if (relu) own.relu(yAt, yAt, size);
-  } else if (
-    info.filterHeight === 2 &&
-    info.filterWidth === 2 &&
-    info.strideHeight === 2 &&
-    info.strideWidth === 2 &&
-    info.padInfo.top === 0 &&
-    info.padInfo.left === 0 &&
-    2 * outHeight <= inHeight &&
-    2 * outWidth <= inWidth
-  ) {
+  } else if (windows2x2(info)) {
     own.maxPool2x2(xAt, yAt, batchSize, outHeight, outWidth, ch, xRow, inHeight * xRow, relu);
   } else {
     own.maxPoolNHWC(xAt, yAt, info);
     if (relu) own.relu(yAt, yAt, size);
   }
   return y;
+}
+
+/**
+ * Whether a pool's windows are 2x2 with stride 2, unpadded and inside the image: the case
+ * the own 2x2 kernels of MaxPool and MaxPoolGrad take (each cell in at most one window).
+ */
+export function windows2x2(info: backend_util.Conv2DInfo): boolean {
+  return (
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    2 * info.outHeight <= info.inHeight &&
+    2 * info.outWidth <= info.inWidth
+  );
 }
