@@ -1,13 +1,16 @@
 // How a training step's time spreads, one thread against N: the library's step (as `pnpm
 // bench` runs it) timed one step at a time, in child processes that alternate between the
-// thread counts, each warmed up for 1.5 s first. Prints each run's percentiles and mean, and
-// the second thread's speed-up from the medians and from the means: throughput follows the
-// mean, so a gap between the two is time lost to slow steps (a worker the system preempted,
-// another thread spinning beside it), not to the kernels' split.
+// thread counts, each warmed up first as `pnpm bench` warms its rows (warmup.mjs). Prints
+// each run's percentiles and mean, and the second thread's speed-up from the medians and from
+// the means: throughput follows the mean, so a gap between the two is time lost to slow steps
+// (a worker the system preempted, another thread spinning beside it), not to the kernels'
+// split.
 // Usage: node step-tails.mjs [vanresnet|resnet18] [--steps=N] [--runs=N] [--threads=N]
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.mjs';
+import { warmupSeconds } from './warmup.mjs';
 
 const option = (name, fallback) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -30,7 +33,8 @@ if (process.env.STEP_TAILS_CHILD) {
   const { trainingSteps } = await import('./training-steps.mjs');
   const all = await trainingSteps('');
   const [, step] = all[which === 'vanresnet' ? 0 : 1];
-  for (const t = performance.now(); performance.now() - t < 1500; ) step();
+  const warmup = warmupSeconds[which] * 1000;
+  for (const t = performance.now(); performance.now() - t < warmup; ) step();
   const times = [];
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
@@ -77,9 +81,8 @@ for (let r = 0; r < runs; r++) {
     );
   }
 }
-const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
 const one = summary[1];
 const many = summary[threads];
 console.log(
-  `speed-up of ${threads} threads, medians of the runs: from median steps ${(med(one.map((s) => s.median)) / med(many.map((s) => s.median))).toFixed(2)}x, from mean steps ${(med(one.map((s) => s.mean)) / med(many.map((s) => s.mean))).toFixed(2)}x; load average ${load()}`,
+  `speed-up of ${threads} threads, medians of the runs: from median steps ${(median(one.map((s) => s.median)) / median(many.map((s) => s.median))).toFixed(2)}x, from mean steps ${(median(one.map((s) => s.mean)) / median(many.map((s) => s.mean))).toFixed(2)}x; load average ${load()}`,
 );
