@@ -5,6 +5,8 @@
 // offsets into the backend's heap, and nothing here may touch a stack or static data.
 #include <wasm_simd128.h>
 
+#include "relu_grad.h"
+
 typedef __SIZE_TYPE__ size_t;
 
 enum { OP_ADD = 0, OP_SUB = 1, OP_MUL = 2 };
@@ -196,16 +198,13 @@ __attribute__((export_name("max_pool_2x2"))) void max_pool_2x2(
 // dy is NaN, 0 * dy where x <= 0).
 __attribute__((export_name("relu_grad_f32"))) void relu_grad_f32(
     const float *dy, const float *x, float *out, int n) {
-  const v128_t one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f);
   int i = 0;
 #pragma clang loop unroll_count(4)
   for (; i + 4 <= n; i += 4) {
-    const v128_t v = wasm_v128_load(x + i);
-    v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero));
-    s = wasm_v128_bitselect(v, s, wasm_f32x4_ne(v, v));
+    const v128_t s = relu_step4(wasm_v128_load(x + i));
     wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
   }
-  for (; i < n; i++) out[i] = dy[i] * (x[i] != x[i] ? x[i] : x[i] > 0.0f ? 1.0f : 0.0f);
+  for (; i < n; i++) out[i] = dy[i] * relu_step(x[i]);
 }
 
 // MaxPool of any window and stride (no dilation) over NHWC, windows clipped to the image

@@ -5,6 +5,8 @@
 // stack or static data in that memory: no arrays on the stack, no globals, no libc.
 #include <wasm_simd128.h>
 
+#include "relu_grad.h"
+
 typedef __SIZE_TYPE__ size_t;
 
 static inline void copy_run(float *restrict dst, const float *restrict src, int n) {
@@ -182,12 +184,12 @@ __attribute__((export_name("bn_grad_dx"))) void bn_grad_dx(
 // goes to its window's first maximum above -Infinity in row-major order, NaN skipped (none
 // where the window holds nothing else, as in tfjs's cpu kernel); the other cells get 0.
 // With `relu` (the pool's output through a ReLU, laid out as dy), each gradient is first
-// dy * step(relu) as relu_grad_f32 computes it: the gradient of relu(maxPool(x)).
+// dy * relu_step(relu) as relu_grad_f32 computes it: the gradient of relu(maxPool(x)).
 __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
     const float *x, const float *dy, const float *relu, float *dx, int batch, int outH, int outW,
     int ch, int xRow, int xImage) {
   const float *g = dy;
-  const v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+  const v128_t zero = wasm_f32x4_splat(0.0f);
   const v128_t lowest = wasm_f32x4_splat(-__builtin_inff());
   for (int b = 0; b < batch; b++) {
     for (int oy = 0; oy < outH; oy++) {
@@ -206,12 +208,7 @@ __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
           const v128_t b2 = wasm_v128_bitselect(v10, b1, m2);
           const v128_t m3 = wasm_f32x4_gt(v11, b2);
           v128_t d = wasm_v128_load(g);
-          if (relu) {
-            const v128_t v = wasm_v128_load(relu + (g - dy));
-            v128_t s = wasm_v128_bitselect(one, zero, wasm_f32x4_gt(v, zero));
-            s = wasm_v128_bitselect(v, s, wasm_f32x4_ne(v, v));
-            d = wasm_f32x4_mul(d, s);
-          }
+          if (relu) d = wasm_f32x4_mul(d, relu_step4(wasm_v128_load(relu + (g - dy))));
           const v128_t at3 = m3;
           const v128_t at2 = wasm_v128_andnot(m2, m3);
           const v128_t at1 = wasm_v128_andnot(wasm_v128_andnot(m1, m2), m3);
@@ -229,8 +226,7 @@ __attribute__((export_name("max_pool_grad_2x2"))) void max_pool_grad_2x2(
           if (v01 > best) { best = v01; at = 1; }
           if (v10 > best) { best = v10; at = 2; }
           if (v11 > best) at = 3;
-          const float v = relu ? relu[g - dy] : 0.0f;
-          const float d = relu ? *g * (v != v ? v : v > 0.0f ? 1.0f : 0.0f) : *g;
+          const float d = relu ? *g * relu_step(relu[g - dy]) : *g;
           dx[p00 + c] = at == 0 ? d : 0.0f;
           dx[p01 + c] = at == 1 ? d : 0.0f;
           dx[p10 + c] = at == 2 ? d : 0.0f;
